@@ -1,0 +1,46 @@
+/** Shows a received option value in an error message without throwing on odd values. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'symbol' || typeof value === 'function') return typeof value
+  if (value === null || typeof value !== 'object') return String(value)
+  try {
+    return JSON.stringify(value) ?? Object.prototype.toString.call(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
+/**
+ * Throws a TypeError (not a number) or RangeError (not a positive safe integer) that names the
+ * option, the value received and what is accepted.
+ */
+export function assertPositiveInteger(option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${option} must be a positive integer (1 to ${Number.MAX_SAFE_INTEGER}); received ${describeValue(value)} (${typeof value})`)
+  }
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${option} must be a positive integer (1 to ${Number.MAX_SAFE_INTEGER}); received ${describeValue(value)}`)
+  }
+}
+
+/** Like assertPositiveInteger, but 0 is accepted too. */
+export function assertNonNegativeInteger(option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${option} must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}; received ${describeValue(value)} (${typeof value})`)
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${option} must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}; received ${describeValue(value)}`)
+  }
+}
+
+/** Throws a RangeError (TypeError for a non-string) unless `value` is one of `accepted`. */
+export function assertOneOf<const A extends readonly string[]>(option: string, value: unknown, accepted: A): asserts value is A[number] {
+  const list = accepted.map((a) => `'${a}'`).join(', ')
+  if (typeof value !== 'string') {
+    throw new TypeError(`${option} must be one of ${list}; received ${describeValue(value)} (${typeof value})`)
+  }
+  if (!accepted.includes(value)) {
+    throw new RangeError(`${option} must be one of ${list}; received ${describeValue(value)}`)
+  }
+}
