@@ -1,3 +1,8 @@
 export type { Chunk, ChunkSource, OpenChunkSource } from './chunk-source.js'
 export type { BatchOptions, Progress } from './options.js'
 export { DEFAULT_CHUNK_SIZE, DEFAULT_PREFETCH } from './options.js'
+export type { ResolvedBatchOptions } from './options.js'
+export { validateBatchOptions } from './options.js'
+export { iterateChunks } from './iterate-chunks.js'
+export { assertAbortSignal, assertBoolean, assertFunction, assertNonNegativeInteger, assertOneOf, assertOptionsObject, assertPositiveInteger, describeValue } from './validate.js'
+export { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from './errors.js'

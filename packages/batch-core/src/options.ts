@@ -1,3 +1,5 @@
+import { assertAbortSignal, assertFunction, assertNonNegativeInteger, assertOptionsObject, assertPositiveInteger } from './validate.js'
+
 /** Progress reported after each yielded batch (or item, when `batchYieldSize` is not set). */
 export interface Progress {
   /** Items yielded so far. */
@@ -30,3 +32,39 @@ export interface BatchOptions {
 
 export const DEFAULT_CHUNK_SIZE = 2000
 export const DEFAULT_PREFETCH = 1
+
+/** {@link BatchOptions} after validation, with defaults applied. */
+export interface ResolvedBatchOptions {
+  readonly batchYieldSize: number | undefined
+  readonly chunkSize: number
+  readonly prefetch: number
+  readonly limit: number | undefined
+  readonly signal: AbortSignal | undefined
+  readonly onProgress: ((progress: Progress) => void) | undefined
+}
+
+/**
+ * Checks every {@link BatchOptions} field and applies the defaults. Throws a TypeError or
+ * RangeError that names the option, the value received and what is accepted. Unknown keys are
+ * ignored, so adapters can pass their extended options straight through.
+ *
+ * @example
+ * ```ts
+ * import { validateBatchOptions } from '@batchyield/batch-core'
+ *
+ * validateBatchOptions({ batchYieldSize: 500 }) // { batchYieldSize: 500, chunkSize: 2000, prefetch: 1, ... }
+ * validateBatchOptions({ chunkSize: 0 })        // RangeError: chunkSize must be a positive integer (1 to 9007199254740991); received 0
+ * ```
+ */
+export function validateBatchOptions(options: BatchOptions | undefined): ResolvedBatchOptions {
+  if (options === undefined) options = {}
+  assertOptionsObject('options', options)
+  const { batchYieldSize, chunkSize = DEFAULT_CHUNK_SIZE, prefetch = DEFAULT_PREFETCH, limit, signal, onProgress } = options
+  if (batchYieldSize !== undefined) assertPositiveInteger('batchYieldSize', batchYieldSize)
+  assertPositiveInteger('chunkSize', chunkSize)
+  assertNonNegativeInteger('prefetch', prefetch)
+  if (limit !== undefined) assertNonNegativeInteger('limit', limit)
+  if (signal !== undefined) assertAbortSignal('signal', signal)
+  if (onProgress !== undefined) assertFunction('onProgress', onProgress)
+  return { batchYieldSize, chunkSize, prefetch, limit, signal, onProgress }
+}

@@ -44,3 +44,38 @@ export function assertOneOf<const A extends readonly string[]>(option: string, v
     throw new RangeError(`${option} must be one of ${list}; received ${describeValue(value)}`)
   }
 }
+
+/** Throws a TypeError unless `value` is a boolean. */
+export function assertBoolean(option: string, value: unknown): asserts value is boolean {
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`${option} must be true or false; received ${describeValue(value)} (${typeof value})`)
+  }
+}
+
+/** Throws a TypeError unless `value` is a function. */
+// oxlint-disable-next-line typescript/no-unsafe-function-type -- any callable is accepted; callers narrow further
+export function assertFunction(option: string, value: unknown): asserts value is Function {
+  if (typeof value !== 'function') {
+    throw new TypeError(`${option} must be a function; received ${describeValue(value)} (${typeof value})`)
+  }
+}
+
+/** Throws a TypeError unless `value` looks like an AbortSignal (duck-typed, so signals from other realms pass). */
+export function assertAbortSignal(option: string, value: unknown): asserts value is AbortSignal {
+  const candidate = value as Partial<AbortSignal> | null
+  if (
+    typeof candidate !== 'object' || candidate === null ||
+    typeof candidate.aborted !== 'boolean' ||
+    typeof candidate.addEventListener !== 'function' ||
+    typeof candidate.removeEventListener !== 'function'
+  ) {
+    throw new TypeError(`${option} must be an AbortSignal (e.g. AbortSignal.timeout(ms) or controller.signal); received ${describeValue(value)} (${typeof value})`)
+  }
+}
+
+/** Throws a TypeError unless `value` is a plain options object (or undefined, which callers default to `{}`). */
+export function assertOptionsObject(option: string, value: unknown): asserts value is object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${option} must be an object; received ${describeValue(value)} (${value === null ? 'null' : typeof value})`)
+  }
+}

@@ -1,0 +1,119 @@
+import type { ChunkSource, OpenChunkSource } from './chunk-source.js'
+import type { ResolvedBatchOptions } from './options.js'
+import { describeValue } from './validate.js'
+import { waitFor } from './wait-for.js'
+
+/**
+ * Pulls chunks from a source, one `next()` at a time, keeping up to `prefetch` chunks fetched
+ * ahead of the consumer. Internal to the engine.
+ *
+ * Invariants: at most one call into the source is in flight (`open`, `next` or `close`); the
+ * in-flight promise never rejects (a failure is stored and rethrown to the consumer), so a fetch
+ * nobody waits for can never become an unhandled rejection; `close()` of the source runs at most
+ * once, and only after the in-flight fetch has settled.
+ */
+export class ChunkReader<T> {
+  /** Chunks received from the source so far. */
+  chunks = 0
+  private source: ChunkSource<T> | undefined
+  private readonly queue: (readonly T[])[] = []
+  private inflight: Promise<void> | undefined
+  private wanted = false
+  private ended = false
+  private stopped = false
+  private failure: { readonly error: unknown } | undefined
+  private received = 0
+  private closing: Promise<void> | undefined
+  /** Handed to the source: aborts when the caller aborts or leaves early. */
+  private readonly controller = new AbortController()
+  private readonly onCallerAbort = (): void => this.controller.abort(this.options.signal?.reason)
+
+  constructor(
+    private readonly open: OpenChunkSource<T>,
+    private readonly options: ResolvedBatchOptions,
+  ) {
+    options.signal?.addEventListener('abort', this.onCallerAbort, { once: true })
+  }
+
+  /** True while a call into the source is running. */
+  get busy(): boolean {
+    return this.inflight !== undefined
+  }
+
+  /** The next chunk (never empty), or undefined at the end. Rejects with the abort reason at once on abort. */
+  async next(): Promise<readonly T[] | undefined> {
+    const { signal } = this.options
+    for (;;) {
+      if (signal?.aborted) throw signal.reason
+      const items = this.queue.shift()
+      if (items !== undefined) {
+        this.fill()
+        return items
+      }
+      if (this.failure) throw this.failure.error
+      if (this.ended || this.stopped) return undefined
+      this.wanted = true
+      this.fill()
+      if (this.inflight) await waitFor(this.inflight, signal)
+    }
+  }
+
+  cursorOf(item: T): string | undefined {
+    return this.source?.cursorOf?.(item)
+  }
+
+  /** Stops fetching; when `early`, signals the source to cancel; closes the source once. */
+  close(early: boolean): Promise<void> {
+    this.stopped = true
+    this.options.signal?.removeEventListener('abort', this.onCallerAbort)
+    if (early && !this.controller.signal.aborted) this.controller.abort()
+    return (this.closing ??= this.closeSource())
+  }
+
+  private async closeSource(): Promise<void> {
+    while (this.inflight) await this.inflight
+    this.queue.length = 0
+    if (this.source) await this.source.close()
+  }
+
+  /** Starts one fetch when the consumer waits for a chunk or the read-ahead is not full. */
+  private fill(): void {
+    if (this.inflight || this.ended || this.stopped || this.failure) return
+    if (!this.wanted && this.queue.length >= this.options.prefetch) return
+    this.wanted = false
+    const { chunkSize, limit } = this.options
+    const size = limit === undefined ? chunkSize : Math.min(chunkSize, limit - this.received)
+    this.inflight = this.fetch(size).then(() => {
+      this.inflight = undefined
+      this.fill()
+    })
+  }
+
+  private async fetch(size: number): Promise<void> {
+    try {
+      this.source ??= checkSource(await this.open())
+      if (this.stopped) return // the caller left while the source was opening
+      const chunk = await this.source.next(size, this.controller.signal)
+      if (typeof chunk !== 'object' || chunk === null || !Array.isArray(chunk.items)) {
+        throw new TypeError(`ChunkSource.next() must resolve to { items: T[], done: boolean }; received ${describeValue(chunk)}`)
+      }
+      this.chunks++
+      const { limit } = this.options
+      // A source may return more than asked; the total limit is still honoured exactly.
+      const items = limit !== undefined && chunk.items.length > limit - this.received ? chunk.items.slice(0, limit - this.received) : chunk.items
+      this.received += items.length
+      if (items.length > 0) this.queue.push(items)
+      // An empty chunk also means the end, so a source that never says `done` cannot loop forever.
+      if (chunk.done || items.length === 0 || this.received === limit) this.ended = true
+    } catch (error) {
+      this.failure = { error }
+    }
+  }
+}
+
+function checkSource<T>(source: ChunkSource<T>): ChunkSource<T> {
+  if (typeof source !== 'object' || source === null || typeof source.next !== 'function' || typeof source.close !== 'function') {
+    throw new TypeError(`open() must return a ChunkSource { next(size, signal), close() }; received ${describeValue(source)}`)
+  }
+  return source
+}
