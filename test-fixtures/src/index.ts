@@ -1,0 +1,45 @@
+// The public surface of @batchyield/test-fixtures. vitest-only helpers live in '@batchyield/test-fixtures/vitest'.
+export { type ConnectOptions, connect, type FixtureConnection, withConnection } from '#src/connection'
+export {
+  type AuthorRow,
+  type BookRow,
+  type BookTagRow,
+  type CountryRow,
+  compareCodePoints,
+  type Dataset,
+  type DatasetOptions,
+  type DeviceRow,
+  defaultCounts,
+  defaultSeed,
+  type FixtureCounts,
+  formatCents,
+  generateDataset,
+  hostileCountryCodes,
+  type OrderLineRow,
+  resolveCounts,
+  type TagRow,
+} from '#src/dataset'
+export {
+  databaseNameOf,
+  databaseUrls,
+  defaultUrls,
+  type Dialect,
+  dialectOf,
+  dialects,
+  redactUrl,
+  urlEnvVars,
+  withDatabaseName,
+} from '#src/dialect'
+export { type EventRow, eventRow, eventsEpoch, eventValues, type SeedEventsOptions, seedEvents } from '#src/events'
+export { createRandom, type Random } from '#src/prng'
+export { assertDatabasesReachable, DatabaseUnreachableError, type ReachabilityOptions } from '#src/reachability'
+export { type FixtureTable, fixtureTables, schemaStatements } from '#src/schema'
+export { type SeedOptions, seed } from '#src/seed'
+export {
+  type CreateTestDatabaseOptions,
+  createTestDatabase,
+  dropStaleTestDatabases,
+  quoteIdentifier,
+  type TestDatabase,
+  testDatabasePrefix,
+} from '#src/test-database'
