@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: seeds `events` with N rows, times every mode in its own process, interleaved, several
+ * runs, and writes the medians to bench/results/latest.{md,svg,json}. `--help` lists the options.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { checkBar } from './bar-check.ts'
+import { ensureBenchDatabase, ensureEventsRows } from './events-table.ts'
+import { describeMachine } from './machine.ts'
+import type { ChildRequest } from './child-protocol.ts'
+import type { Mode } from './modes/mode.ts'
+import { loadMode, modeNames } from './modes/registry.ts'
+import { renderChartSvg } from './report-chart.ts'
+import { renderMarkdown } from './report-markdown.ts'
+import { runInterleaved, type Measurement } from './runner.ts'
+import { labelOf, summarize } from './summary.ts'
+
+const help = `Usage: npm run bench -- [options]
+
+Seeds the fixture table \`events\` with N rows (skipped when it already holds exactly those rows), then runs
+every mode in a fresh Node process, interleaved, --runs times, and writes medians of wall time, rows/s,
+peak RSS and time to first batch to bench/results/latest.md, latest.svg (chart) and latest.json (raw runs).
+
+Options:
+  --rows N          rows in \`events\` (default 1000000)
+  --runs N          runs per mode (default 3)
+  --url URL         PostgreSQL database to use as is (default: database "batchyield_bench" on the server
+                    of DATABASE_URL, or postgres://postgres@127.0.0.1:5432, created when missing)
+  --modes LIST      comma-separated mode names or prefixes ending in * (default: all). Modes:
+                    ${modeNames.join(', ')}
+  --small N         also run the streaming modes with a limit of N rows, to check that memory stays flat
+                    (default 100000 when --rows is larger; 0 to skip)
+  --chunk-size N    rows per round trip (default 2000)
+  --batch-size N    entities per yielded batch (default 500)
+  --heap-mib N      --max-old-space-size for the child processes (default 16384, so the load-everything
+                    baselines can finish at 1M rows instead of dying at V8's default heap limit)
+  --out DIR         where to write the results (default bench/results)
+  --no-warmup       skip the untimed warm-up read of the table
+  -h, --help        show this help
+`
+
+function positiveInteger(option: string, text: string | undefined, fallback: number, allowZero = false): number {
+  if (text === undefined) return fallback
+  const value = Number(text.replaceAll('_', ''))
+  if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new TypeError(`--${option} must be a ${allowZero ? 'non-negative' : 'positive'} integer, received ${JSON.stringify(text)}`)
+  }
+  return value
+}
+
+function selectModes(filter: string | undefined): string[] {
+  if (filter === undefined) return [...modeNames]
+  const patterns = filter.split(',').map((p) => p.trim()).filter(Boolean)
+  const selected = modeNames.filter((name) => patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p)))
+  const unmatched = patterns.filter((p) => !modeNames.some((name) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p)))
+  if (unmatched.length) throw new TypeError(`--modes: no mode matches ${unmatched.map((p) => JSON.stringify(p)).join(', ')}; modes: ${modeNames.join(', ')}`)
+  return selected
+}
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string' },
+    runs: { type: 'string' },
+    url: { type: 'string' },
+    modes: { type: 'string' },
+    small: { type: 'string' },
+    'chunk-size': { type: 'string' },
+    'batch-size': { type: 'string' },
+    'heap-mib': { type: 'string' },
+    out: { type: 'string' },
+    'no-warmup': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  strict: true,
+})
+
+if (values.help) {
+  process.stdout.write(help)
+  process.exit(0)
+}
+
+const rows = positiveInteger('rows', values.rows, 1_000_000)
+const runs = positiveInteger('runs', values.runs, 3)
+const chunkSize = positiveInteger('chunk-size', values['chunk-size'], 2000)
+const batchYieldSize = positiveInteger('batch-size', values['batch-size'], 500)
+const heapMib = positiveInteger('heap-mib', values['heap-mib'], 16_384)
+const smallDefault = rows > 100_000 ? 100_000 : 0
+const small = positiveInteger('small', values.small, smallDefault, true)
+const selected = selectModes(values.modes)
+const outDir = values.out ?? fileURLToPath(new URL('../results/', import.meta.url))
+
+const url = values.url ?? (await ensureBenchDatabase())
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+log(`bench: ${rows.toLocaleString('en-US')} rows, ${runs} run(s), modes: ${selected.join(', ')}`)
+let lastReport = 0
+const state = await ensureEventsRows(url, rows, (inserted, total) => {
+  if (Date.now() - lastReport > 2000 || inserted === total) {
+    lastReport = Date.now()
+    log(`  seeding events: ${inserted.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}`)
+  }
+})
+log(state === 'reused' ? `  events already holds ${rows.toLocaleString('en-US')} rows: seeding skipped` : '  seeded')
+
+const modes: Record<string, Mode> = {}
+for (const name of selected) modes[name] = await loadMode(name)
+
+const base = { url, chunkSize, batchYieldSize }
+const requests: ChildRequest[] = selected.map((mode) => ({ ...base, mode }))
+if (small > 0 && small < rows) {
+  for (const name of selected) {
+    if (modes[name]!.supportsLimit && modes[name]!.consumerDelayMs === 0 && !/getmany|find|skip-take|offset/.test(name)) {
+      requests.push({ ...base, mode: name, limit: small })
+    }
+  }
+}
+
+const nodeArgs = [...process.execArgv.filter((arg) => !arg.startsWith('--max-old-space-size')), `--max-old-space-size=${heapMib}`]
+if (!values['no-warmup']) {
+  log('  warm-up: one untimed read of the table (floor)')
+  await runInterleaved({ requests: [{ ...base, mode: 'floor' }], runs: 1, childOptions: { nodeArgs } })
+}
+
+const measurements: Measurement[] = await runInterleaved({
+  requests,
+  runs,
+  childOptions: { nodeArgs },
+  onMeasurement(m) {
+    const label = labelOf(m.request.mode, m.request.limit)
+    if ('error' in m) log(`  run ${m.run} ${label}: FAILED ${m.error.split('\n')[0]}`)
+    else {
+      const r = m.result
+      log(`  run ${m.run} ${label}: ${(r.wallMs / 1000).toFixed(2)} s, ${Math.round((r.rows / r.wallMs) * 1000).toLocaleString('en-US')} rows/s, peak ${Math.round(r.maxRssBytes / 2 ** 20)} MiB, first ${r.firstBatchMs.toFixed(1)} ms`)
+    }
+  },
+})
+
+const summaries = summarize(measurements)
+const checksums = new Set(summaries.filter((s) => s.limit === undefined && s.checksum !== undefined).map((s) => s.checksum))
+if (checksums.size > 1) log(`  WARNING: modes disagree on the checksum of quantity: ${[...checksums].join(', ')}`)
+
+const machine = await describeMachine(url)
+const bar = checkBar(summaries, small > 0 ? small : undefined)
+const modeInfo = Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, { library: m.library, description: m.description }]))
+const markdown = renderMarkdown({ machine, tableRows: rows, runs, chunkSize, batchYieldSize, nodeArgs, summaries, bar, modes: modeInfo })
+const svg = await renderChartSvg(
+  summaries,
+  Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, m.library])),
+  `batchyield bench: ${rows.toLocaleString('en-US')} rows, medians of ${runs} run(s), ${machine.date.slice(0, 10)}`,
+)
+await mkdir(outDir, { recursive: true })
+await writeFile(join(outDir, 'latest.md'), markdown)
+await writeFile(join(outDir, 'latest.svg'), svg)
+await writeFile(
+  join(outDir, 'latest.json'),
+  `${JSON.stringify({ machine, rows, runs, chunkSize, batchYieldSize, nodeArgs, measurements, summaries, bar }, null, 2)}\n`,
+)
+process.stdout.write(`${markdown}\n`)
+log(`wrote ${join(outDir, 'latest.md')}, latest.svg, latest.json`)

@@ -1,0 +1,27 @@
+import type { ModeConfig } from './modes/mode.ts'
+
+/** What the parent asks a child process to measure. */
+export interface ChildRequest extends ModeConfig {
+  mode: string
+}
+
+/** What a child process measured, printed as one line prefixed with {@link resultPrefix}. */
+export interface ChildResult {
+  mode: string
+  rows: number
+  batches: number
+  wallMs: number
+  firstBatchMs: number
+  /** The kernel's peak resident set size of the child process (includes Node and the libraries). */
+  maxRssBytes: number
+  sampledPeakRssBytes: number
+  /** RSS after connecting, before the job: the part of the peak that is not the job's. */
+  setupRssBytes: number
+  /** Sum of `quantity` over every row read: proves the consumer touched every entity, and must agree across modes. */
+  checksum: number
+}
+
+export const resultPrefix = 'BENCH_RESULT '
+
+/** Prefix of the line a child prints when its mode throws: the error's message and stack head. */
+export const errorPrefix = 'BENCH_ERROR '

@@ -1,0 +1,51 @@
+/**
+ * Runs one mode once, in a fresh process, and prints one result line for the parent.
+ * Usage (internal): node child.ts '<json ChildRequest>'
+ */
+import { performance } from 'node:perf_hooks'
+import { trackPeakRss } from './memory.ts'
+import { loadMode } from './modes/registry.ts'
+import { errorPrefix, resultPrefix, type ChildRequest, type ChildResult } from './child-protocol.ts'
+
+process.on('uncaughtException', (error) => {
+  const text = error instanceof Error ? `${error.name}: ${error.message} ${String((error as { code?: unknown }).code ?? '')}`.trim() : String(error)
+  process.stdout.write(`${errorPrefix}${JSON.stringify(text)}\n`)
+  process.exit(1)
+})
+
+const request = JSON.parse(process.argv[2] ?? '') as ChildRequest
+const mode = await loadMode(request.mode)
+const job = await mode.prepare(request)
+const setupRssBytes = process.memoryUsage.rss()
+const peak = trackPeakRss()
+
+let rows = 0
+let batches = 0
+let checksum = 0
+let firstBatchMs = Number.NaN
+const delay = mode.consumerDelayMs
+const started = performance.now()
+await job.run(async (items) => {
+  if (batches === 0) firstBatchMs = performance.now() - started
+  batches += 1
+  rows += items.length
+  // Entities have `quantity`; TypeORM's raw stream rows carry the alias prefix.
+  for (const item of items) checksum += (item as { quantity?: number }).quantity ?? (item as { e_quantity: number }).e_quantity
+  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
+})
+const wallMs = performance.now() - started
+const memory = peak.stop()
+await job.close()
+
+const result: ChildResult = {
+  mode: request.mode,
+  rows,
+  batches,
+  wallMs,
+  firstBatchMs,
+  maxRssBytes: memory.maxRssBytes,
+  sampledPeakRssBytes: memory.sampledPeakBytes,
+  setupRssBytes,
+  checksum,
+}
+process.stdout.write(`${resultPrefix}${JSON.stringify(result)}\n`)

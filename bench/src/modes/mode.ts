@@ -1,0 +1,32 @@
+/** What a measured job receives: where the data is and how to hand over what it read. */
+export interface ModeConfig {
+  /** PostgreSQL connection string of the seeded database. */
+  url: string
+  /** Rows per database round trip (the library's `chunkSize`, the floor's cursor read size, the offset page size). */
+  chunkSize: number
+  /** Entities per yielded list for the batching modes. */
+  batchYieldSize: number
+  /** Read at most this many rows (used to measure memory at a smaller scale on the same table); absent: all. */
+  limit?: number
+}
+
+/** Receives every batch (or page, or chunk, or single row wrapped in a list) the job produces. */
+export type Sink = (items: readonly object[]) => void | Promise<void>
+
+/** A connected job: setup (connections, metadata) is done and is not part of the timing. */
+export interface PreparedJob {
+  run(sink: Sink): Promise<void>
+  close(): Promise<void>
+}
+
+/** One way of reading the whole `events` table, measured in its own process. */
+export interface Mode {
+  name: string
+  library: 'pg' | 'TypeORM' | 'MikroORM'
+  description: string
+  /** Milliseconds the consumer awaits per batch (the slow-consumer modes); 0 for the rest. */
+  consumerDelayMs: number
+  /** Whether `limit` is honoured, so the mode can also be measured at a smaller scale. */
+  supportsLimit: boolean
+  prepare(config: ModeConfig): Promise<PreparedJob>
+}

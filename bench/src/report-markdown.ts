@@ -1,0 +1,64 @@
+import type { BarCheck } from './bar-check.ts'
+import type { MachineInfo } from './machine.ts'
+import type { ModeSummary } from './summary.ts'
+
+export interface ReportInput {
+  machine: MachineInfo
+  tableRows: number
+  runs: number
+  chunkSize: number
+  batchYieldSize: number
+  nodeArgs: readonly string[]
+  summaries: readonly ModeSummary[]
+  bar: readonly BarCheck[]
+  modes: Record<string, { library: string; description: string }>
+}
+
+const ms = (x: number) => (Number.isFinite(x) ? (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`) : 'n/a')
+const mib = (x: number) => (Number.isFinite(x) ? `${Math.round(x / 1024 / 1024)} MiB` : 'n/a')
+const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a')
+
+/** Renders the results as Markdown: machine and versions, the medians table, the bar, failures. */
+export function renderMarkdown(input: ReportInput): string {
+  const { machine } = input
+  const floor = input.summaries.find((s) => s.mode === 'floor' && s.limit === undefined)
+  const lines = [
+    `# batchyield benchmark: ${input.tableRows.toLocaleString('en-US')} rows of \`events\``,
+    '',
+    `Medians of ${input.runs} run(s) per mode, each run in a fresh Node process, modes interleaved. chunkSize ${input.chunkSize}, batchYieldSize ${input.batchYieldSize}.`,
+    '',
+    `- Date: ${machine.date}`,
+    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, ${machine.os}`,
+    `- Node ${machine.node}${input.nodeArgs.length ? ` (child flags: \`${input.nodeArgs.join(' ')}\`)` : ''}; ${machine.postgres}`,
+    `- Packages: ${Object.entries(machine.packages).map(([name, version]) => `${name} ${version}`).join(', ')}`,
+    '',
+    '| Mode | Library | Rows | Wall time | Rows/s | Peak RSS | First batch | vs floor | Runs |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    ...input.summaries.map((s) => {
+      const vsFloor = floor && Number.isFinite(s.wallMs) ? `${(s.wallMs / floor.wallMs).toFixed(2)}x` : 'n/a'
+      const runs = s.failures.length ? `${s.runs - s.failures.length}/${s.runs}` : `${s.runs}`
+      return `| ${s.label} | ${input.modes[s.mode]?.library ?? ''} | ${int(s.rows)} | ${ms(s.wallMs)} | ${int(s.rowsPerSecond)} | ${mib(s.maxRssBytes)} | ${ms(s.firstBatchMs)} | ${vsFloor} | ${runs} |`
+    }),
+    '',
+    'Peak RSS is the child process\'s kernel `maxRSS` (Node, the ORM and the job together). First batch: time from the start of the job to the first batch, page, chunk or entity the consumer receives (for `getMany`/`em.find`, the whole result).',
+    '',
+    'Modes:',
+    '',
+    ...Object.entries(input.modes)
+      .filter(([name]) => input.summaries.some((s) => s.mode === name))
+      .map(([name, mode]) => `- \`${name}\`: ${mode.description}`),
+    '',
+  ]
+  if (input.bar.length) {
+    lines.push('## The bar (issue 5)', '', '| Criterion | Measured | Met |', '|---|--:|:-:|')
+    for (const check of input.bar) lines.push(`| ${check.criterion} | ${check.measured} | ${check.met === undefined ? '—' : check.met ? 'yes' : '**no**'} |`)
+    lines.push('')
+  }
+  const failed = input.summaries.filter((s) => s.failures.length)
+  if (failed.length) {
+    lines.push('## Failures', '')
+    for (const s of failed) lines.push(`- ${s.label}: ${s.failures[0]!.replace(/\s+/g, ' ').slice(0, 400)}`)
+    lines.push('')
+  }
+  return lines.join('\n')
+}

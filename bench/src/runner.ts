@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { errorPrefix, resultPrefix, type ChildRequest, type ChildResult } from './child-protocol.ts'
+
+const childScript = fileURLToPath(new URL('./child.ts', import.meta.url))
+
+/** One child run: its result, or why it produced none (a crash, an out-of-memory kill, a timeout). */
+export type Measurement = { request: ChildRequest; run: number; result: ChildResult } | { request: ChildRequest; run: number; error: string }
+
+export interface RunChildOptions {
+  /** Flags for the child's `node` (default: this process's own flags). */
+  nodeArgs?: readonly string[]
+  timeoutMs?: number
+}
+
+/** Runs one mode once in a fresh Node process (same binary, same flags) and parses its result line. */
+export function runChild(request: ChildRequest, options: RunChildOptions = {}): Promise<ChildResult> {
+  const nodeArgs = options.nodeArgs ?? process.execArgv
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, childScript, JSON.stringify(request)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 30 * 60_000,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text))
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-4000)))
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(resultPrefix))
+      if (code === 0 && line !== undefined) {
+        resolve(JSON.parse(line.slice(resultPrefix.length)) as ChildResult)
+        return
+      }
+      const why = signal === null ? `exit code ${code}` : `signal ${signal}`
+      const errorLine = stdout.split('\n').find((l) => l.startsWith(errorPrefix))
+      const detail = errorLine === undefined ? stderr.trim().split('\n').slice(-6).join('\n') : (JSON.parse(errorLine.slice(errorPrefix.length)) as string)
+      reject(new Error(`mode ${JSON.stringify(request.mode)} failed (${why}): ${detail}`))
+    })
+  })
+}
+
+export interface InterleavedPlan {
+  requests: readonly ChildRequest[]
+  runs: number
+  childOptions?: RunChildOptions
+  onMeasurement?: (measurement: Measurement) => void
+}
+
+/**
+ * Runs every request `runs` times, one process at a time, interleaved (run 1 of every mode, then run 2, …)
+ * and rotating the starting mode each round, so slow drift on the machine (other load, cache warmth) is
+ * spread across modes instead of landing on whichever ran last.
+ */
+export async function runInterleaved(plan: InterleavedPlan): Promise<Measurement[]> {
+  const measurements: Measurement[] = []
+  const count = plan.requests.length
+  for (let run = 1; run <= plan.runs; run += 1) {
+    for (let i = 0; i < count; i += 1) {
+      const request = plan.requests[(i + run - 1) % count]!
+      let measurement: Measurement
+      try {
+        measurement = { request, run, result: await runChild(request, plan.childOptions) }
+      } catch (error) {
+        measurement = { request, run, error: error instanceof Error ? error.message : String(error) }
+      }
+      measurements.push(measurement)
+      plan.onMeasurement?.(measurement)
+    }
+  }
+  return measurements
+}

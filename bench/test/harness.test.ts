@@ -1,0 +1,83 @@
+import { createTestDatabase, eventRow, type TestDatabase } from '@batchyield/test-fixtures'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureEventsRows } from '../src/events-table.ts'
+import { renderChartSvg } from '../src/report-chart.ts'
+import { renderMarkdown } from '../src/report-markdown.ts'
+import { runInterleaved } from '../src/runner.ts'
+import { summarize } from '../src/summary.ts'
+import { describeMachine } from '../src/machine.ts'
+
+const rows = 300
+let db: TestDatabase
+
+beforeAll(async () => {
+  db = await createTestDatabase({ dialect: 'postgres' })
+})
+afterAll(async () => {
+  await db?.drop()
+})
+
+describe('bench harness (tiny table)', () => {
+  it('seeds events once and reuses the table when it already holds exactly those rows', async () => {
+    expect(await ensureEventsRows(db.url, rows)).toBe('seeded')
+    expect(await ensureEventsRows(db.url, rows)).toBe('reused')
+  })
+
+  it('measures each mode in its own process, interleaved, and every mode reads every row once', async () => {
+    const expectedChecksum = Array.from({ length: rows }, (_, i) => eventRow(i + 1).quantity).reduce((a, b) => a + b, 0)
+    const base = { url: db.url, chunkSize: 70, batchYieldSize: 25 }
+    const order: string[] = []
+    const measurements = await runInterleaved({
+      requests: [
+        { ...base, mode: 'floor' },
+        { ...base, mode: 'typeorm-skip-take' },
+        { ...base, mode: 'floor', limit: 100 },
+      ],
+      runs: 2,
+      childOptions: { nodeArgs: [] },
+      onMeasurement: (m) => order.push(`${m.run}:${m.request.mode}${m.request.limit ?? ''}`),
+    })
+    // Round 2 starts one mode later than round 1.
+    expect(order).toEqual(['1:floor', '1:typeorm-skip-take', '1:floor100', '2:typeorm-skip-take', '2:floor100', '2:floor'])
+    for (const m of measurements) {
+      if ('error' in m) throw new Error(m.error)
+      const expectedRows = m.request.limit ?? rows
+      expect(m.result.rows).toBe(expectedRows)
+      expect(m.result.batches).toBe(Math.ceil(expectedRows / 70))
+      if (m.request.limit === undefined) expect(m.result.checksum).toBe(expectedChecksum)
+      expect(m.result.wallMs).toBeGreaterThan(0)
+      expect(m.result.firstBatchMs).toBeLessThanOrEqual(m.result.wallMs)
+      expect(m.result.maxRssBytes).toBeGreaterThan(m.result.setupRssBytes / 2)
+    }
+
+    const summaries = summarize(measurements)
+    expect(summaries.map((s) => s.label)).toEqual(['floor', 'typeorm-skip-take', 'floor @100'])
+    const machine = await describeMachine(db.url)
+    expect(machine.postgres).toMatch(/^PostgreSQL \d+/)
+    const markdown = renderMarkdown({
+      machine,
+      tableRows: rows,
+      runs: 2,
+      chunkSize: 70,
+      batchYieldSize: 25,
+      nodeArgs: [],
+      summaries,
+      bar: [],
+      modes: { floor: { library: 'pg', description: 'floor' }, 'typeorm-skip-take': { library: 'TypeORM', description: 'offset' } },
+    })
+    expect(markdown).toContain('| floor @100 | pg | 100 |')
+    expect(markdown).toContain(machine.postgres)
+    const svg = await renderChartSvg(summaries, { floor: 'pg', 'typeorm-skip-take': 'TypeORM' }, 'smoke')
+    expect(svg).toMatch(/^<svg[^>]*>/)
+    expect(svg).toContain('typeorm-skip-take')
+  })
+
+  it('reports a crashing mode as a failed measurement instead of aborting the run', async () => {
+    const [m] = await runInterleaved({
+      requests: [{ url: 'postgres://postgres@127.0.0.1:1/none', chunkSize: 10, batchYieldSize: 5, mode: 'floor' }],
+      runs: 1,
+      childOptions: { nodeArgs: [] },
+    })
+    expect(m && 'error' in m ? m.error : '').toMatch(/mode "floor" failed \(exit code 1\).*ECONNREFUSED/s)
+  })
+})
