@@ -13,7 +13,7 @@ export class DatabaseUnreachableError extends Error {
     const reason = cause instanceof Error ? cause.message || String((cause as { code?: unknown }).code) : String(cause)
     super(
       [
-        `Cannot reach ${label} at ${redactUrl(url)} (from ${envVar}${process.env[envVar] ? '' : ', unset: the default'}): ${reason}`,
+        `Cannot reach ${label} at ${redactUrl(url)} (${process.env[envVar] ? `from ${envVar}` : `${envVar} is unset; this is its default`}): ${reason}`,
         `Start the test databases with \`docker compose up -d\` in the repository root (or run .ci/run, which starts`,
         `the machine's own servers), or set ${envVar} to a reachable server. The tests do not skip without a database.`,
       ].join('\n'),

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest'
+import {
+  connect,
+  createTestDatabase,
+  databaseUrls,
+  type Dialect,
+  dialects,
+  dropStaleTestDatabases,
+  fixtureTables,
+} from '@batchyield/test-fixtures'
+
+async function databaseExists(dialect: Dialect, name: string): Promise<boolean> {
+  await using server = await connect(databaseUrls[dialect])
+  const rows =
+    dialect === 'postgres'
+      ? await server.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])
+      : await server.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = ?', [name])
+  return rows.length === 1
+}
+
+async function tablesIn(url: string, dialect: Dialect): Promise<string[]> {
+  await using connection = await connect(url)
+  const rows =
+    dialect === 'postgres'
+      ? await connection.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'")
+      : await connection.query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = database()')
+  return rows.map((row) => row.name).sort()
+}
+
+async function createRawDatabase(dialect: Dialect, name: string): Promise<void> {
+  await using server = await connect(databaseUrls[dialect])
+  await server.query(dialect === 'postgres' ? `CREATE DATABASE "${name}"` : `CREATE DATABASE \`${name}\``)
+}
+
+describe.each(dialects)('createTestDatabase on %s', (dialect) => {
+  it('creates a uniquely named database on the configured server with every fixture table', async () => {
+    const db = await createTestDatabase({ dialect })
+    try {
+      expect(db.dialect).toBe(dialect)
+      expect(db.name).toMatch(/^by_[0-9a-z]+_\d+_[0-9a-f]{8}$/)
+      expect(db.url.endsWith(`/${db.name}`)).toBe(true)
+      expect(await databaseExists(dialect, db.name)).toBe(true)
+      expect(await tablesIn(db.url, dialect)).toEqual([...fixtureTables].sort())
+    } finally {
+      await db.drop()
+    }
+  })
+
+  it('isolates databases: rows written in one are invisible in another', async () => {
+    await using a = await createTestDatabase({ dialect })
+    await using b = await createTestDatabase({ dialect })
+    expect(a.name).not.toBe(b.name)
+    {
+      await using connection = await connect(a.url)
+      await connection.query(dialect === 'postgres' ? 'INSERT INTO tags (name) VALUES ($1)' : 'INSERT INTO tags (name) VALUES (?)', ['only-in-a'])
+    }
+    await using connectionB = await connect(b.url)
+    expect(await connectionB.query('SELECT * FROM tags')).toEqual([])
+  })
+
+  it('drop() removes the database even while a session is still connected to it, and can be repeated', async () => {
+    const db = await createTestDatabase({ dialect })
+    const straggler = await connect(db.url)
+    try {
+      await straggler.query('SELECT 1')
+      await db.drop()
+      expect(await databaseExists(dialect, db.name)).toBe(false)
+      await expect(db.drop()).resolves.toBeUndefined()
+    } finally {
+      await straggler.close().catch(() => {})
+    }
+  })
+
+  it('ends the scope of `await using` by dropping the database', async () => {
+    let name = ''
+    {
+      await using db = await createTestDatabase({ dialect })
+      name = db.name
+      expect(await databaseExists(dialect, name)).toBe(true)
+    }
+    expect(await databaseExists(dialect, name)).toBe(false)
+  })
+
+  it('creates an empty database with schema: false', async () => {
+    await using db = await createTestDatabase({ dialect, schema: false })
+    expect(await tablesIn(db.url, dialect)).toEqual([])
+  })
+
+  it('orders text byte-wise, so upper case sorts before lower case and "ab" differs from "AB"', async () => {
+    await using db = await createTestDatabase({ dialect })
+    await using connection = await connect(db.url)
+    const insert =
+      dialect === 'postgres'
+        ? 'INSERT INTO countries (code, name, population) VALUES ($1, $2, $3), ($4, $5, $6), ($7, $8, $9)'
+        : 'INSERT INTO countries (code, name, population) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)'
+    await connection.query(insert, ['b', 'b', 1, 'AB', 'AB', 2, 'ab', 'ab', 3])
+    const rows = await connection.query<{ code: string }>('SELECT code FROM countries ORDER BY code')
+    expect(rows.map((row) => row.code)).toEqual(['AB', 'ab', 'b'])
+  })
+
+  it('drops leftover test databases older than the cutoff and keeps younger ones', async () => {
+    const old = `by_${(Date.now() - 5 * 3_600_000).toString(36)}_1_0badc0de`
+    await createRawDatabase(dialect, old)
+    await using young = await createTestDatabase({ dialect, schema: false })
+    const dropped = await dropStaleTestDatabases(dialect)
+    expect(dropped).toContain(old)
+    expect(dropped).not.toContain(young.name)
+    expect(await databaseExists(dialect, old)).toBe(false)
+    expect(await databaseExists(dialect, young.name)).toBe(true)
+  })
+})
+
+describe('createTestDatabase input', () => {
+  it('rejects an unknown dialect, naming the accepted ones', async () => {
+    await expect(createTestDatabase({ dialect: 'sqlite' as Dialect })).rejects.toThrow(
+      /dialect must be one of 'postgres', 'mariadb', received "sqlite"/,
+    )
+  })
+})
