@@ -35,10 +35,10 @@ export const eventValues = {
 /** `occurred_at` of event 0; event `id` happens about `2 * id` seconds later (with jitter, so times tie). */
 export const eventsEpoch = new Date(Date.UTC(2025, 0, 1))
 
-/** The row the generator makes for `id` (1 ≤ id ≤ 3,000,000): the specification the SQL below follows. */
+/** The row the generator makes for `id` (1 ≤ id ≤ 10,000,000): the specification the SQL below follows. */
 export function eventRow(id: number): EventRow {
-  if (!Number.isSafeInteger(id) || id < 1 || id > 3_000_000) {
-    throw new RangeError(`event id must be an integer in 1..3000000, received ${String(id)}`)
+  if (!Number.isSafeInteger(id) || id < 1 || id > 10_000_000) {
+    throw new RangeError(`event id must be an integer in 1..10000000, received ${String(id)}`)
   }
   const h = Number((BigInt(id) * 2654435761n) % 4294967296n)
   const k = (id * 40503 + 12345) % 65521
@@ -94,7 +94,7 @@ export async function seedEvents(url: string, rows: number, options: SeedEventsO
   ]
   const firstId = Number(max ?? 0) + 1
   const lastId = firstId + rows - 1
-  if (lastId > 3_000_000) throw new RangeError(`events ids stop at 3,000,000; this seed would reach ${lastId}`)
+  if (lastId > 10_000_000) throw new RangeError(`events ids stop at 10,000,000; this seed would reach ${lastId}`)
 
   for (let from = firstId; from <= lastId; from += chunkSize) {
     const to = Math.min(from + chunkSize - 1, lastId)

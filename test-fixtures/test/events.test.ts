@@ -20,9 +20,11 @@ describe('eventRow', () => {
     expect(new Set(rows.map((row) => row.session_id)).size).toBe(Math.floor(3000 / 25) + 1)
   })
 
-  it('rejects ids outside 1..3000000', () => {
-    expect(() => eventRow(0)).toThrow(/event id must be an integer in 1\.\.3000000, received 0/)
+  it('rejects ids outside 1..10000000', () => {
+    expect(() => eventRow(0)).toThrow(/event id must be an integer in 1\.\.10000000, received 0/)
     expect(() => eventRow(1.5)).toThrow(RangeError)
+    expect(() => eventRow(10_000_001)).toThrow(RangeError)
+    expect(eventRow(10_000_000).id).toBe(10_000_000)
   })
 })
 
@@ -49,6 +51,21 @@ describe.each(dialects)('seedEvents on %s', (dialect) => {
     expect(await seedEvents(db.url, 5, { append: true })).toEqual({ firstId: 11, lastId: 15 })
     const rows = await readTable(db.url, 'events')
     expect(rows).toEqual(Array.from({ length: 15 }, (_, i) => eventRow(i + 1)))
+  })
+
+  it('matches eventRow() at the top of the id range, where the hashes are largest', async () => {
+    await seedEvents(db.url, 0)
+    const row = eventRow(9_999_990)
+    await using connection = await connect(db.url)
+    const marks = dialect === 'postgres' ? '$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12' : '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?'
+    await connection.query(
+      `INSERT INTO events (id, occurred_at, kind, user_id, session_id, source, country, amount, quantity, is_test, tags, payload)
+       VALUES (${marks})`,
+      [row.id, row.occurred_at, row.kind, row.user_id, row.session_id, row.source, row.country, row.amount, row.quantity, row.is_test, row.tags, JSON.stringify(row.payload)],
+    )
+    expect(await seedEvents(db.url, 10, { append: true })).toEqual({ firstId: 9_999_991, lastId: 10_000_000 })
+    await expect(seedEvents(db.url, 1, { append: true })).rejects.toThrow(/events ids stop at 10,000,000/)
+    expect(await readTable(db.url, 'events')).toEqual(Array.from({ length: 11 }, (_, i) => eventRow(9_999_990 + i)))
   })
 
   it('leaves the id sequence past the rows so inserts without an id follow on', async () => {
