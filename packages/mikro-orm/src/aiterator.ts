@@ -1,0 +1,151 @@
+import {
+  assertNonNegativeInteger,
+  assertOneOf,
+  assertOptionsObject,
+  decodeResumeToken,
+  describeValue,
+  iterateChunks,
+  KeysetOrderingError,
+  type KeyShape,
+  type OpenChunkSource,
+  StrategyUnavailableError,
+  validateBatchOptions,
+} from '@batchyield/batch-core'
+import { type EntityManager, type EntityMetadata, type EntityName, type Loaded, LoadStrategy } from '@mikro-orm/core'
+import { openCursorSource } from './cursor-source.js'
+import { openKeysetSource } from './keyset-source.js'
+import { resolveOrdering } from './keyset-ordering.js'
+import { type AiteratorOptions, ITERATION_STRATEGIES, PASSTHROUGH_FIND_OPTIONS } from './options.js'
+import type { QuerySpec } from './query-spec.js'
+
+const ENGINE_OPTIONS = ['batchYieldSize', 'chunkSize', 'prefetch', 'limit', 'signal', 'onProgress'] as const
+const ADAPTER_OPTIONS = ['where', 'orderBy', 'offset', 'strategy', 'loadStrategy', 'after'] as const
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...ENGINE_OPTIONS, ...ADAPTER_OPTIONS, ...PASSTHROUGH_FIND_OPTIONS])
+const LOAD_STRATEGIES = Object.values(LoadStrategy)
+
+/**
+ * Iterates over `Entity` rows matching `options.where`, loading `chunkSize` rows per round trip
+ * and yielding lists of `batchYieldSize` entities (single entities without it), with memory
+ * bounded by the chunk: each chunk is loaded into a fresh fork of `em`, so `em`'s identity map
+ * stays empty. Same as `em.aiterator(Entity, options)`, without touching the prototype.
+ *
+ * Options are checked here, synchronously, before any query; nothing runs until the first
+ * `next()`.
+ *
+ * @example
+ * ```ts
+ * import { aiterator, flushBatch } from '@batchyield/mikro-orm'
+ *
+ * for await (const books of aiterator(em, Book, { where: { rating: 5 }, populate: ['author'], batchYieldSize: 500 })) {
+ *   for (const book of books) book.title = book.title.trim()
+ *   await flushBatch(books) // persists this batch through the EntityManager that loaded it
+ * }
+ * ```
+ */
+export function aiterator<Entity extends object, Hint extends string = never, Fields extends string = never, Excludes extends string = never>(
+  em: EntityManager,
+  entityName: EntityName<Entity>,
+  options: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes> & { readonly batchYieldSize: number },
+): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes>[], void, undefined>
+export function aiterator<Entity extends object, Hint extends string = never, Fields extends string = never, Excludes extends string = never>(
+  em: EntityManager,
+  entityName: EntityName<Entity>,
+  options?: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes> & { readonly batchYieldSize?: undefined },
+): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes>, void, undefined>
+export function aiterator<Entity extends object, Hint extends string = never, Fields extends string = never, Excludes extends string = never>(
+  em: EntityManager,
+  entityName: EntityName<Entity>,
+  options?: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes>,
+): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes> | Loaded<Entity, Hint, Fields, Excludes>[], void, undefined>
+export function aiterator(em: EntityManager, entityName: EntityName<object>, options?: AiteratorOptions<object>): AsyncGenerator<unknown, void, undefined> {
+  const open = planIteration(em, entityName, options ?? {})
+  return iterateChunks(open, options) as AsyncGenerator<unknown, void, undefined>
+}
+
+/** Validates everything and picks the strategy; returns how to open the chunk source. */
+function planIteration(em: EntityManager, entityName: EntityName<object>, options: AiteratorOptions<object>): OpenChunkSource<object> {
+  assertEntityManager(em)
+  assertOptionsObject('options', options)
+  const engine = validateBatchOptions(options)
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new TypeError(`aiterator(): unknown option ${describeValue(key)}. Accepted options: ${[...KNOWN_OPTIONS].join(', ')}`)
+    }
+  }
+  const meta = entityMetadata(em, entityName)
+  const { where, orderBy, offset, strategy = 'auto', loadStrategy, after } = options
+  if (strategy === 'joined' || strategy === 'select-in' || strategy === 'balanced') {
+    throw new RangeError(`strategy must be one of 'auto', 'keyset', 'cursor'; received ${describeValue(strategy)}. MikroORM's load strategy is the loadStrategy option here`)
+  }
+  assertOneOf('strategy', strategy, ITERATION_STRATEGIES)
+  if (offset !== undefined) assertNonNegativeInteger('offset', offset)
+  if (loadStrategy !== undefined) assertOneOf('loadStrategy', loadStrategy, LOAD_STRATEGIES)
+  if (after !== undefined && typeof after !== 'string') {
+    throw new TypeError(`after must be a resume token string (the cursor reported by onProgress); received ${describeValue(after)} (${typeof after})`)
+  }
+  if (where !== undefined && (where === null || typeof where !== 'object')) {
+    throw new TypeError(`where must be a filter object like { price: { $gt: 10 } }; received ${describeValue(where)}`)
+  }
+  for (const option of ['populate', 'fields', 'exclude'] as const) {
+    const value = options[option]
+    if (value !== undefined && !Array.isArray(value) && !(option === 'populate' && value === false)) {
+      throw new TypeError(`${option} must be an array of property paths (like em.find's ${option}); received ${describeValue(value)}`)
+    }
+  }
+
+  const findOptions: Record<string, unknown> = {}
+  for (const key of PASSTHROUGH_FIND_OPTIONS) if (options[key] !== undefined) findOptions[key] = options[key]
+  if (loadStrategy !== undefined) findOptions.strategy = loadStrategy
+  const spec: QuerySpec = { em, entityName, meta, where, findOptions, offset, chunkSize: engine.chunkSize, limit: engine.limit }
+
+  const ordering = resolveOrdering(meta, em.getPlatform(), orderBy)
+  const cursorAvailable = supportsCursor(em)
+  if (ordering.supported && strategy !== 'cursor') {
+    const shape: KeyShape = { keys: ordering.keys, fingerprint: `mikro-orm:${meta.className}` }
+    const resumeAfter = after === undefined ? undefined : decodeResumeToken(after, shape)
+    return () => openKeysetSource(spec, ordering, shape, resumeAfter)
+  }
+  if (strategy === 'keyset' || (strategy === 'auto' && (!cursorAvailable || after !== undefined))) {
+    const reason = ordering.supported ? '' : ordering.reason
+    const fallback =
+      strategy === 'keyset' ? "or use strategy: 'cursor' (PostgreSQL)"
+      : after !== undefined ? "(a resume token needs keyset; the cursor strategy cannot resume)"
+      : `('cursor', the fallback, needs PostgreSQL; this EntityManager uses ${platformName(em)})`
+    throw new KeysetOrderingError(
+      `Keyset iteration over ${meta.className} cannot follow this ordering: ${reason}. Order by scalar properties of ${meta.className} (the primary key is appended as the tie-breaker) ${fallback}`,
+    )
+  }
+  // strategy is 'cursor', or 'auto' falling back to it
+  if (!cursorAvailable) {
+    throw new StrategyUnavailableError(
+      `strategy 'cursor' needs PostgreSQL (a server-side cursor through em.stream); this EntityManager uses ${platformName(em)}. Use strategy: 'keyset' (or 'auto') instead`,
+    )
+  }
+  if (after !== undefined) {
+    throw new StrategyUnavailableError(`after (a resume token) works with the keyset strategy only; received strategy: 'cursor'. Leave out after, or use strategy: 'keyset'`)
+  }
+  return () => openCursorSource(spec, ordering.orderBy)
+}
+
+function assertEntityManager(em: unknown): asserts em is EntityManager {
+  if (em === null || typeof em !== 'object' || typeof (em as EntityManager).fork !== 'function' || typeof (em as EntityManager).getMetadata !== 'function') {
+    throw new TypeError(`aiterator(): em must be a MikroORM EntityManager (orm.em or a fork); received ${describeValue(em)}`)
+  }
+}
+
+function entityMetadata(em: EntityManager, entityName: EntityName<object>): EntityMetadata {
+  try {
+    return em.getMetadata(entityName)
+  } catch (error) {
+    throw new TypeError(`aiterator(): ${describeValue(typeof entityName === 'function' ? entityName.name : entityName)} is not an entity known to this EntityManager (${(error as Error).message})`, { cause: error })
+  }
+}
+
+/** The cursor strategy streams through pg-cursor, which only the node-postgres driver provides. */
+function supportsCursor(em: EntityManager): boolean {
+  return em.getDriver().getDependencies().includes('pg')
+}
+
+function platformName(em: EntityManager): string {
+  return em.getPlatform().constructor.name.replace(/Platform$/, '')
+}

@@ -1,0 +1,11 @@
+import { installAiterator } from './install.js'
+
+// `import '@batchyield/mikro-orm'` adds em.aiterator() to every EntityManager (idempotent).
+installAiterator()
+
+export { aiterator } from './aiterator.js'
+export { entityManagerOf, flushBatch } from './batch-entity-manager.js'
+export { installAiterator } from './install.js'
+export type { AiteratorOptions, IterationStrategy } from './options.js'
+export { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '@batchyield/batch-core'
+export type { BatchOptions, Progress } from '@batchyield/batch-core'

@@ -1,0 +1,138 @@
+import { describeValue, type SortKey } from '@batchyield/batch-core'
+import { type EntityMetadata, type EntityProperty, type Platform, QueryOrderNumeric, ReferenceKind, Utils } from '@mikro-orm/core'
+
+/** One entry of an ordering, as `em.find` takes it: `{ [property]: direction }`. */
+export type OrderEntry = Record<string | symbol, unknown>
+
+/** An ordering the keyset strategy can follow: the sort keys and the `orderBy` that sorts by them. */
+export interface KeysetOrdering {
+  readonly supported: true
+  readonly keys: readonly SortKey[]
+  /** The user's ordering, then the entity's default ordering, then the primary key, as `em.find` entries. */
+  readonly orderBy: readonly OrderEntry[]
+  /** Lazy scalar sort properties that must be populated so their values can be read. */
+  readonly lazyFields: readonly string[]
+}
+
+/** An ordering keyset cannot follow, with the reason (used in error messages). */
+export interface UnsupportedOrdering {
+  readonly supported: false
+  readonly reason: string
+  /** The user's ordering with the primary key appended (what the cursor strategy sorts by). */
+  readonly orderBy: readonly OrderEntry[]
+}
+
+const DIRECTIONS = ['asc', 'desc', 'asc nulls first', 'asc nulls last', 'desc nulls first', 'desc nulls last'] as const
+
+/**
+ * Resolves `orderBy` (plus the entity's default ordering and the primary key as tie-breaker)
+ * into sort keys from metadata. Keys are property names of the root entity; NULL placement is
+ * the one asked for (`'asc nulls first'`…) where the platform supports it, else the database's
+ * default (PostgreSQL: NULLs sort highest, MariaDB/MySQL: lowest). Throws TypeError/RangeError
+ * for an ordering that `em.find` would reject too (unknown property, bad direction).
+ */
+export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderBy: unknown): KeysetOrdering | UnsupportedOrdering {
+  const entries = [...normalizeOrderBy(orderBy), ...normalizeOrderBy(meta.orderBy, 'the default orderBy of ' + meta.className)]
+  const seen = new Set<string | symbol>()
+  const merged: OrderEntry[] = []
+  for (const entry of entries) {
+    for (const key of Utils.getObjectQueryKeys(entry)) {
+      if (seen.has(key)) continue
+      seen.add(key)
+      merged.push({ [key]: entry[key] })
+    }
+  }
+
+  const keys: SortKey[] = []
+  const lazyFields: string[] = []
+  let reason: string | undefined
+  for (const entry of merged) {
+    const key = Utils.getObjectQueryKeys(entry)[0]!
+    const direction = entry[key]
+    if (typeof key === 'symbol') {
+      reason ??= 'it orders by a raw SQL expression'
+      continue
+    }
+    const prop = meta.properties[key] as EntityProperty | undefined
+    if (!prop) {
+      if (key.includes('.')) {
+        reason ??= `it orders by the relation path ${describeValue(key)}`
+        continue
+      }
+      throw new TypeError(
+        `orderBy: ${describeValue(key)} is not a property of ${meta.className}; received ${describeValue(orderBy)}. Known properties: ${Object.keys(meta.properties).join(', ')}`,
+      )
+    }
+    if (Utils.isPlainObject(direction)) {
+      reason ??= `it orders by properties of the relation ${describeValue(key)}`
+      continue
+    }
+    const parsed = parseDirection(key, direction, platform)
+    const unsupported = unsupportedProperty(prop)
+    if (unsupported) {
+      reason ??= unsupported
+      continue
+    }
+    if (prop.lazy) lazyFields.push(prop.name)
+    keys.push({ field: prop.name, direction: parsed.direction, nulls: parsed.nulls, nullable: prop.nullable === true })
+  }
+
+  // The primary key makes the order total; properties after a complete primary key change nothing.
+  const orderByWithPk = [...merged]
+  for (const pk of meta.primaryKeys) {
+    if (!seen.has(pk)) orderByWithPk.push({ [pk]: 'asc' })
+  }
+  for (const pk of meta.primaryKeys) {
+    const prop = meta.properties[pk] as EntityProperty
+    if (prop.kind !== ReferenceKind.SCALAR) reason ??= `its primary key ${describeValue(pk)} is a relation`
+  }
+  if (reason !== undefined) return { supported: false, reason, orderBy: orderByWithPk }
+
+  const pkKeys = meta.primaryKeys.filter((pk) => !keys.some((k) => k.field === pk))
+  const allKeys: SortKey[] = [...keys, ...pkKeys.map((pk): SortKey => ({ field: pk, direction: 'asc', nulls: 'last', nullable: false }))]
+  const lastPk = Math.max(...meta.primaryKeys.map((pk) => allKeys.findIndex((k) => k.field === pk)))
+  const total = allKeys.slice(0, lastPk + 1).map((k) => (meta.primaryKeys.includes(k.field) ? { ...k, nullable: false } : k))
+  const sortedBy = orderByWithPk.filter((entry) => total.some((k) => k.field === Utils.getObjectQueryKeys(entry)[0]))
+  return { supported: true, keys: total, orderBy: sortedBy, lazyFields }
+}
+
+/** `em.find` accepts one `{ prop: dir }` object or an array of them. */
+function normalizeOrderBy(orderBy: unknown, option = 'orderBy'): OrderEntry[] {
+  if (orderBy === undefined || orderBy === null) return []
+  const list = Array.isArray(orderBy) ? orderBy : [orderBy]
+  list.forEach((entry: unknown, i) => {
+    if (!Utils.isPlainObject(entry)) {
+      const at = Array.isArray(orderBy) ? `${option}[${i}]` : option
+      throw new TypeError(`${at} must be an object like { createdAt: 'desc' } (or an array of them); received ${describeValue(entry)}`)
+    }
+  })
+  return list as OrderEntry[]
+}
+
+function parseDirection(key: string, direction: unknown, platform: Platform): Pick<SortKey, 'direction' | 'nulls'> {
+  const text =
+    direction === QueryOrderNumeric.ASC ? 'asc'
+    : direction === QueryOrderNumeric.DESC ? 'desc'
+    : typeof direction === 'string' ? direction.toLowerCase().trim().replace(/\s+/g, ' ')
+    : undefined
+  if (text === undefined || !(DIRECTIONS as readonly string[]).includes(text)) {
+    const accepted = `${DIRECTIONS.map((d) => `'${d}'`).join(', ')} (any case), 1 or -1`
+    const Err = text === undefined ? TypeError : RangeError
+    throw new Err(`orderBy.${key} must be one of ${accepted}; received ${describeValue(direction)}`)
+  }
+  const desc = text.startsWith('desc')
+  if (text.includes('nulls') && platform.supportsNullsOrdering()) {
+    return { direction: desc ? 'desc' : 'asc', nulls: text.endsWith('first') ? 'first' : 'last' }
+  }
+  // The database's own placement: PostgreSQL treats NULL as the highest value, MariaDB/MySQL as the lowest.
+  const lowest = platform.sortsNullsLowest()
+  return { direction: desc ? 'desc' : 'asc', nulls: lowest !== desc ? 'first' : 'last' }
+}
+
+function unsupportedProperty(prop: EntityProperty): string | undefined {
+  if (prop.kind === ReferenceKind.EMBEDDED) return `it orders by the embedded property ${describeValue(prop.name)}`
+  if (prop.kind !== ReferenceKind.SCALAR) return `it orders by the relation ${describeValue(prop.name)}`
+  if (prop.formula) return `it orders by the formula property ${describeValue(prop.name)}`
+  if (prop.persist === false) return `it orders by the non-persistent property ${describeValue(prop.name)}`
+  return undefined
+}

@@ -1,0 +1,85 @@
+import type { BatchOptions } from '@batchyield/batch-core'
+import type { FilterQuery, FindOptions, LoadStrategy, OrderDefinition } from '@mikro-orm/core'
+
+/**
+ * How rows are read:
+ * - `'keyset'`: one `em.find` per chunk, seeking past the last row's sort key; holds no
+ *   connection between chunks.
+ * - `'cursor'`: one `em.stream` (a server-side cursor) for the whole run; PostgreSQL only.
+ * - `'auto'` (default): `'keyset'` when the ordering allows it, else `'cursor'` on PostgreSQL.
+ */
+export type IterationStrategy = 'auto' | 'keyset' | 'cursor'
+
+export const ITERATION_STRATEGIES = ['auto', 'keyset', 'cursor'] as const
+
+/** The `em.find` options that are passed through unchanged to every chunk query. */
+export const PASSTHROUGH_FIND_OPTIONS = [
+  'populate',
+  'fields',
+  'exclude',
+  'populateWhere',
+  'populateOrderBy',
+  'populateHints',
+  'filters',
+  'schema',
+  'flags',
+  'inflightQueryAbortStrategy',
+  'loggerContext',
+  'logging',
+  'connectionType',
+  'convertCustomTypes',
+  'comments',
+  'hintComments',
+  'indexHint',
+] as const satisfies readonly (keyof FindOptions<object>)[]
+
+type PassthroughFindOptions<Entity, Hint extends string, Fields extends string, Excludes extends string> = Pick<
+  FindOptions<Entity, Hint, Fields, Excludes>,
+  (typeof PASSTHROUGH_FIND_OPTIONS)[number]
+>
+
+/**
+ * Options of `em.aiterator(Entity, options)`: the engine's {@link BatchOptions} (`batchYieldSize`,
+ * `chunkSize`, `prefetch`, `limit`, `signal`, `onProgress`), the query (`where`, `orderBy`,
+ * `offset`, and `em.find`'s `populate`, `fields`, `exclude`, `filters`, `populateWhere`, …), and
+ * how to read (`strategy`, `after`, `loadStrategy`).
+ *
+ * `populate` and `fields` narrow the yielded type exactly as they do for `em.find`.
+ *
+ * @example
+ * ```ts
+ * import '@batchyield/mikro-orm'
+ *
+ * const books = em.aiterator(Book, {
+ *   where: { price: { $gt: 10 } },
+ *   orderBy: { publishedAt: 'desc' },
+ *   populate: ['author', 'tags'],
+ *   batchYieldSize: 500,
+ *   chunkSize: 2000,
+ * })
+ * for await (const batch of books) console.log(batch.length, batch[0]?.author.name)
+ * ```
+ */
+export interface AiteratorOptions<Entity, Hint extends string = never, Fields extends string = never, Excludes extends string = never>
+  extends BatchOptions,
+    PassthroughFindOptions<Entity, Hint, Fields, Excludes> {
+  /** The `em.find` condition. Default: every row. */
+  readonly where?: FilterQuery<Entity>
+  /**
+   * The `em.find` ordering. The primary key is appended as a tie-breaker, so the order is total.
+   * Default: the entity's default ordering, else the primary key.
+   */
+  readonly orderBy?: OrderDefinition<Entity>
+  /** Rows to skip before the first one (applied to the first chunk only). */
+  readonly offset?: number
+  /** How rows are read; see {@link IterationStrategy}. Default `'auto'`. */
+  readonly strategy?: IterationStrategy
+  /**
+   * MikroORM's load strategy for populated relations (`em.find`'s `strategy` option, renamed
+   * because `strategy` selects the iteration strategy here). Ignored by `'cursor'`, which always
+   * joins (as `em.stream` does).
+   */
+  readonly loadStrategy?: LoadStrategy | `${LoadStrategy}`
+  /** Resume token from an earlier run's `onProgress` `cursor`: start right after that row (keyset only). */
+  readonly after?: string
+}

@@ -1,0 +1,26 @@
+import type { EntityManager, EntityMetadata, EntityName } from '@mikro-orm/core'
+
+/** What every chunk query shares, resolved once when `aiterator()` is called. */
+export interface QuerySpec {
+  readonly em: EntityManager
+  readonly entityName: EntityName<object>
+  readonly meta: EntityMetadata
+  /** The user's `where`, or undefined for every row. */
+  readonly where: unknown
+  /** `em.find` options passed through to each chunk query (populate, fields, filters, …). */
+  readonly findOptions: Readonly<Record<string, unknown>>
+  /** Rows to skip before the first one. */
+  readonly offset: number | undefined
+  /** Rows per database round trip (the engine's resolved `chunkSize`). */
+  readonly chunkSize: number
+  /** Total row cap, when given. */
+  readonly limit: number | undefined
+}
+
+/** `{ $and: [where, seek] }` without wrapping what needs no wrapping. */
+export function andWhere(...conditions: unknown[]): object {
+  const present = conditions.filter((c) => c !== undefined)
+  if (present.length === 0) return {}
+  if (present.length === 1) return present[0] as object
+  return { $and: present }
+}

@@ -1,0 +1,90 @@
+/**
+ * The shared fixture schema (test-fixtures/) mapped with MikroORM 7's `defineEntity`.
+ *
+ * Why `defineEntity` and not decorators: vitest transforms TypeScript with oxc, which neither
+ * emits decorator metadata nor runs the legacy decorator transform MikroORM's decorators expect,
+ * so decorated entities need extra build plumbing in tests. `defineEntity` is plain code, gives
+ * exact inferred types, and the `.class` + `setClass` pattern still yields real classes, so
+ * `Loaded<Book, 'author'>` reads the way users write it.
+ */
+import { defineEntity, p } from '@mikro-orm/core'
+
+const AuthorSchema = defineEntity({
+  name: 'Author',
+  tableName: 'authors',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    name: p.text(),
+    email: p.string().length(255).unique(),
+    createdAt: p.datetime(),
+    books: () => p.oneToMany(Book).mappedBy('author'),
+  },
+})
+export class Author extends AuthorSchema.class {}
+AuthorSchema.setClass(Author)
+
+const TagSchema = defineEntity({
+  name: 'Tag',
+  tableName: 'tags',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    name: p.string().length(100).unique(),
+  },
+})
+export class Tag extends TagSchema.class {}
+TagSchema.setClass(Tag)
+
+const BookSchema = defineEntity({
+  name: 'Book',
+  tableName: 'books',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    author: () => p.manyToOne(Author).fieldName('author_id'),
+    title: p.text(),
+    publishedAt: p.datetime().nullable(),
+    price: p.decimal('string').precision(10).scale(2),
+    rating: p.integer(),
+    tags: () => p.manyToMany(Tag).pivotTable('book_tags').joinColumn('book_id').inverseJoinColumn('tag_id').owner(),
+  },
+})
+export class Book extends BookSchema.class {}
+BookSchema.setClass(Book)
+
+const OrderLineSchema = defineEntity({
+  name: 'OrderLine',
+  tableName: 'order_lines',
+  properties: {
+    orderId: p.integer().primary(),
+    lineNo: p.integer().primary(),
+    sku: p.string().length(64),
+    quantity: p.integer(),
+  },
+})
+export class OrderLine extends OrderLineSchema.class {}
+OrderLineSchema.setClass(OrderLine)
+
+const DeviceSchema = defineEntity({
+  name: 'Device',
+  tableName: 'devices',
+  properties: {
+    id: p.uuid().primary(),
+    label: p.string().length(200),
+    registeredAt: p.datetime().nullable(),
+  },
+})
+export class Device extends DeviceSchema.class {}
+DeviceSchema.setClass(Device)
+
+const CountrySchema = defineEntity({
+  name: 'Country',
+  tableName: 'countries',
+  properties: {
+    code: p.string().length(64).primary(),
+    name: p.string().length(200),
+    population: p.bigint('bigint'),
+  },
+})
+export class Country extends CountrySchema.class {}
+CountrySchema.setClass(Country)
+
+export const entities = [AuthorSchema, TagSchema, BookSchema, OrderLineSchema, DeviceSchema, CountrySchema]

@@ -1,0 +1,158 @@
+/**
+ * The correctness suite, shared by dialects: for each query shape, the concatenated batches of
+ * `em.aiterator` equal `em.find` with the same where/orderBy/populate (the primary key appended
+ * to the order, as aiterator does, so ties have one right answer): the same entities, in the
+ * same order, each exactly once, with the same populated relations, in batches that are full
+ * except the last.
+ */
+import type { Dialect } from '@batchyield/test-fixtures'
+import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import { type EntityManager, type EntityName, wrap } from '@mikro-orm/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import '../../src/index.js'
+import type { AiteratorOptions } from '../../src/index.js'
+import { Author, Book, Country, Device, OrderLine } from '../entities.js'
+import { collect, collectBatches, identityMapSize, openOrm, pkOf, type TestOrm } from '../support.js'
+
+interface Case {
+  readonly name: string
+  readonly entity: EntityName<object>
+  readonly options: AiteratorOptions<any, any, any, any> & { batchYieldSize?: number }
+  /** Runs only where the keyset strategy can follow the order (else only cursor/auto-cursor). */
+  readonly keysetable?: boolean
+  /** `fields` for the em.find reference under keyset, which also loads the sort properties. */
+  readonly referenceFields?: readonly string[]
+}
+
+const cases: readonly Case[] = [
+  { name: 'no order (primary key)', entity: Book, options: { chunkSize: 37, batchYieldSize: 10 } },
+  { name: 'non-unique order (rating desc)', entity: Book, options: { orderBy: { rating: 'desc' }, chunkSize: 23, batchYieldSize: 9 } },
+  { name: 'nullable order, asc (database NULL placement)', entity: Book, options: { orderBy: { publishedAt: 'asc' }, chunkSize: 19, batchYieldSize: 19 } },
+  { name: 'nullable order, desc (database NULL placement)', entity: Book, options: { orderBy: { publishedAt: 'desc' }, chunkSize: 19, batchYieldSize: 7 } },
+  { name: "nullable order, 'asc nulls first'", entity: Book, options: { orderBy: { publishedAt: 'asc nulls first' }, chunkSize: 11, batchYieldSize: 30 } },
+  { name: "nullable order, 'desc nulls last'", entity: Book, options: { orderBy: { publishedAt: 'desc nulls last' }, chunkSize: 11, batchYieldSize: 4 } },
+  {
+    name: 'mixed directions over non-unique and nullable columns',
+    entity: Book,
+    options: { orderBy: [{ rating: 'asc' }, { publishedAt: 'desc' }, { price: 'desc' }], chunkSize: 13, batchYieldSize: 6 },
+  },
+  { name: 'primary key descending', entity: Book, options: { orderBy: { id: 'desc' }, chunkSize: 50, batchYieldSize: 50 } },
+  { name: 'populate to-one (author)', entity: Book, options: { orderBy: { title: 'asc' }, populate: ['author'], chunkSize: 29, batchYieldSize: 10 } },
+  { name: 'populate many-to-many (tags)', entity: Book, options: { orderBy: { rating: 'desc' }, populate: ['tags'], chunkSize: 31, batchYieldSize: 12 } },
+  { name: 'populate one-to-many (author.books)', entity: Author, options: { populate: ['books'], chunkSize: 7, batchYieldSize: 3 } },
+  {
+    name: 'populate to-one and many-to-many with the joined load strategy',
+    entity: Book,
+    options: { orderBy: { publishedAt: 'desc' }, populate: ['author', 'tags'], loadStrategy: 'joined', chunkSize: 17, batchYieldSize: 8 },
+  },
+  { name: 'composite primary key', entity: OrderLine, options: { chunkSize: 21, batchYieldSize: 10 } },
+  { name: 'composite primary key, ordered by a non-unique column', entity: OrderLine, options: { orderBy: { quantity: 'desc' }, chunkSize: 21, batchYieldSize: 5 } },
+  { name: 'composite primary key, ordered by its second part', entity: OrderLine, options: { orderBy: { lineNo: 'desc' }, chunkSize: 16, batchYieldSize: 16 } },
+  { name: 'UUID primary key', entity: Device, options: { chunkSize: 15, batchYieldSize: 10 } },
+  { name: 'UUID primary key, ordered by a nullable timestamp', entity: Device, options: { orderBy: { registeredAt: 'desc' }, chunkSize: 15, batchYieldSize: 4 } },
+  { name: 'string primary key with hostile values', entity: Country, options: { chunkSize: 9, batchYieldSize: 5 } },
+  { name: 'string primary key, ordered by bigint', entity: Country, options: { orderBy: { population: 'desc' }, chunkSize: 9, batchYieldSize: 9 } },
+  {
+    name: '$or condition',
+    entity: Book,
+    options: { where: { $or: [{ rating: 5 }, { price: { $lt: '20' } }] }, orderBy: { publishedAt: 'asc' }, chunkSize: 12, batchYieldSize: 5 },
+  },
+  {
+    name: 'condition on a relation, with populate',
+    entity: Book,
+    options: { where: { author: { name: { $like: 'A%' } } }, populate: ['author'], orderBy: { rating: 'asc' }, chunkSize: 8, batchYieldSize: 3 },
+  },
+  { name: 'limit and offset', entity: Book, options: { orderBy: { rating: 'desc' }, limit: 55, offset: 13, chunkSize: 10, batchYieldSize: 7 } },
+  { name: 'limit and offset with a to-many populate', entity: Author, options: { populate: ['books'], limit: 11, offset: 3, chunkSize: 4, batchYieldSize: 5 } },
+  { name: 'empty result', entity: Book, options: { where: { rating: 99 }, chunkSize: 10, batchYieldSize: 10 } },
+  { name: 'batch size 1', entity: Book, options: { where: { author: { id: { $lte: 4 } } }, chunkSize: 3, batchYieldSize: 1 } },
+  { name: 'batch and chunk larger than the table', entity: Book, options: { chunkSize: 100_000, batchYieldSize: 100_000 } },
+  // aiterator loads the sort property too (it needs its value to seek): em.find with it added is the reference.
+  {
+    name: 'partial fields without the sort column',
+    entity: Book,
+    options: { fields: ['title'], orderBy: { rating: 'desc' }, chunkSize: 40, batchYieldSize: 25 },
+    referenceFields: ['title', 'rating'],
+  },
+  { name: 'ordering by a relation path (keyset cannot)', entity: Book, options: { orderBy: { author: { name: 'asc' } }, populate: ['author'], chunkSize: 33, batchYieldSize: 10 }, keysetable: false },
+]
+
+export function defineCorrectnessSuite(dialect: Dialect): void {
+  const db = useTestDatabase(dialect, { seed: true })
+  let t: TestOrm
+  beforeAll(() => {
+    t = openOrm(dialect, db.url)
+  })
+  afterAll(() => t?.close())
+
+  const strategies = dialect === 'postgres' ? (['keyset', 'cursor'] as const) : (['keyset'] as const)
+  for (const strategy of strategies) {
+    describe(`strategy '${strategy}'`, () => {
+      for (const c of cases) {
+        if (c.keysetable === false && strategy === 'keyset') continue
+        it(`${c.name}: batches concatenate to em.find's result, each entity once, batches full except the last`, async () => {
+          const options = { ...c.options, strategy: c.keysetable === false ? 'auto' : strategy }
+          const expected = await reference(t.em, c.entity, c.referenceFields && strategy === 'keyset' ? { ...c.options, fields: c.referenceFields } : c.options)
+          const batches = await collectBatches(t.em.aiterator(c.entity, options as never) as AsyncIterable<object[]>)
+          const size = c.options.batchYieldSize!
+          batches.slice(0, -1).forEach((b) => expect(b).toHaveLength(size))
+          if (batches.length > 0) expect(batches.at(-1)!.length).toBeGreaterThan(0)
+          const actual = batches.flat()
+          expect(new Set(actual.map(pkOf)).size).toBe(actual.length)
+          expect(actual.map(pkOf)).toEqual(expected.map(pkOf))
+          expect(actual.map(view)).toEqual(expected.map(view))
+          expect(identityMapSize(t.em)).toBe(0)
+        })
+      }
+    })
+  }
+
+  it('without batchYieldSize, yields single entities in the same order', async () => {
+    const options = { orderBy: { publishedAt: 'desc' }, chunkSize: 27 } as const
+    const expected = await reference(t.em, Book, options)
+    const items = await collect(t.em.aiterator(Book, options))
+    expect(items.every((item) => item instanceof Book)).toBe(true)
+    expect(items.map(pkOf)).toEqual(expected.map(pkOf))
+  })
+
+  it('the fixture data has what the cases rely on: NULL timestamps, ties, hostile string keys', async () => {
+    const { books, countries } = db.dataset
+    expect(books.some((b) => b.published_at === null)).toBe(true)
+    expect(new Set(books.map((b) => b.rating)).size).toBeLessThan(books.length)
+    expect(countries.some((c) => c.code.includes("'"))).toBe(true)
+  })
+}
+
+/** em.find with the same where/orderBy/populate/limit/offset, the primary key appended to the order. */
+async function reference(em: EntityManager, entity: EntityName<object>, options: Case['options']): Promise<object[]> {
+  const meta = em.getMetadata(entity)
+  const order = options.orderBy === undefined ? [] : Array.isArray(options.orderBy) ? [...options.orderBy] : [options.orderBy]
+  const ordered = new Set(order.flatMap((o) => Object.keys(o)))
+  for (const pk of meta.primaryKeys) if (!ordered.has(pk)) order.push({ [pk]: 'asc' })
+  const { where = {}, populate, fields, limit, offset, loadStrategy } = options
+  return em.fork().find(entity, where as object, {
+    orderBy: order as never,
+    populate: populate as never,
+    fields: fields as never,
+    limit,
+    offset,
+    strategy: loadStrategy,
+  })
+}
+
+/** What is compared beyond identity: the entity's data and its populated relations, order-insensitive inside collections. */
+function view(entity: object): unknown {
+  return normalize(wrap(entity).toObject())
+}
+
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(normalize).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
+  }
+  if (value instanceof Date) return value.toISOString()
+  if (typeof value === 'bigint') return `${value}n`
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]))
+  }
+  return value
+}

@@ -1,0 +1,82 @@
+import { type Dialect, withConnection } from '@batchyield/test-fixtures'
+import { type EntityManager, helper, MikroORM, type Options } from '@mikro-orm/core'
+import { MariaDbDriver } from '@mikro-orm/mariadb'
+import { PostgreSqlDriver } from '@mikro-orm/postgresql'
+import { entities } from './entities.js'
+
+export interface TestOrm {
+  readonly orm: MikroORM
+  readonly em: EntityManager
+  /** Every SQL statement MikroORM sent, in order (via the `onQuery` hook). */
+  readonly queries: string[]
+  close(): Promise<void>
+}
+
+/** A MikroORM instance over the fixture schema on `url` (no schema generation: the fixtures made it). */
+export function openOrm(dialect: Dialect, url: string, options: Partial<Options> = {}): TestOrm {
+  const queries: string[] = []
+  const orm = new MikroORM({
+    driver: dialect === 'postgres' ? PostgreSqlDriver : MariaDbDriver,
+    entities,
+    clientUrl: url,
+    pool: { min: 0, max: 2 },
+    allowGlobalContext: true,
+    onQuery: (sql: string) => {
+      queries.push(sql)
+      return sql
+    },
+    ...options,
+  } as Options)
+  return { orm, em: orm.em, queries, close: () => orm.close(true) }
+}
+
+/** Drains an iterator of batches, keeping the batches. */
+export async function collectBatches<T>(iterator: AsyncIterable<T[]>): Promise<T[][]> {
+  const batches: T[][] = []
+  for await (const batch of iterator) batches.push(batch)
+  return batches
+}
+
+/** Drains an iterator of single items. */
+export async function collect<T>(iterator: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = []
+  for await (const item of iterator) items.push(item)
+  return items
+}
+
+/** A stable key for an entity's primary key (composite keys joined). */
+export function pkOf(entity: object): string {
+  return JSON.stringify(helper(entity).getPrimaryKey(true))
+}
+
+/** Number of entities in `em`'s identity map. */
+export function identityMapSize(em: EntityManager): number {
+  return [...em.getUnitOfWork().getIdentityMap()].length
+}
+
+/**
+ * Sessions of the test database that sit idle inside an open transaction, seen from a separate
+ * connection (so it works even when the ORM's pool is exhausted). PostgreSQL only.
+ */
+export async function idleInTransaction(url: string, database: string): Promise<number> {
+  return withConnection(url, async (c) => {
+    const rows = await c.query<{ n: number }>(
+      `select count(*)::int as n from pg_stat_activity where datname = $1 and state like 'idle in transaction%' and pid <> pg_backend_pid()`,
+      [database],
+    )
+    return rows[0]?.n ?? 0
+  })
+}
+
+/** Rejects when `promise` takes longer than `ms` (a hang becomes a clear failure, not a test timeout). */
+export async function within<T>(ms: number, promise: Promise<T>, what = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

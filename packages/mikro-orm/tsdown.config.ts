@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsdown'
+
+// ESM only: MikroORM 7 itself is ESM-only, so a CommonJS build would have nothing to load.
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  platform: 'node',
+  external: [/^@mikro-orm\//, /^@batchyield\/batch-core/],
+})
