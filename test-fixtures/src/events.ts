@@ -35,10 +35,13 @@ export const eventValues = {
 /** `occurred_at` of event 0; event `id` happens about `2 * id` seconds later (with jitter, so times tie). */
 export const eventsEpoch = new Date(Date.UTC(2025, 0, 1))
 
+/** The highest event id the generator supports (its integer arithmetic stays exact well beyond). */
+export const maxEventId = 10_000_000
+
 /** The row the generator makes for `id` (1 ≤ id ≤ 10,000,000): the specification the SQL below follows. */
 export function eventRow(id: number): EventRow {
-  if (!Number.isSafeInteger(id) || id < 1 || id > 10_000_000) {
-    throw new RangeError(`event id must be an integer in 1..10000000, received ${String(id)}`)
+  if (!Number.isSafeInteger(id) || id < 1 || id > maxEventId) {
+    throw new RangeError(`event id must be an integer in 1..${maxEventId}, received ${String(id)}`)
   }
   const h = Number((BigInt(id) * 2654435761n) % 4294967296n)
   const k = (id * 40503 + 12345) % 65521
@@ -82,7 +85,9 @@ export interface SeedEventsOptions {
  */
 export async function seedEvents(url: string, rows: number, options: SeedEventsOptions = {}): Promise<{ firstId: number; lastId: number }> {
   const chunkSize = options.chunkSize ?? 50_000
-  if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`rows must be a non-negative safe integer, received ${String(rows)}`)
+  if (!Number.isSafeInteger(rows) || rows < 0 || rows > maxEventId) {
+    throw new RangeError(`rows must be an integer in 0..${maxEventId}, received ${String(rows)}`)
+  }
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 100_000) {
     throw new RangeError(`chunkSize must be an integer in 1..100000, received ${String(chunkSize)}`)
   }
@@ -94,7 +99,7 @@ export async function seedEvents(url: string, rows: number, options: SeedEventsO
   ]
   const firstId = Number(max ?? 0) + 1
   const lastId = firstId + rows - 1
-  if (lastId > 10_000_000) throw new RangeError(`events ids stop at 10,000,000; this seed would reach ${lastId}`)
+  if (lastId > maxEventId) throw new RangeError(`events ids stop at ${maxEventId}; this seed would reach ${lastId}`)
 
   for (let from = firstId; from <= lastId; from += chunkSize) {
     const to = Math.min(from + chunkSize - 1, lastId)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { connect, type FixtureConnection } from '#src/connection'
-import { databaseUrls, type Dialect, dialects, withDatabaseName } from '#src/dialect'
+import { databaseUrls, type Dialect, dialectOf, dialects, redactUrl, withDatabaseName } from '#src/dialect'
 import { schemaStatements } from '#src/schema'
 
 /** A database made for one test file. `drop()` (or `await using`) removes it. */
@@ -50,6 +50,9 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions): Pr
     throw new TypeError(`dialect must be one of ${dialects.map((d) => `'${d}'`).join(', ')}, received ${JSON.stringify(dialect)}`)
   }
   const serverUrl = options.serverUrl ?? databaseUrls[dialect]
+  if (dialectOf(serverUrl) !== dialect) {
+    throw new TypeError(`serverUrl ${redactUrl(serverUrl)} is not a ${dialect} URL (dialect: '${dialect}')`)
+  }
   const name = newDatabaseName()
   const url = withDatabaseName(serverUrl, name)
 
@@ -64,8 +67,12 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions): Pr
     }
   })
 
-  let dropped: Promise<void> | undefined
-  const drop = (): Promise<void> => (dropped ??= dropDatabase(serverUrl, dialect, name))
+  let dropping: Promise<void> | undefined
+  const drop = (): Promise<void> =>
+    (dropping ??= dropDatabase(serverUrl, dialect, name).catch((error: unknown) => {
+      dropping = undefined // let a later call try again
+      throw error
+    }))
   if (options.schema ?? true) {
     try {
       await using database = await connect(url)
@@ -126,6 +133,8 @@ async function dropDatabase(serverUrl: string, dialect: Dialect, name: string): 
     for (const { id } of sessions) {
       await server.query('KILL CONNECTION ?', [id]).catch(() => {}) // it may have ended on its own meanwhile
     }
+    // A session elsewhere holding a lock on one of its tables would make DROP wait for a day by default.
+    await server.query('SET SESSION lock_wait_timeout = 30')
     await server.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(dialect, name)}`)
   })
 }

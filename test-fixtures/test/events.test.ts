@@ -64,7 +64,7 @@ describe.each(dialects)('seedEvents on %s', (dialect) => {
       [row.id, row.occurred_at, row.kind, row.user_id, row.session_id, row.source, row.country, row.amount, row.quantity, row.is_test, row.tags, JSON.stringify(row.payload)],
     )
     expect(await seedEvents(db.url, 10, { append: true })).toEqual({ firstId: 9_999_991, lastId: 10_000_000 })
-    await expect(seedEvents(db.url, 1, { append: true })).rejects.toThrow(/events ids stop at 10,000,000/)
+    await expect(seedEvents(db.url, 1, { append: true })).rejects.toThrow(/events ids stop at 10000000; this seed would reach 10000001/)
     expect(await readTable(db.url, 'events')).toEqual(Array.from({ length: 11 }, (_, i) => eventRow(9_999_990 + i)))
   })
 
@@ -83,7 +83,7 @@ describe.each(dialects)('seedEvents on %s', (dialect) => {
 
   it('rejects a bad row count or chunk size before touching the table', async () => {
     await seedEvents(db.url, 4)
-    await expect(seedEvents(db.url, -1)).rejects.toThrow(/rows must be a non-negative safe integer, received -1/)
+    await expect(seedEvents(db.url, -1)).rejects.toThrow(/rows must be an integer in 0\.\.10000000, received -1/)
     await expect(seedEvents(db.url, 10, { chunkSize: 0 })).rejects.toThrow(/chunkSize must be an integer in 1\.\.100000, received 0/)
     expect(await readTable(db.url, 'events')).toHaveLength(4)
   })

@@ -58,11 +58,12 @@ describe.each(dialects)('createTestDatabase on %s', (dialect) => {
     expect(await connectionB.query('SELECT * FROM tags')).toEqual([])
   })
 
-  it('drop() removes the database even while a session is still connected to it, and can be repeated', async () => {
+  it('drop() removes the database even while a session holds an open transaction in it, and can be repeated', async () => {
     const db = await createTestDatabase({ dialect })
     const straggler = await connect(db.url)
     try {
-      await straggler.query('SELECT 1')
+      await straggler.query(dialect === 'postgres' ? 'BEGIN' : 'START TRANSACTION')
+      await straggler.query(dialect === 'postgres' ? 'INSERT INTO tags (name) VALUES ($1)' : 'INSERT INTO tags (name) VALUES (?)', ['uncommitted'])
       await db.drop()
       expect(await databaseExists(dialect, db.name)).toBe(false)
       await expect(db.drop()).resolves.toBeUndefined()
@@ -114,6 +115,12 @@ describe('createTestDatabase input', () => {
   it('rejects an unknown dialect, naming the accepted ones', async () => {
     await expect(createTestDatabase({ dialect: 'sqlite' as Dialect })).rejects.toThrow(
       /dialect must be one of 'postgres', 'mariadb', received "sqlite"/,
+    )
+  })
+
+  it('rejects a server URL of the other dialect', async () => {
+    await expect(createTestDatabase({ dialect: 'postgres', serverUrl: databaseUrls.mariadb })).rejects.toThrow(
+      /is not a postgres URL/,
     )
   })
 })
