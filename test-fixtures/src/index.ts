@@ -35,6 +35,7 @@ export { createRandom, type Random } from '#src/prng'
 export { assertDatabasesReachable, DatabaseUnreachableError, type ReachabilityOptions } from '#src/reachability'
 export { type FixtureTable, fixtureTables, schemaStatements } from '#src/schema'
 export { type SeedOptions, seed } from '#src/seed'
+export { type DatabaseSession, listSessions, terminateSessions } from '#src/sessions'
 export {
   type CreateTestDatabaseOptions,
   createTestDatabase,
