@@ -152,10 +152,9 @@ export function generateDataset(options: DatasetOptions = {}): Dataset {
   const counts = resolveCounts(options.counts)
   const seed = options.seed ?? defaultSeed
   const stream = (n: number): Random => createRandom(seed, n)
-  const books = generateBooks(stream(2), counts.books, counts.authors)
   return {
     authors: generateAuthors(stream(1), counts.authors),
-    books,
+    books: generateBooks(stream(2), counts.books, counts.authors),
     tags: generateTags(stream(3), counts.tags),
     bookTags: generateBookTags(stream(4), counts.books, counts.tags),
     orderLines: generateOrderLines(stream(5), counts.orderLines),
