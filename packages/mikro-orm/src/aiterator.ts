@@ -57,13 +57,13 @@ export function aiterator<Entity extends object, Hint extends string = never, Fi
   entityName: EntityName<Entity>,
   options?: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes>,
 ): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes> | Loaded<Entity, Hint, Fields, Excludes>[], void, undefined>
-export function aiterator(em: EntityManager, entityName: EntityName<object>, options?: AiteratorOptions<object>): AsyncGenerator<unknown, void, undefined> {
+export function aiterator(em: EntityManager, entityName: EntityName<any>, options?: AiteratorOptions<any, any, any, any>): AsyncGenerator<unknown, void, undefined> {
   const open = planIteration(em, entityName, options ?? {})
   return iterateChunks(open, options) as AsyncGenerator<unknown, void, undefined>
 }
 
 /** Validates everything and picks the strategy; returns how to open the chunk source. */
-function planIteration(em: EntityManager, entityName: EntityName<object>, options: AiteratorOptions<object>): OpenChunkSource<object> {
+function planIteration(em: EntityManager, entityName: EntityName<object>, options: AiteratorOptions<any, any, any, any>): OpenChunkSource<object> {
   assertEntityManager(em)
   assertOptionsObject('options', options)
   const engine = validateBatchOptions(options)
@@ -74,7 +74,7 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   }
   const meta = entityMetadata(em, entityName)
   const { where, orderBy, offset, strategy = 'auto', loadStrategy, after } = options
-  if (strategy === 'joined' || strategy === 'select-in' || strategy === 'balanced') {
+  if ((LOAD_STRATEGIES as readonly unknown[]).includes(strategy)) {
     throw new RangeError(`strategy must be one of 'auto', 'keyset', 'cursor'; received ${describeValue(strategy)}. MikroORM's load strategy is the loadStrategy option here`)
   }
   assertOneOf('strategy', strategy, ITERATION_STRATEGIES)

@@ -1,0 +1,145 @@
+import { withConnection } from '@batchyield/test-fixtures'
+import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { entityManagerOf, flushBatch } from '../src/index.js'
+import { Book } from './entities.js'
+import { identityMapSize, idleInTransaction, openOrm, type TestOrm, within } from './support.js'
+
+const db = useTestDatabase('postgres', { seed: true })
+
+async function sql(statement: string, params: unknown[] = []): Promise<unknown[]> {
+  return withConnection(db.url, (c) => c.query(statement, params))
+}
+
+async function insertBook(rating: number): Promise<number> {
+  const rows = (await sql(`insert into books (author_id, title, price, rating) values (1, 'inserted', 9.99, $1) returning id`, [rating])) as { id: number }[]
+  return rows[0]!.id
+}
+
+describe('concurrent writes during a keyset run (prefetch: 0, so each chunk is read when needed)', () => {
+  let t: TestOrm
+  beforeEach(() => {
+    t = openOrm('postgres', db.url)
+  })
+  afterEach(() => t.close())
+
+  it('rows inserted ahead of the position are yielded once; rows deleted ahead are not yielded; deleting a yielded row changes nothing', async () => {
+    const ids: number[] = []
+    let insertedAhead: number | undefined
+    let deletedAhead: number | undefined
+    let deletedBehind: number | undefined
+    // order: rating asc, id asc; after the first batch the position is inside rating 1
+    for await (const books of t.em.aiterator(Book, { orderBy: { rating: 'asc' }, chunkSize: 20, batchYieldSize: 20, prefetch: 0 })) {
+      ids.push(...books.map((b) => b.id))
+      if (insertedAhead === undefined) {
+        expect(books.at(-1)!.rating).toBe(1)
+        insertedAhead = await insertBook(5)
+        deletedBehind = books[0]!.id
+        deletedAhead = db.dataset.books.find((b) => b.rating === 4)!.id
+        for (const id of [deletedBehind, deletedAhead]) {
+          await sql('delete from book_tags where book_id = $1', [id])
+          await sql('delete from books where id = $1', [id])
+        }
+      }
+    }
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids.filter((id) => id === insertedAhead)).toHaveLength(1)
+    expect(ids).not.toContain(deletedAhead)
+    expect(ids).toContain(deletedBehind) // yielded before it was deleted
+    expect(ids).toHaveLength(db.dataset.books.length + 1 - 1) // one inserted ahead, one deleted ahead
+  })
+
+  it('with the primary key descending, a new row (highest id) is behind the position and is not yielded', async () => {
+    const ids: number[] = []
+    let inserted: number | undefined
+    for await (const books of t.em.aiterator(Book, { orderBy: { id: 'desc' }, chunkSize: 25, batchYieldSize: 25, prefetch: 0 })) {
+      ids.push(...books.map((b) => b.id))
+      inserted ??= await insertBook(3)
+    }
+    expect(ids).not.toContain(inserted)
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+
+  it('an update that moves a yielded row past the position yields it again (documented keyset semantics)', async () => {
+    const ids: number[] = []
+    let moved: number | undefined
+    for await (const books of t.em.aiterator(Book, { orderBy: { rating: 'asc' }, chunkSize: 20, batchYieldSize: 20, prefetch: 0 })) {
+      ids.push(...books.map((b) => b.id))
+      if (moved === undefined) {
+        moved = books[0]!.id
+        await sql('update books set rating = 5 where id = $1', [moved])
+      }
+    }
+    expect(ids.filter((id) => id === moved)).toHaveLength(2)
+  })
+})
+
+describe('inside em.transactional with a pool of one connection', () => {
+  let t: TestOrm
+  beforeEach(() => {
+    t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
+  })
+  afterEach(() => t.close())
+
+  it('keyset reads in the transaction, and the loop can query and flush on the same connection', async () => {
+    const before = await t.em.fork().count(Book)
+    await within(
+      20_000,
+      t.em.transactional(async (em) => {
+        const fresh = em.create(Book, { author: 1, title: 'uncommitted', price: '1.00', rating: 2, publishedAt: null })
+        await em.flush()
+        const managedBefore = identityMapSize(em) // the new book and its author reference
+        let rows = 0
+        let sawUncommitted = false
+        for await (const books of em.aiterator(Book, { orderBy: { rating: 'desc' }, chunkSize: 40, batchYieldSize: 25 })) {
+          rows += books.length
+          sawUncommitted ||= books.some((b) => b.id === fresh.id)
+          expect(entityManagerOf(books[0]!).getTransactionContext()).toBe(em.getTransactionContext())
+          for (const book of books) book.price = '2.00'
+          await flushBatch(books)
+          expect(await em.count(Book, { price: '2.00' })).toBeGreaterThanOrEqual(rows) // a query on the same (only) connection
+        }
+        expect(rows).toBe(before + 1)
+        expect(sawUncommitted).toBe(true)
+        expect(identityMapSize(em)).toBe(managedBefore)
+      }),
+      'em.transactional with aiterator on a pool of one',
+    )
+    expect(await t.em.fork().count(Book, { price: { $ne: '2.00' } })).toBe(0)
+    expect(await idleInTransaction(db.url, db.name)).toBe(0)
+  })
+
+  it('the global EntityManager inside em.transactional(cb) resolves to the transaction; a throw rolls the batch changes back', async () => {
+    const original = (await t.em.fork().findOneOrFail(Book, { title: { $ne: 'x' } }, { orderBy: { id: 'asc' } })).title
+    await expect(
+      t.em.transactional(async () => {
+        for await (const books of t.em.aiterator(Book, { batchYieldSize: 50, chunkSize: 50 })) {
+          for (const book of books) book.title = 'rolled back'
+          await flushBatch(books)
+          throw new Error('abort the transaction')
+        }
+      }),
+    ).rejects.toThrow('abort the transaction')
+    const first = await t.em.fork().findOneOrFail(Book, { title: { $ne: 'x' } }, { orderBy: { id: 'asc' } })
+    expect(first.title).toBe(original)
+    expect(await idleInTransaction(db.url, db.name)).toBe(0)
+  })
+
+  it('outside a transaction, the caller can query and flush between batches on a pool of one', async () => {
+    const em = t.em.fork()
+    let batches = 0
+    await within(
+      20_000,
+      (async () => {
+        for await (const books of em.aiterator(Book, { batchYieldSize: 100 })) {
+          batches++
+          em.create(Book, { author: 2, title: `between batches ${batches}`, price: '3.00', rating: 3, publishedAt: null })
+          await em.flush()
+          expect(books.length).toBeGreaterThan(0)
+        }
+      })(),
+      'keyset loop with flushes on a pool of one',
+    )
+    expect(await t.em.fork().count(Book, { title: { $like: 'between batches %' } })).toBe(batches)
+  })
+})

@@ -1,0 +1,80 @@
+import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import { EntityManager } from '@mikro-orm/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { aiterator, installAiterator, KeysetOrderingError } from '../src/index.js'
+import { Book, Tag } from './entities.js'
+import { collect, openOrm, type TestOrm } from './support.js'
+
+const db = useTestDatabase('postgres', { seed: true })
+let t: TestOrm
+beforeAll(() => {
+  t = openOrm('postgres', db.url)
+})
+afterAll(() => t?.close())
+
+describe('invalid options throw at the call, before any query, naming the option', () => {
+  const bad: [string, object, ErrorConstructor, RegExp][] = [
+    ['batchYieldSize 0', { batchYieldSize: 0 }, RangeError, /batchYieldSize.*received 0/],
+    ['chunkSize negative', { chunkSize: -5 }, RangeError, /chunkSize.*received -5/],
+    ['chunkSize as a string', { chunkSize: '100' }, TypeError, /chunkSize.*"100"/],
+    ['prefetch NaN', { prefetch: Number.NaN }, RangeError, /prefetch.*NaN/],
+    ['limit float', { limit: 1.5 }, RangeError, /limit.*1\.5/],
+    ['offset negative', { offset: -1 }, RangeError, /offset.*received -1/],
+    ['unknown strategy', { strategy: 'fast' }, RangeError, /strategy must be one of 'auto', 'keyset', 'cursor'; received "fast"/],
+    ['a load strategy passed as strategy', { strategy: 'joined' }, RangeError, /strategy.*"joined".*loadStrategy/],
+    ['unknown loadStrategy', { loadStrategy: 'lazy' }, RangeError, /loadStrategy.*"lazy"/],
+    ['after not a string', { after: 42 }, TypeError, /after must be a resume token string.*42/],
+    ['a typo in an option name', { batchSize: 500 }, TypeError, /unknown option "batchSize"/],
+    ['where not an object', { where: 'rating > 3' }, TypeError, /where must be a filter object.*"rating > 3"/],
+    ['populate not an array', { populate: 'author' }, TypeError, /populate must be an array.*"author"/],
+    ['orderBy on an unknown property', { orderBy: { rank: 'asc' } }, TypeError, /orderBy: "rank" is not a property of Book/],
+    ['orderBy with a bad direction', { orderBy: { rating: 'up' } }, RangeError, /orderBy\.rating must be one of 'asc', 'desc'.*received "up"/],
+    ['orderBy not an object', { orderBy: 'rating' }, TypeError, /orderBy must be an object.*"rating"/],
+    ['signal not an AbortSignal', { signal: {} }, TypeError, /signal/],
+    ['onProgress not a function', { onProgress: 'log' }, TypeError, /onProgress/],
+  ]
+  for (const [name, options, ErrorType, message] of bad) {
+    it(`${name}: ${ErrorType.name} ${message}`, () => {
+      const before = t.queries.length
+      expect(() => t.em.aiterator(Book, options as never)).toThrow(ErrorType)
+      expect(() => t.em.aiterator(Book, options as never)).toThrow(message)
+      expect(t.queries.length).toBe(before)
+    })
+  }
+
+  it('an entity the EntityManager does not know', () => {
+    class NotAnEntity {}
+    expect(() => t.em.aiterator(NotAnEntity)).toThrow(/NotAnEntity.*is not an entity known to this EntityManager/)
+  })
+
+  it("strategy 'keyset' with an ordering keyset cannot follow: KeysetOrderingError saying why and what to change", () => {
+    const call = () => t.em.aiterator(Book, { strategy: 'keyset', orderBy: { author: { name: 'asc' } } })
+    expect(call).toThrow(KeysetOrderingError)
+    expect(call).toThrow(/orders by properties of the relation "author".*Order by scalar properties of Book.*strategy: 'cursor'/)
+  })
+
+  it("strategy 'auto' with such an ordering and a resume token: KeysetOrderingError (cursor cannot resume)", () => {
+    expect(() => t.em.aiterator(Book, { orderBy: { author: { name: 'asc' } }, after: 'AQ' })).toThrow(KeysetOrderingError)
+  })
+})
+
+describe('installing and calling', () => {
+  it('importing the package installs em.aiterator once; installAiterator() again is a no-op', () => {
+    const method = (EntityManager.prototype as unknown as { aiterator: unknown }).aiterator
+    expect(typeof method).toBe('function')
+    installAiterator()
+    expect((EntityManager.prototype as unknown as { aiterator: unknown }).aiterator).toBe(method)
+    expect(Object.keys(EntityManager.prototype)).not.toContain('aiterator') // not enumerable
+  })
+
+  it('aiterator(em, Entity, options) works the same as the method', async () => {
+    const viaFunction = await collect(aiterator(t.em, Tag, { chunkSize: 7 }))
+    const viaMethod = await collect(t.em.aiterator(Tag, { chunkSize: 7 }))
+    expect(viaFunction.map((tag) => tag.id)).toEqual(viaMethod.map((tag) => tag.id))
+    expect(viaFunction).toHaveLength(db.dataset.tags.length)
+  })
+
+  it('aiterator() checks its em argument', () => {
+    expect(() => aiterator({} as never, Book)).toThrow(/em must be a MikroORM EntityManager/)
+  })
+})

@@ -1,0 +1,52 @@
+import type { EntityManager, Loaded } from '@mikro-orm/core'
+import type { SqlEntityManager } from '@mikro-orm/sql'
+import { describe, expectTypeOf, it } from 'vitest'
+import { aiterator, type AiteratorOptions } from '../src/index.js'
+import { Author, Book } from './entities.js'
+
+declare const em: EntityManager
+declare const sqlEm: SqlEntityManager
+
+describe('em.aiterator types', () => {
+  it('with batchYieldSize yields arrays, narrowed by populate exactly as em.find', () => {
+    const books = em.aiterator(Book, { populate: ['author'], batchYieldSize: 500 })
+    expectTypeOf(books).toEqualTypeOf<AsyncGenerator<Loaded<Book, 'author'>[], void, undefined>>()
+    expectTypeOf(em.find(Book, {}, { populate: ['author'] })).resolves.toEqualTypeOf<Loaded<Book, 'author'>[]>()
+  })
+
+  it('without batchYieldSize yields single entities', () => {
+    expectTypeOf(em.aiterator(Book)).toEqualTypeOf<AsyncGenerator<Loaded<Book, never>, void, undefined>>()
+    expectTypeOf(em.aiterator(Book, { where: { rating: 5 } })).toEqualTypeOf<AsyncGenerator<Loaded<Book, never>, void, undefined>>()
+  })
+
+  it('populate of several relations, and nested paths', () => {
+    const books = em.aiterator(Book, { populate: ['author', 'tags'], batchYieldSize: 10 })
+    expectTypeOf(books).toEqualTypeOf<AsyncGenerator<Loaded<Book, 'author' | 'tags'>[], void, undefined>>()
+    const authors = em.aiterator(Author, { populate: ['books.tags'] })
+    expectTypeOf(authors).toEqualTypeOf<AsyncGenerator<Loaded<Author, 'books.tags'>, void, undefined>>()
+  })
+
+  it('fields narrow the entity like em.find', () => {
+    const partial = em.aiterator(Book, { fields: ['title', 'author.name'], batchYieldSize: 10 })
+    expectTypeOf(partial).toEqualTypeOf<AsyncGenerator<Loaded<Book, never, 'title' | 'author.name'>[], void, undefined>>()
+  })
+
+  it('works on driver EntityManagers and through the function form', () => {
+    expectTypeOf(sqlEm.aiterator(Book, { batchYieldSize: 5 })).toEqualTypeOf<AsyncGenerator<Loaded<Book, never>[], void, undefined>>()
+    expectTypeOf(aiterator(em, Book, { populate: ['author'], batchYieldSize: 5 })).toEqualTypeOf<
+      AsyncGenerator<Loaded<Book, 'author'>[], void, undefined>
+    >()
+  })
+
+  it('rejects wrong option types at compile time', () => {
+    // @ts-expect-error: unknown property in where
+    em.aiterator(Book, { where: { nope: 1 } })
+    // @ts-expect-error: not a relation of Book
+    em.aiterator(Book, { populate: ['publisher'] })
+    // @ts-expect-error: strategy is the iteration strategy
+    em.aiterator(Book, { strategy: 'joined' })
+    // @ts-expect-error: orderBy on an unknown property
+    em.aiterator(Book, { orderBy: { rank: 'asc' } })
+    expectTypeOf<AiteratorOptions<Book>['strategy']>().toEqualTypeOf<'auto' | 'keyset' | 'cursor' | undefined>()
+  })
+})
