@@ -1,0 +1,136 @@
+import type { Chunk, ChunkSource } from '@batchyield/batch-core'
+import type { ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm'
+import { hydrateRows } from './hydrate.js'
+import { keysetOrderBy } from './keyset-source.js'
+import { cloneQuery } from './query-clone.js'
+import type { QueryPlan } from './query-plan.js'
+import { RowKeys } from './row-keys.js'
+
+type Row = Record<string, unknown>
+
+/**
+ * Cursor strategy (PostgreSQL): `DECLARE … NO SCROLL CURSOR FOR <the query>` inside a read-only
+ * REPEATABLE READ transaction, then `FETCH FORWARD n` per chunk. The whole run reads one
+ * snapshot and any ORDER BY works. With to-many joins, the rows of the last root entity of a
+ * FETCH may continue in the next one: they are held back until the entity is complete (the
+ * ORDER BY ends with the root primary key, so an entity's rows are adjacent).
+ *
+ * If the query builder runs on a query runner inside a transaction, the cursor lives in that
+ * transaction (its isolation level applies) and the transaction is left open for its owner.
+ */
+export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
+  private pending: Row[] = []
+  private exhausted = false
+  private skipRoots: number
+  private declared = false
+  private transactionStarted = false
+
+  private constructor(
+    private readonly plan: QueryPlan<E>,
+    private readonly query: SelectQueryBuilder<E>,
+    private readonly rowKeys: RowKeys,
+    private readonly runner: QueryRunner,
+    private readonly ownsRunner: boolean,
+    private readonly name: string,
+  ) {
+    this.skipRoots = plan.skip
+  }
+
+  /** Opens the transaction (unless the query's runner is already in one) and declares the cursor. */
+  static async open<E extends ObjectLiteral>(plan: QueryPlan<E>, prefix: string): Promise<CursorSource<E>> {
+    const query = cloneQuery(plan.base)
+    const rowKeys = new RowKeys(plan.primary, prefix, (key) => key.sql)
+    rowKeys.addTo(query)
+    if (plan.toManyJoins && plan.keyset) {
+      // Each root entity's rows must be adjacent: the root-column order, the primary key, then
+      // the terms that order joined rows (the same ORDER BY keyset uses).
+      query.orderBy({ ...keysetOrderBy(plan.keyset.keys, plan.dialect), ...plan.keyset.rest })
+    }
+    const own = (query as unknown as { queryRunner?: QueryRunner }).queryRunner
+    const runner = own ?? plan.dataSource.createQueryRunner(plan.dataSource.defaultReplicationModeForReads())
+    const source = new CursorSource(plan, query, rowKeys, runner, own === undefined, `${prefix}cursor`)
+    try {
+      await source.declare()
+    } catch (error) {
+      await source.close().catch(() => {})
+      throw error
+    }
+    return source
+  }
+
+  private async declare(): Promise<void> {
+    if (!this.runner.isTransactionActive) {
+      this.transactionStarted = true
+      await this.runner.startTransaction('REPEATABLE READ')
+      await this.runner.query('SET TRANSACTION READ ONLY')
+    }
+    this.query.expressionMap.queryEntity = true // the SQL getMany() runs (adds unselected primary columns)
+    const [sql, parameters] = this.query.getQueryAndParameters()
+    await this.runner.query(`DECLARE ${this.name} NO SCROLL CURSOR FOR ${sql}`, parameters)
+    this.declared = true
+    if (!this.plan.toManyJoins && this.skipRoots > 0) {
+      await this.runner.query(`MOVE FORWARD ${this.skipRoots} IN ${this.name}`)
+      this.skipRoots = 0
+    }
+  }
+
+  async next(size: number): Promise<Chunk<E>> {
+    for (;;) {
+      let rows = this.pending
+      this.pending = []
+      if (!this.exhausted) {
+        const fetched: Row[] = (await this.runner.query(`FETCH FORWARD ${size} FROM ${this.name}`, undefined, true)).records
+        if (fetched.length < size) this.exhausted = true
+        rows = rows.concat(fetched)
+      }
+      if (this.plan.toManyJoins && !this.exhausted && rows.length > 0) {
+        // The last root's rows may go on in the next FETCH: hold them back.
+        const lastRoot = this.rowKeys.rootOf(rows[rows.length - 1]!)
+        let cut = rows.length
+        while (cut > 0 && this.rowKeys.rootOf(rows[cut - 1]!) === lastRoot) cut--
+        this.pending = rows.slice(cut)
+        rows = rows.slice(0, cut)
+      }
+      rows = this.dropSkipped(rows)
+      const done = this.exhausted && this.pending.length === 0
+      if (rows.length === 0) {
+        if (done) return { items: [], done }
+        continue
+      }
+      return { items: await hydrateRows(this.query, this.runner, rows), done }
+    }
+  }
+
+  /** skip() with to-many joins counts entities, so it is applied to complete root groups here. */
+  private dropSkipped(rows: Row[]): Row[] {
+    let start = 0
+    while (this.skipRoots > 0 && start < rows.length) {
+      const root = this.rowKeys.rootOf(rows[start]!)
+      while (start < rows.length && this.rowKeys.rootOf(rows[start]!) === root) start++
+      this.skipRoots--
+    }
+    return start === 0 ? rows : rows.slice(start)
+  }
+
+  /** CLOSE, then COMMIT (ROLLBACK if anything failed) and release, whatever state we are in. */
+  async close(): Promise<void> {
+    let failure: { error: unknown } | undefined
+    const attempt = async (step: () => Promise<unknown>) => {
+      try {
+        await step()
+      } catch (error) {
+        failure ??= { error }
+      }
+    }
+    if (this.declared && !this.runner.isReleased) await attempt(() => this.runner.query(`CLOSE ${this.name}`))
+    if (this.transactionStarted && this.runner.isTransactionActive && !this.runner.isReleased) {
+      await attempt(() => (failure ? this.runner.rollbackTransaction() : this.runner.commitTransaction()))
+    }
+    if (this.ownsRunner) {
+      // A connection whose clean-up failed is in an unknown state: destroy it rather than pool it.
+      const release = (this.runner as unknown as { releasePostgresConnection?: (error?: unknown) => Promise<void> }).releasePostgresConnection
+      await attempt(() => (failure && release ? release.call(this.runner, failure.error) : this.runner.release()))
+    }
+    if (failure) throw failure.error
+  }
+}

@@ -1,0 +1,10 @@
+import { installAiterator } from './install.js'
+
+// Importing the package adds qb.aiterator(); see installAiterator() for the explicit form.
+installAiterator()
+
+export { aiterator } from './aiterator.js'
+export { installAiterator } from './install.js'
+export { STRATEGIES, type Strategy, type TypeormBatchOptions } from './options.js'
+export type { BatchOptions, Progress } from '@batchyield/batch-core'
+export { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '@batchyield/batch-core'

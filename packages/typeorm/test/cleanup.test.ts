@@ -1,0 +1,124 @@
+import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import type { DataSource } from 'typeorm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { aiterator, type Strategy } from '../src/index.js'
+import { openDataSource } from './support/data-source.js'
+import { Book } from './support/entities.js'
+import { expectCleanPool } from './support/pool.js'
+
+// On every way out of the loop the cursor is closed, the transaction ended and the connection
+// returned. A pool of ONE connection makes any leak visible: the next query would never run.
+
+const db = useTestDatabase('postgres', { seed: true })
+let ds: DataSource
+beforeAll(async () => {
+  ds = await openDataSource('postgres', db.url, { poolSize: 1 })
+})
+afterAll(async () => {
+  await ds?.destroy()
+})
+
+const query = () => ds.getRepository(Book).createQueryBuilder('b').leftJoinAndSelect('b.tags', 't').orderBy('b.id', 'ASC').addOrderBy('t.id', 'ASC')
+
+describe.each<Strategy>(['keyset', 'cursor'])('%s', (strategy) => {
+  it('break after the first batch', async () => {
+    let batches = 0
+    for await (const batch of aiterator(query(), { batchYieldSize: 10, chunkSize: 25, strategy })) {
+      expect(batch).toHaveLength(10)
+      batches++
+      break
+    }
+    expect(batches).toBe(1)
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
+  it('an error thrown in the loop body reaches the caller', async () => {
+    const failure = new Error('consumer failed')
+    await expect(async () => {
+      for await (const batch of aiterator(query(), { batchYieldSize: 10, chunkSize: 25, strategy })) {
+        if (batch[0]!.id > 20) throw failure
+      }
+    }).rejects.toBe(failure)
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
+  it('return() on the generator, between batches', async () => {
+    const iterator = aiterator(query(), { batchYieldSize: 5, chunkSize: 7, strategy })
+    expect((await iterator.next()).value).toHaveLength(5)
+    expect((await iterator.next()).value).toHaveLength(5)
+    expect(await iterator.return()).toEqual({ done: true, value: undefined })
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
+  it('abort through the signal', async () => {
+    const controller = new AbortController()
+    const reason = new Error('stop now')
+    let seen = 0
+    await expect(async () => {
+      for await (const batch of aiterator(query(), { batchYieldSize: 10, chunkSize: 10, strategy, signal: controller.signal })) {
+        seen += batch.length
+        if (seen >= 30) controller.abort(reason)
+      }
+    }).rejects.toBe(reason)
+    expect(seen).toBe(30)
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
+  it('a database error during iteration', async () => {
+    // Division by zero on the rows with rating 3, which the scan meets sooner or later.
+    const failing = ds.getRepository(Book).createQueryBuilder('b').where('100 / (b.rating - 3) <> 0').orderBy('b.id', 'ASC')
+    await expect(async () => {
+      for await (const batch of aiterator(failing, { batchYieldSize: 10, chunkSize: 10, strategy })) expect(batch.length).toBeGreaterThan(0)
+    }).rejects.toThrow(/division by zero/)
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
+  it('completion', async () => {
+    let rows = 0
+    for await (const batch of aiterator(query(), { batchYieldSize: 64, chunkSize: 50, strategy })) rows += batch.length
+    expect(rows).toBe(db.dataset.books.length)
+    await expectCleanPool(ds, db.url, db.name)
+  })
+})
+
+describe("the caller's query runner and transaction", () => {
+  it.each<Strategy>(['keyset', 'cursor'])('%s reads uncommitted rows of that transaction and leaves it open', async (strategy) => {
+    const runner = ds.createQueryRunner()
+    await runner.connect()
+    try {
+      await runner.startTransaction()
+      await runner.query("UPDATE books SET title = 'in transaction' WHERE id <= 5")
+      const qb = ds.getRepository(Book).createQueryBuilder('b', runner).where('b.id <= :n', { n: 20 }).orderBy('b.id', 'ASC')
+      const titles: string[] = []
+      for await (const batch of aiterator(qb, { batchYieldSize: 3, chunkSize: 4, strategy })) titles.push(...batch.map((b) => b.title))
+      expect(titles.slice(0, 5)).toEqual(Array(5).fill('in transaction'))
+      expect(titles).toHaveLength(20)
+      expect(runner.isTransactionActive).toBe(true)
+      expect(await runner.query('SELECT count(*)::int AS n FROM pg_cursors')).toEqual([{ n: 0 }])
+      await runner.rollbackTransaction()
+    } finally {
+      await runner.release()
+    }
+    const [row] = await ds.query('SELECT title FROM books WHERE id = 1')
+    expect(row.title).not.toBe('in transaction')
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
+  it('cursor on a query runner outside a transaction opens and ends its own on that runner', async () => {
+    const runner = ds.createQueryRunner()
+    try {
+      const qb = ds.getRepository(Book).createQueryBuilder('b', runner).orderBy('b.id', 'ASC')
+      let rows = 0
+      for await (const batch of aiterator(qb, { batchYieldSize: 50, chunkSize: 60, strategy: 'cursor' })) {
+        rows += batch.length
+        if (rows === 100) break
+      }
+      expect(rows).toBe(100)
+      expect(runner.isTransactionActive).toBe(false)
+      expect(runner.isReleased).toBe(false)
+    } finally {
+      await runner.release()
+    }
+    await expectCleanPool(ds, db.url, db.name)
+  })
+})

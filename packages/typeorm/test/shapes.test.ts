@@ -1,0 +1,259 @@
+import type { Dialect } from '@batchyield/test-fixtures'
+import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import { Brackets, type DataSource, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { aiterator, type Strategy } from '../src/index.js'
+import { collect, expectBatches } from './support/collect.js'
+import { openDataSource } from './support/data-source.js'
+import { Author, Book, Country, Device, EagerBook, OrderLine } from './support/entities.js'
+
+// Every shape: the concatenated batches equal getMany() of the same query (with the tie-breaker
+// the adapter appends written out, so that getMany's order is deterministic too), in order, each
+// entity once, every batch full except the last.
+
+interface Shape {
+  name: string
+  /** The query handed to aiterator(). */
+  query: (ds: DataSource) => SelectQueryBuilder<ObjectLiteral>
+  /** The same query with the ordering the adapter follows spelled out (default: `query`). */
+  expected?: (ds: DataSource) => SelectQueryBuilder<ObjectLiteral>
+  id: (entity: ObjectLiteral) => unknown
+  /** Strategies this shape applies to (default: all the dialect has). */
+  strategies?: Strategy[]
+  postgresOnly?: boolean
+  /**
+   * The query leaves the order of joined collections to the database (getMany() gives no
+   * guarantee either): compare them sorted.
+   */
+  unorderedChildren?: boolean
+}
+
+/** Sorts each entity's collections (and relation id lists) by id, in place. */
+function sortChildren(entities: ObjectLiteral[]): ObjectLiteral[] {
+  const key = (v: unknown) => (typeof v === 'object' && v !== null ? (v as ObjectLiteral).id : v) as number
+  for (const entity of entities) {
+    for (const value of Object.values(entity)) if (Array.isArray(value)) value.sort((a, b) => key(a) - key(b))
+  }
+  return entities
+}
+
+const bookId = (b: ObjectLiteral) => b.id
+const books = (ds: DataSource) => ds.getRepository(Book).createQueryBuilder('b')
+
+const shapes: Shape[] = [
+  {
+    name: 'no ORDER BY: primary key order',
+    query: (ds) => books(ds),
+    expected: (ds) => books(ds).orderBy('b.id', 'ASC'),
+    id: bookId,
+  },
+  {
+    name: 'ASC on a nullable column, default NULL placement',
+    query: (ds) => books(ds).orderBy('b.publishedAt', 'ASC').addOrderBy('b.id', 'ASC'),
+    id: bookId,
+  },
+  {
+    name: 'DESC on a nullable column, default NULL placement',
+    query: (ds) => books(ds).orderBy('b.publishedAt', 'DESC').addOrderBy('b.id', 'DESC'),
+    id: bookId,
+  },
+  {
+    name: 'ASC NULLS FIRST and DESC NULLS LAST written out',
+    query: (ds) => books(ds).orderBy('b.publishedAt', 'ASC', 'NULLS FIRST').addOrderBy('b.id', 'DESC'),
+    id: bookId,
+    postgresOnly: true,
+  },
+  {
+    name: 'DESC NULLS LAST',
+    query: (ds) => books(ds).orderBy('b.publishedAt', 'DESC', 'NULLS LAST').addOrderBy('b.id', 'ASC'),
+    id: bookId,
+    postgresOnly: true,
+  },
+  {
+    name: 'non-unique column: the primary key is appended in the same direction',
+    query: (ds) => books(ds).orderBy('b.rating', 'DESC'),
+    expected: (ds) => books(ds).orderBy('b.rating', 'DESC').addOrderBy('b.id', 'DESC'),
+    id: bookId,
+    strategies: ['keyset'],
+  },
+  {
+    name: 'mixed directions over non-unique and nullable columns',
+    query: (ds) => books(ds).orderBy('b.rating', 'DESC').addOrderBy('b.publishedAt', 'ASC').addOrderBy('b.id', 'ASC'),
+    id: bookId,
+  },
+  {
+    name: 'to-one join, ordered by a database column name',
+    query: (ds) => books(ds).leftJoinAndSelect('b.author', 'a').orderBy('b.published_at', 'DESC').addOrderBy('b.id', 'DESC'),
+    id: bookId,
+  },
+  {
+    name: 'one-to-many join (entities never split), children ordered after the key',
+    query: (ds) =>
+      ds.getRepository(Author).createQueryBuilder('a').leftJoinAndSelect('a.books', 'bk').orderBy('a.createdAt', 'DESC').addOrderBy('a.id', 'ASC').addOrderBy('bk.id', 'ASC'),
+    id: (a) => a.id,
+  },
+  {
+    name: 'one-to-many join ordered by the primary key, children by a non-unique column',
+    query: (ds) => ds.getRepository(Author).createQueryBuilder('a').leftJoinAndSelect('a.books', 'bk').orderBy('a.id', 'DESC').addOrderBy('bk.rating', 'ASC').addOrderBy('bk.id', 'ASC'),
+    id: (a) => a.id,
+  },
+  {
+    name: 'many-to-many join filtered on the joined table',
+    query: (ds) =>
+      books(ds)
+        .innerJoinAndSelect('b.tags', 't')
+        .where('t.id <= :maxTag', { maxTag: 12 })
+        .orderBy('b.publishedAt', 'DESC')
+        .addOrderBy('b.id', 'DESC')
+        .addOrderBy('t.id', 'ASC'),
+    id: bookId,
+  },
+  {
+    name: 'many-to-many and to-one joins together',
+    query: (ds) => books(ds).leftJoinAndSelect('b.tags', 't').leftJoinAndSelect('b.author', 'a').orderBy('b.id', 'ASC').addOrderBy('t.id', 'DESC'),
+    id: bookId,
+  },
+  {
+    name: 'composite primary key, appended after a non-unique column',
+    query: (ds) => ds.getRepository(OrderLine).createQueryBuilder('l').orderBy('l.quantity', 'DESC'),
+    expected: (ds) => ds.getRepository(OrderLine).createQueryBuilder('l').orderBy('l.quantity', 'DESC').addOrderBy('l.orderId', 'DESC').addOrderBy('l.lineNo', 'DESC'),
+    id: (l) => [l.orderId, l.lineNo],
+    strategies: ['keyset'],
+  },
+  {
+    name: 'composite primary key with mixed directions',
+    query: (ds) => ds.getRepository(OrderLine).createQueryBuilder('l').orderBy('l.orderId', 'DESC').addOrderBy('l.lineNo', 'ASC'),
+    id: (l) => [l.orderId, l.lineNo],
+  },
+  {
+    name: 'UUID primary key after a nullable timestamp',
+    query: (ds) => ds.getRepository(Device).createQueryBuilder('d').orderBy('d.registeredAt', 'ASC').addOrderBy('d.id', 'ASC'),
+    id: (d) => d.id,
+  },
+  {
+    name: 'string primary key holding quotes, backslashes, comments and unicode',
+    query: (ds) => ds.getRepository(Country).createQueryBuilder('c').orderBy('c.code', 'DESC'),
+    id: (c) => c.code,
+  },
+  {
+    name: 'bigint column then string primary key',
+    query: (ds) => ds.getRepository(Country).createQueryBuilder('c').orderBy('c.population', 'DESC').addOrderBy('c.code', 'ASC'),
+    id: (c) => c.code,
+  },
+  {
+    name: "the user's OR stays bracketed",
+    query: (ds) => books(ds).where('b.rating = :low OR b.rating = :high', { low: 1, high: 5 }).orderBy('b.publishedAt', 'ASC').addOrderBy('b.id', 'ASC'),
+    id: bookId,
+  },
+  {
+    name: 'Brackets, orWhere and a parameter named like ours would be',
+    query: (ds) =>
+      books(ds)
+        .where('b.rating = :p0', { p0: 5 })
+        .orWhere(new Brackets((w) => w.where('b.rating = :by_p0', { by_p0: 1 }).andWhere('b.price < :cap', { cap: 40 })))
+        .orderBy('b.rating', 'ASC')
+        .addOrderBy('b.id', 'ASC'),
+    id: bookId,
+  },
+  {
+    name: 'find options: where with OR, order and a many-to-many relation',
+    query: (ds) =>
+      books(ds).setFindOptions({ where: [{ rating: 5 }, { rating: 2 }], order: { publishedAt: 'DESC', id: 'ASC' }, relations: { tags: true } }),
+    id: bookId,
+    unorderedChildren: true,
+  },
+  {
+    name: 'eager to-one and many-to-many relations (find options)',
+    query: (ds) => ds.getRepository(EagerBook).createQueryBuilder('e').setFindOptions({ order: { id: 'DESC' } }),
+    id: (e) => e.id,
+    unorderedChildren: true,
+  },
+  {
+    name: "relations loaded by relationLoadStrategy 'query'",
+    query: (ds) => books(ds).setFindOptions({ relations: { tags: true, author: true }, relationLoadStrategy: 'query', order: { id: 'ASC' } }),
+    id: bookId,
+    unorderedChildren: true,
+  },
+  {
+    name: 'embedded column order',
+    query: (ds) => ds.getRepository(Author).createQueryBuilder('a').orderBy('a.contact.name', 'ASC').addOrderBy('a.id', 'ASC'),
+    id: (a) => a.id,
+  },
+  {
+    name: 'relation id mapped by loadRelationIdAndMap',
+    query: (ds) => books(ds).loadRelationIdAndMap('b.tagIdsMapped', 'b.tags').orderBy('b.id', 'DESC'),
+    id: bookId,
+  },
+  {
+    name: 'take and skip without joins',
+    query: (ds) => books(ds).orderBy('b.publishedAt', 'ASC').addOrderBy('b.id', 'ASC').skip(7).take(61),
+    id: bookId,
+  },
+  {
+    // (No order on the joined table here: getMany()'s own take() then counts (book, tag) pairs.)
+    name: 'take and skip with a to-many join count entities',
+    query: (ds) => books(ds).leftJoinAndSelect('b.tags', 't').orderBy('b.publishedAt', 'DESC').addOrderBy('b.id', 'ASC').skip(11).take(45),
+    id: bookId,
+    unorderedChildren: true,
+  },
+  {
+    name: 'limit and offset without joins',
+    query: (ds) => books(ds).orderBy('b.id', 'DESC').offset(3).limit(50),
+    id: bookId,
+  },
+  {
+    name: 'empty result',
+    query: (ds) => books(ds).where('b.rating > :r', { r: 99 }).orderBy('b.id'),
+    id: bookId,
+  },
+]
+
+/** chunkSize smaller, equal and larger than batchYieldSize; batch size 1; batch larger than the table. */
+const sizes = [
+  { batchYieldSize: 50, chunkSize: 17 },
+  { batchYieldSize: 32, chunkSize: 32 },
+  { batchYieldSize: 7, chunkSize: 100 },
+  { batchYieldSize: 1, chunkSize: 3 },
+  { batchYieldSize: 100_000, chunkSize: 2000 },
+]
+
+const dialectsUnderTest: Dialect[] = ['postgres']
+
+for (const dialect of dialectsUnderTest) {
+  describe(`shapes on ${dialect}`, () => {
+    const db = useTestDatabase(dialect, { seed: true })
+    let ds: DataSource
+    beforeAll(async () => {
+      ds = await openDataSource(dialect, db.url)
+    })
+    afterAll(async () => {
+      await ds?.destroy()
+    })
+    const available: Strategy[] = dialect === 'postgres' ? ['keyset', 'cursor'] : ['keyset']
+
+    for (const shape of shapes) {
+      if (shape.postgresOnly && dialect !== 'postgres') continue
+      const strategies = (shape.strategies ?? available).filter((s) => available.includes(s))
+      describe(shape.name, () => {
+        let expected: ObjectLiteral[]
+        beforeAll(async () => {
+          expected = await (shape.expected ?? shape.query)(ds).getMany()
+          if (shape.unorderedChildren) sortChildren(expected)
+          if (shape.name !== 'empty result') expect(expected.length).toBeGreaterThan(0)
+        })
+        for (const strategy of strategies) {
+          it.each(sizes)(`${strategy}: batchYieldSize $batchYieldSize, chunkSize $chunkSize`, async (size) => {
+            const batches = await collect(aiterator(shape.query(ds), { ...size, strategy }))
+            if (shape.unorderedChildren) batches.forEach(sortChildren)
+            expectBatches(batches, expected, size.batchYieldSize, shape.id)
+          })
+        }
+        it('auto, one entity at a time', async () => {
+          const items = await collect(aiterator(shape.query(ds), { chunkSize: 64 }))
+          if (shape.unorderedChildren) sortChildren(items)
+          expect(items).toStrictEqual(expected)
+        })
+      })
+    }
+  })
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsdown'
+
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  platform: 'node',
+  // One SelectQueryBuilder for both builds: never bundle TypeORM (or the core).
+  external: ['typeorm', /^typeorm\//, '@batchyield/batch-core'],
+})
