@@ -8,3 +8,6 @@ export { assertAbortSignal, assertBoolean, assertFunction, assertNonNegativeInte
 export { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from './errors.js'
 export { batched, type BatchedOptions } from './batched.js'
 export { abatched, type AbatchedOptions } from './abatched.js'
+export type { KeyShape, NullsPlacement, SeekPredicate, SortDirection, SortKey } from './keyset-types.js'
+export { seekPredicate } from './seek-predicate.js'
+export { decodeResumeToken, encodeResumeToken } from './resume-token.js'
