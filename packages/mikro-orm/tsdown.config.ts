@@ -8,5 +8,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   platform: 'node',
+  // package.json exports name dist/index.js (+ .cjs/.d.ts/.d.cts): keep type-based extensions, not .mjs.
+  fixedExtension: false,
   external: [/^@mikro-orm\//, /^@batchyield\/batch-core/],
 })

@@ -7,6 +7,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   platform: 'node',
+  // package.json exports name dist/index.js (+ .cjs/.d.ts/.d.cts): keep type-based extensions, not .mjs.
+  fixedExtension: false,
   // One SelectQueryBuilder for both builds: never bundle TypeORM (or the core).
   external: ['typeorm', /^typeorm\//, '@batchyield/batch-core'],
 })
