@@ -83,8 +83,9 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   if (after !== undefined && typeof after !== 'string') {
     throw new TypeError(`after must be a resume token string (the cursor reported by onProgress); received ${describeValue(after)} (${typeof after})`)
   }
-  if (where !== undefined && (where === null || typeof where !== 'object')) {
-    throw new TypeError(`where must be a filter object like { price: { $gt: 10 } }; received ${describeValue(where)}`)
+  // em.find also takes a primary key value (or a list of them) as its condition
+  if (where !== undefined && (where === null || !['object', 'string', 'number', 'bigint'].includes(typeof where))) {
+    throw new TypeError(`where must be a filter object like { price: { $gt: 10 } } (or a primary key value, as in em.find); received ${describeValue(where)} (${typeof where})`)
   }
   for (const option of ['populate', 'fields', 'exclude'] as const) {
     const value = options[option]

@@ -25,7 +25,7 @@ describe('invalid options throw at the call, before any query, naming the option
     ['unknown loadStrategy', { loadStrategy: 'lazy' }, RangeError, /loadStrategy.*"lazy"/],
     ['after not a string', { after: 42 }, TypeError, /after must be a resume token string.*42/],
     ['a typo in an option name', { batchSize: 500 }, TypeError, /unknown option "batchSize"/],
-    ['where not an object', { where: 'rating > 3' }, TypeError, /where must be a filter object.*"rating > 3"/],
+    ['where neither a filter nor a primary key', { where: true }, TypeError, /where must be a filter object.*received true/],
     ['populate not an array', { populate: 'author' }, TypeError, /populate must be an array.*"author"/],
     ['orderBy on an unknown property', { orderBy: { rank: 'asc' } }, TypeError, /orderBy: "rank" is not a property of Book/],
     ['orderBy with a bad direction', { orderBy: { rating: 'up' } }, RangeError, /orderBy\.rating must be one of 'asc', 'desc'.*received "up"/],
@@ -72,6 +72,22 @@ describe('installing and calling', () => {
     const viaMethod = await collect(t.em.aiterator(Tag, { chunkSize: 7 }))
     expect(viaFunction.map((tag) => tag.id)).toEqual(viaMethod.map((tag) => tag.id))
     expect(viaFunction).toHaveLength(db.dataset.tags.length)
+  })
+
+  it('works on the global orm.em with the default allowGlobalContext: false (each chunk uses its own fork)', async () => {
+    const strict = openOrm('postgres', db.url, { allowGlobalContext: false })
+    try {
+      await expect(strict.em.fork().find(Tag, {}).then(() => strict.em.find(Tag, {}))).rejects.toThrow(/global EntityManager/)
+      const tags = await collect(strict.em.aiterator(Tag, { chunkSize: 8 }))
+      expect(tags).toHaveLength(db.dataset.tags.length)
+    } finally {
+      await strict.close()
+    }
+  })
+
+  it('where may be a primary key value or a list of them, as in em.find', async () => {
+    expect((await collect(t.em.aiterator(Book, { where: 7 }))).map((b) => b.id)).toEqual([7])
+    expect((await collect(t.em.aiterator(Book, { where: [9, 3, 5], chunkSize: 2 }))).map((b) => b.id)).toEqual([3, 5, 9])
   })
 
   it('aiterator() checks its em argument', () => {
