@@ -9,9 +9,19 @@ export const modeLoaders: Record<string, () => Promise<Mode>> = {
   'typeorm-getmany': async () => (await import('./typeorm-baselines.ts')).typeormGetMany,
   'typeorm-skip-take': async () => (await import('./typeorm-baselines.ts')).typeormSkipTake,
   'typeorm-stream': async () => (await import('./typeorm-baselines.ts')).typeormStream,
+  'typeorm-aiterator-keyset-p0': async () => (await import('./typeorm-aiterator.ts')).typeormKeysetP0,
+  'typeorm-aiterator-keyset-p1': async () => (await import('./typeorm-aiterator.ts')).typeormKeysetP1,
+  'typeorm-aiterator-cursor-p0': async () => (await import('./typeorm-aiterator.ts')).typeormCursorP0,
+  'typeorm-aiterator-cursor-p1': async () => (await import('./typeorm-aiterator.ts')).typeormCursorP1,
   'mikro-find': async () => (await import('./mikro-orm-baselines.ts')).mikroFind,
   'mikro-offset-fork': async () => (await import('./mikro-orm-baselines.ts')).mikroOffsetFork,
   'mikro-stream': async () => (await import('./mikro-orm-baselines.ts')).mikroStream,
+  'mikro-aiterator-keyset': async () => (await import('./mikro-orm-aiterator.ts')).mikroKeyset,
+  'mikro-aiterator-cursor': async () => (await import('./mikro-orm-aiterator.ts')).mikroCursor,
+  'slow-typeorm-keyset-p0': async () => (await import('./typeorm-aiterator.ts')).slowTypeormKeysetP0,
+  'slow-typeorm-keyset-p1': async () => (await import('./typeorm-aiterator.ts')).slowTypeormKeysetP1,
+  'slow-mikro-keyset-p0': async () => (await import('./mikro-orm-aiterator.ts')).slowMikroKeysetP0,
+  'slow-mikro-keyset-p1': async () => (await import('./mikro-orm-aiterator.ts')).slowMikroKeysetP1,
 }
 
 /** Mode names in report order. */
