@@ -88,6 +88,7 @@ async function* run<T>(start: () => AsyncIterator<T> | Iterator<T>, size: number
     if (batch.length > 0) {
       if (strict) throw new RangeError(`abatched(): strict: true requires every batch to have ${size} items; the last one has ${batch.length}`)
       yield batch
+      if (signal?.aborted) throw signal.reason
     }
   } catch (error) {
     failed = true

@@ -7,7 +7,11 @@ export interface ChunkSource<T> {
   /**
    * Fetches the next chunk of at most `size` items, in order. Calls are never concurrent: the
    * engine waits for one to settle before starting the next. `signal` aborts when the caller
-   * aborts or leaves the loop; an adapter may use it to cancel the running query.
+   * aborts or leaves the loop; an adapter may use it to cancel the running query. It is the same
+   * signal on every call, so remove any listener you add once the call settles.
+   *
+   * Return fewer than `size` items whenever convenient; the engine keeps asking until a chunk
+   * is empty or marked `done`. Items beyond a `limit` are dropped by the engine.
    */
   next(size: number, signal: AbortSignal): Promise<Chunk<T>>
   /**

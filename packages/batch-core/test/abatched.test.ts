@@ -167,6 +167,64 @@ describe('abatched', () => {
     late.reject(new Error('late failure'))
   })
 
+  test('property: with maxWaitMs and an irregular source, batches still concatenate to the source and are never empty', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat({ max: 6 }), { maxLength: 25 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 4 }), async (pauses, size, maxWaitMs) => {
+        const items = pauses.map((_, index) => index)
+        const { source } = tracked(items, (index) => sleep(pauses[index]!))
+        const batches = await collect(abatched(source, size, { maxWaitMs }))
+        expect(batches.flat()).toEqual(items)
+        expect(batches.every((batch) => batch.length >= 1 && batch.length <= size)).toBe(true)
+      }),
+      { numRuns: 40 },
+    )
+  })
+
+  test('property: the source is closed exactly once on break, throw or abort, and never after it failed or finished', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom('complete', 'break', 'throw', 'abort', 'source error'),
+        fc.nat({ max: 6 }),
+        async (length, size, exit, at) => {
+          let returns = 0
+          let index = 0
+          const failure = new Error('source failed')
+          const source: AsyncIterable<number> = {
+            [Symbol.asyncIterator]: () => ({
+              next: async (): Promise<IteratorResult<number>> => {
+                if (exit === 'source error' && index === at) throw failure
+                return index < length ? { done: false, value: index++ } : { done: true, value: undefined }
+              },
+              return: async () => (returns++, { done: true as const, value: undefined }),
+            }),
+          }
+          const controller = new AbortController()
+          let batchIndex = 0
+          let outcome: unknown = 'none'
+          try {
+            for await (const _ of abatched(source, size, { signal: controller.signal })) {
+              if (batchIndex === at && exit === 'break') break
+              if (batchIndex === at && exit === 'throw') throw new Error('caller')
+              if (batchIndex === at && exit === 'abort') controller.abort('abort')
+              batchIndex++
+            }
+          } catch (error) {
+            outcome = error
+          }
+          const batches = Math.ceil(length / size)
+          const leftEarly = (exit === 'break' || exit === 'throw' || exit === 'abort') && at < batches
+          // A short final batch is only yielded once the source has finished: nothing left to close.
+          const sourceStillOpen = !(at === batches - 1 && length % size !== 0)
+          expect(returns).toBe(leftEarly && sourceStillOpen ? 1 : 0)
+          if (exit === 'abort' && at < batches) expect(outcome).toBe('abort')
+          if (exit === 'source error' && at <= length) expect(outcome).toBe(failure)
+        },
+      ),
+    )
+  })
+
   test('property: batches concatenate to the source and all but the last are full, sync or async', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer()), fc.integer({ min: 1, max: 12 }), fc.boolean(), async (items, size, async) => {
