@@ -23,9 +23,11 @@ const AuthorSchema = defineEntity({
 export class Author extends AuthorSchema.class {}
 AuthorSchema.setClass(Author)
 
+// Tag has an entity-level default ordering, which em.find (and so aiterator) sorts by.
 const TagSchema = defineEntity({
   name: 'Tag',
   tableName: 'tags',
+  orderBy: { name: 'desc' },
   properties: {
     id: p.integer().primary().autoincrement(),
     name: p.string().length(100).unique(),

@@ -11,7 +11,7 @@ import { type EntityManager, type EntityName, wrap } from '@mikro-orm/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import '../../src/index.js'
 import type { AiteratorOptions } from '../../src/index.js'
-import { Author, Book, Country, Device, OrderLine } from '../entities.js'
+import { Author, Book, Country, Device, OrderLine, Tag } from '../entities.js'
 import { collect, collectBatches, identityMapSize, openOrm, pkOf, type TestOrm } from '../support.js'
 
 interface Case {
@@ -50,6 +50,8 @@ const cases: readonly Case[] = [
   { name: 'composite primary key, ordered by its second part', entity: OrderLine, options: { orderBy: { lineNo: 'desc' }, chunkSize: 16, batchYieldSize: 16 } },
   { name: 'UUID primary key', entity: Device, options: { chunkSize: 15, batchYieldSize: 10 } },
   { name: 'UUID primary key, ordered by a nullable timestamp', entity: Device, options: { orderBy: { registeredAt: 'desc' }, chunkSize: 15, batchYieldSize: 4 } },
+  { name: "the entity's default orderBy", entity: Tag, options: { chunkSize: 4, batchYieldSize: 3 } },
+  { name: "an explicit orderBy, then the entity's default orderBy", entity: Tag, options: { orderBy: { id: 'desc' }, chunkSize: 4, batchYieldSize: 3 } },
   { name: 'string primary key with hostile values', entity: Country, options: { chunkSize: 9, batchYieldSize: 5 } },
   { name: 'string primary key, ordered by bigint', entity: Country, options: { orderBy: { population: 'desc' }, chunkSize: 9, batchYieldSize: 9 } },
   {
@@ -126,7 +128,9 @@ export function defineCorrectnessSuite(dialect: Dialect): void {
 /** em.find with the same where/orderBy/populate/limit/offset, the primary key appended to the order. */
 async function reference(em: EntityManager, entity: EntityName<object>, options: Case['options']): Promise<object[]> {
   const meta = em.getMetadata(entity)
-  const order = options.orderBy === undefined ? [] : Array.isArray(options.orderBy) ? [...options.orderBy] : [options.orderBy]
+  const asList = (o: unknown): Record<string, unknown>[] => (o === undefined ? [] : Array.isArray(o) ? [...o] : [o as Record<string, unknown>])
+  // em.find sorts by the given orderBy, then the entity's default orderBy
+  const order = [...asList(options.orderBy), ...asList(meta.orderBy)]
   const ordered = new Set(order.flatMap((o) => Object.keys(o)))
   for (const pk of meta.primaryKeys) if (!ordered.has(pk)) order.push({ [pk]: 'asc' })
   const { where = {}, populate, fields, limit, offset, loadStrategy } = options
