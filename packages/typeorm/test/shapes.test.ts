@@ -185,6 +185,20 @@ const shapes: Shape[] = [
     id: bookId,
   },
   {
+    name: 'ORDER BY an expression (auto uses the cursor)',
+    query: (ds) => books(ds).orderBy('LOWER(b.title)', 'DESC').addOrderBy('b.id', 'ASC'),
+    id: bookId,
+    strategies: ['cursor'],
+    postgresOnly: true,
+  },
+  {
+    name: 'ORDER BY a column of a to-one join (auto uses the cursor)',
+    query: (ds) => books(ds).innerJoinAndSelect('b.author', 'a').orderBy('a.contact.name', 'ASC').addOrderBy('b.id', 'ASC'),
+    id: bookId,
+    strategies: ['cursor'],
+    postgresOnly: true,
+  },
+  {
     name: 'take and skip without joins',
     query: (ds) => books(ds).orderBy('b.publishedAt', 'ASC').addOrderBy('b.id', 'ASC').skip(7).take(61),
     id: bookId,
