@@ -1,7 +1,8 @@
+import { withConnection } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { flushBatch, KeysetOrderingError, StrategyUnavailableError } from '../src/index.js'
-import { Book } from './entities.js'
+import { Book, Country, OrderLine } from './entities.js'
 import { identityMapSize, openOrm, type TestOrm, within } from './support.js'
 
 const db = useTestDatabase('mariadb', { seed: true })
@@ -41,5 +42,31 @@ describe('MariaDB', () => {
     const titles = new Map((await t.em.fork().find(Book, {})).map((b) => [b.id, b.title]))
     expect(titles.size).toBe(db.dataset.books.length)
     for (const row of db.dataset.books) expect(titles.get(row.id)).toBe(`${row.title} (revised)`)
+  })
+
+  it('seek queries use the primary key index (EXPLAIN: range on PRIMARY), for single, composite and string keys', async () => {
+    const statements: [string, readonly unknown[]][] = []
+    const traced = openOrm('mariadb', db.url, {
+      onQuery: (sql: string, params: readonly unknown[]) => {
+        statements.push([sql, params])
+        return sql
+      },
+    })
+    try {
+      for (const entity of [Book, OrderLine, Country] as const) {
+        let batches = 0
+        for await (const _ of traced.em.aiterator(entity as typeof Book, { chunkSize: 20, batchYieldSize: 20 })) if (++batches === 2) break
+      }
+      const seeks = statements.filter(([sql]) => sql.includes(' > '))
+      expect(seeks.length).toBeGreaterThanOrEqual(3)
+      await withConnection(db.url, async (c) => {
+        for (const [sql, params] of seeks) {
+          const [plan] = await c.query<{ type: string; key: string | null }>(`EXPLAIN ${traced.em.getPlatform().formatQuery(sql, [...params])}`)
+          expect({ sql, type: plan?.type, key: plan?.key }).toEqual({ sql, type: 'range', key: 'PRIMARY' })
+        }
+      })
+    } finally {
+      await traced.close()
+    }
   })
 })
