@@ -118,13 +118,13 @@ try {
   }
 
   say('\nSummary')
-  say('| Adapter | Rows | Batches | Wall time | Rows/s | Peak RSS | File |')
+  say('| Adapter | Rows | Batches | Wall time | Rows/s | Peak RSS (growth during the job) | File |')
   say('|---|--:|--:|--:|--:|--:|---|')
   for (const s of summaries) {
     const rate = Math.round((s.rows / s.wallMs) * 1000).toLocaleString('en-US')
-    say(`| ${s.adapter.trim()} | ${s.rows.toLocaleString('en-US')} | ${s.batches.toLocaleString('en-US')} | ${seconds(s.wallMs)} | ${rate} | ${formatMiB(s.peakRssBytes)} | ${s.file} |`)
+    say(`| ${s.adapter.trim()} | ${s.rows.toLocaleString('en-US')} | ${s.batches.toLocaleString('en-US')} | ${seconds(s.wallMs)} | ${rate} | ${formatMiB(s.peakRssBytes)} (+${formatMiB(Math.max(0, s.peakRssBytes - s.startRssBytes))}) | ${s.file} |`)
   }
-  say(`\nPeak RSS is this whole process${embedded ? ', embedded PostgreSQL included' : ''}. Total ${seconds(performance.now() - started)}.`)
+  say(`\nPeak RSS is this whole process${embedded ? ', the embedded PostgreSQL included' : ''}; in parentheses, how much it grew while the job ran. Total ${seconds(performance.now() - started)}.`)
   for (const s of summaries) {
     if (s.rows !== total) throw new Error(`${s.adapter.trim()} exported ${s.rows} rows, but events holds ${total}`)
   }

@@ -26,12 +26,15 @@ export interface ExportJobSummary {
   wallMs: number
   /** Sampled peak RSS of this process during the job (in the embedded case that includes PGlite). */
   peakRssBytes: number
+  /** RSS when the job started: the peak minus this is what the job itself added. */
+  startRssBytes: number
 }
 
 /** Writes every batch to the file, waiting for the file stream to drain when its buffer is full. */
 async function writeBatches(adapter: string, options: ExportJobOptions, batches: AsyncIterable<object[]>): Promise<ExportJobSummary> {
   const out = createWriteStream(options.file)
   const progress = createProgressDisplay({ label: adapter, ...(options.total === undefined ? {} : { total: options.total }) })
+  const startRssBytes = process.memoryUsage.rss()
   const peak = trackPeakRss()
   const started = performance.now()
   let rows = 0
@@ -49,7 +52,7 @@ async function writeBatches(adapter: string, options: ExportJobOptions, batches:
   }
   const wallMs = performance.now() - started
   progress.finish(rows, count)
-  return { adapter, file: options.file, rows, batches: count, wallMs, peakRssBytes: peak.stop().sampledPeakBytes }
+  return { adapter, file: options.file, rows, batches: count, wallMs, peakRssBytes: peak.stop().sampledPeakBytes, startRssBytes }
 }
 
 /** Exports `events` with TypeORM: `createQueryBuilder('e').aiterator(...)`, primary-key order (keyset). */

@@ -38,7 +38,8 @@ export function createProgressDisplay(options: ProgressDisplayOptions): Progress
   const describe = (rows: number, batches: number) => {
     const elapsed = performance.now() - started
     const rate = elapsed > 0 ? (rows / elapsed) * 1000 : 0
-    const parts = [`${formatInt(rows)}${options.total === undefined ? '' : `/${formatInt(options.total)}`} rows`, `${formatInt(batches)} batches`, `${formatInt(rate)} rows/s`]
+    const parts = [`${formatInt(rows)}${options.total === undefined ? '' : `/${formatInt(options.total)}`} rows`, `${formatInt(rate)} rows/s`]
+    if (!tty) parts.splice(1, 0, `${formatInt(batches)} batches`)
     let fraction: number | undefined
     if (options.total !== undefined && options.total > 0) {
       fraction = Math.min(1, rows / options.total)

@@ -58,11 +58,19 @@ export async function runInterleaved(plan: InterleavedPlan): Promise<Measurement
   for (let run = 1; run <= plan.runs; run += 1) {
     for (let i = 0; i < count; i += 1) {
       const request = plan.requests[(i + run - 1) % count]!
-      let measurement: Measurement
-      try {
-        measurement = { request, run, result: await runChild(request, plan.childOptions) }
-      } catch (error) {
-        measurement = { request, run, error: error instanceof Error ? error.message : String(error) }
+      let measurement: Measurement | undefined
+      for (let attempt = 1; measurement === undefined; attempt += 1) {
+        try {
+          measurement = { request, run, result: await runChild(request, plan.childOptions) }
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error)
+          // A workspace package rebuilding (tsdown cleans dist/ first) is not the mode's fault: wait and retry.
+          if (attempt < 4 && message.includes('ERR_MODULE_NOT_FOUND')) {
+            await new Promise((resolve) => setTimeout(resolve, 5000))
+            continue
+          }
+          measurement = { request, run, error: message }
+        }
       }
       measurements.push(measurement)
       plan.onMeasurement?.(measurement)
