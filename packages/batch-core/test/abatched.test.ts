@@ -167,7 +167,7 @@ describe('abatched', () => {
     late.reject(new Error('late failure'))
   })
 
-  test('property: with maxWaitMs and an irregular source, batches still concatenate to the source and are never empty', async () => {
+  test('property: with maxWaitMs and an irregular source, batches still concatenate to the source and are never empty', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat({ max: 6 }), { maxLength: 25 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 4 }), async (pauses, size, maxWaitMs) => {
         const items = pauses.map((_, index) => index)

@@ -32,7 +32,7 @@ function scriptOf(shape: Shape): Script {
 }
 
 describe('iterateChunks properties', () => {
-  test('the batches, concatenated, are exactly the source (up to limit); each batch is full except the last', async () => {
+  test('the batches, concatenated, are exactly the source (up to limit); each batch is full except the last', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(shapes, async (shape) => {
         const { open, log } = scriptedSource(scriptOf(shape))
@@ -69,7 +69,7 @@ describe('iterateChunks properties', () => {
     fc.record({ kind: fc.constant('abort during fetch' as const), call: fc.nat({ max: 12 }), honourSignal: fc.boolean() }),
   )
 
-  test('close() runs exactly once, never during next(), on every way out; the right error wins', async () => {
+  test('close() runs exactly once, never during next(), on every way out; the right error wins', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(shapes, exits, fc.boolean(), async (shape, exit, closeThrows) => {
         const controller = new AbortController()
