@@ -55,22 +55,34 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     return encodeResumeToken(this.shape, values)
   }
 
-  /** One query: the entities themselves, ordered, seeking, limited. */
+  /** One query (see seekConditions) of the entities themselves: ordered, seeking, limited. */
   private async readRows(size: number): Promise<Chunk<E>> {
-    const query = this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size))
-    const { raw, entities } = await query.getRawAndEntities()
-    const pairs = this.rowKeys.pair(raw, entities)
-    if (raw.length > 0) this.last = this.rowKeys.read(raw[raw.length - 1])
-    return { items: this.remember(pairs), done: raw.length < size }
+    const items: E[] = []
+    let count = 0
+    let lastRow: Record<string, unknown> | undefined
+    for (const condition of this.seekConditions()) {
+      const query = this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - count, condition))
+      const { raw, entities } = await query.getRawAndEntities()
+      items.push(...this.remember(this.rowKeys.pair(raw, entities)))
+      count += raw.length
+      lastRow = raw.at(-1) ?? lastRow
+      if (count === size) break
+    }
+    if (lastRow !== undefined) this.last = this.rowKeys.read(lastRow)
+    return { items, done: count < size }
   }
 
   /** Two queries: the next `size` distinct root keys, then those entities with every join. */
   private async readByRootKeys(size: number): Promise<Chunk<E>> {
-    const keyQuery = cloneQuery(this.plan.base)
-    keyQuery.select([])
-    this.keys.forEach((key, i) => keyQuery.addSelect(key.sql, `${this.prefix}o${i}`))
-    this.rowKeys.addTo(keyQuery).distinct(true)
-    const rootKeys: Record<string, unknown>[] = await this.seek(keyQuery, size, false).getRawMany()
+    const rootKeys: Record<string, unknown>[] = []
+    for (const condition of this.seekConditions()) {
+      const keyQuery = cloneQuery(this.plan.base)
+      keyQuery.select([])
+      this.keys.forEach((key, i) => keyQuery.addSelect(key.sql, `${this.prefix}o${i}`))
+      this.rowKeys.addTo(keyQuery).distinct(true)
+      rootKeys.push(...(await this.seek(keyQuery, size - rootKeys.length, condition, false).getRawMany()))
+      if (rootKeys.length === size) break
+    }
     if (rootKeys.length === 0) return { items: [], done: true }
     this.last = this.rowKeys.read(rootKeys[rootKeys.length - 1]!)
 
@@ -95,39 +107,46 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
         })
         .join(' OR ')
     }
-    appendCondition(entityQuery, condition, parameters)
+    appendCondition(entityQuery, { sql: condition, parameters })
     const { raw, entities } = await entityQuery.getRawAndEntities()
     return { items: this.remember(this.rowKeys.pair(raw, entities)), done: rootKeys.length < size }
   }
 
-  /** Adds ORDER BY keys, the seek condition after `last`, LIMIT `size`, and the first chunk's OFFSET. */
-  private seek(query: SelectQueryBuilder<E>, size: number, withRest = true): SelectQueryBuilder<E> {
+  /** Adds ORDER BY keys, a seek condition, LIMIT `size`, and the first chunk's OFFSET. */
+  private seek(query: SelectQueryBuilder<E>, size: number, condition: Condition | undefined, withRest = true): SelectQueryBuilder<E> {
     this.ordered(query, withRest).limit(size)
     if (this.skip > 0) {
       query.offset(this.skip)
       this.skip = 0
     }
-    if (this.last === undefined) return query
-    const parameters: Record<string, unknown> = {}
-    let condition = renderSeek(seekPredicate(this.keys.map((k) => k.key), this.last), this.columns, `${this.prefix}p`, parameters)
-    const hint = this.rangeHint(parameters)
-    if (hint !== undefined) condition = `${hint} AND ${condition}`
-    appendCondition(query, condition, parameters)
+    if (condition !== undefined) appendCondition(query, condition)
     return query
   }
 
   /**
-   * A redundant bound on the first key (`k1 >= x1`) that the database can use as an index range
-   * start; the OR-expanded seek alone is often only a filter. Valid only when no row after the
-   * last one can have a NULL first key.
+   * The conditions that select the rows after `last`, to be read in turn until a chunk is full.
+   * Usually one: the core's OR-expanded seek, ANDed with a redundant bound on the first key
+   * (`k1 >= x1`) that the database can use as an index range start (the OR form alone is often
+   * only a filter, so every chunk would rescan the index from its beginning). That bound would
+   * drop the NULL rows when NULLs sort after the values; then the seek is split in two index
+   * ranges, the rest of the non-NULL values and then the NULLs (which all come after them).
    */
-  private rangeHint(parameters: Record<string, unknown>): string | undefined {
-    const first = this.keys[0]!
-    const value = this.last![0]
-    if (value === null || (first.key.nullable !== false && first.key.nulls === 'last')) return undefined
-    const name = `${this.prefix}h`
-    parameters[name] = value
-    return `${first.sql} ${first.key.direction === 'asc' ? '>=' : '<='} :${name}`
+  private seekConditions(): (Condition | undefined)[] {
+    const last = this.last
+    if (last === undefined) return [undefined]
+    const [first] = this.keys
+    const value = last[0]
+    const render = (keys: readonly KeyColumn[], extra?: string, extraParameters: Record<string, unknown> = {}): Condition => {
+      const parameters = { ...extraParameters }
+      const seek = renderSeek(seekPredicate(keys.map((k) => k.key), last), this.columns, `${this.prefix}p`, parameters)
+      return { sql: extra === undefined ? seek : `${extra} AND ${seek}`, parameters }
+    }
+    if (value === null) return [render(this.keys)]
+    const bound = `${first!.sql} ${first!.key.direction === 'asc' ? '>=' : '<='} :${this.prefix}h`
+    const boundParameters = { [`${this.prefix}h`]: value }
+    if (first!.key.nullable === false || first!.key.nulls === 'first') return [render(this.keys, bound, boundParameters)]
+    const nonNull = [{ ...first!, key: { ...first!.key, nullable: false } }, ...this.keys.slice(1)]
+    return [render(nonNull, bound, boundParameters), { sql: `${first!.sql} IS NULL`, parameters: {} }]
   }
 
   /** ORDER BY the keys, then (unless it is the DISTINCT key query) the terms that order joined rows. */
@@ -151,13 +170,19 @@ export function keysetOrderBy(keys: readonly KeyColumn[], dialect: Dialect): Ord
   return orderBy
 }
 
+/** A WHERE fragment with `:named` parameters. */
+interface Condition {
+  readonly sql: string
+  readonly parameters: Record<string, unknown>
+}
+
 /**
  * ANDs a condition to the query. TypeORM renders `extraAppendedAndWhereCondition` as
  * `WHERE ( <the query's own conditions> ) AND ( <ours> )`, so the user's `a OR b` stays
  * bracketed (a plain `andWhere()` would give `a OR b AND seek`).
  */
-export function appendCondition<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, condition: string, parameters: Record<string, unknown>): void {
+function appendCondition<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, { sql, parameters }: Condition): void {
   const map = query.expressionMap
-  map.extraAppendedAndWhereCondition = map.extraAppendedAndWhereCondition ? `(${map.extraAppendedAndWhereCondition}) AND (${condition})` : condition
+  map.extraAppendedAndWhereCondition = map.extraAppendedAndWhereCondition ? `(${map.extraAppendedAndWhereCondition}) AND (${sql})` : sql
   query.setParameters(parameters)
 }

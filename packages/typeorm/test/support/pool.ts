@@ -26,13 +26,24 @@ export async function sessionsInTransaction(url: string, database: string): Prom
 
 /**
  * Nothing was left behind: no session of the test's database idle in a transaction, every pooled
- * connection idle, and the pool (of size 1 in the clean-up tests) can run the next query.
+ * connection idle, and the pool (of size 1 in the clean-up tests) can run the next query. After an
+ * abort the loop exits at once and the source closes when its in-flight query settles, so the
+ * state is polled for a bounded time (2 s) rather than read once.
  */
 export async function expectCleanPool(ds: DataSource, url: string, database: string): Promise<void> {
-  expect(await sessionsInTransaction(url, database)).toEqual([])
   const pool = pgPool(ds)
-  expect(pool.waitingCount).toBe(0)
-  expect(pool.idleCount).toBe(pool.totalCount)
+  const deadline = Date.now() + 2000
+  for (;;) {
+    const inTransaction = await sessionsInTransaction(url, database)
+    const settled = inTransaction.length === 0 && pool.waitingCount === 0 && pool.idleCount === pool.totalCount
+    if (settled || Date.now() > deadline) {
+      expect(inTransaction).toEqual([])
+      expect(pool.waitingCount).toBe(0)
+      expect(pool.idleCount).toBe(pool.totalCount)
+      break
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   const next = await Promise.race([
     ds.query('SELECT 1 AS one'),
     new Promise((_, reject) => setTimeout(() => reject(new Error('the pool did not hand out a connection within 5 s')), 5000)),
