@@ -1,7 +1,16 @@
 import { assertAbortSignal, assertBoolean, assertOptionsObject, assertPositiveInteger, describeValue } from './validate.js'
 import { TIMED_OUT, waitFor } from './wait-for.js'
 
-/** Options of {@link abatched}. */
+/**
+ * Options of {@link abatched}.
+ *
+ * @example
+ * ```ts
+ * import { abatched, type AbatchedOptions } from '@batchyield/batch-core'
+ * const options: AbatchedOptions = { maxWaitMs: 250, signal: AbortSignal.timeout(10_000) }
+ * for await (const batch of abatched([1, 2, 3], 2, options)) console.log(batch) // [1, 2] [3]
+ * ```
+ */
 export interface AbatchedOptions {
   /** Throw a RangeError instead of yielding a short final batch. Default false. Not with `maxWaitMs`. */
   readonly strict?: boolean

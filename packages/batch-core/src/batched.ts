@@ -1,6 +1,15 @@
 import { assertBoolean, assertOptionsObject, assertPositiveInteger, describeValue } from './validate.js'
 
-/** Options of {@link batched}. */
+/**
+ * Options of {@link batched}.
+ *
+ * @example
+ * ```ts
+ * import { batched, type BatchedOptions } from '@batchyield/batch-core'
+ * const options: BatchedOptions = { strict: true }
+ * console.log([...batched([1, 2, 3, 4], 2, options)]) // [[1, 2], [3, 4]]
+ * ```
+ */
 export interface BatchedOptions {
   /** Throw a RangeError instead of yielding a short final batch. Default false. */
   readonly strict?: boolean

@@ -2,6 +2,24 @@
  * What an adapter hands the engine: a way to pull the next chunk of hydrated items from the
  * database, and a way to release what it holds. The engine owns everything else (sizes,
  * regrouping, limits, read-ahead, abort, progress, clean-up).
+ *
+ * @example
+ * ```ts
+ * import { iterateChunks, type ChunkSource } from '@batchyield/batch-core'
+ *
+ * // An offset-paged in-memory source; a real adapter runs a query per next().
+ * function arraySource<T>(rows: readonly T[]): ChunkSource<T> {
+ *   let offset = 0
+ *   return {
+ *     async next(size) {
+ *       const items = rows.slice(offset, (offset += size))
+ *       return { items, done: offset >= rows.length }
+ *     },
+ *     close() {},
+ *   }
+ * }
+ * for await (const batch of iterateChunks(() => arraySource(['a', 'b', 'c']), { batchYieldSize: 2 })) console.log(batch)
+ * ```
  */
 export interface ChunkSource<T> {
   /**
@@ -26,11 +44,29 @@ export interface ChunkSource<T> {
   cursorOf?(item: T): string
 }
 
+/**
+ * One round trip's worth of items.
+ *
+ * @example
+ * ```ts
+ * import type { Chunk } from '@batchyield/batch-core'
+ * const last: Chunk<number> = { items: [7, 8], done: true }
+ * ```
+ */
 export interface Chunk<T> {
   readonly items: readonly T[]
   /** True when the source knows there is nothing after these items (saves one round trip). */
   readonly done: boolean
 }
 
-/** Opens a source; called on the first `next()` of the iterator, never before. */
+/**
+ * Opens a source; called on the first `next()` of the iterator, never before (so building an
+ * iterator runs no query). May be async, e.g. to acquire a connection.
+ *
+ * @example
+ * ```ts
+ * import type { OpenChunkSource } from '@batchyield/batch-core'
+ * const open: OpenChunkSource<number> = async () => ({ next: async () => ({ items: [], done: true }), close() {} })
+ * ```
+ */
 export type OpenChunkSource<T> = () => ChunkSource<T> | Promise<ChunkSource<T>>

@@ -3,17 +3,48 @@
  * RangeError (see validate.ts) so that `instanceof` works the way JavaScript users expect.
  */
 
-/** A resume token that is malformed, tampered with, or made for a different query shape. */
+/**
+ * A resume token that is malformed, tampered with, or made for a different query shape.
+ *
+ * @example
+ * ```ts
+ * import { decodeResumeToken, InvalidResumeTokenError } from '@batchyield/batch-core'
+ *
+ * try {
+ *   decodeResumeToken('not-a-token', { keys: [{ field: 'id', direction: 'asc', nulls: 'last' }], fingerprint: 'Book' })
+ * } catch (error) {
+ *   if (error instanceof InvalidResumeTokenError) console.log('start over:', error.message)
+ * }
+ * ```
+ */
 export class InvalidResumeTokenError extends TypeError {
   override readonly name = 'InvalidResumeTokenError'
 }
 
-/** The query's ordering cannot be followed by the keyset strategy (e.g. an ORDER BY expression). */
+/**
+ * The query's ordering cannot be followed by the keyset strategy (e.g. an ORDER BY expression).
+ *
+ * @example
+ * ```ts
+ * import { KeysetOrderingError } from '@batchyield/batch-core'
+ *
+ * throw new KeysetOrderingError("strategy 'keyset' cannot seek on ORDER BY LOWER(name); order by columns, or use strategy 'cursor'")
+ * ```
+ */
 export class KeysetOrderingError extends Error {
   override readonly name = 'KeysetOrderingError'
 }
 
-/** The requested strategy is not available for this database or this query. */
+/**
+ * The requested strategy is not available for this database or this query.
+ *
+ * @example
+ * ```ts
+ * import { StrategyUnavailableError } from '@batchyield/batch-core'
+ *
+ * throw new StrategyUnavailableError("strategy 'cursor' needs PostgreSQL; this connection is MariaDB. Use 'keyset' or 'auto'")
+ * ```
+ */
 export class StrategyUnavailableError extends Error {
   override readonly name = 'StrategyUnavailableError'
 }

@@ -1,6 +1,18 @@
 import { assertAbortSignal, assertFunction, assertNonNegativeInteger, assertOptionsObject, assertPositiveInteger } from './validate.js'
 
-/** Progress reported after each yielded batch (or item, when `batchYieldSize` is not set). */
+/**
+ * Progress reported after each yielded batch (or item, when `batchYieldSize` is not set).
+ *
+ * @example
+ * ```ts
+ * import { iterateChunks, type Progress } from '@batchyield/batch-core'
+ *
+ * const log = ({ rows, batches, chunks, elapsedMs, cursor }: Progress) =>
+ *   console.log(`${rows} rows in ${batches} batches from ${chunks} chunks, ${elapsedMs.toFixed(0)} ms, resume at ${cursor}`)
+ * const open = () => ({ next: async () => ({ items: [1, 2, 3], done: true }), close() {} })
+ * for await (const batch of iterateChunks(open, { batchYieldSize: 2, onProgress: log })) console.log(batch)
+ * ```
+ */
 export interface Progress {
   /** Items yielded so far. */
   readonly rows: number
@@ -14,7 +26,16 @@ export interface Progress {
   readonly cursor: string | undefined
 }
 
-/** Options every batched iterator accepts; adapters extend this interface. */
+/**
+ * Options every batched iterator accepts; adapters extend this interface.
+ *
+ * @example
+ * ```ts
+ * import type { BatchOptions } from '@batchyield/batch-core'
+ *
+ * const options: BatchOptions = { batchYieldSize: 500, chunkSize: 2000, prefetch: 1, limit: 10_000, signal: AbortSignal.timeout(60_000) }
+ * ```
+ */
 export interface BatchOptions {
   /** Items per yielded list. Without it, items are yielded one at a time. */
   readonly batchYieldSize?: number
@@ -30,10 +51,41 @@ export interface BatchOptions {
   readonly onProgress?: (progress: Progress) => void
 }
 
+/**
+ * Rows per database round trip when `chunkSize` is not given: large enough that round trips
+ * cost little, small enough that a chunk of wide rows stays a few megabytes.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CHUNK_SIZE } from '@batchyield/batch-core'
+ * console.log(DEFAULT_CHUNK_SIZE) // 2000
+ * ```
+ */
 export const DEFAULT_CHUNK_SIZE = 2000
+
+/**
+ * Chunks read ahead when `prefetch` is not given: one is enough to overlap database time with
+ * the caller's time, at the cost of one extra chunk in memory.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PREFETCH } from '@batchyield/batch-core'
+ * console.log(DEFAULT_PREFETCH) // 1
+ * ```
+ */
 export const DEFAULT_PREFETCH = 1
 
-/** {@link BatchOptions} after validation, with defaults applied. */
+/**
+ * {@link BatchOptions} after validation, with defaults applied (what {@link validateBatchOptions} returns).
+ *
+ * @example
+ * ```ts
+ * import { validateBatchOptions, type ResolvedBatchOptions } from '@batchyield/batch-core'
+ *
+ * const resolved: ResolvedBatchOptions = validateBatchOptions({ batchYieldSize: 100 })
+ * console.log(resolved.chunkSize) // 2000
+ * ```
+ */
 export interface ResolvedBatchOptions {
   readonly batchYieldSize: number | undefined
   readonly chunkSize: number
