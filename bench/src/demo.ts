@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { openDemoDatabase } from './demo-database.ts'
@@ -41,7 +42,7 @@ Options:
   --chunk-size N     rows per database round trip (default 2000)
   --format F         ndjson (default) or csv
   --adapters LIST    comma-separated: typeorm, mikro-orm (default both)
-  --out DIR          where to write the files (default .demo-output in the current directory)
+  --out DIR          where to write the files (default bench/.demo-output)
   -h, --help         show this help
 
 On a terminal the progress is a live bar; otherwise (a pipe, a CI log) it is one plain line per second.
@@ -83,7 +84,7 @@ const selected = (values.adapters ?? 'typeorm,mikro-orm').split(',').map((a) => 
 for (const name of selected) {
   if (!(name in adapters)) throw new TypeError(`--adapters accepts ${Object.keys(adapters).join(', ')}, received ${JSON.stringify(name)}`)
 }
-const outDir = resolve(values.out ?? '.demo-output')
+const outDir = values.out === undefined ? fileURLToPath(new URL('../.demo-output', import.meta.url)) : resolve(values.out)
 
 const say = (line: string) => process.stdout.write(`${line}\n`)
 const started = performance.now()
