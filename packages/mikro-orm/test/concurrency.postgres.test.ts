@@ -125,6 +125,24 @@ describe('inside em.transactional with a pool of one connection', () => {
     expect(await idleInTransaction(db.url, db.name)).toBe(0)
   })
 
+  it("cursor reads on the transaction's connection (sees its uncommitted rows) and frees it when the loop ends", async () => {
+    await within(
+      20_000,
+      t.em.transactional(async (em) => {
+        const fresh = em.create(Book, { author: 3, title: 'uncommitted for the cursor', price: '4.00', rating: 4, publishedAt: null })
+        await em.flush()
+        const ids: number[] = []
+        // no queries inside the loop: the cursor holds the transaction's only connection (documented)
+        for await (const books of em.aiterator(Book, { strategy: 'cursor', chunkSize: 64, batchYieldSize: 50 })) ids.push(...books.map((b) => b.id))
+        expect(ids).toContain(fresh.id)
+        expect(new Set(ids).size).toBe(ids.length)
+        expect(await em.count(Book)).toBe(ids.length) // the connection is usable again
+      }),
+      'cursor inside em.transactional on a pool of one',
+    )
+    expect(await idleInTransaction(db.url, db.name)).toBe(0)
+  })
+
   it('outside a transaction, the caller can query and flush between batches on a pool of one', async () => {
     const em = t.em.fork()
     let batches = 0
