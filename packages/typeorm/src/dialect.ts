@@ -15,6 +15,11 @@ export interface Dialect {
   readonly supportsCursor: boolean
   /** Whether `ORDER BY … NULLS FIRST|LAST` can be written. */
   readonly orderByNulls: boolean
+  /**
+   * Whether an ORDER BY may keep a leading key that the WHERE pins to NULL and still be read in
+   * index order. MariaDB/MySQL then sort (filesort); PostgreSQL needs the key kept to use the index.
+   */
+  readonly ordersByPinnedNullKey: boolean
   /** Where the database puts NULLs when the query does not say. */
   defaultNulls(direction: SortDirection): NullsPlacement
   /**
@@ -28,6 +33,7 @@ const postgres: Dialect = {
   name: 'PostgreSQL',
   supportsCursor: true,
   orderByNulls: true,
+  ordersByPinnedNullKey: true,
   defaultNulls: (direction) => (direction === 'asc' ? 'last' : 'first'),
   // Text is exact for every type, and the server casts the text parameter back to the
   // column's type in the comparison.
@@ -40,6 +46,7 @@ const mysql: Dialect = {
   name: 'MariaDB/MySQL',
   supportsCursor: false,
   orderByNulls: false,
+  ordersByPinnedNullKey: false,
   defaultNulls: (direction) => (direction === 'asc' ? 'first' : 'last'),
   // Only temporal types lose precision on the way through mysql2 (Date has milliseconds).
   keyValue: (column, meta) => (typeof meta.type === 'string' && TEMPORAL.has(meta.type.toLowerCase()) ? `CAST(${column} AS CHAR)` : column),
@@ -49,6 +56,7 @@ const sqlite: Dialect = {
   name: 'SQLite',
   supportsCursor: false,
   orderByNulls: true,
+  ordersByPinnedNullKey: true,
   defaultNulls: (direction) => (direction === 'asc' ? 'first' : 'last'),
   keyValue: (column) => column,
 }

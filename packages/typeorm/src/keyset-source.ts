@@ -114,7 +114,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
 
   /** Adds ORDER BY keys, a seek condition, LIMIT `size`, and the first chunk's OFFSET. */
   private seek(query: SelectQueryBuilder<E>, size: number, condition: Condition | undefined, withRest = true): SelectQueryBuilder<E> {
-    this.ordered(query, withRest).limit(size)
+    const unpinned = condition?.pinsFirstKeyToNull && !this.plan.dialect.ordersByPinnedNullKey
+    this.ordered(query, withRest, unpinned ? 1 : 0).limit(size)
     if (this.skip > 0) {
       query.offset(this.skip)
       this.skip = 0
@@ -141,17 +142,20 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       const seek = renderSeek(seekPredicate(keys.map((k) => k.key), last), this.columns, `${this.prefix}p`, parameters)
       return { sql: extra === undefined ? seek : `${extra} AND ${seek}`, parameters }
     }
-    if (value === null) return [render(this.keys)]
+    if (value === null) return [{ ...render(this.keys), pinsFirstKeyToNull: first!.key.nulls === 'last' }]
     const bound = `${first!.sql} ${first!.key.direction === 'asc' ? '>=' : '<='} :${this.prefix}h`
     const boundParameters = { [`${this.prefix}h`]: value }
     if (first!.key.nullable === false || first!.key.nulls === 'first') return [render(this.keys, bound, boundParameters)]
     const nonNull = [{ ...first!, key: { ...first!.key, nullable: false } }, ...this.keys.slice(1)]
-    return [render(nonNull, bound, boundParameters), { sql: `${first!.sql} IS NULL`, parameters: {} }]
+    return [render(nonNull, bound, boundParameters), { sql: `${first!.sql} IS NULL`, parameters: {}, pinsFirstKeyToNull: true }]
   }
 
-  /** ORDER BY the keys, then (unless it is the DISTINCT key query) the terms that order joined rows. */
-  private ordered(query: SelectQueryBuilder<E>, withRest: boolean): SelectQueryBuilder<E> {
-    return query.orderBy({ ...keysetOrderBy(this.keys, this.plan.dialect), ...(withRest ? this.ordering.rest : {}) })
+  /**
+   * ORDER BY the keys (from `from`: a leading key the WHERE pins to NULL can be left out), then,
+   * unless it is the DISTINCT key query, the terms that order joined rows.
+   */
+  private ordered(query: SelectQueryBuilder<E>, withRest: boolean, from = 0): SelectQueryBuilder<E> {
+    return query.orderBy({ ...keysetOrderBy(this.keys.slice(from), this.plan.dialect), ...(withRest ? this.ordering.rest : {}) })
   }
 
   private remember(pairs: Map<E, unknown[]>): E[] {
@@ -174,6 +178,8 @@ export function keysetOrderBy(keys: readonly KeyColumn[], dialect: Dialect): Ord
 interface Condition {
   readonly sql: string
   readonly parameters: Record<string, unknown>
+  /** Every row it selects has a NULL first key (so that key need not be in the ORDER BY). */
+  readonly pinsFirstKeyToNull?: boolean
 }
 
 /**

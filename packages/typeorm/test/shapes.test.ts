@@ -231,7 +231,7 @@ const sizes = [
   { batchYieldSize: 100_000, chunkSize: 2000 },
 ]
 
-const dialectsUnderTest: Dialect[] = ['postgres']
+const dialectsUnderTest: Dialect[] = ['postgres', 'mariadb']
 
 for (const dialect of dialectsUnderTest) {
   describe(`shapes on ${dialect}`, () => {
