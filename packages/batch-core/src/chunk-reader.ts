@@ -26,7 +26,15 @@ export class ChunkReader<T> {
   private closing: Promise<void> | undefined
   /** Handed to the source: aborts when the caller aborts or leaves early. */
   private readonly controller = new AbortController()
-  private readonly onCallerAbort = (): void => this.controller.abort(this.options.signal?.reason)
+  /**
+   * On abort, cancel the fetch and release the source right away, even while the caller is
+   * still busy with a batch (or never calls next() again). The engine reports the abort reason
+   * and ignores a close() error in that case, so this one needs no other handler.
+   */
+  private readonly onCallerAbort = (): void => {
+    this.controller.abort(this.options.signal?.reason)
+    this.close(true).catch(() => {})
+  }
 
   constructor(
     private readonly open: OpenChunkSource<T>,
@@ -71,6 +79,9 @@ export class ChunkReader<T> {
   }
 
   private async closeSource(): Promise<void> {
+    // An abort can fire synchronously inside open() or source.next(), before fill() has stored
+    // the in-flight promise: let it do so, then wait for that call to settle.
+    await undefined
     while (this.inflight) await this.inflight
     this.queue.length = 0
     if (this.source) await this.source.close()

@@ -20,8 +20,8 @@ import { describeValue } from './validate.js'
  * - `close()` of the source runs exactly once however iteration ends (completion, `break`,
  *   `return()`, a throw in the loop, a fetch error, abort), after any in-flight `next()` has
  *   settled. An error from `close()` propagates only when there is no other error to report.
- *   After an abort, iteration rejects without waiting for the in-flight `next()`; `close()`
- *   follows as soon as it settles.
+ *   On abort, the source is closed right away (once the in-flight `next()` settles), even while
+ *   the caller is still busy with a batch; iteration rejects without waiting for that `next()`.
  *
  * @example
  * ```ts

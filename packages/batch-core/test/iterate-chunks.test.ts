@@ -278,6 +278,36 @@ describe('abort', () => {
     expect(log.violations).toEqual([])
   })
 
+  test('abort releases the source while the caller is still busy with a batch, without waiting for its next next()', async () => {
+    const { open, log } = scriptedSource({ rows: 100, honourSignal: true })
+    const controller = new AbortController()
+    const iterator = iterateChunks(open, { chunkSize: 10, batchYieldSize: 10, signal: controller.signal })
+    await iterator.next()
+    controller.abort(new Error('client went away'))
+    await log.idle()
+    await macrotask()
+    expect(log.closes).toBe(1) // released although the caller has not called next() or return()
+    await expect(iterator.next()).rejects.toThrow('client went away')
+    expect(log.closes).toBe(1)
+    expect(log.violations).toEqual([])
+  })
+
+  test('an abort fired synchronously inside source.next() still closes only after that call settles', async () => {
+    const controller = new AbortController()
+    const { open, log } = scriptedSource({
+      rows: 10,
+      delay: (call) => {
+        if (call === 1) controller.abort('inside next')
+        return macrotask()
+      },
+    })
+    await expect(collect(iterateChunks(open, { chunkSize: 2, prefetch: 0, signal: controller.signal }))).rejects.toBe('inside next')
+    await log.idle()
+    await macrotask()
+    expect(log.closes).toBe(1)
+    expect(log.violations).toEqual([])
+  })
+
   test('abort reason wins over the error a cancelled fetch rejects with', async () => {
     const { open } = scriptedSource({ rows: 20, honourSignal: true, delay: () => new Promise(() => {}) })
     const controller = new AbortController()
