@@ -7,6 +7,12 @@ import type { FilterQuery, FindOptions, LoadStrategy, OrderDefinition } from '@m
  *   connection between chunks.
  * - `'cursor'`: one `em.stream` (a server-side cursor) for the whole run; PostgreSQL only.
  * - `'auto'` (default): `'keyset'` when the ordering allows it, else `'cursor'` on PostgreSQL.
+ *
+ * @example
+ * ```ts
+ * // ordering by a relation: keyset cannot follow it, so ask for the cursor explicitly
+ * em.aiterator(Book, { orderBy: { author: { name: 'asc' } }, strategy: 'cursor', batchYieldSize: 500 })
+ * ```
  */
 export type IterationStrategy = 'auto' | 'keyset' | 'cursor'
 
