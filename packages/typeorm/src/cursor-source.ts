@@ -24,6 +24,12 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private skipRoots: number
   private declared = false
   private transactionStarted = false
+  /** Why the server closed our connection, if it did (TypeORM then releases the runner). */
+  private connectionError: Error | undefined
+  private connection: { on(event: 'error', listener: (error: Error) => void): unknown; removeListener(event: 'error', listener: (error: Error) => void): unknown } | undefined
+  private readonly onConnectionError = (error: Error) => {
+    this.connectionError ??= error
+  }
 
   private constructor(
     private readonly plan: QueryPlan<E>,
@@ -59,6 +65,11 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   private async declare(): Promise<void> {
+    const connection = await this.runner.connect()
+    if (typeof connection?.on === 'function') {
+      this.connection = connection
+      connection.on('error', this.onConnectionError)
+    }
     if (!this.runner.isTransactionActive) {
       this.transactionStarted = true
       await this.runner.startTransaction('REPEATABLE READ')
@@ -79,6 +90,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       let rows = this.pending
       this.pending = []
       if (!this.exhausted) {
+        this.assertConnected()
         const fetched: Row[] = (await this.runner.query(`FETCH FORWARD ${size} FROM ${this.name}`, undefined, true)).records
         if (fetched.length < size) this.exhausted = true
         rows = rows.concat(fetched)
@@ -99,6 +111,16 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       }
       return { items: await hydrateRows(this.query, this.runner, rows), done }
     }
+  }
+
+  /** A clear error instead of TypeORM's "Query runner already released" when the server closed the connection. */
+  private assertConnected(): void {
+    if (!this.runner.isReleased) return
+    const reason = this.connectionError?.message ?? 'the query runner was released'
+    throw new Error(
+      `The cursor's database connection was closed during the run (${reason}); the cursor and its snapshot are gone. Start the run again, or use strategy 'keyset', which holds no connection between chunks and can resume with 'after'`,
+      { cause: this.connectionError },
+    )
   }
 
   /** skip() with to-many joins counts entities, so it is applied to complete root groups here. */
@@ -131,6 +153,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       const release = (this.runner as unknown as { releasePostgresConnection?: (error?: unknown) => Promise<void> }).releasePostgresConnection
       await attempt(() => (failure && release ? release.call(this.runner, failure.error) : this.runner.release()))
     }
+    this.connection?.removeListener('error', this.onConnectionError)
     if (failure) throw failure.error
   }
 }

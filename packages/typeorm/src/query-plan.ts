@@ -82,6 +82,8 @@ export function planQuery<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>): Q
   base.expressionMap.skip = undefined
   base.expressionMap.limit = undefined
   base.expressionMap.offset = undefined
+  // A cached chunk would be a stale chunk: the result cache is never used for our queries.
+  base.expressionMap.cache = false
 
   const primary = metadata.primaryColumns.map((column) => ({
     column,

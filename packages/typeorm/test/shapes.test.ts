@@ -199,6 +199,11 @@ const shapes: Shape[] = [
     postgresOnly: true,
   },
   {
+    name: 'partial select of root columns (primary key not selected)',
+    query: (ds) => books(ds).select(['b.title', 'b.publishedAt']).orderBy('b.publishedAt', 'DESC').addOrderBy('b.id', 'DESC'),
+    id: (b) => [b.title, b.publishedAt],
+  },
+  {
     name: 'take and skip without joins',
     query: (ds) => books(ds).orderBy('b.publishedAt', 'ASC').addOrderBy('b.id', 'ASC').skip(7).take(61),
     id: bookId,
