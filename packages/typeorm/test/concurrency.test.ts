@@ -54,6 +54,26 @@ describe('writes by another session during a run', () => {
     for (const id of insertedBehind) expect(seen).not.toContain(id)
   })
 
+  it('keyset: a row whose sort key moves behind the position is missed, one that moves ahead is seen again (documented)', async () => {
+    const before = (await byPublished().getMany()).map((b) => b.id)
+    const seen: number[] = []
+    let movedAhead = -1
+    let movedBehind = -1
+    for await (const batch of aiterator(byPublished(), { batchYieldSize: 20, chunkSize: 20, prefetch: 0, strategy: 'keyset' })) {
+      seen.push(...batch.map((b) => b.id))
+      if (seen.length === 100) {
+        movedAhead = seen[10]! // already seen: moves to the far end
+        movedBehind = before[300]! // not reached yet: moves to the start
+        await write("UPDATE books SET published_at = '2101-01-01' WHERE id = $1", [movedAhead])
+        await write("UPDATE books SET published_at = '1800-01-01' WHERE id = $1", [movedBehind])
+      }
+    }
+    expect(seen.filter((id) => id === movedAhead)).toHaveLength(2)
+    expect(seen).not.toContain(movedBehind)
+    const unmoved = before.filter((id) => id !== movedAhead && id !== movedBehind)
+    expect(seen.filter((id) => unmoved.includes(id))).toEqual(unmoved)
+  })
+
   it('cursor: the run sees the snapshot taken when it started', async () => {
     const before = (await byPublished().getMany()).map((b) => b.id)
     const seen: number[] = []
@@ -72,7 +92,15 @@ describe('writes by another session during a run', () => {
   })
 })
 
-describe('ten iterators at once on a pool of five', () => {
+describe('many iterators on a pool of five', () => {
+  it('fifty keyset iterators at once all finish', async () => {
+    const query = () => ds.getRepository(Book).createQueryBuilder('b').leftJoinAndSelect('b.author', 'a').orderBy('b.rating', 'DESC')
+    const expected = (await query().addOrderBy('b.id', 'DESC').getMany()).slice(0, 60)
+    const runs = Array.from({ length: 50 }, (_, i) => collect(aiterator(query(), { batchYieldSize: 5 + (i % 7), chunkSize: 9 + (i % 5), limit: 60, strategy: 'keyset' })))
+    for (const batches of await Promise.all(runs)) expect(batches.flat()).toStrictEqual(expected)
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
   const queries: { name: string; strategy: Strategy; query: () => SelectQueryBuilder<ObjectLiteral> }[] = [
     { name: 'books with tags', strategy: 'keyset', query: () => ds.getRepository(Book).createQueryBuilder('b').leftJoinAndSelect('b.tags', 't').orderBy('b.id').addOrderBy('t.id') },
     { name: 'authors with books', strategy: 'keyset', query: () => ds.getRepository(Author).createQueryBuilder('a').leftJoinAndSelect('a.books', 'bk').orderBy('a.id').addOrderBy('bk.id') },
@@ -80,7 +108,7 @@ describe('ten iterators at once on a pool of five', () => {
     { name: 'books by rating', strategy: 'cursor', query: () => ds.getRepository(Book).createQueryBuilder('b').orderBy('b.rating').addOrderBy('b.id') },
     { name: 'books with tags', strategy: 'cursor', query: () => ds.getRepository(Book).createQueryBuilder('b').leftJoinAndSelect('b.tags', 't').orderBy('b.id').addOrderBy('t.id') },
   ]
-  it('all finish with the same entities as getMany(), and the pool ends idle', async () => {
+  it('ten iterators at once (keyset and cursor) finish with the same entities as getMany(), and the pool ends idle', async () => {
     const runs = [...queries, ...queries].map(async ({ query, strategy }, i) => {
       const expected = await query().getMany()
       const batches = await collect(aiterator(query(), { batchYieldSize: 7 + i, chunkSize: 11 + i, strategy }))
