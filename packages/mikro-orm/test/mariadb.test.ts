@@ -3,7 +3,7 @@ import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { flushBatch, KeysetOrderingError, StrategyUnavailableError } from '../src/index.js'
 import { Book, Country, OrderLine } from './entities.js'
-import { identityMapSize, openOrm, type TestOrm, within } from './support.js'
+import { collectBatches, identityMapSize, openOrm, pkOf, type TestOrm, within } from './support.js'
 
 const db = useTestDatabase('mariadb', { seed: true })
 let t: TestOrm
@@ -67,6 +67,26 @@ describe('MariaDB', () => {
       })
     } finally {
       await traced.close()
+    }
+  })
+
+  it('resume after a crash, in the NULL region of a nullable sort column (NULLs first for asc on MariaDB)', async () => {
+    const query = { orderBy: { publishedAt: 'asc' }, chunkSize: 13, batchYieldSize: 10 } as const
+    const full = (await collectBatches(t.em.aiterator(Book, query))).flat().map(pkOf)
+    for (const crashAfter of [1, 25]) {
+      const done: string[] = []
+      let token: string | undefined
+      await expect(
+        (async () => {
+          let batches = 0
+          for await (const books of t.em.aiterator(Book, { ...query, onProgress: (p) => (token = p.cursor) })) {
+            done.push(...books.map(pkOf))
+            if (++batches === crashAfter) throw new Error('crash')
+          }
+        })(),
+      ).rejects.toThrow('crash')
+      const rest = (await collectBatches(t.em.aiterator(Book, { ...query, after: token }))).flat().map(pkOf)
+      expect([...done, ...rest]).toEqual(full)
     }
   })
 })
