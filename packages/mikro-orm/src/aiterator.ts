@@ -1,6 +1,4 @@
 import {
-  assertNonNegativeInteger,
-  assertOneOf,
   assertOptionsObject,
   decodeResumeToken,
   describeValue,
@@ -11,17 +9,12 @@ import {
   StrategyUnavailableError,
   validateBatchOptions,
 } from '@batchyield/batch-core'
-import { type EntityManager, type EntityMetadata, type EntityName, type Loaded, LoadStrategy } from '@mikro-orm/core'
+import type { EntityManager, EntityMetadata, EntityName, Loaded } from '@mikro-orm/core'
 import { openCursorSource } from './cursor-source.js'
 import { openKeysetSource } from './keyset-source.js'
 import { resolveOrdering } from './keyset-ordering.js'
-import { type AiteratorOptions, ITERATION_STRATEGIES, PASSTHROUGH_FIND_OPTIONS } from './options.js'
+import { type AiteratorOptions, PASSTHROUGH_FIND_OPTIONS, validateAdapterOptions } from './options.js'
 import type { QuerySpec } from './query-spec.js'
-
-const ENGINE_OPTIONS = ['batchYieldSize', 'chunkSize', 'prefetch', 'limit', 'signal', 'onProgress'] as const
-const ADAPTER_OPTIONS = ['where', 'orderBy', 'offset', 'strategy', 'loadStrategy', 'after'] as const
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...ENGINE_OPTIONS, ...ADAPTER_OPTIONS, ...PASSTHROUGH_FIND_OPTIONS])
-const LOAD_STRATEGIES = Object.values(LoadStrategy)
 
 /**
  * Iterates over `Entity` rows matching `options.where`, loading `chunkSize` rows per round trip
@@ -67,32 +60,9 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   assertEntityManager(em)
   assertOptionsObject('options', options)
   const engine = validateBatchOptions(options)
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(`aiterator(): unknown option ${describeValue(key)}. Accepted options: ${[...KNOWN_OPTIONS].join(', ')}`)
-    }
-  }
+  validateAdapterOptions(options)
   const meta = entityMetadata(em, entityName)
   const { where, orderBy, offset, strategy = 'auto', loadStrategy, after } = options
-  if ((LOAD_STRATEGIES as readonly unknown[]).includes(strategy)) {
-    throw new RangeError(`strategy must be one of 'auto', 'keyset', 'cursor'; received ${describeValue(strategy)}. MikroORM's load strategy is the loadStrategy option here`)
-  }
-  assertOneOf('strategy', strategy, ITERATION_STRATEGIES)
-  if (offset !== undefined) assertNonNegativeInteger('offset', offset)
-  if (loadStrategy !== undefined) assertOneOf('loadStrategy', loadStrategy, LOAD_STRATEGIES)
-  if (after !== undefined && typeof after !== 'string') {
-    throw new TypeError(`after must be a resume token string (the cursor reported by onProgress); received ${describeValue(after)} (${typeof after})`)
-  }
-  // em.find also takes a primary key value (or a list of them) as its condition
-  if (where !== undefined && (where === null || !['object', 'string', 'number', 'bigint'].includes(typeof where))) {
-    throw new TypeError(`where must be a filter object like { price: { $gt: 10 } } (or a primary key value, as in em.find); received ${describeValue(where)} (${typeof where})`)
-  }
-  for (const option of ['populate', 'fields', 'exclude'] as const) {
-    const value = options[option]
-    if (value !== undefined && !Array.isArray(value) && !(option === 'populate' && value === false)) {
-      throw new TypeError(`${option} must be an array of property paths (like em.find's ${option}); received ${describeValue(value)}`)
-    }
-  }
 
   const findOptions: Record<string, unknown> = {}
   for (const key of PASSTHROUGH_FIND_OPTIONS) if (options[key] !== undefined) findOptions[key] = options[key]
