@@ -1,5 +1,6 @@
 import { withConnection } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import { IsolationLevel } from '@mikro-orm/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { entityManagerOf, flushBatch } from '../src/index.js'
 import { Book } from './entities.js'
@@ -123,6 +124,23 @@ describe('inside em.transactional with a pool of one connection', () => {
     const first = await t.em.fork().findOneOrFail(Book, { title: { $ne: 'x' } }, { orderBy: { id: 'asc' } })
     expect(first.title).toBe(original)
     expect(await idleInTransaction(db.url, db.name)).toBe(0)
+  })
+
+  it('inside a REPEATABLE READ transaction, keyset reads one snapshot: rows inserted meanwhile by others are not yielded', async () => {
+    const before = await t.em.fork().count(Book)
+    let inserted: number | undefined
+    let rows = 0
+    await t.em.transactional(
+      async (em) => {
+        for await (const books of em.aiterator(Book, { chunkSize: 30, batchYieldSize: 30, prefetch: 0 })) {
+          rows += books.length
+          inserted ??= await insertBook(5) // another session, committed at once, highest id: ahead of the position
+        }
+      },
+      { isolationLevel: IsolationLevel.REPEATABLE_READ },
+    )
+    expect(rows).toBe(before)
+    expect(await t.em.fork().count(Book, { id: inserted })).toBe(1)
   })
 
   it("cursor reads on the transaction's connection (sees its uncommitted rows) and frees it when the loop ends", async () => {
