@@ -20,6 +20,8 @@ export interface Dialect {
    * index order. MariaDB/MySQL then sort (filesort); PostgreSQL needs the key kept to use the index.
    */
   readonly ordersByPinnedNullKey: boolean
+  /** A JS array binds as one array parameter (`column = ANY(:ids)`). */
+  readonly arrayParameters: boolean
   /** Where the database puts NULLs when the query does not say. */
   defaultNulls(direction: SortDirection): NullsPlacement
   /**
@@ -34,6 +36,7 @@ const postgres: Dialect = {
   supportsCursor: true,
   orderByNulls: true,
   ordersByPinnedNullKey: true,
+  arrayParameters: true,
   defaultNulls: (direction) => (direction === 'asc' ? 'last' : 'first'),
   // Text is exact for every type, and the server casts the text parameter back to the
   // column's type in the comparison.
@@ -47,6 +50,7 @@ const mysql: Dialect = {
   supportsCursor: false,
   orderByNulls: false,
   ordersByPinnedNullKey: false,
+  arrayParameters: false,
   defaultNulls: (direction) => (direction === 'asc' ? 'first' : 'last'),
   // Only temporal types lose precision on the way through mysql2 (Date has milliseconds).
   keyValue: (column, meta) => (typeof meta.type === 'string' && TEMPORAL.has(meta.type.toLowerCase()) ? `CAST(${column} AS CHAR)` : column),
@@ -57,6 +61,7 @@ const sqlite: Dialect = {
   supportsCursor: false,
   orderByNulls: true,
   ordersByPinnedNullKey: true,
+  arrayParameters: false,
   defaultNulls: (direction) => (direction === 'asc' ? 'first' : 'last'),
   keyValue: (column) => column,
 }

@@ -86,30 +86,41 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     if (rootKeys.length === 0) return { items: [], done: true }
     this.last = this.rowKeys.read(rootKeys[rootKeys.length - 1]!)
 
-    const entityQuery = this.rowKeys.addTo(this.ordered(cloneQuery(this.plan.base), true))
-    const parameters: Record<string, unknown> = {}
+    // Load the entities in slices of keys, in order, so the parameter count stays far below
+    // the drivers' limits (PostgreSQL: 65535) whatever chunkSize is.
     const primary = this.keys.flatMap((key, i) => (key.column.isPrimary ? [{ key, i }] : []))
-    let condition: string
+    const arrayParameter = primary.length === 1 && this.plan.dialect.arrayParameters
+    const slice = arrayParameter ? rootKeys.length : Math.max(1, Math.floor(MAX_PARAMETERS / primary.length))
+    const items: E[] = []
+    for (let start = 0; start < rootKeys.length; start += slice) {
+      const entityQuery = this.rowKeys.addTo(this.ordered(cloneQuery(this.plan.base), true))
+      appendCondition(entityQuery, this.rootKeyCondition(rootKeys.slice(start, start + slice), primary, arrayParameter))
+      const { raw, entities } = await entityQuery.getRawAndEntities()
+      items.push(...this.remember(this.rowKeys.pair(raw, entities)))
+    }
+    return { items, done: rootKeys.length < size }
+  }
+
+  /** `pk = ANY(:ids)` (one array parameter), `pk IN (:...ids)`, or `(a = :x AND b = :y) OR …` for composite keys. */
+  private rootKeyCondition(rows: readonly Record<string, unknown>[], primary: readonly { key: KeyColumn; i: number }[], arrayParameter: boolean): Condition {
+    const parameters: Record<string, unknown> = {}
     if (primary.length === 1) {
       const { key, i } = primary[0]!
-      parameters[`${this.prefix}ids`] = rootKeys.map((row) => this.rowKeys.read(row)[i])
-      condition = `${key.sql} IN (:...${this.prefix}ids)`
-    } else {
-      condition = rootKeys
-        .map((row, r) => {
-          const values = this.rowKeys.read(row)
-          const terms = primary.map(({ key, i }) => {
-            const name = `${this.prefix}id${r}_${i}`
-            parameters[name] = values[i]
-            return `${key.sql} = :${name}`
-          })
-          return `(${terms.join(' AND ')})`
-        })
-        .join(' OR ')
+      parameters[`${this.prefix}ids`] = rows.map((row) => this.rowKeys.read(row)[i])
+      return { sql: arrayParameter ? `${key.sql} = ANY(:${this.prefix}ids)` : `${key.sql} IN (:...${this.prefix}ids)`, parameters }
     }
-    appendCondition(entityQuery, { sql: condition, parameters })
-    const { raw, entities } = await entityQuery.getRawAndEntities()
-    return { items: this.remember(this.rowKeys.pair(raw, entities)), done: rootKeys.length < size }
+    const sql = rows
+      .map((row, r) => {
+        const values = this.rowKeys.read(row)
+        const terms = primary.map(({ key, i }) => {
+          const name = `${this.prefix}id${r}_${i}`
+          parameters[name] = values[i]
+          return `${key.sql} = :${name}`
+        })
+        return `(${terms.join(' AND ')})`
+      })
+      .join(' OR ')
+    return { sql, parameters }
   }
 
   /** Adds ORDER BY keys, a seek condition, LIMIT `size`, and the first chunk's OFFSET. */
@@ -173,6 +184,9 @@ export function keysetOrderBy(keys: readonly KeyColumn[], dialect: Dialect): Ord
   }
   return orderBy
 }
+
+/** Parameters per entity query when loading a chunk's root keys (drivers cap them; PostgreSQL at 65535). */
+const MAX_PARAMETERS = 10_000
 
 /** A WHERE fragment with `:named` parameters. */
 interface Condition {
