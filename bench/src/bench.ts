@@ -14,7 +14,7 @@ import type { Mode } from './modes/mode.ts'
 import { loadMode, modeNames } from './modes/registry.ts'
 import { renderChartSvg } from './report-chart.ts'
 import { renderMarkdown } from './report-markdown.ts'
-import { runInterleaved, type Measurement } from './runner.ts'
+import { runChild, runInterleaved, type Measurement } from './runner.ts'
 import { labelOf, summarize } from './summary.ts'
 
 const help = `Usage: npm run bench -- [options]
@@ -38,6 +38,7 @@ Options:
                     baselines can finish at 1M rows instead of dying at V8's default heap limit)
   --out DIR         where to write the results (default bench/results)
   --no-warmup       skip the untimed warm-up read of the table
+  --no-heap-check   skip the leak check (one extra run of each streaming mode with forced GCs)
   -h, --help        show this help
 `
 
@@ -71,6 +72,7 @@ const { values } = parseArgs({
     'heap-mib': { type: 'string' },
     out: { type: 'string' },
     'no-warmup': { type: 'boolean' },
+    'no-heap-check': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -138,6 +140,24 @@ const measurements: Measurement[] = await runInterleaved({
   },
 })
 
+const liveHeap: { mode: string; samples: [number, number][] }[] = []
+if (!values['no-heap-check']) {
+  const streaming = selected.filter((name) => modes[name]!.consumerDelayMs === 0 && /aiterator|stream/.test(name))
+  for (const name of streaming) {
+    try {
+      const result = await runChild(
+        { ...base, mode: name, liveHeapEvery: Math.max(1, Math.floor(rows / 10)) },
+        { nodeArgs: [...nodeArgs, '--expose-gc'] },
+      )
+      liveHeap.push({ mode: name, samples: result.liveHeap ?? [] })
+      const samples = result.liveHeap ?? []
+      log(`  leak check ${name}: live heap ${samples.map(([, bytes]) => Math.round(bytes / 2 ** 20)).join(' → ')} MiB`)
+    } catch (error) {
+      log(`  leak check ${name}: FAILED ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`)
+    }
+  }
+}
+
 const summaries = summarize(measurements)
 const checksums = new Set(summaries.filter((s) => s.limit === undefined && s.checksum !== undefined).map((s) => s.checksum))
 if (checksums.size > 1) log(`  WARNING: modes disagree on the checksum of quantity: ${[...checksums].join(', ')}`)
@@ -145,7 +165,7 @@ if (checksums.size > 1) log(`  WARNING: modes disagree on the checksum of quanti
 const machine = await describeMachine(url)
 const bar = checkBar(summaries, small > 0 ? small : undefined)
 const modeInfo = Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, { library: m.library, description: m.description }]))
-const markdown = renderMarkdown({ machine, tableRows: rows, runs, chunkSize, batchYieldSize, nodeArgs, summaries, bar, modes: modeInfo })
+const markdown = renderMarkdown({ machine, tableRows: rows, runs, chunkSize, batchYieldSize, nodeArgs, summaries, bar, modes: modeInfo, liveHeap })
 const svg = await renderChartSvg(
   summaries,
   Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, m.library])),
@@ -156,7 +176,7 @@ await writeFile(join(outDir, 'latest.md'), markdown)
 await writeFile(join(outDir, 'latest.svg'), svg)
 await writeFile(
   join(outDir, 'latest.json'),
-  `${JSON.stringify({ machine, rows, runs, chunkSize, batchYieldSize, nodeArgs, measurements, summaries, bar }, null, 2)}\n`,
+  `${JSON.stringify({ machine, rows, runs, chunkSize, batchYieldSize, nodeArgs, measurements, summaries, bar, liveHeap }, null, 2)}\n`,
 )
 process.stdout.write(`${markdown}\n`)
 log(`wrote ${join(outDir, 'latest.md')}, latest.svg, latest.json`)

@@ -3,6 +3,11 @@ import type { ModeConfig } from './modes/mode.ts'
 /** What the parent asks a child process to measure. */
 export interface ChildRequest extends ModeConfig {
   mode: string
+  /**
+   * Leak check (needs `--expose-gc`): every this many rows, force a full GC and record the live heap.
+   * Perturbs timing, so such runs are reported apart from the timed ones.
+   */
+  liveHeapEvery?: number
 }
 
 /** What a child process measured, printed as one line prefixed with {@link resultPrefix}. */
@@ -19,6 +24,8 @@ export interface ChildResult {
   setupRssBytes: number
   /** Sum of `quantity` over every row read: proves the consumer touched every entity, and must agree across modes. */
   checksum: number
+  /** With `liveHeapEvery`: `[rows, heapUsed after a full GC]` pairs. */
+  liveHeap?: [number, number][]
 }
 
 export const resultPrefix = 'BENCH_RESULT '

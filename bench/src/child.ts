@@ -24,11 +24,20 @@ let batches = 0
 let checksum = 0
 let firstBatchMs = Number.NaN
 const delay = mode.consumerDelayMs
+const liveHeapEvery = request.liveHeapEvery
+const gc = (globalThis as { gc?: () => void }).gc
+if (liveHeapEvery !== undefined && gc === undefined) throw new Error('liveHeapEvery needs node --expose-gc')
+const liveHeap: [number, number][] = []
 const started = performance.now()
 await job.run(async (items) => {
   if (batches === 0) firstBatchMs = performance.now() - started
   batches += 1
+  const before = rows
   rows += items.length
+  if (liveHeapEvery !== undefined && Math.floor(rows / liveHeapEvery) > Math.floor(before / liveHeapEvery)) {
+    gc!()
+    liveHeap.push([rows, process.memoryUsage().heapUsed])
+  }
   // Entities have `quantity`; TypeORM's raw stream rows carry the alias prefix.
   for (const item of items) checksum += (item as { quantity?: number }).quantity ?? (item as { e_quantity: number }).e_quantity
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
@@ -47,5 +56,6 @@ const result: ChildResult = {
   sampledPeakRssBytes: memory.sampledPeakBytes,
   setupRssBytes,
   checksum,
+  ...(liveHeapEvery === undefined ? {} : { liveHeap }),
 }
 process.stdout.write(`${resultPrefix}${JSON.stringify(result)}\n`)

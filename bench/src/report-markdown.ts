@@ -12,6 +12,8 @@ export interface ReportInput {
   summaries: readonly ModeSummary[]
   bar: readonly BarCheck[]
   modes: Record<string, { library: string; description: string }>
+  /** Leak check: live heap after forced GCs along one extra run of each streaming mode. */
+  liveHeap?: readonly { mode: string; samples: readonly [number, number][] }[]
 }
 
 const ms = (x: number) => (Number.isFinite(x) ? (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`) : 'n/a')
@@ -52,6 +54,27 @@ export function renderMarkdown(input: ReportInput): string {
   if (input.bar.length) {
     lines.push('## The bar (issue 5)', '', '| Criterion | Measured | Met |', '|---|--:|:-:|')
     for (const check of input.bar) lines.push(`| ${check.criterion} | ${check.measured} | ${check.met === undefined ? '—' : check.met ? 'yes' : '**no**'} |`)
+    lines.push('')
+  }
+  if (input.liveHeap?.length) {
+    lines.push(
+      '## Live heap after a forced GC (leak check)',
+      '',
+      'One extra run per streaming mode with `--expose-gc`: a full GC every tenth of the rows, then `heapUsed`. What survives a full GC is what the iteration retains; RSS above it is V8 sizing its heap. Not timed.',
+      '',
+      '| Mode | Live heap at first sample | Live heap at the end | Growth per 100,000 rows |',
+      '|---|--:|--:|--:|',
+    )
+    for (const { mode, samples } of input.liveHeap) {
+      const first = samples[0]
+      const last = samples.at(-1)
+      if (first === undefined || last === undefined) {
+        lines.push(`| ${mode} | n/a | n/a | n/a |`)
+        continue
+      }
+      const growth = last[0] > first[0] ? ((last[1] - first[1]) / (last[0] - first[0])) * 100_000 : 0
+      lines.push(`| ${mode} | ${mib(first[1])} (${int(first[0])} rows) | ${mib(last[1])} (${int(last[0])} rows) | ${(growth / 1024 / 1024).toFixed(1)} MiB |`)
+    }
     lines.push('')
   }
   const failed = input.summaries.filter((s) => s.failures.length)

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureEventsRows } from '../src/events-table.ts'
 import { renderChartSvg } from '../src/report-chart.ts'
 import { renderMarkdown } from '../src/report-markdown.ts'
-import { runInterleaved } from '../src/runner.ts'
+import { runChild, runInterleaved } from '../src/runner.ts'
 import { summarize } from '../src/summary.ts'
 import { describeMachine } from '../src/machine.ts'
 
@@ -70,6 +70,12 @@ describe('bench harness (tiny table)', () => {
     const svg = await renderChartSvg(summaries, { floor: 'pg', 'typeorm-skip-take': 'TypeORM' }, 'smoke')
     expect(svg).toMatch(/^<svg[^>]*>/)
     expect(svg).toContain('typeorm-skip-take')
+  })
+
+  it('samples the live heap after forced GCs when asked (leak check)', async () => {
+    const result = await runChild({ url: db.url, chunkSize: 50, batchYieldSize: 50, mode: 'floor', liveHeapEvery: 100 }, { nodeArgs: ['--expose-gc'] })
+    expect(result.liveHeap?.map(([rowsSoFar]) => rowsSoFar)).toEqual([100, 200, 300])
+    for (const [, bytes] of result.liveHeap ?? []) expect(bytes).toBeGreaterThan(1024 * 1024)
   })
 
   it('reports a crashing mode as a failed measurement instead of aborting the run', async () => {
