@@ -17,6 +17,18 @@ import { renderMarkdown } from './report-markdown.ts'
 import { runChild, runInterleaved, type Measurement } from './runner.ts'
 import { labelOf, summarize } from './summary.ts'
 
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line ? `${line} ${word}` : word
+  }
+  return line ? [...lines, line] : lines
+}
+
 const help = `Usage: npm run bench -- [options]
 
 Seeds the fixture table \`events\` with N rows (skipped when it already holds exactly those rows), then runs
@@ -29,7 +41,7 @@ Options:
   --url URL         PostgreSQL database to use as is (default: database "batchyield_bench" on the server
                     of DATABASE_URL, or postgres://postgres@127.0.0.1:5432, created when missing)
   --modes LIST      comma-separated mode names or prefixes ending in * (default: all). Modes:
-                    ${modeNames.join(', ')}
+                    ${wrap(modeNames.join(', '), 84).join('\n                    ')}
   --small N         also run the aiterator modes with a limit of N rows, to check that memory stays flat
                     (default 100000 when --rows is larger; 0 to skip)
   --chunk-size N    rows per round trip (default 2000)
