@@ -91,7 +91,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       this.pending = []
       if (!this.exhausted) {
         this.assertConnected()
-        const fetched: Row[] = (await this.runner.query(`FETCH FORWARD ${size} FROM ${this.name}`, undefined, true)).records
+        const fetched = await this.fetch(size)
         if (fetched.length < size) this.exhausted = true
         rows = rows.concat(fetched)
       }
@@ -113,13 +113,28 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     }
   }
 
+  private async fetch(size: number): Promise<Row[]> {
+    try {
+      return (await this.runner.query(`FETCH FORWARD ${size} FROM ${this.name}`, undefined, true)).records
+    } catch (error) {
+      // The connection may have died under this FETCH; its 'error' event can trail the rejection.
+      await new Promise((resolve) => setImmediate(resolve))
+      if (this.runner.isReleased || this.connectionError) throw this.lostConnection(error)
+      throw error
+    }
+  }
+
   /** A clear error instead of TypeORM's "Query runner already released" when the server closed the connection. */
   private assertConnected(): void {
-    if (!this.runner.isReleased) return
-    const reason = this.connectionError?.message ?? 'the query runner was released'
-    throw new Error(
+    if (this.runner.isReleased) throw this.lostConnection(undefined)
+  }
+
+  private lostConnection(fetchError: unknown): Error {
+    const cause = this.connectionError ?? fetchError
+    const reason = cause instanceof Error ? cause.message : 'the query runner was released'
+    return new Error(
       `The cursor's database connection was closed during the run (${reason}); the cursor and its snapshot are gone. Start the run again, or use strategy 'keyset', which holds no connection between chunks and can resume with 'after'`,
-      { cause: this.connectionError },
+      { cause },
     )
   }
 
