@@ -2,7 +2,7 @@
  * `npm run bench`: seeds `events` with N rows, times every mode in its own process, interleaved, several
  * runs, and writes the medians to bench/results/latest.{md,svg,json}. `--help` lists the options.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -190,5 +190,16 @@ await writeFile(
   join(outDir, 'latest.json'),
   `${JSON.stringify({ machine, rows, runs, chunkSize, batchYieldSize, nodeArgs, measurements, summaries, bar, liveHeap }, null, 2)}\n`,
 )
+// The default results directory also refreshes the "Latest results" section of bench/README.md.
+const readme = fileURLToPath(new URL('../README.md', import.meta.url))
+if (values.out === undefined) {
+  const text = await readFile(readme, 'utf8').catch(() => '')
+  const start = '<!-- bench-results:start -->'
+  const end = '<!-- bench-results:end -->'
+  if (text.includes(start) && text.includes(end)) {
+    const section = `${start}\n![Wall time and peak RSS per mode](results/latest.svg)\n\n${markdown.replace(/^# (.*)$/m, '**$1**').replace(/^## /gm, '### ').trimEnd()}\n${end}`
+    await writeFile(readme, text.slice(0, text.indexOf(start)) + section + text.slice(text.indexOf(end) + end.length))
+  }
+}
 process.stdout.write(`${markdown}\n`)
 log(`wrote ${join(outDir, 'latest.md')}, latest.svg, latest.json`)
