@@ -119,7 +119,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     } catch (error) {
       // The connection may have died under this FETCH; its 'error' event can trail the rejection.
       await new Promise((resolve) => setImmediate(resolve))
-      if (this.runner.isReleased || this.connectionError) throw this.lostConnection(error)
+      if (this.runner.isReleased || this.connectionError || isConnectionLoss(error)) throw this.lostConnection(error)
       throw error
     }
   }
@@ -171,4 +171,15 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     this.connection?.removeListener('error', this.onConnectionError)
     if (failure) throw failure.error
   }
+}
+
+/**
+ * The server ended the session (SQLSTATE class 08 connection exception, 57P0x shutdown, 25P03
+ * idle-in-transaction timeout) or the socket closed under the query.
+ */
+function isConnectionLoss(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: unknown; message?: unknown } } | undefined)?.driverError
+  const code = typeof driverError?.code === 'string' ? driverError.code : ''
+  const message = error instanceof Error ? error.message : ''
+  return /^(08|57P0)/.test(code) || code === '25P03' || /Connection terminated/i.test(message)
 }

@@ -46,6 +46,20 @@ describe('the backend is killed mid-run (pg_terminate_backend)', () => {
     expect((await collect(aiterator(books(), { batchYieldSize: 100, strategy: 'cursor' }))).flat()).toHaveLength(db.dataset.books.length)
   })
 
+  it('cursor: killed while a FETCH runs, the same clear error', async () => {
+    const slow = ds.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.01) IS NOT NULL').orderBy('b.id')
+    let rows = 0
+    await expect(async () => {
+      for await (const batch of aiterator(slow, { batchYieldSize: 20, chunkSize: 20, prefetch: 1, strategy: 'cursor' })) {
+        rows += batch.length
+        await sleep(50) // the prefetched FETCH (~200 ms) is running now
+        await killBackends()
+      }
+    }).rejects.toThrow(/The cursor's database connection was closed during the run \((terminating connection due to administrator command|Connection terminated)/)
+    expect(rows).toBe(20)
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
   it('keyset: holds no connection between chunks, so the run carries on and sees every row once', async () => {
     const ids: number[] = []
     for await (const batch of aiterator(books(), { batchYieldSize: 20, chunkSize: 20, prefetch: 0, strategy: 'keyset' })) {
