@@ -138,11 +138,56 @@ if (!values['no-warmup']) {
   await runInterleaved({ requests: [{ ...base, mode: 'floor' }], runs: 1, childOptions: { nodeArgs } })
 }
 
+const machine = await describeMachine(url)
+const modeInfo = Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, { library: m.library, description: m.description }]))
+
+/** Writes latest.{md,svg,json} (and the README section) from the measurements so far: `runsDone` complete rounds. */
+async function writeReport(measured: readonly Measurement[], runsDone: number, liveHeap: readonly { mode: string; samples: [number, number][] }[]): Promise<string> {
+  const summaries = summarize(measured)
+  const bar = checkBar(summaries, small > 0 ? small : undefined)
+  const markdown = renderMarkdown({ machine, tableRows: rows, runs: runsDone, chunkSize, batchYieldSize, nodeArgs, summaries, bar, modes: modeInfo, liveHeap })
+  const svg = await renderChartSvg(
+    summaries,
+    Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, m.library])),
+    `batchyield bench: ${rows.toLocaleString('en-US')} rows, medians of ${runsDone} run(s), ${machine.date.slice(0, 10)}`,
+  )
+  await mkdir(outDir, { recursive: true })
+  await writeFile(join(outDir, 'latest.md'), markdown)
+  await writeFile(join(outDir, 'latest.svg'), svg)
+  await writeFile(
+    join(outDir, 'latest.json'),
+    `${JSON.stringify({ machine, rows, runs: runsDone, chunkSize, batchYieldSize, nodeArgs, measurements: measured, summaries, bar, liveHeap }, null, 2)}\n`,
+  )
+  // The default results directory also refreshes the "Latest results" section of bench/README.md.
+  if (values.out === undefined) {
+    const readme = fileURLToPath(new URL('../README.md', import.meta.url))
+    const text = await readFile(readme, 'utf8').catch(() => '')
+    const start = '<!-- bench-results:start -->'
+    const end = '<!-- bench-results:end -->'
+    if (text.includes(start) && text.includes(end)) {
+      const section = `${start}\n![Wall time and peak RSS per mode](results/latest.svg)\n\n${markdown.replace(/^# (.*)$/m, '**$1**').replace(/^## /gm, '### ').trimEnd()}\n${end}`
+      await writeFile(readme, text.slice(0, text.indexOf(start)) + section + text.slice(text.indexOf(end) + end.length))
+    }
+  }
+  return markdown
+}
+
+// A report after every complete round, so a run cut short still leaves its finished rounds behind.
+const soFar: Measurement[] = []
+let writing: Promise<unknown> = Promise.resolve()
 const measurements: Measurement[] = await runInterleaved({
   requests,
   runs,
   childOptions: { nodeArgs },
   onMeasurement(m) {
+    soFar.push(m)
+    if (soFar.length % requests.length === 0 && soFar.length < requests.length * runs) {
+      const snapshot = [...soFar]
+      writing = writing.then(() => writeReport(snapshot, snapshot.length / requests.length, [])).then(
+        () => log(`  (report for ${snapshot.length / requests.length} round(s) written)`),
+        (error: unknown) => log(`  (could not write the interim report: ${String(error)})`),
+      )
+    }
     const label = labelOf(m.request.mode, m.request.limit)
     if ('error' in m) log(`  run ${m.run} ${label}: FAILED ${m.error.split('\n')[0]}`)
     else {
@@ -170,36 +215,10 @@ if (!values['no-heap-check']) {
   }
 }
 
-const summaries = summarize(measurements)
-const checksums = new Set(summaries.filter((s) => s.limit === undefined && s.checksum !== undefined).map((s) => s.checksum))
-if (checksums.size > 1) log(`  WARNING: modes disagree on the checksum of quantity: ${[...checksums].join(', ')}`)
+await writing
 
-const machine = await describeMachine(url)
-const bar = checkBar(summaries, small > 0 ? small : undefined)
-const modeInfo = Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, { library: m.library, description: m.description }]))
-const markdown = renderMarkdown({ machine, tableRows: rows, runs, chunkSize, batchYieldSize, nodeArgs, summaries, bar, modes: modeInfo, liveHeap })
-const svg = await renderChartSvg(
-  summaries,
-  Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, m.library])),
-  `batchyield bench: ${rows.toLocaleString('en-US')} rows, medians of ${runs} run(s), ${machine.date.slice(0, 10)}`,
-)
-await mkdir(outDir, { recursive: true })
-await writeFile(join(outDir, 'latest.md'), markdown)
-await writeFile(join(outDir, 'latest.svg'), svg)
-await writeFile(
-  join(outDir, 'latest.json'),
-  `${JSON.stringify({ machine, rows, runs, chunkSize, batchYieldSize, nodeArgs, measurements, summaries, bar, liveHeap }, null, 2)}\n`,
-)
-// The default results directory also refreshes the "Latest results" section of bench/README.md.
-const readme = fileURLToPath(new URL('../README.md', import.meta.url))
-if (values.out === undefined) {
-  const text = await readFile(readme, 'utf8').catch(() => '')
-  const start = '<!-- bench-results:start -->'
-  const end = '<!-- bench-results:end -->'
-  if (text.includes(start) && text.includes(end)) {
-    const section = `${start}\n![Wall time and peak RSS per mode](results/latest.svg)\n\n${markdown.replace(/^# (.*)$/m, '**$1**').replace(/^## /gm, '### ').trimEnd()}\n${end}`
-    await writeFile(readme, text.slice(0, text.indexOf(start)) + section + text.slice(text.indexOf(end) + end.length))
-  }
-}
+const checksums = new Set(summarize(measurements).filter((s) => s.limit === undefined && s.checksum !== undefined).map((s) => s.checksum))
+if (checksums.size > 1) log(`  WARNING: modes disagree on the checksum of quantity: ${[...checksums].join(', ')}`)
+const markdown = await writeReport(measurements, runs, liveHeap)
 process.stdout.write(`${markdown}\n`)
 log(`wrote ${join(outDir, 'latest.md')}, latest.svg, latest.json`)
