@@ -52,9 +52,9 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       // the terms that order joined rows (the same ORDER BY keyset uses).
       query.orderBy({ ...keysetOrderBy(plan.keyset.keys, plan.dialect), ...plan.keyset.rest })
     }
-    const own = (query as unknown as { queryRunner?: QueryRunner }).queryRunner
-    const runner = own ?? plan.dataSource.createQueryRunner(plan.dataSource.defaultReplicationModeForReads())
-    const source = new CursorSource(plan, query, rowKeys, runner, own === undefined, `${prefix}cursor`)
+    const callers = (query as unknown as { queryRunner?: QueryRunner }).queryRunner
+    const runner = callers ?? plan.dataSource.createQueryRunner(plan.dataSource.defaultReplicationModeForReads())
+    const source = new CursorSource(plan, query, rowKeys, runner, callers === undefined, `${prefix}cursor`)
     try {
       await source.declare()
     } catch (error) {

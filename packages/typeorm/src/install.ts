@@ -33,6 +33,16 @@ declare module 'typeorm' {
      * ```
      */
     aiterator(options?: TypeormBatchOptions & { readonly batchYieldSize?: undefined }): AsyncGenerator<Entity, void, undefined>
+    /**
+     * Options whose `batchYieldSize` is not known statically: lists when it is set, else entities.
+     *
+     * @example
+     * ```ts
+     * const options: TypeormBatchOptions = loadOptions()
+     * for await (const item of qb.aiterator(options)) handle(item) // User | User[]
+     * ```
+     */
+    aiterator(options?: TypeormBatchOptions): AsyncGenerator<Entity | Entity[], void, undefined>
   }
 }
 

@@ -1,6 +1,6 @@
 import type { DataSource, SelectQueryBuilder } from 'typeorm'
 import { describe, expectTypeOf, it } from 'vitest'
-import { aiterator, type Progress } from '../src/index.js'
+import { aiterator, type Progress, type TypeormBatchOptions } from '../src/index.js'
 import type { Book } from './support/entities.js'
 
 declare const dataSource: DataSource
@@ -17,6 +17,11 @@ describe('qb.aiterator() (module augmentation of typeorm)', () => {
   })
   it('yields lists with batchYieldSize in the options object', () => {
     expectTypeOf(qb.aiterator({ batchYieldSize: 500, chunkSize: 2000, prefetch: 2, after: 'token' })).toEqualTypeOf<AsyncGenerator<Book[], void, undefined>>()
+  })
+  it('options typed TypeormBatchOptions (size unknown statically) give entities or lists', () => {
+    const options: TypeormBatchOptions = { chunkSize: 100 }
+    expectTypeOf(qb.aiterator(options)).toEqualTypeOf<AsyncGenerator<Book | Book[], void, undefined>>()
+    expectTypeOf(aiterator(qb, options)).toEqualTypeOf<AsyncGenerator<Book | Book[], void, undefined>>()
   })
   it('infers the entity from the repository query builder', () => {
     const books = dataSource.getRepository<Book>('Book').createQueryBuilder('b').where('b.rating > 3')
