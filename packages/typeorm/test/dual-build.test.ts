@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { SelectQueryBuilder } from 'typeorm'
 import { describe, expect, it } from 'vitest'
 
@@ -10,7 +12,42 @@ import { describe, expect, it } from 'vitest'
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist')
 
+/**
+ * Loads both builds in a plain Node process (Node's own ESM and CommonJS loaders, no test
+ * runner in between), in the given order, and reports what it saw.
+ */
+async function loadBothInNode(first: 'esm' | 'cjs'): Promise<Record<string, unknown>> {
+  const script = `
+    import { createRequire } from 'node:module'
+    import { pathToFileURL } from 'node:url'
+    const require = createRequire(${JSON.stringify(join(dist, 'index.cjs'))})
+    const loadCjs = () => require(${JSON.stringify(join(dist, 'index.cjs'))})
+    const loadEsm = () => import(pathToFileURL(${JSON.stringify(join(dist, 'index.js'))}).href)
+    const cjsTypeorm = require('typeorm')
+    const method = () => Object.getOwnPropertyDescriptor(cjsTypeorm.SelectQueryBuilder.prototype, 'aiterator')?.value
+    const a = ${first === 'esm' ? 'await loadEsm()' : 'loadCjs()'}
+    const afterFirst = method()
+    const b = ${first === 'esm' ? 'loadCjs()' : 'await loadEsm()'}
+    const afterSecond = method()
+    a.installAiterator(); b.installAiterator()
+    const esmTypeorm = await import('typeorm')
+    console.log(JSON.stringify({
+      sameClass: esmTypeorm.SelectQueryBuilder === cjsTypeorm.SelectQueryBuilder,
+      installed: typeof afterFirst === 'function',
+      unchangedBySecondBuild: afterSecond === afterFirst,
+      unchangedByReinstall: method() === afterFirst,
+      twoBuilds: a.aiterator !== b.aiterator,
+    }))
+  `
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: join(dist, '..') })
+  return JSON.parse(stdout) as Record<string, unknown>
+}
+
 describe('ESM and CommonJS builds', () => {
+  it.each(['cjs', 'esm'] as const)('in plain Node, loading %s first: one SelectQueryBuilder, patched once', async (first) => {
+    expect(await loadBothInNode(first)).toEqual({ sameClass: true, installed: true, unchangedBySecondBuild: true, unchangedByReinstall: true, twoBuilds: true })
+  })
+
   it('patch the one SelectQueryBuilder prototype, once, whichever loads first', async () => {
     const require = createRequire(import.meta.url)
     const cjs = require(join(dist, 'index.cjs')) as typeof import('../src/index.js')
