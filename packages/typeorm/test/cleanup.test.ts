@@ -73,6 +73,25 @@ describe.each<Strategy>(['keyset', 'cursor'])('%s', (strategy) => {
     await expectCleanPool(ds, db.url, db.name)
   })
 
+  it.each(['break', 'throw', 'abort'] as const)('%s while a prefetched chunk is still being fetched', async (exit) => {
+    // ~10 ms per row: the read-ahead FETCH/SELECT of the next chunk is in flight when the loop ends.
+    const slow = ds.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.01) IS NOT NULL').orderBy('b.id', 'ASC')
+    const controller = new AbortController()
+    const failure = new Error('consumer failed')
+    const run = async () => {
+      for await (const batch of aiterator(slow, { batchYieldSize: 5, chunkSize: 5, prefetch: 1, strategy, signal: controller.signal })) {
+        expect(batch).toHaveLength(5)
+        await new Promise((resolve) => setTimeout(resolve, 10)) // let the prefetch start
+        if (exit === 'break') break
+        if (exit === 'throw') throw failure
+        controller.abort(failure)
+      }
+    }
+    if (exit === 'break') await run()
+    else await expect(run()).rejects.toBe(failure)
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
   it('completion', async () => {
     let rows = 0
     for await (const batch of aiterator(query(), { batchYieldSize: 64, chunkSize: 50, strategy })) rows += batch.length
