@@ -21,7 +21,14 @@ export interface CreateTestDatabaseOptions {
   serverUrl?: string
   /** Apply the fixture schema (default true). With false the database is empty, e.g. for ORM `synchronize`. */
   schema?: boolean
+  /**
+   * How long `drop()` may wait for locks (and, on PostgreSQL, for every backend to acknowledge the drop) before
+   * it fails with a diagnosis naming the long-running backends. Default 30 000 ms, below vitest hook timeouts.
+   */
+  dropTimeoutMs?: number
 }
+
+const defaultDropTimeoutMs = 30_000
 
 /** Prefix of every database {@link createTestDatabase} makes; leftovers are recognised by it. */
 export const testDatabasePrefix = 'by_'
@@ -49,6 +56,10 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions): Pr
   if (!dialects.includes(dialect)) {
     throw new TypeError(`dialect must be one of ${dialects.map((d) => `'${d}'`).join(', ')}, received ${JSON.stringify(dialect)}`)
   }
+  const dropTimeoutMs = options.dropTimeoutMs ?? defaultDropTimeoutMs
+  if (!Number.isSafeInteger(dropTimeoutMs) || dropTimeoutMs < 1) {
+    throw new RangeError(`dropTimeoutMs must be a positive integer (milliseconds), received ${String(options.dropTimeoutMs)}`)
+  }
   const serverUrl = options.serverUrl ?? databaseUrls[dialect]
   if (dialectOf(serverUrl) !== dialect) {
     throw new TypeError(`serverUrl ${redactUrl(serverUrl)} is not a ${dialect} URL (dialect: '${dialect}')`)
@@ -62,6 +73,11 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions): Pr
       await server.query(
         `CREATE DATABASE ${quoteIdentifier(dialect, name)} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
       )
+      // A query whose test process died keeps running until it next writes to the socket, and a long one holds
+      // up every DROP DATABASE on the server: have backends check for a vanished client every second instead.
+      await server
+        .query(`ALTER DATABASE ${quoteIdentifier(dialect, name)} SET client_connection_check_interval = '1s'`)
+        .catch(() => {}) // PostgreSQL < 14 or a platform without the check: nothing to gain, nothing lost
     } else {
       await server.query(`CREATE DATABASE ${quoteIdentifier(dialect, name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
     }
@@ -69,7 +85,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions): Pr
 
   let dropping: Promise<void> | undefined
   const drop = (): Promise<void> =>
-    (dropping ??= dropDatabase(serverUrl, dialect, name).catch((error: unknown) => {
+    (dropping ??= dropDatabase(serverUrl, dialect, name, dropTimeoutMs).catch((error: unknown) => {
       dropping = undefined // let a later call try again
       throw error
     }))
@@ -118,11 +134,11 @@ function newDatabaseName(): string {
   return `${testDatabasePrefix}${Date.now().toString(36)}_${process.pid}_${randomBytes(4).toString('hex')}`
 }
 
-async function dropDatabase(serverUrl: string, dialect: Dialect, name: string): Promise<void> {
+async function dropDatabase(serverUrl: string, dialect: Dialect, name: string, timeoutMs = defaultDropTimeoutMs): Promise<void> {
   if (!testDatabaseName.test(name)) throw new Error(`Refusing to drop ${JSON.stringify(name)}: not a test database name`)
   await withServer(serverUrl, async (server) => {
     if (dialect === 'postgres') {
-      await server.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(dialect, name)} WITH (FORCE)`)
+      await dropPostgresDatabase(server, name, timeoutMs)
       return
     }
     // MariaDB has no FORCE: end the sessions using the database first, or DROP waits on their metadata locks.
@@ -134,9 +150,46 @@ async function dropDatabase(serverUrl: string, dialect: Dialect, name: string): 
       await server.query('KILL CONNECTION ?', [id]).catch(() => {}) // it may have ended on its own meanwhile
     }
     // A session elsewhere holding a lock on one of its tables would make DROP wait for a day by default.
-    await server.query('SET SESSION lock_wait_timeout = 30')
-    await server.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(dialect, name)}`)
+    await server.query('SET SESSION lock_wait_timeout = CAST(? AS UNSIGNED)', [Math.max(1, Math.ceil(timeoutMs / 1000))])
+    try {
+      await server.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(dialect, name)}`)
+    } catch (error) {
+      if ((error as { errno?: unknown }).errno !== 1205) throw error
+      throw new Error(
+        `Could not drop test database ${name} within ${timeoutMs} ms: a session connected to another database ` +
+          'holds a lock on one of its tables (an open transaction that read or wrote it).',
+        { cause: error },
+      )
+    }
   })
+}
+
+async function dropPostgresDatabase(server: FixtureConnection, name: string, timeoutMs: number): Promise<void> {
+  // DROP DATABASE waits until every backend of the whole server has acknowledged it (a ProcSignalBarrier);
+  // one runaway query anywhere would make it wait forever. Bound the wait and say who is holding it up.
+  await server.query("SELECT set_config('statement_timeout', $1, false)", [`${timeoutMs}ms`])
+  try {
+    await server.query(`DROP DATABASE IF EXISTS ${quoteIdentifier('postgres', name)} WITH (FORCE)`)
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '57014') throw error
+    const blockers = await server.query<{ pid: number; datname: string | null; backend_type: string; seconds: number; query: string }>(
+      `SELECT pid, datname, backend_type, extract(epoch FROM now() - query_start)::int AS seconds, left(query, 160) AS query
+       FROM pg_stat_activity
+       WHERE state = 'active' AND pid <> pg_backend_pid() AND query_start < now() - make_interval(secs => $1)
+       ORDER BY query_start`,
+      [timeoutMs / 1000],
+    )
+    const list = blockers
+      .map((b) => `  pid ${b.pid} (${b.backend_type}, database ${b.datname ?? '-'}, running ${b.seconds} s): ${b.query}`)
+      .join('\n')
+    throw new Error(
+      `Could not drop test database ${name} within ${timeoutMs} ms. PostgreSQL's DROP DATABASE waits for a lock ` +
+        `on the database and for every backend on the server to acknowledge it: a transaction holding the lock, ` +
+        `or a long-running query that does not check for interrupts, holds it up.` +
+        (list ? ` Backends active for longer than that:\n${list}` : ''),
+      { cause: error },
+    )
+  }
 }
 
 async function withServer<T>(serverUrl: string, work: (server: FixtureConnection) => Promise<T>): Promise<T> {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import {
   connect,
@@ -7,6 +8,7 @@ import {
   dialects,
   dropStaleTestDatabases,
   fixtureTables,
+  listSessions,
 } from '@batchyield/test-fixtures'
 
 async function databaseExists(dialect: Dialect, name: string): Promise<boolean> {
@@ -72,6 +74,47 @@ describe.each(dialects)('createTestDatabase on %s', (dialect) => {
     }
   })
 
+  if (dialect === 'postgres') {
+    it('ends a running query soon after its client process dies', async () => {
+      await using db = await createTestDatabase({ dialect })
+      const script = `
+        const pg = require('pg')
+        const client = new pg.Client({ connectionString: process.argv[1] })
+        client.connect().then(() => { client.query('SELECT pg_sleep(600)').catch(() => {}); setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300) })
+      `
+      const child = spawn(process.execPath, ['-e', script, db.url], { stdio: 'ignore' })
+      await new Promise((resolve) => child.on('exit', resolve))
+      const sleeping = async () =>
+        (await listSessions(db.url)).filter((session) => session.query?.includes('pg_sleep(600)')).length
+      const deadline = Date.now() + 10_000
+      while ((await sleeping()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(await sleeping()).toBe(0)
+    })
+  }
+
+  it('drop() gives up after dropTimeoutMs with a clear error while a lock holds it up, and succeeds once it is gone', async () => {
+    const db = await createTestDatabase({ dialect, dropTimeoutMs: 1_000 })
+    // A session on another database keeps a lock on the test database (PostgreSQL) or one of its tables (MariaDB).
+    const holder = await connect(databaseUrls[dialect])
+    try {
+      if (dialect === 'postgres') {
+        await holder.query('BEGIN')
+        await holder.query(`COMMENT ON DATABASE "${db.name}" IS 'held'`)
+      } else {
+        await holder.query('START TRANSACTION')
+        await holder.query(`SELECT * FROM \`${db.name}\`.tags`)
+      }
+      await expect(db.drop()).rejects.toThrow(`Could not drop test database ${db.name} within 1000 ms`)
+      expect(await databaseExists(dialect, db.name)).toBe(true)
+      await holder.query('ROLLBACK')
+      await db.drop()
+      expect(await databaseExists(dialect, db.name)).toBe(false)
+    } finally {
+      await holder.close()
+      await db.drop().catch(() => {})
+    }
+  })
+
   it('ends the scope of `await using` by dropping the database', async () => {
     let name = ''
     {
@@ -115,6 +158,12 @@ describe('createTestDatabase input', () => {
   it('rejects an unknown dialect, naming the accepted ones', async () => {
     await expect(createTestDatabase({ dialect: 'sqlite' as Dialect })).rejects.toThrow(
       /dialect must be one of 'postgres', 'mariadb', received "sqlite"/,
+    )
+  })
+
+  it('rejects a dropTimeoutMs that is not a positive integer', async () => {
+    await expect(createTestDatabase({ dialect: 'postgres', dropTimeoutMs: 0 })).rejects.toThrow(
+      /dropTimeoutMs must be a positive integer \(milliseconds\), received 0/,
     )
   })
 
