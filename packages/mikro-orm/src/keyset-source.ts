@@ -1,6 +1,7 @@
 import { type ChunkSource, encodeResumeToken, type KeyShape, seekPredicate } from '@batchyield/batch-core'
 import { Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
+import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering } from './keyset-ordering.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { toSeekFilter } from './seek-filter.js'
@@ -16,30 +17,52 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const base = contextEntityManager(spec.em)
   const options = withSortFieldsLoaded(spec.findOptions, ordering)
   const fields = ordering.keys.map((k) => k.field)
+  const exact = exactSortValues(base, spec.meta, ordering.keys, spec.findOptions.schema as string | undefined)
+  // Each entity's sort key values as read (exact timestamps included), for its resume token:
+  // the loop body may change the entity before the token is taken.
+  const keysOf = new WeakMap<object, readonly unknown[]>()
   let lastValues = after
   let first = true
 
+  const readChunk = async (size: number, signal: AbortSignal) => {
+    const predicate = lastValues === undefined ? undefined : seekPredicate(ordering.keys, lastValues)
+    if (predicate?.kind === 'false') return undefined
+    const fork = chunkEntityManager(base)
+    const where = andWhere(spec.where, predicate && toSeekFilter(predicate))
+    const items = await fork.find(spec.entityName, where, {
+      ...options,
+      orderBy: [...ordering.orderBy],
+      limit: size,
+      offset: first ? spec.offset : undefined,
+      signal,
+    } as object)
+    const values = items.map((item) => keyValues(item, fields, spec.meta.className))
+    return { items, values, fork }
+  }
+
   return {
     async next(size, signal) {
-      const predicate = lastValues === undefined ? undefined : seekPredicate(ordering.keys, lastValues)
-      if (predicate?.kind === 'false') return { items: [], done: true }
-      const fork = chunkEntityManager(base)
-      const where = andWhere(spec.where, predicate && toSeekFilter(predicate))
-      const items = await fork.find(spec.entityName, where, {
-        ...options,
-        orderBy: [...ordering.orderBy],
-        limit: size,
-        offset: first ? spec.offset : undefined,
-        signal,
-      } as object)
+      let chunk = await readChunk(size, signal)
+      if (chunk === undefined) return { items: [], done: true }
+      let values: unknown[][] | undefined = chunk.values
+      if (exact !== undefined) {
+        // A row whose timestamp changed between the two reads (a concurrent write) makes the
+        // chunk be read again; after a few tries the hydrated Dates are used as they are.
+        for (let attempt = 1; ; attempt++) {
+          values = await exact.read(chunk.fork, chunk.items, chunk.values, signal)
+          if (values !== undefined || attempt === 3) break
+          chunk = (await readChunk(size, signal))!
+        }
+        values ??= chunk.values
+      }
       first = false
-      const last = items.at(-1)
-      if (last !== undefined) lastValues = keyValues(last, fields, spec.meta.className)
-      return { items, done: items.length < size }
+      chunk.items.forEach((item, i) => keysOf.set(item, values[i]!))
+      if (values.length > 0) lastValues = values.at(-1)
+      return { items: chunk.items, done: chunk.items.length < size }
     },
     close() {},
     cursorOf(item) {
-      return encodeResumeToken(shape, keyValues(item, fields, spec.meta.className))
+      return encodeResumeToken(shape, keysOf.get(item) ?? keyValues(item, fields, spec.meta.className))
     },
   }
 }

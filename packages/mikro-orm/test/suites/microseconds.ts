@@ -1,0 +1,93 @@
+/**
+ * Timestamps with microseconds as keyset sort keys. PostgreSQL `timestamptz` and MariaDB
+ * `datetime(6)` keep microseconds; MikroORM hydrates a millisecond `Date`. Here many rows share
+ * one millisecond and differ only in their microseconds, and chunks end inside that millisecond
+ * (or lie entirely inside it): every row must still come exactly once, in em.find's order, and a
+ * resume token taken inside the millisecond must resume exactly.
+ */
+import { type Dialect, withConnection } from '@batchyield/test-fixtures'
+import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import '../../src/index.js'
+import { Book, Device } from '../entities.js'
+import { collectBatches, openOrm, pkOf, type TestOrm } from '../support.js'
+
+export function defineMicrosecondSuite(dialect: Dialect): void {
+  const db = useTestDatabase(dialect, { seed: true })
+  let t: TestOrm
+  beforeAll(async () => {
+    // Books 1..60: millisecond .000, microseconds 1..60 (some pairs equal, so the id breaks ties).
+    // Books 61..120: millisecond .001, microseconds in reverse id order. Others keep their value (NULLs too).
+    const at = (us: number): string => `2024-01-01 00:00:00.${String(us).padStart(6, '0')}`
+    const p = (i: number): string => (dialect === 'postgres' ? `$${i}` : '?')
+    await withConnection(db.url, async (c) => {
+      for (let id = 1; id <= 120; id++) {
+        const us = id <= 60 ? Math.ceil(id / 2) * 2 - (id % 3 === 0 ? 1 : 0) : 1000 + (121 - id)
+        await c.query(`update books set published_at = ${p(1)} where id = ${p(2)}`, [at(us), id])
+      }
+      await c.query(`update devices set registered_at = ${p(1)}`, [at(999)])
+    })
+    t = openOrm(dialect, db.url)
+  })
+  afterAll(() => t?.close())
+
+  const orders = [
+    { publishedAt: 'asc' },
+    { publishedAt: 'desc' },
+    { publishedAt: 'desc nulls last' },
+    [{ rating: 'desc' }, { publishedAt: 'asc' }],
+  ] as const
+
+  describe('keyset over a timestamp column with microseconds', () => {
+    it('the fixture rows share milliseconds and differ in microseconds', async () => {
+      const sql = dialect === 'postgres' ? `select count(distinct published_at)::int as n from books where id <= 60` : `select count(distinct published_at) as n from books where id <= 60`
+      const [row] = await withConnection(db.url, (c) => c.query<{ n: number }>(sql))
+      expect(Number(row!.n)).toBeGreaterThan(30)
+      const books = await t.em.fork().find(Book, { id: { $lte: 60 } })
+      expect(new Set(books.map((b) => b.publishedAt!.getTime())).size).toBe(1)
+    })
+
+    for (const orderBy of orders) {
+      for (const chunkSize of [7, 50]) {
+        it(`orderBy ${JSON.stringify(orderBy)}, chunkSize ${chunkSize}: every row once, in em.find's order`, async () => {
+          const expected = await t.em.fork().find(Book, {}, { orderBy: [...[orderBy].flat(), { id: 'asc' }] as never })
+          // limit guards against the endless loop a chunk inside one millisecond used to cause
+          const batches = await collectBatches(t.em.aiterator(Book, { orderBy: orderBy as never, chunkSize, batchYieldSize: 10, limit: expected.length + 50 }))
+          expect(batches.flat().map(pkOf)).toEqual(expected.map(pkOf))
+        })
+      }
+    }
+
+    it('a UUID-keyed table whose rows all share one microsecond: ties broken by the key', async () => {
+      const expected = await t.em.fork().find(Device, {}, { orderBy: [{ registeredAt: 'desc' }, { id: 'asc' }] })
+      const batches = await collectBatches(t.em.aiterator(Device, { orderBy: { registeredAt: 'desc' }, chunkSize: 3, batchYieldSize: 4, limit: expected.length + 10 }))
+      expect(batches.flat().map(pkOf)).toEqual(expected.map(pkOf))
+    })
+
+    for (const orderBy of [{ publishedAt: 'asc' }, { publishedAt: 'desc' }] as const) {
+      it(`resume after a crash from a token taken inside a millisecond (${orderBy.publishedAt})`, async () => {
+        const options = { orderBy, chunkSize: 9, batchYieldSize: 5 } as const
+        const full = (await collectBatches(t.em.aiterator(Book, options))).flat().map(pkOf)
+        // crash right after a batch that ends inside millisecond .000, with more of it still to come
+        const sameMillisecond = (pk: string | undefined): boolean => pk !== undefined && Number(JSON.parse(pk)) <= 60
+        const crashPoints = full.map((_, i) => i).filter((i) => (i + 1) % 5 === 0 && sameMillisecond(full[i]) && sameMillisecond(full[i + 1])).map((i) => (i + 1) / 5)
+        expect(crashPoints.length).toBeGreaterThan(3)
+        for (const crashAfter of [crashPoints[0]!, crashPoints[Math.floor(crashPoints.length / 2)]!, crashPoints.at(-1)!]) {
+          const done: string[] = []
+          let token: string | undefined
+          await expect(
+            (async () => {
+              let n = 0
+              for await (const books of t.em.aiterator(Book, { ...options, onProgress: (p) => (token = p.cursor) })) {
+                done.push(...books.map(pkOf))
+                if (++n === crashAfter) throw new Error('worker crashed')
+              }
+            })(),
+          ).rejects.toThrow('worker crashed')
+          const rest = (await collectBatches(t.em.aiterator(Book, { ...options, after: token, limit: full.length }))).flat().map(pkOf)
+          expect([...done, ...rest]).toEqual(full)
+        }
+      })
+    }
+  })
+}
