@@ -42,7 +42,7 @@ export function renderMarkdown(input: ReportInput): string {
       return `| ${s.label} | ${input.modes[s.mode]?.library ?? ''} | ${int(s.rows)} | ${ms(s.wallMs)} | ${int(s.rowsPerSecond)} | ${mib(s.maxRssBytes)} | ${ms(s.firstBatchMs)} | ${vsFloor} | ${runs} |`
     }),
     '',
-    'Peak RSS is the child process\'s kernel `maxRSS` (Node, the ORM and the job together). First batch: time from the start of the job to the first batch, page, chunk or entity the consumer receives (for `getMany`/`em.find`, the whole result).',
+    'Peak RSS is the child process\'s kernel `maxRSS` (Node, the ORM and the job together). First batch: time from the start of the job to the first batch, page, chunk or entity the consumer receives (for `getMany`/`em.find`, the whole result). Not timed: starting Node, connecting, and one warm-up query that loads a single entity through the ORM (so every mode starts with the ORM query and hydration code already compiled).',
     '',
     'Modes:',
     '',
