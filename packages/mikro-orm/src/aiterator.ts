@@ -89,7 +89,7 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   // strategy is 'cursor', or 'auto' falling back to it
   if (!cursorAvailable) {
     throw new StrategyUnavailableError(
-      `strategy 'cursor' needs PostgreSQL (a server-side cursor through em.stream); this EntityManager uses ${platformName(em)}. Use strategy: 'keyset' (or 'auto') instead`,
+      `strategy 'cursor' needs PostgreSQL (a server-side cursor: DECLARE … CURSOR / FETCH); this EntityManager uses ${platformName(em)}. Use strategy: 'keyset' (or 'auto') instead`,
     )
   }
   if (after !== undefined) {
@@ -112,7 +112,7 @@ function entityMetadata(em: EntityManager, entityName: EntityName<object>): Enti
   }
 }
 
-/** The cursor strategy streams through pg-cursor, which only the node-postgres driver provides. */
+/** The cursor strategy declares a PostgreSQL server-side cursor, so it needs the node-postgres driver. */
 function supportsCursor(em: EntityManager): boolean {
   return em.getDriver().getDependencies().includes('pg')
 }

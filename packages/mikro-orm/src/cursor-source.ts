@@ -1,52 +1,139 @@
 import type { ChunkSource } from '@batchyield/batch-core'
-import type { EntityManager } from '@mikro-orm/core'
+import { ConnectionException, type EntityManager, type EntityProperty, helper, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import type { OrderEntry } from './keyset-ordering.js'
-import type { QuerySpec } from './query-spec.js'
+import { andWhere, type QuerySpec } from './query-spec.js'
+import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
 /**
- * Cursor strategy (PostgreSQL): one `em.stream` for the whole run, i.e. a server-side cursor
- * that fetches `chunkSize` rows per round trip, regrouped here into chunks. The ordering ends
- * with the primary key so the rows of one entity's to-many relations arrive together and
- * `em.stream` merges them completely. Each chunk's entities are merged into a fresh fork, so they
- * are managed (and can be changed and flushed) exactly like keyset chunks.
+ * Cursor strategy (PostgreSQL): one server-side cursor over the primary keys of the matching
+ * rows, in the requested order (the primary key appended), for the whole run. Each chunk fetches
+ * the next `chunkSize` keys, then loads their entities with one `em.find` (where, populate,
+ * fields, filters as given) in a fresh fork, on the cursor's connection and snapshot, and puts
+ * them back in cursor order. Populated relations therefore load once per chunk and to-many
+ * collections are complete.
  *
- * Holds one connection from the first chunk until `close()`; inside a transaction it reads on the
- * transaction's connection, which then cannot run other queries until the loop ends.
+ * Holds one connection (outside a transaction: its own read-only REPEATABLE READ transaction)
+ * from the first chunk until `close()`. A killed session makes the next statement fail at once;
+ * the connection then goes back to the pool, which drops it.
  */
 export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]): ChunkSource<object> {
   const base = contextEntityManager(spec.em)
-  let rows: AsyncIterator<object> | undefined
+  const pkFields = spec.meta.primaryKeys
+  const pkColumns = pkFields.map((pk) => (spec.meta.properties[pk] as EntityProperty).fieldNames[0]!)
+  let cursor: ServerSideCursor | undefined
+  let toSkip = spec.offset ?? 0
+  let lastHash: string | undefined
+  let exhausted = false
 
-  const start = (signal: AbortSignal): AsyncIterator<object> => {
-    const { strategy: _joinedAlways, ...options } = spec.findOptions
-    const stream = chunkEntityManager(base).stream(spec.entityName, {
-      ...options,
-      where: spec.where ?? {},
-      orderBy: [...orderBy],
-      chunkSize: spec.chunkSize,
-      limit: spec.limit,
-      offset: spec.offset,
-      signal,
-    } as object)
-    return stream[Symbol.asyncIterator]()
+  /** The next `size` distinct primary keys (a join on a to-many condition repeats a row's key). */
+  const nextKeys = async (size: number): Promise<unknown[][]> => {
+    const keys: unknown[][] = []
+    while (keys.length < size && !exhausted) {
+      const want = size - keys.length
+      const rows = await cursor!.fetch(want)
+      if (rows.length < want) exhausted = true
+      for (const row of rows) {
+        const key = pkColumns.map((column) => row[column])
+        const hash = Utils.getPrimaryKeyHash(key as string[])
+        if (hash === lastHash) continue
+        lastHash = hash
+        if (toSkip > 0) toSkip--
+        else keys.push(key)
+      }
+    }
+    return keys
   }
+
+  let rows = 0
 
   return {
     async next(size, signal) {
-      rows ??= start(signal)
-      const fork: EntityManager = chunkEntityManager(base)
-      const items: object[] = []
-      while (items.length < size) {
-        const row = await rows.next()
-        if (row.done) return { items, done: true }
-        // em.stream yields detached entities; register each in this chunk's fork.
-        items.push(fork.merge(row.value))
+      try {
+        const chunk = await readChunk(size, signal)
+        rows += chunk.items.length
+        return chunk
+      } catch (error) {
+        throw connectionLost(error) ? lostConnection(error as Error, rows) : error
       }
-      return { items, done: false }
     },
     async close() {
-      await rows?.return?.()
+      try {
+        await cursor?.close()
+      } catch (error) {
+        throw connectionLost(error) ? lostConnection(error as Error, rows) : error
+      }
     },
   }
+
+  async function readChunk(size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> {
+    cursor ??= await openServerSideCursor(base, await keyQuery(spec, orderBy), (spec.findOptions.connectionType as 'read' | 'write' | undefined) ?? 'read')
+    const keys = await nextKeys(size)
+    if (keys.length === 0) return { items: [], done: true }
+    const fork = chunkEntityManager(base)
+    // Load on the cursor's connection (and snapshot); afterwards the fork is the caller's again,
+    // so flushing the chunk does not write into the cursor's read-only transaction.
+    if (cursor.ownsTransaction) fork.setTransactionContext(cursor.ctx)
+    try {
+      const byKey = new Map<string, object>()
+      const loaded = await fork.find(spec.entityName, andWhere(spec.where, keyCondition(pkFields, keys)), {
+        ...spec.findOptions,
+        orderBy: [...orderBy],
+        signal,
+      } as object)
+      for (const entity of loaded) byKey.set(Utils.getPrimaryKeyHash((helper(entity).getPrimaryKeys(true) ?? []) as unknown as string[]), entity)
+      // Own transaction: one snapshot, every key has its row. In a READ COMMITTED caller transaction
+      // a row deleted since the cursor opened is gone: like keyset, it is not yielded.
+      const items = keys.map((key) => byKey.get(Utils.getPrimaryKeyHash(key as string[]))).filter((e): e is object => e !== undefined)
+      return { items, done: exhausted && keys.length < size }
+    } finally {
+      if (cursor.ownsTransaction) fork.resetTransactionContext()
+    }
+  }
+}
+
+/**
+ * A session ended by the server (SQLSTATE class 08, 57P01..57P03) or a client that already
+ * knows its connection is gone (node-postgres: "not queryable", "Connection terminated").
+ */
+function connectionLost(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = String((error as { code?: unknown }).code ?? '')
+  return /^08|^57P0[123]$/.test(code) || /not queryable|Connection terminated|terminating connection/i.test(error.message)
+}
+
+function lostConnection(error: Error, rows: number): ConnectionException {
+  const message =
+    `The cursor strategy lost its database connection after reading ${rows} rows (the session was terminated or the connection dropped): ${error.message}. ` +
+    `A server-side cursor cannot continue on another connection; run again, or use strategy: 'keyset', which can resume from its last onProgress cursor`
+  const wrapped = new ConnectionException(Object.assign(new Error(message), { code: (error as { code?: unknown }).code }))
+  wrapped.cause = error
+  return wrapped
+}
+
+/** `SELECT <primary key> … WHERE … ORDER BY …` as MikroORM's query builder renders it (filters applied). */
+async function keyQuery(spec: QuerySpec, orderBy: readonly OrderEntry[]): Promise<{ sql: string; params: readonly unknown[] }> {
+  const em = chunkEntityManager(contextEntityManager(spec.em)) as EntityManager & { createQueryBuilder(entityName: unknown): QueryBuilderLike }
+  const qb = em.createQueryBuilder(spec.entityName).select([...spec.meta.primaryKeys]).where((spec.where ?? {}) as object).orderBy([...orderBy])
+  const { schema, filters, indexHint } = spec.findOptions as { schema?: string; filters?: unknown; indexHint?: string }
+  if (schema !== undefined) qb.withSchema(schema)
+  if (indexHint !== undefined) qb.indexHint(indexHint)
+  await qb.applyFilters(filters)
+  return qb.toQuery()
+}
+
+interface QueryBuilderLike {
+  select(fields: string[]): QueryBuilderLike
+  where(where: object): QueryBuilderLike
+  orderBy(orderBy: OrderEntry[]): QueryBuilderLike
+  withSchema(schema: string): QueryBuilderLike
+  indexHint(hint: string): QueryBuilderLike
+  applyFilters(filters: unknown): Promise<void>
+  toQuery(): { sql: string; params: readonly unknown[] }
+}
+
+/** `{ id: { $in: [...] } }`, or for a composite key the tuple form MikroORM understands. */
+function keyCondition(pkFields: readonly string[], keys: readonly unknown[][]): object {
+  if (pkFields.length === 1) return { [pkFields[0]!]: { $in: keys.map((key) => key[0]) } }
+  return { [Utils.getPrimaryKeyHash(pkFields as string[])]: { $in: keys } }
 }

@@ -55,7 +55,7 @@ export function exactSortValues(em: EntityManager, meta: EntityMetadata, keys: r
   return {
     async read(forkEm, items, values, signal) {
       if (items.length === 0) return []
-      const pks = items.map((item) => Utils.asArray(helper(item).getPrimaryKey(true)) as unknown[])
+      const pks = items.map((item) => (helper(item).getPrimaryKeys(true) ?? []) as unknown[])
       const placeholders = pks.map((pk) => (pk.length === 1 ? '?' : `(${pk.map(() => '?').join(', ')})`)).join(', ')
       const sql = `select ${select} from ${from} where ${pkTuple} in (${placeholders})`
       const rows = await (forkEm as unknown as SqlExecute).execute(sql, pks.flat(), { method: 'all', signal })

@@ -5,7 +5,8 @@ import { type FilterQuery, type FindOptions, LoadStrategy, type OrderDefinition 
  * How rows are read:
  * - `'keyset'`: one `em.find` per chunk, seeking past the last row's sort key; holds no
  *   connection between chunks.
- * - `'cursor'`: one `em.stream` (a server-side cursor) for the whole run; PostgreSQL only.
+ * - `'cursor'`: one PostgreSQL server-side cursor over the matching primary keys for the whole
+ *   run; each chunk's entities load with one `em.find` on the cursor's connection.
  * - `'auto'` (default): `'keyset'` when the ordering allows it, else `'cursor'` on PostgreSQL.
  *
  * @example
@@ -82,8 +83,8 @@ export interface AiteratorOptions<Entity, Hint extends string = never, Fields ex
   readonly strategy?: IterationStrategy
   /**
    * MikroORM's load strategy for populated relations (`em.find`'s `strategy` option, renamed
-   * because `strategy` selects the iteration strategy here). Ignored by `'cursor'`, which always
-   * joins (as `em.stream` does).
+   * because `strategy` selects the iteration strategy here). Applies to both strategies: each
+   * chunk's entities load with one `em.find`.
    */
   readonly loadStrategy?: LoadStrategy | `${LoadStrategy}`
   /** Resume token from an earlier run's `onProgress` `cursor`: start right after that row (keyset only). */

@@ -43,8 +43,10 @@ describe('memory: each chunk lives in its own fork', () => {
         // plus the empty 9th query that finds the end
         expect(queries).toHaveLength(8 * 2 + 1)
       } else {
-        // one streamed query (books ⨝ authors ⨝ tags) for the whole run
-        expect(queries).toHaveLength(1)
+        // begin + declare the key cursor, then 8 chunks × (fetch keys + books joined with authors +
+        // one select-in for the chunk's tags), the fetch that finds the end, and commit
+        expect(queries).toHaveLength(2 + 8 * 3 + 1 + 1)
+        expect(queries.filter((q) => q.startsWith('select')).length).toBe(8 * 2)
       }
     })
   }
