@@ -1,6 +1,6 @@
-import { listSessions, terminateSessions } from '@batchyield/test-fixtures'
+import { listSessions, quoteIdentifier, terminateSessions, withConnection } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import { ConnectionException, DriverException } from '@mikro-orm/core'
+import { ConnectionException, DriverException, raw } from '@mikro-orm/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import '../src/index.js'
 import { Book } from './entities.js'
@@ -129,4 +129,59 @@ describe('inside em.transactional, the session is killed mid-run', () => {
       }
     })
   }
+})
+
+describe('cursor: server timeouts during a run, pool of one', () => {
+  /** Sets a PostgreSQL setting for new sessions of the test database while `work` runs. */
+  async function withDatabaseSetting(setting: 'statement_timeout' | 'idle_in_transaction_session_timeout', value: string, work: () => Promise<void>): Promise<void> {
+    const database = quoteIdentifier('postgres', db.name)
+    await withConnection(db.url, (c) => c.query(`alter database ${database} set ${setting} = '${value}'`))
+    try {
+      await work()
+    } finally {
+      await withConnection(db.url, (c) => c.query(`alter database ${database} reset ${setting}`))
+    }
+  }
+
+  it('idle_in_transaction_session_timeout hit while the loop body is slow: a ConnectionException, nothing left open, the pool recovers', async () => {
+    await withDatabaseSetting('idle_in_transaction_session_timeout', '300ms', async () => {
+      const t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
+      try {
+        let batches = 0
+        const run = (async () => {
+          for await (const _ of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 20, batchYieldSize: 20, prefetch: 0 })) {
+            if (++batches === 1) await new Promise((resolve) => setTimeout(resolve, 1_000))
+          }
+        })()
+        const error = await within(10_000, run, 'a cursor run across an idle-in-transaction timeout').then(() => undefined, (e: unknown) => e)
+        expect(error).toBeInstanceOf(ConnectionException)
+        expect(((error as Error).cause as Error).message).toMatch(/idle-in-transaction timeout|terminat|not queryable/i)
+        expect(batches).toBe(1)
+        expect(await within(5_000, t.em.fork().count(Book), 'a query after the fault')).toBe(db.dataset.books.length)
+        expect((await listSessions(db.url)).filter((s) => s.inTransaction)).toEqual([])
+      } finally {
+        await t.close()
+      }
+    })
+  })
+
+  it('statement_timeout hit by a fetch: a DriverException naming the timeout, the transaction ended, the pool usable', async () => {
+    await withDatabaseSetting('statement_timeout', '200ms', async () => {
+      const t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
+      try {
+        // every row costs 50 ms to read, so fetching a chunk of 20 outlasts the timeout
+        const slow = { [raw('pg_sleep(0.05) is not null')]: true }
+        const run = (async () => {
+          for await (const _ of t.em.aiterator(Book, { where: slow, strategy: 'cursor', chunkSize: 20, batchYieldSize: 20 }));
+        })()
+        const error = await within(10_000, run, 'a cursor run across a statement timeout').then(() => undefined, (e: unknown) => e)
+        expect(error).toBeInstanceOf(DriverException)
+        expect((error as Error).message).toMatch(/statement timeout/)
+        expect(await within(5_000, t.em.fork().count(Book), 'a query after the fault')).toBe(db.dataset.books.length)
+        expect((await listSessions(db.url)).filter((s) => s.inTransaction)).toEqual([])
+      } finally {
+        await t.close()
+      }
+    })
+  })
 })
