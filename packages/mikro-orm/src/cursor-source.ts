@@ -114,7 +114,10 @@ function lostConnection(error: Error, rows: number): ConnectionException {
 /** `SELECT <primary key> … WHERE … ORDER BY …` as MikroORM's query builder renders it (filters applied). */
 async function keyQuery(spec: QuerySpec, orderBy: readonly OrderEntry[]): Promise<{ sql: string; params: readonly unknown[] }> {
   const em = chunkEntityManager(contextEntityManager(spec.em)) as EntityManager & { createQueryBuilder(entityName: unknown): QueryBuilderLike }
-  const qb = em.createQueryBuilder(spec.entityName).select([...spec.meta.primaryKeys]).where((spec.where ?? {}) as object).orderBy([...orderBy])
+  const { meta } = spec
+  // em.find also takes a bare primary key value as its condition
+  const where = spec.where === undefined ? {} : Utils.isPrimaryKey(spec.where, meta.compositePK) ? { [Utils.getPrimaryKeyHash(meta.primaryKeys)]: spec.where } : spec.where
+  const qb = em.createQueryBuilder(spec.entityName).select([...meta.primaryKeys]).where(where as object).orderBy([...orderBy])
   const { schema, filters, indexHint } = spec.findOptions as { schema?: string; filters?: unknown; indexHint?: string }
   if (schema !== undefined) qb.withSchema(schema)
   if (indexHint !== undefined) qb.indexHint(indexHint)

@@ -13,11 +13,12 @@ import { type EntityManager, type EntityMetadata, type EntityProperty, helper, t
  */
 export interface ExactSortValues {
   /**
-   * The sort key values of each entity (in key order), with every timestamp key replaced by the
-   * column's exact text. `undefined` when a row changed or vanished since `items` were read
-   * (a concurrent write): the caller reads the chunk again.
+   * The sort key values of the entities at `positions` of `items` (`values` holds every entity's
+   * hydrated values, in key order), with every timestamp key replaced by the column's exact text;
+   * the other entities keep their values. `undefined` when one of those rows changed or vanished
+   * since `items` were read (a concurrent write): the caller reads the chunk again.
    */
-  read(em: EntityManager, items: readonly object[], values: readonly unknown[][], signal: AbortSignal | undefined): Promise<unknown[][] | undefined>
+  read(em: EntityManager, items: readonly object[], values: readonly unknown[][], positions: readonly number[], signal: AbortSignal | undefined): Promise<unknown[][] | undefined>
 }
 
 interface TimestampKey {
@@ -53,20 +54,20 @@ export function exactSortValues(em: EntityManager, meta: EntityMetadata, keys: r
   const pkTuple = pkColumns.length === 1 ? quote(pkColumns[0]!) : `(${pkColumns.map(quote).join(', ')})`
 
   return {
-    async read(forkEm, items, values, signal) {
-      if (items.length === 0) return []
-      const pks = items.map((item) => (helper(item).getPrimaryKeys(true) ?? []) as unknown[])
+    async read(forkEm, items, values, positions, signal) {
+      const exact = values.map((v) => [...v])
+      if (positions.length === 0) return exact
+      const pks = positions.map((i) => (helper(items[i]!).getPrimaryKeys(true) ?? []) as unknown[])
       const placeholders = pks.map((pk) => (pk.length === 1 ? '?' : `(${pk.map(() => '?').join(', ')})`)).join(', ')
       const sql = `select ${select} from ${from} where ${pkTuple} in (${placeholders})`
       const rows = await (forkEm as unknown as SqlExecute).execute(sql, pks.flat(), { method: 'all', signal })
       const byPk = new Map<string, Record<string, unknown>>()
       for (const row of rows) byPk.set(Utils.getPrimaryKeyHash(pkColumns.map((_, i) => row[`pk${i}`] as string)), row)
 
-      const exact: unknown[][] = []
-      for (const [i, pk] of pks.entries()) {
-        const row = byPk.get(Utils.getPrimaryKeyHash(pk as string[]))
+      for (const [n, position] of positions.entries()) {
+        const row = byPk.get(Utils.getPrimaryKeyHash(pks[n] as string[]))
         if (row === undefined) return undefined // deleted meanwhile
-        const keyValues = [...values[i]!]
+        const keyValues = exact[position]!
         for (const [j, { index }] of timestampKeys.entries()) {
           const text = row[`key${j}`]
           const loaded = keyValues[index]
@@ -75,7 +76,6 @@ export function exactSortValues(em: EntityManager, meta: EntityMetadata, keys: r
           if (typeof text !== 'string' || !(loaded instanceof Date) || hydrated(platform, text) !== loaded.getTime()) return undefined
           keyValues[index] = text
         }
-        exact.push(keyValues)
       }
       return exact
     },

@@ -23,6 +23,17 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const keysOf = new WeakMap<object, readonly unknown[]>()
   let lastValues = after
   let first = true
+  let read = 0
+  /** The chunk's last row (the next seek) and the rows that end a batch (resume tokens). */
+  const exactPositions = (count: number): number[] => {
+    const positions: number[] = []
+    const every = spec.progressEvery
+    if (every !== undefined) {
+      for (let i = (every - (read % every) - 1 + every) % every; i < count - 1; i += every) positions.push(i)
+    }
+    if (count > 0) positions.push(count - 1)
+    return positions
+  }
 
   const readChunk = async (size: number, signal: AbortSignal) => {
     const predicate = lastValues === undefined ? undefined : seekPredicate(ordering.keys, lastValues)
@@ -49,13 +60,14 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
         // A row whose timestamp changed between the two reads (a concurrent write) makes the
         // chunk be read again; after a few tries the hydrated Dates are used as they are.
         for (let attempt = 1; ; attempt++) {
-          values = await exact.read(chunk.fork, chunk.items, chunk.values, signal)
+          values = await exact.read(chunk.fork, chunk.items, chunk.values, exactPositions(chunk.items.length), signal)
           if (values !== undefined || attempt === 3) break
           chunk = (await readChunk(size, signal))!
         }
         values ??= chunk.values
       }
       first = false
+      read += chunk.items.length
       chunk.items.forEach((item, i) => keysOf.set(item, values[i]!))
       if (values.length > 0) lastValues = values.at(-1)
       return { items: chunk.items, done: chunk.items.length < size }

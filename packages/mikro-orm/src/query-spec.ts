@@ -15,6 +15,11 @@ export interface QuerySpec {
   readonly chunkSize: number
   /** Total row cap, when given. */
   readonly limit: number | undefined
+  /**
+   * The items whose resume token `onProgress` will ask for: every `batchYieldSize`-th of the run
+   * (every item without batches), or none without `onProgress`.
+   */
+  readonly progressEvery: number | undefined
 }
 
 /** `{ $and: [where, seek] }` without wrapping what needs no wrapping. */

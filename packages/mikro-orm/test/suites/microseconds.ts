@@ -64,6 +64,39 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
       expect(batches.flat().map(pkOf)).toEqual(expected.map(pkOf))
     })
 
+    it('one entity at a time (no batchYieldSize): a token taken after any row resumes exactly', async () => {
+      const options = { orderBy: { publishedAt: 'desc' }, chunkSize: 8 } as const
+      const full: string[] = []
+      const tokens: string[] = []
+      for await (const book of t.em.aiterator(Book, { ...options, onProgress: (p) => tokens.push(p.cursor!) })) full.push(pkOf(book))
+      expect(tokens).toHaveLength(full.length)
+      // resume after rows inside millisecond .000 (ids 1..60), and after the row before the first of them
+      const first = full.findIndex((pk) => Number(JSON.parse(pk)) <= 60)
+      for (const at of [first - 1, first, first + 7, first + 30]) {
+        const rest: string[] = []
+        for await (const book of t.em.aiterator(Book, { ...options, after: tokens[at], limit: full.length })) rest.push(pkOf(book))
+        expect([...full.slice(0, at + 1), ...rest]).toEqual(full)
+      }
+    })
+
+    it('inside em.transactional on a pool of one: the exact-text reads run in the transaction', async () => {
+      const one = openOrm(dialect, db.url, { pool: { min: 0, max: 1 } })
+      try {
+        const expected = await one.em.fork().find(Book, {}, { orderBy: [{ publishedAt: 'asc' }, { id: 'asc' }] })
+        const ids = await one.em.transactional(async (em) => {
+          const seen: string[] = []
+          for await (const books of em.aiterator(Book, { orderBy: { publishedAt: 'asc' }, chunkSize: 6, batchYieldSize: 4, limit: expected.length + 10 })) {
+            seen.push(...books.map(pkOf))
+            await em.count(Book) // the loop body can use the same connection
+          }
+          return seen
+        })
+        expect(ids).toEqual(expected.map(pkOf))
+      } finally {
+        await one.close()
+      }
+    })
+
     for (const orderBy of [{ publishedAt: 'asc' }, { publishedAt: 'desc' }] as const) {
       it(`resume after a crash from a token taken inside a millisecond (${orderBy.publishedAt})`, async () => {
         const options = { orderBy, chunkSize: 9, batchYieldSize: 5 } as const
