@@ -143,18 +143,23 @@ describe('inside em.transactional with a pool of one connection', () => {
     expect(await t.em.fork().count(Book, { id: inserted })).toBe(1)
   })
 
-  it("cursor reads on the transaction's connection (sees its uncommitted rows) and frees it when the loop ends", async () => {
+  it("cursor reads on the transaction's connection (sees its uncommitted rows), and the loop body can query and flush there", async () => {
     await within(
       20_000,
       t.em.transactional(async (em) => {
         const fresh = em.create(Book, { author: 3, title: 'uncommitted for the cursor', price: '4.00', rating: 4, publishedAt: null })
         await em.flush()
         const ids: number[] = []
-        // no queries inside the loop: the cursor holds the transaction's only connection (documented)
-        for await (const books of em.aiterator(Book, { strategy: 'cursor', chunkSize: 64, batchYieldSize: 50 })) ids.push(...books.map((b) => b.id))
+        // between fetches the transaction's connection is free: the loop body queries and flushes on it
+        for await (const books of em.aiterator(Book, { strategy: 'cursor', chunkSize: 64, batchYieldSize: 50 })) {
+          ids.push(...books.map((b) => b.id))
+          for (const book of books) book.title = `${book.title} (cursor)`
+          await flushBatch(books)
+          expect(await em.count(Book, { title: { $like: '% (cursor)' } })).toBe(ids.length)
+        }
         expect(ids).toContain(fresh.id)
         expect(new Set(ids).size).toBe(ids.length)
-        expect(await em.count(Book)).toBe(ids.length) // the connection is usable again
+        expect(await em.count(Book)).toBe(ids.length)
       }),
       'cursor inside em.transactional on a pool of one',
     )
@@ -177,5 +182,24 @@ describe('inside em.transactional with a pool of one connection', () => {
       'keyset loop with flushes on a pool of one',
     )
     expect(await t.em.fork().count(Book, { title: { $like: 'between batches %' } })).toBe(batches)
+  })
+})
+
+describe('more concurrent cursor iterators than pool connections', () => {
+  it('four cursor runs at once on a pool of two: the later ones wait for a connection, none deadlocks, all read every row', async () => {
+    const t = openOrm('postgres', db.url, { pool: { min: 0, max: 2 } })
+    try {
+      const run = async (): Promise<number> => {
+        let rows = 0
+        for await (const books of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 25, batchYieldSize: 25, populate: ['author'] })) rows += books.length
+        return rows
+      }
+      const expected = await t.em.fork().count(Book)
+      const counts = await within(30_000, Promise.all([run(), run(), run(), run()]), 'four cursor runs on a pool of two')
+      expect(counts).toEqual([expected, expected, expected, expected])
+      expect(await idleInTransaction(db.url, db.name)).toBe(0)
+    } finally {
+      await t.close()
+    }
   })
 })
