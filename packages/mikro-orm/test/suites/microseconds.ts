@@ -97,6 +97,33 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
       }
     })
 
+    it("a chunk's last row deleted by another session between the chunk query and the exact-text read: the chunk is read again, every other row once", async () => {
+      const where = { id: { $gte: 61, $lte: 120 } }
+      const expected = (await t.em.fork().find(Book, where, { orderBy: [{ publishedAt: 'asc' }, { id: 'asc' }] })).map((b) => b.id)
+      const target = expected[6]! // the last row of the first chunk
+      let deleted = false
+      // onLoad runs (awaited) inside the chunk's em.find, after its rows were read
+      const subscriber = {
+        async onLoad({ entity }: { entity: object }) {
+          if (deleted || !(entity instanceof Book) || entity.id !== target) return
+          deleted = true
+          const p = (i: number): string => (dialect === 'postgres' ? `$${i}` : '?')
+          await withConnection(db.url, async (c) => {
+            await c.query(`delete from book_tags where book_id = ${p(1)}`, [target])
+            await c.query(`delete from books where id = ${p(1)}`, [target])
+          })
+        },
+      }
+      const watched = openOrm(dialect, db.url, { subscribers: [subscriber] })
+      try {
+        const ids = (await collectBatches(watched.em.aiterator(Book, { where, orderBy: { publishedAt: 'asc' }, chunkSize: 7, batchYieldSize: 7, limit: expected.length + 10 }))).flat().map((b) => b.id)
+        expect(deleted).toBe(true)
+        expect(ids).toEqual(expected.filter((id) => id !== target))
+      } finally {
+        await watched.close()
+      }
+    })
+
     for (const orderBy of [{ publishedAt: 'asc' }, { publishedAt: 'desc' }] as const) {
       it(`resume after a crash from a token taken inside a millisecond (${orderBy.publishedAt})`, async () => {
         const options = { orderBy, chunkSize: 9, batchYieldSize: 5 } as const
