@@ -8,6 +8,9 @@ import { RowKeys } from './row-keys.js'
 
 type Row = Record<string, unknown>
 
+/** Cursor runs currently holding a pooled connection, per data source (named in pool-timeout errors). */
+const openRuns = new WeakMap<object, number>()
+
 /**
  * Cursor strategy (PostgreSQL): `DECLARE … NO SCROLL CURSOR FOR <the query>` inside a read-only
  * REPEATABLE READ transaction, then `FETCH FORWARD n` per chunk. The whole run reads one
@@ -24,6 +27,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private skipRoots: number
   private declared = false
   private transactionStarted = false
+  private counted = false
   /** Why the server closed our connection, if it did (TypeORM then releases the runner). */
   private connectionError: Error | undefined
   private connection: { on(event: 'error', listener: (error: Error) => void): unknown; removeListener(event: 'error', listener: (error: Error) => void): unknown } | undefined
@@ -65,9 +69,9 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   private async declare(): Promise<void> {
-    const connection = await this.runner.connect()
+    const connection = await this.acquire()
     if (typeof connection?.on === 'function') {
-      this.connection = connection
+      this.connection = connection as NonNullable<CursorSource<E>['connection']>
       connection.on('error', this.onConnectionError)
     }
     if (!this.runner.isTransactionActive) {
@@ -83,6 +87,22 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       await this.runner.query(`MOVE FORWARD ${this.skipRoots} IN ${this.name}`)
       this.skipRoots = 0
     }
+  }
+
+  /** The runner's connection; a pool timeout becomes an error that says what holds the connections. */
+  private async acquire(): Promise<{ on?: unknown } | undefined> {
+    let connection: { on?: unknown } | undefined
+    try {
+      connection = await this.runner.connect()
+    } catch (error) {
+      if (this.ownsRunner && error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message)) throw poolTimeout(error, openRuns.get(this.plan.dataSource) ?? 0)
+      throw error
+    }
+    if (this.ownsRunner) {
+      this.counted = true
+      openRuns.set(this.plan.dataSource, (openRuns.get(this.plan.dataSource) ?? 0) + 1)
+    }
+    return connection
   }
 
   async next(size: number): Promise<Chunk<E>> {
@@ -169,8 +189,26 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       await attempt(() => (failure && release ? release.call(this.runner, failure.error) : this.runner.release()))
     }
     this.connection?.removeListener('error', this.onConnectionError)
+    if (this.counted) {
+      this.counted = false
+      openRuns.set(this.plan.dataSource, (openRuns.get(this.plan.dataSource) ?? 1) - 1)
+    }
     if (failure) throw failure.error
   }
+}
+
+/**
+ * The pool handed out no connection within `connectTimeoutMS`. With cursor runs holding the
+ * connections, the usual cause is a wait that can never end: another cursor run or a query
+ * started inside a cursor loop's body, or more cursor runs than connections consumed in lockstep.
+ */
+function poolTimeout(cause: Error, holding: number): Error {
+  return new Error(
+    `strategy 'cursor' got no database connection from the pool within connectTimeoutMS (${cause.message}); ${holding} cursor run(s) of this data source hold one each until their loop ends. ` +
+      "Starting a cursor run or a query inside a cursor run's loop body, or consuming more cursor runs than the pool has connections in lockstep, waits for a connection that is never returned. " +
+      "Use strategy 'keyset' (it holds no connection between chunks), a larger pool, or do the inner work after the loop",
+    { cause },
+  )
 }
 
 /**

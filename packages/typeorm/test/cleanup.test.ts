@@ -1,10 +1,14 @@
+import { withConnection } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import type { DataSource } from 'typeorm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { CursorSource } from '../src/cursor-source.js'
 import { aiterator, type Strategy } from '../src/index.js'
+import { KeysetSource } from '../src/keyset-source.js'
 import { openDataSource } from './support/data-source.js'
 import { Book } from './support/entities.js'
 import { expectCleanPool } from './support/pool.js'
+import { UnhandledRejections } from './support/unhandled.js'
 
 // On every way out of the loop the cursor is closed, the transaction ended and the connection
 // returned. A pool of ONE connection makes any leak visible: the next query would never run.
@@ -18,9 +22,14 @@ afterAll(async () => {
   await ds?.destroy()
 })
 
+const sourceClass = { keyset: KeysetSource, cursor: CursorSource } as const
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const killBackends = () =>
+  withConnection(db.url, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name]))
+
 const query = () => ds.getRepository(Book).createQueryBuilder('b').leftJoinAndSelect('b.tags', 't').orderBy('b.id', 'ASC').addOrderBy('t.id', 'ASC')
 
-describe.each<Strategy>(['keyset', 'cursor'])('%s', (strategy) => {
+describe.each<'keyset' | 'cursor'>(['keyset', 'cursor'])('%s', (strategy) => {
   it('break after the first batch', async () => {
     let batches = 0
     for await (const batch of aiterator(query(), { batchYieldSize: 10, chunkSize: 25, strategy })) {
@@ -73,24 +82,68 @@ describe.each<Strategy>(['keyset', 'cursor'])('%s', (strategy) => {
     await expectCleanPool(ds, db.url, db.name)
   })
 
-  it.each(['break', 'throw', 'abort'] as const)('%s while a prefetched chunk is still being fetched', async (exit) => {
-    // ~10 ms per row: the read-ahead FETCH/SELECT of the next chunk is in flight when the loop ends.
-    const slow = ds.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.01) IS NOT NULL').orderBy('b.id', 'ASC')
-    const controller = new AbortController()
-    const failure = new Error('consumer failed')
-    const run = async () => {
-      for await (const batch of aiterator(slow, { batchYieldSize: 5, chunkSize: 5, prefetch: 1, strategy, signal: controller.signal })) {
-        expect(batch).toHaveLength(5)
-        await new Promise((resolve) => setTimeout(resolve, 10)) // let the prefetch start
-        if (exit === 'break') break
-        if (exit === 'throw') throw failure
-        controller.abort(failure)
+  it.each(['break', 'throw', 'abort'] as const)(
+    '%s while a prefetched chunk is still being fetched: no unhandled rejection, close() ran once, nothing leaked',
+    async (exit) => {
+      // ~10 ms per row: the read-ahead FETCH/SELECT of the next chunk is in flight when the loop ends.
+      const slow = ds.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.01) IS NOT NULL').orderBy('b.id', 'ASC')
+      const controller = new AbortController()
+      const failure = new Error('consumer failed')
+      const unhandled = new UnhandledRejections()
+      const close = vi.spyOn(sourceClass[strategy].prototype as { close(): unknown }, 'close')
+      try {
+        const run = async () => {
+          for await (const batch of aiterator(slow, { batchYieldSize: 5, chunkSize: 5, prefetch: 1, strategy, signal: controller.signal })) {
+            expect(batch).toHaveLength(5)
+            await sleep(10) // let the prefetch start
+            if (exit === 'break') break
+            if (exit === 'throw') throw failure
+            controller.abort(failure)
+          }
+        }
+        if (exit === 'break') await run()
+        else await expect(run()).rejects.toBe(failure)
+        await expectCleanPool(ds, db.url, db.name)
+        await vi.waitFor(() => expect(close).toHaveBeenCalled())
+        expect(await unhandled.stop()).toEqual([])
+        expect(close).toHaveBeenCalledTimes(1)
+      } finally {
+        close.mockRestore()
+        await unhandled.stop()
       }
-    }
-    if (exit === 'break') await run()
-    else await expect(run()).rejects.toBe(failure)
-    await expectCleanPool(ds, db.url, db.name)
-  })
+    },
+  )
+
+  it.each(['break', 'throw'] as const)(
+    '%s while the prefetch is failing (its backend is killed): no unhandled rejection, close() ran once, nothing leaked',
+    async (exit) => {
+      const slow = ds.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.01) IS NOT NULL').orderBy('b.id', 'ASC')
+      const failure = new Error('consumer failed')
+      const unhandled = new UnhandledRejections()
+      const close = vi.spyOn(sourceClass[strategy].prototype as { close(): unknown }, 'close')
+      try {
+        const run = async () => {
+          for await (const batch of aiterator(slow, { batchYieldSize: 5, chunkSize: 5, prefetch: 1, strategy })) {
+            expect(batch).toHaveLength(5)
+            await sleep(10) // the prefetch is running on the pool's only connection: kill it
+            await killBackends()
+            if (exit === 'break') break
+            throw failure
+          }
+        }
+        // The consumer left first, so its own outcome wins; the prefetch's connection error is nobody's to see.
+        if (exit === 'break') await run()
+        else await expect(run()).rejects.toBe(failure)
+        await expectCleanPool(ds, db.url, db.name)
+        await vi.waitFor(() => expect(close).toHaveBeenCalled())
+        expect(await unhandled.stop()).toEqual([])
+        expect(close).toHaveBeenCalledTimes(1)
+      } finally {
+        close.mockRestore()
+        await unhandled.stop()
+      }
+    },
+  )
 
   it('completion', async () => {
     let rows = 0

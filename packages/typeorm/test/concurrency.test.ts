@@ -52,6 +52,26 @@ describe('writes by another session during a run', () => {
     for (const id of deleted.filter((_, i) => i % 4 < 2)) expect(seen).toContain(id) // deleted after seen
     for (const id of insertedAhead) expect(seen).toContain(id)
     for (const id of insertedBehind) expect(seen).not.toContain(id)
+    await expectCleanPool(ds, db.url, db.name)
+  })
+
+  it('keyset: an update of a column outside the sort key is seen if the row is reached after it, not if before; no row twice', async () => {
+    const before = (await byPublished().getMany()).map((b) => b.id)
+    const titles = new Map<number, string>()
+    let behind = -1
+    let ahead = -1
+    for await (const batch of aiterator(byPublished(), { batchYieldSize: 20, chunkSize: 20, prefetch: 0, strategy: 'keyset' })) {
+      for (const book of batch) titles.set(book.id, book.title)
+      if (titles.size === 100) {
+        behind = before[50]! // already seen
+        ahead = before[300]! // not reached yet
+        await write("UPDATE books SET title = 'updated during the run' WHERE id = ANY($1::int[])", [[behind, ahead]])
+      }
+    }
+    expect([...titles.keys()]).toEqual(before)
+    expect(titles.get(ahead)).toBe('updated during the run')
+    expect(titles.get(behind)).not.toBe('updated during the run')
+    await expectCleanPool(ds, db.url, db.name)
   })
 
   it('keyset: a row whose sort key moves behind the position is missed, one that moves ahead is seen again (documented)', async () => {
@@ -72,6 +92,7 @@ describe('writes by another session during a run', () => {
     expect(seen).not.toContain(movedBehind)
     const unmoved = before.filter((id) => id !== movedAhead && id !== movedBehind)
     expect(seen.filter((id) => unmoved.includes(id))).toEqual(unmoved)
+    await expectCleanPool(ds, db.url, db.name)
   })
 
   it('cursor: the run sees the snapshot taken when it started', async () => {
@@ -89,6 +110,7 @@ describe('writes by another session during a run', () => {
     }
     expect(seen).toEqual(before)
     expect((await byPublished().getMany()).map((b) => b.id)).not.toEqual(before)
+    await expectCleanPool(ds, db.url, db.name)
   })
 })
 

@@ -6,7 +6,7 @@ import { aiterator } from '../src/index.js'
 import { collect } from './support/collect.js'
 import { openDataSource } from './support/data-source.js'
 import { Book } from './support/entities.js'
-import { expectCleanPool } from './support/pool.js'
+import { expectCleanPool, pgPool } from './support/pool.js'
 
 // The server takes the connection away mid-run. The loop must end with a clear error within a
 // bounded time (or, for keyset, which holds nothing between chunks, simply carry on), and the pool
@@ -31,8 +31,8 @@ const killBackends = () =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('the backend is killed mid-run (pg_terminate_backend)', () => {
-  it('cursor: the loop throws a connection error, the pool recovers, the next run works', async () => {
-    const started = Date.now()
+  // Bounded time: each fault test has a 20 s timeout; a hang fails it.
+  it('cursor: the loop throws a connection error, the pool recovers, the next run works', { timeout: 20_000 }, async () => {
     let rows = 0
     await expect(async () => {
       for await (const batch of aiterator(books(), { batchYieldSize: 20, chunkSize: 20, prefetch: 0, strategy: 'cursor' })) {
@@ -41,12 +41,11 @@ describe('the backend is killed mid-run (pg_terminate_backend)', () => {
       }
     }).rejects.toThrow(/The cursor's database connection was closed during the run \((terminating connection due to administrator command|Connection terminated)/)
     expect(rows).toBe(40)
-    expect(Date.now() - started).toBeLessThan(10_000)
     await expectCleanPool(ds, db.url, db.name)
     expect((await collect(aiterator(books(), { batchYieldSize: 100, strategy: 'cursor' }))).flat()).toHaveLength(db.dataset.books.length)
   })
 
-  it('cursor: killed while a FETCH runs, the same clear error', async () => {
+  it('cursor: killed while a FETCH runs, the same clear error', { timeout: 20_000 }, async () => {
     const slow = ds.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.01) IS NOT NULL').orderBy('b.id')
     let rows = 0
     await expect(async () => {
@@ -58,9 +57,25 @@ describe('the backend is killed mid-run (pg_terminate_backend)', () => {
     }).rejects.toThrow(/The cursor's database connection was closed during the run \((terminating connection due to administrator command|Connection terminated)/)
     expect(rows).toBe(20)
     await expectCleanPool(ds, db.url, db.name)
+    expect((await collect(aiterator(books(), { batchYieldSize: 100, strategy: 'cursor' }))).flat()).toHaveLength(db.dataset.books.length)
   })
 
-  it('keyset: holds no connection between chunks, so the run carries on and sees every row once', async () => {
+  it("keyset: killed while a chunk's SELECT runs, the loop throws the server's message, the pool recovers, the next run works", { timeout: 20_000 }, async () => {
+    const slow = ds.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.01) IS NOT NULL').orderBy('b.id')
+    let rows = 0
+    await expect(async () => {
+      for await (const batch of aiterator(slow, { batchYieldSize: 20, chunkSize: 20, prefetch: 1, strategy: 'keyset' })) {
+        rows += batch.length
+        await sleep(50) // the prefetched SELECT (~200 ms) is running now
+        await killBackends()
+      }
+    }).rejects.toThrow(/terminating connection due to administrator command|Connection terminated/)
+    expect(rows).toBe(20)
+    await expectCleanPool(ds, db.url, db.name)
+    expect((await collect(aiterator(books(), { batchYieldSize: 100, strategy: 'keyset' }))).flat()).toHaveLength(db.dataset.books.length)
+  })
+
+  it('keyset: killed between chunks, it holds no connection, so the run carries on and sees every row once', { timeout: 20_000 }, async () => {
     const ids: number[] = []
     for await (const batch of aiterator(books(), { batchYieldSize: 20, chunkSize: 20, prefetch: 0, strategy: 'keyset' })) {
       ids.push(...batch.map((b) => b.id))
@@ -75,7 +90,7 @@ describe('the backend is killed mid-run (pg_terminate_backend)', () => {
 })
 
 describe('server timeouts during a cursor run', () => {
-  it('idle_in_transaction_session_timeout (a slow loop body): clear error, nothing left open', async () => {
+  it('idle_in_transaction_session_timeout (a slow loop body): clear error, nothing left open', { timeout: 20_000 }, async () => {
     await otherSession(`ALTER DATABASE "${db.name}" SET idle_in_transaction_session_timeout = '300ms'`)
     const fresh = await openDataSource('postgres', db.url, { poolSize: 1 })
     try {
@@ -93,7 +108,7 @@ describe('server timeouts during a cursor run', () => {
     }
   })
 
-  it('statement_timeout on a FETCH: clear error, nothing left open', async () => {
+  it('statement_timeout on a FETCH: clear error, nothing left open', { timeout: 20_000 }, async () => {
     await otherSession(`ALTER DATABASE "${db.name}" SET statement_timeout = '200ms'`)
     const fresh = await openDataSource('postgres', db.url, { poolSize: 1 })
     try {
@@ -103,5 +118,86 @@ describe('server timeouts during a cursor run', () => {
     } finally {
       await fresh.destroy()
     }
+  })
+})
+
+describe('pool exhaustion: a cursor run holds its connection until its loop ends', () => {
+  const byId = (source: DataSource) => source.getRepository(Book).createQueryBuilder('b').orderBy('b.id')
+
+  it('8 cursor runs consumed concurrently on a pool of 2: the extra runs wait for a connection, and all finish', { timeout: 30_000 }, async () => {
+    const small = await openDataSource('postgres', db.url, { poolSize: 2 })
+    try {
+      const expected = (await byId(small).getMany()).map((b) => b.id)
+      const runs = Array.from({ length: 8 }, (_, i) => collect(aiterator(byId(small), { batchYieldSize: 20 + i, chunkSize: 25, strategy: 'cursor' })))
+      for (const batches of await Promise.all(runs)) expect(batches.flat().map((b) => b.id)).toEqual(expected)
+      expect(pgPool(small).totalCount).toBeLessThanOrEqual(2)
+      await expectCleanPool(small, db.url, db.name)
+    } finally {
+      await small.destroy()
+    }
+  })
+
+  it('three cursor runs advanced in lockstep on a pool of two (connectTimeoutMS 500): the third fails with that error, the others clean up', { timeout: 20_000 }, async () => {
+    const two = await openDataSource('postgres', db.url, { poolSize: 2, connectTimeoutMS: 500 })
+    try {
+      const runs = [0, 1, 2].map(() => aiterator(byId(two), { batchYieldSize: 10, strategy: 'cursor' }))
+      expect((await runs[0]!.next()).value).toHaveLength(10)
+      expect((await runs[1]!.next()).value).toHaveLength(10)
+      await expect(runs[2]!.next()).rejects.toThrow(/^strategy 'cursor' got no database connection.*2 cursor run\(s\)/)
+      await runs[0]!.return()
+      await runs[1]!.return()
+      await expectCleanPool(two, db.url, db.name)
+    } finally {
+      await two.destroy()
+    }
+  })
+
+  // On a pool of one, work started inside a cursor loop's body needs a second connection that only
+  // the end of the loop returns. Without connectTimeoutMS the pool waits forever (pg's default); with
+  // it, the wait ends in an error and the loop's clean-up returns the connection.
+  describe('nested work on a pool of one (connectTimeoutMS 500)', () => {
+    let one: DataSource
+    beforeAll(async () => {
+      one = await openDataSource('postgres', db.url, { poolSize: 1, connectTimeoutMS: 500 })
+    })
+    afterAll(async () => {
+      await one?.destroy()
+    })
+
+    it("a query in the loop body fails with the pool's acquire timeout; nothing is left open", { timeout: 20_000 }, async () => {
+      let batches = 0
+      await expect(async () => {
+        for await (const _ of aiterator(byId(one), { batchYieldSize: 10, strategy: 'cursor' })) {
+          batches++
+          await one.getRepository(Book).count()
+        }
+      }).rejects.toThrow(/timeout exceeded when trying to connect/)
+      expect(batches).toBe(1)
+      await expectCleanPool(one, db.url, db.name)
+    })
+
+    it('a cursor run started in the loop body fails with an error naming the cause and the fix; nothing is left open', { timeout: 20_000 }, async () => {
+      await expect(async () => {
+        for await (const _ of aiterator(byId(one), { batchYieldSize: 10, strategy: 'cursor' })) {
+          for await (const __ of aiterator(byId(one), { batchYieldSize: 10, strategy: 'cursor' })) break
+        }
+      }).rejects.toThrow(
+        /^strategy 'cursor' got no database connection from the pool within connectTimeoutMS \(timeout exceeded when trying to connect\); 1 cursor run\(s\) of this data source hold one each.*Use strategy 'keyset'/,
+      )
+      await expectCleanPool(one, db.url, db.name)
+    })
+
+    it('keyset holds no connection between chunks: a query and another keyset run in the loop body just work', { timeout: 20_000 }, async () => {
+      const allIds = db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
+      const seen: number[] = []
+      for await (const batch of aiterator(byId(one), { batchYieldSize: 50, strategy: 'keyset' })) {
+        seen.push(...batch.map((b) => b.id))
+        expect(await one.getRepository(Book).count()).toBe(db.dataset.books.length)
+        const inner = (await collect(aiterator(byId(one), { batchYieldSize: 7, limit: 14, strategy: 'keyset' }))).flat()
+        expect(inner.map((b) => b.id)).toEqual(allIds.slice(0, 14))
+      }
+      expect(seen).toEqual(allIds)
+      await expectCleanPool(one, db.url, db.name)
+    })
   })
 })

@@ -18,6 +18,8 @@ export class QueryCounter implements Logger {
 export interface OpenOptions {
   poolSize?: number
   logger?: Logger
+  /** PostgreSQL: how long to wait for a pooled connection before failing (TypeORM's connectTimeoutMS; default: forever). */
+  connectTimeoutMS?: number
 }
 
 /** A TypeORM data source on a test database, with the test entities. */
@@ -28,6 +30,7 @@ export async function openDataSource(dialect: Dialect, url: string, options: Ope
     entities,
     synchronize: false,
     poolSize: options.poolSize ?? 5,
+    ...(options.connectTimeoutMS === undefined ? {} : { connectTimeoutMS: options.connectTimeoutMS }),
     ...(options.logger ? { logger: options.logger, logging: true } : { logging: false }),
   })
   return dataSource.initialize()
