@@ -2,6 +2,7 @@ import { type Dialect, withConnection } from '@batchyield/test-fixtures'
 import { type EntityManager, helper, MikroORM, type Options } from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
+import { expect } from 'vitest'
 import { entities } from './entities.js'
 
 export interface TestOrm {
@@ -78,5 +79,60 @@ export async function within<T>(ms: number, promise: Promise<T>, what = 'operati
     return await Promise.race([promise, timeout])
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/** What node-postgres' pool reports: connections open, idle in the pool, and callers waiting for one. */
+export interface PoolState {
+  readonly total: number
+  readonly idle: number
+  readonly waiting: number
+}
+
+/**
+ * The state of the `pg.Pool` behind a PostgreSQL MikroORM instance. MikroORM 7 runs on Kysely over
+ * that pool; `PostgreSqlConnection.getNativeClient()` hands it out.
+ */
+export async function poolState(orm: MikroORM): Promise<PoolState> {
+  const connection = orm.em.getConnection() as unknown as { getNativeClient(): Promise<{ totalCount: number; idleCount: number; waitingCount: number }> }
+  const pool = await connection.getNativeClient()
+  return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }
+}
+
+/**
+ * After a fault or an early exit: waits (bounded) until every connection of the pool is back and
+ * idle, then asserts it, and that no session of the test database is left inside a transaction.
+ * A leaked connection or an open transaction never settles, so this fails on a leak.
+ */
+export async function expectSettled(orm: MikroORM, url: string, database: string, waitMs = 3_000): Promise<void> {
+  const deadline = Date.now() + waitMs
+  let pool = await poolState(orm)
+  let idle = await idleInTransaction(url, database)
+  while ((pool.idle !== pool.total || pool.waiting !== 0 || idle !== 0) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25))
+    pool = await poolState(orm)
+    idle = await idleInTransaction(url, database)
+  }
+  expect({ poolIdle: pool.idle, waiting: pool.waiting, idleInTransaction: idle }).toEqual({ poolIdle: pool.total, waiting: 0, idleInTransaction: 0 })
+}
+
+/**
+ * Collects `unhandledRejection` events while a test runs. `stop()` lets pending callbacks and
+ * microtasks drain, removes the listener and returns what was caught.
+ */
+export function trackUnhandledRejections(): { stop(): Promise<unknown[]> } {
+  const caught: unknown[] = []
+  const listener = (reason: unknown): void => {
+    caught.push(reason)
+  }
+  process.on('unhandledRejection', listener)
+  return {
+    async stop() {
+      // unhandledRejection is emitted after the microtask queue drains; give it a few turns
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      process.off('unhandledRejection', listener)
+      return caught
+    },
   }
 }

@@ -1,0 +1,99 @@
+/**
+ * The consumer leaves the loop (break, throw, return(), abort through `signal`) while the next
+ * chunk is being read ahead (`prefetch: 1`), on a pool of one connection. Every chunk query is
+ * made slow (pg_sleep per row), and the loop body waits until the read-ahead query has been sent
+ * before it leaves, so the exit always races a query in flight.
+ *
+ * Afterwards: no unhandled rejection, the pool's connections are all back and idle, no session
+ * is left `idle in transaction`, nothing more is queried, and the source was closed once (for
+ * `cursor`: exactly one `commit` of its own transaction).
+ */
+import { terminateSessions } from '@batchyield/test-fixtures'
+import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import { ConnectionException, raw } from '@mikro-orm/core'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import '../src/index.js'
+import { Book } from './entities.js'
+import { expectSettled, openOrm, type TestOrm, trackUnhandledRejections, within } from './support.js'
+
+const db = useTestDatabase('postgres', { seed: true })
+
+// 10 ms per row evaluated, among the first 40 books: each chunk query runs for 100-400 ms, long
+// enough to still be in flight when the loop body leaves
+const slow = { id: { $lte: 40 }, [raw('pg_sleep(0.01) is not null')]: true }
+const CHUNK = 10
+
+type Exit = 'break' | 'throw' | 'return()' | 'abort' | 'break, then the in-flight query fails (session killed)'
+const exits: readonly Exit[] = ['break', 'throw', 'return()', 'abort', 'break, then the in-flight query fails (session killed)']
+
+describe.each(['keyset', 'cursor'] as const)("strategy '%s': the consumer leaves while a prefetch is in flight (pool of one)", (strategy) => {
+  let t: TestOrm
+  let unhandled: ReturnType<typeof trackUnhandledRejections>
+  beforeEach(() => {
+    t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
+    unhandled = trackUnhandledRejections()
+  })
+  afterEach(async () => {
+    await t.close()
+  })
+
+  /** Statements that read a chunk: the seek query (keyset) or the FETCH (cursor). */
+  const chunkReads = (): number => t.queries.filter((sql) => (strategy === 'cursor' ? /^fetch forward/i.test(sql) : sql.includes('pg_sleep') && /^select/i.test(sql))).length
+
+  async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+    await within(5_000, (async () => {
+      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2))
+    })(), what)
+  }
+
+  for (const exit of exits) {
+    it(`${exit}: no unhandled rejection, no leaked connection, no open transaction, the source closed once, nothing queried afterwards`, async () => {
+      const controller = new AbortController()
+      const iterator = t.em.aiterator(Book, { where: slow, strategy, chunkSize: CHUNK, batchYieldSize: CHUNK, prefetch: 1, signal: controller.signal })
+      let batches = 0
+      const run = async (): Promise<void> => {
+        for await (const books of iterator) {
+          expect(books).toHaveLength(CHUNK)
+          batches++
+          // the read-ahead of the second chunk has been sent (and sleeps in the database)
+          await waitUntil(() => chunkReads() >= 2, 'the read-ahead query')
+          if (exit === 'throw') throw new Error('consumer failed')
+          if (exit === 'abort') controller.abort(new Error('stop requested'))
+          if (exit === 'return()') {
+            await iterator.return()
+            return
+          }
+          if (exit.startsWith('break, then')) expect(await terminateSessions(db.url)).toHaveLength(1)
+          if (exit !== 'abort') break
+        }
+      }
+      const outcome = await within(10_000, run(), `leaving a ${strategy} loop (${exit})`).then(() => undefined, (e: unknown) => e)
+      if (exit === 'throw') expect((outcome as Error).message).toBe('consumer failed')
+      else if (exit === 'abort') expect((outcome as Error).message).toBe('stop requested')
+      else if (exit.startsWith('break, then') && strategy === 'cursor') {
+        // closing the cursor (commit) on the dead connection fails, and with no other error to
+        // report, break surfaces it
+        expect(outcome).toBeInstanceOf(ConnectionException)
+        expect((outcome as Error).message).toMatch(/^The cursor strategy lost its database connection after reading 10 rows/)
+      } else expect(outcome).toBeUndefined()
+      expect(batches).toBe(1)
+
+      await expectSettled(t.orm, db.url, db.name)
+      const queriesAfterExit = t.queries.length
+      expect(await unhandled.stop()).toEqual([])
+      expect(t.queries.length).toBe(queriesAfterExit) // nothing more is read once everything settled
+      expect(chunkReads()).toBe(2) // the first chunk and the one read ahead; no third
+      if (strategy === 'cursor') {
+        // close() ran once: its own transaction ended with exactly one commit (after a kill, the
+        // commit fails on the dead connection, or the pool had already dropped it)
+        const commits = t.queries.filter((sql) => /^commit/i.test(sql)).length
+        if (exit.startsWith('break, then')) expect(commits).toBeLessThanOrEqual(1)
+        else expect(commits).toBe(1)
+      }
+      // the single connection serves the next query (one retry: after a kill, pg may hand out the dead client once)
+      const count = () => t.em.fork().count(Book)
+      expect(await within(5_000, count().catch(count), 'a query after the exit')).toBe(db.dataset.books.length)
+      await expectSettled(t.orm, db.url, db.name)
+    })
+  }
+})
