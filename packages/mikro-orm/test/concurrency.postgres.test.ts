@@ -4,7 +4,7 @@ import { IsolationLevel } from '@mikro-orm/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { entityManagerOf, flushBatch } from '../src/index.js'
 import { Book } from './entities.js'
-import { identityMapSize, idleInTransaction, openOrm, type TestOrm, within } from './support.js'
+import { expectSettled, identityMapSize, idleInTransaction, openOrm, type TestOrm, within } from './support.js'
 
 const db = useTestDatabase('postgres', { seed: true })
 
@@ -22,7 +22,10 @@ describe('concurrent writes during a keyset run (prefetch: 0, so each chunk is r
   beforeEach(() => {
     t = openOrm('postgres', db.url)
   })
-  afterEach(() => t.close())
+  afterEach(async () => {
+    await expectSettled(t.orm, db.url, db.name)
+    await t.close()
+  })
 
   it('rows inserted ahead of the position are yielded once; rows deleted ahead are not yielded; deleting a yielded row changes nothing', async () => {
     const ids: number[] = []
@@ -73,6 +76,35 @@ describe('concurrent writes during a keyset run (prefetch: 0, so each chunk is r
     }
     expect(ids.filter((id) => id === moved)).toHaveLength(2)
   })
+  it('updates by another session: a row moved further ahead is yielded once with its new value, a row moved behind the position is never yielded, a changed non-sort column is seen', async () => {
+    const seen = new Map<number, { rating: number; title: string; times: number }>()
+    let movedAhead: number | undefined
+    let movedBehind: number | undefined
+    let retitled: number | undefined
+    const before = await t.em.fork().count(Book)
+    // order: rating asc, id asc; after the first batch the position is (1, lastId)
+    for await (const books of t.em.aiterator(Book, { orderBy: { rating: 'asc' }, chunkSize: 20, batchYieldSize: 20, prefetch: 0 })) {
+      for (const b of books) seen.set(b.id, { rating: b.rating, title: b.title, times: (seen.get(b.id)?.times ?? 0) + 1 })
+      if (movedAhead === undefined) {
+        const last = books.at(-1)!
+        expect(last.rating).toBe(1)
+        // rows as they are now (earlier tests of this file changed some)
+        const first = async (where: string, params: unknown[] = []) => ((await sql(`select min(id) as id from books where ${where}`, params)) as { id: number }[])[0]!.id
+        movedAhead = await first('rating = 2')
+        movedBehind = await first('rating = 4 and id < $1', [last.id]) // (1, id) sorts before (1, lastId)
+        retitled = await first('rating = 3')
+        for (const id of [movedAhead, movedBehind, retitled]) expect(id).toEqual(expect.any(Number))
+        await sql('update books set rating = 5 where id = $1', [movedAhead])
+        await sql('update books set rating = 1 where id = $1', [movedBehind])
+        await sql(`update books set title = 'retitled during the run' where id = $1`, [retitled])
+      }
+    }
+    expect(seen.get(movedAhead!)).toMatchObject({ rating: 5, times: 1 })
+    expect(seen.has(movedBehind!)).toBe(false)
+    expect(seen.get(retitled!)).toMatchObject({ title: 'retitled during the run', times: 1 })
+    expect([...seen.values()].every((row) => row.times === 1)).toBe(true)
+    expect(seen.size).toBe(before - 1) // every row but the one moved behind
+  })
 })
 
 describe('inside em.transactional with a pool of one connection', () => {
@@ -80,7 +112,10 @@ describe('inside em.transactional with a pool of one connection', () => {
   beforeEach(() => {
     t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
   })
-  afterEach(() => t.close())
+  afterEach(async () => {
+    await expectSettled(t.orm, db.url, db.name)
+    await t.close()
+  })
 
   it('keyset reads in the transaction, and the loop can query and flush on the same connection', async () => {
     const before = await t.em.fork().count(Book)

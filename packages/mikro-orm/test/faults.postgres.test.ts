@@ -4,7 +4,7 @@ import { ConnectionException, DriverException, raw } from '@mikro-orm/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import '../src/index.js'
 import { Book } from './entities.js'
-import { idleInTransaction, openOrm, pkOf, type TestOrm, within } from './support.js'
+import { expectSettled, idleInTransaction, openOrm, poolState, pkOf, type TestOrm, within } from './support.js'
 
 const db = useTestDatabase('postgres', { seed: true })
 
@@ -18,6 +18,7 @@ describe('the database session is killed mid-iteration (pg_terminate_backend), p
     const count = () => t.em.fork().count(Book)
     expect(await within(5_000, count().catch(count), 'a query after the fault')).toBe(db.dataset.books.length)
     expect(await idleInTransaction(db.url, db.name)).toBe(0)
+    await expectSettled(t.orm, db.url, db.name)
     await t.close()
   })
 
@@ -58,6 +59,7 @@ describe('cursor: the database session is killed mid-run (pg_terminate_backend),
     t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
   })
   afterEach(async () => {
+    await expectSettled(t.orm, db.url, db.name)
     await t.close()
   })
 
@@ -120,6 +122,13 @@ describe('inside em.transactional, the session is killed mid-run', () => {
         )
         expect(outcome).toBeInstanceOf(DriverException)
         expect((outcome as Error).message).toMatch(/terminat|connection/i)
+        // Known limit (README): MikroORM keeps the transaction's dead connection checked out (Kysely
+        // releases it only after a successful ROLLBACK), so the pool's idle count stays one short of
+        // its size. No caller waits, and no session is left idle in transaction.
+        const pool = await poolState(t.orm)
+        expect(pool.waiting).toBe(0)
+        expect(pool.total - pool.idle).toBeLessThanOrEqual(1)
+        expect(await idleInTransaction(db.url, db.name)).toBe(0)
         // the other pool connection still works
         expect(await within(5_000, t.em.fork().count(Book), 'a query after the fault')).toBe(db.dataset.books.length)
       } finally {
@@ -159,6 +168,7 @@ describe('cursor: server timeouts during a run, pool of one', () => {
         expect(batches).toBe(1)
         expect(await within(5_000, t.em.fork().count(Book), 'a query after the fault')).toBe(db.dataset.books.length)
         expect((await listSessions(db.url)).filter((s) => s.inTransaction)).toEqual([])
+        await expectSettled(t.orm, db.url, db.name)
       } finally {
         await t.close()
       }
@@ -179,6 +189,7 @@ describe('cursor: server timeouts during a run, pool of one', () => {
         expect((error as Error).message).toMatch(/statement timeout/)
         expect(await within(5_000, t.em.fork().count(Book), 'a query after the fault')).toBe(db.dataset.books.length)
         expect((await listSessions(db.url)).filter((s) => s.inTransaction)).toEqual([])
+        await expectSettled(t.orm, db.url, db.name)
       } finally {
         await t.close()
       }
