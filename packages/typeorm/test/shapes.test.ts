@@ -2,7 +2,7 @@ import type { Dialect } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { Brackets, type DataSource, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { aiterator, type Strategy } from '../src/index.js'
+import { aiterator, KeysetOrderingError, type Strategy, StrategyUnavailableError } from '../src/index.js'
 import { collect, expectBatches } from './support/collect.js'
 import { openDataSource } from './support/data-source.js'
 import { Author, Book, Country, Device, EagerBook, OrderLine } from './support/entities.js'
@@ -20,7 +20,12 @@ interface Shape {
   id: (entity: ObjectLiteral) => unknown
   /** Strategies this shape applies to (default: all the dialect has). */
   strategies?: Strategy[]
-  postgresOnly?: boolean
+  /**
+   * What MariaDB does with this shape, when it differs: the same order spelled without `NULLS`
+   * (which MariaDB cannot parse, so getMany() cannot run the query as written), or the error
+   * aiterator() throws at the call because MariaDB has no cursor to fall back to.
+   */
+  mariadb?: { expected: (ds: DataSource) => SelectQueryBuilder<ObjectLiteral> } | { error: RegExp }
   /**
    * The query leaves the order of joined collections to the database (getMany() gives no
    * guarantee either): compare them sorted.
@@ -61,13 +66,13 @@ const shapes: Shape[] = [
     name: 'ASC NULLS FIRST and DESC NULLS LAST written out',
     query: (ds) => books(ds).orderBy('b.publishedAt', 'ASC', 'NULLS FIRST').addOrderBy('b.id', 'DESC'),
     id: bookId,
-    postgresOnly: true,
+    mariadb: { expected: (ds) => books(ds).orderBy('b.publishedAt', 'ASC').addOrderBy('b.id', 'DESC') }, // NULLs first for ASC
   },
   {
     name: 'DESC NULLS LAST',
     query: (ds) => books(ds).orderBy('b.publishedAt', 'DESC', 'NULLS LAST').addOrderBy('b.id', 'ASC'),
     id: bookId,
-    postgresOnly: true,
+    mariadb: { expected: (ds) => books(ds).orderBy('b.publishedAt', 'DESC').addOrderBy('b.id', 'ASC') }, // NULLs last for DESC
   },
   {
     name: 'non-unique column: the primary key is appended in the same direction',
@@ -189,14 +194,14 @@ const shapes: Shape[] = [
     query: (ds) => books(ds).orderBy('LOWER(b.title)', 'DESC').addOrderBy('b.id', 'ASC'),
     id: bookId,
     strategies: ['cursor'],
-    postgresOnly: true,
+    mariadb: { error: /strategy 'auto' cannot stream this query on MariaDB\/MySQL: ORDER BY LOWER\(b\.title\) is not a column of the root entity Book.*no server-side cursors/ },
   },
   {
     name: 'ORDER BY a column of a to-one join (auto uses the cursor)',
     query: (ds) => books(ds).innerJoinAndSelect('b.author', 'a').orderBy('a.contact.name', 'ASC').addOrderBy('b.id', 'ASC'),
     id: bookId,
     strategies: ['cursor'],
-    postgresOnly: true,
+    mariadb: { error: /strategy 'auto' cannot stream this query on MariaDB\/MySQL: ORDER BY a\.contact\.name is not a column of the root entity Book.*no server-side cursors/ },
   },
   {
     name: 'partial select of root columns (primary key not selected)',
@@ -251,12 +256,20 @@ for (const dialect of dialectsUnderTest) {
     const available: Strategy[] = dialect === 'postgres' ? ['keyset', 'cursor'] : ['keyset']
 
     for (const shape of shapes) {
-      if (shape.postgresOnly && dialect !== 'postgres') continue
+      const onMariadb = dialect === 'mariadb' ? shape.mariadb : undefined
+      if (onMariadb && 'error' in onMariadb) {
+        it(`${shape.name}: no strategy on MariaDB, a KeysetOrderingError at the call`, () => {
+          expect(() => aiterator(shape.query(ds))).toThrow(KeysetOrderingError)
+          expect(() => aiterator(shape.query(ds))).toThrow(onMariadb.error)
+          expect(() => aiterator(shape.query(ds), { strategy: 'cursor' })).toThrow(StrategyUnavailableError)
+        })
+        continue
+      }
       const strategies = (shape.strategies ?? available).filter((s) => available.includes(s))
       describe(shape.name, () => {
         let expected: ObjectLiteral[]
         beforeAll(async () => {
-          expected = await (shape.expected ?? shape.query)(ds).getMany()
+          expected = await (onMariadb?.expected ?? shape.expected ?? shape.query)(ds).getMany()
           if (shape.unorderedChildren) sortChildren(expected)
           if (shape.name !== 'empty result') expect(expected.length).toBeGreaterThan(0)
         })
