@@ -1,10 +1,10 @@
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import type { DataSource } from 'typeorm'
+import type { DataSource, ObjectLiteral, SelectQueryBuilder } from 'typeorm'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { aiterator, KeysetOrderingError, StrategyUnavailableError } from '../src/index.js'
 import { collect } from './support/collect.js'
 import { openDataSource, QueryCounter } from './support/data-source.js'
-import { Book, Country } from './support/entities.js'
+import { Book, Country, OrderLine } from './support/entities.js'
 
 // MariaDB has keyset only (the shape suite runs there too). What it cannot do fails at the call,
 // before any query, saying what to change.
@@ -81,6 +81,23 @@ describe('keyset on MariaDB', () => {
       const [plan]: { type: string; key: string | null; Extra: string }[] = await ds.query(`EXPLAIN ${sql}`, parameters)
       expect(plan!.key).toBe('books_published_at_id_idx')
       expect(['range', 'ref', 'ref_or_null']).toContain(plan!.type)
+      expect(plan!.Extra).not.toMatch(/filesort/)
+    }
+  })
+
+  it.each([
+    { name: 'composite primary key (order_id, line_no)', table: 'order_lines', query: () => ds.getRepository(OrderLine).createQueryBuilder('l').orderBy('l.orderId').addOrderBy('l.lineNo') },
+    { name: 'string primary key, DESC', table: 'countries', query: () => ds.getRepository(Country).createQueryBuilder('c').orderBy('c.code', 'DESC') },
+  ])('the seek query on a $name is a range on PRIMARY (EXPLAIN)', async ({ table, query }) => {
+    let batches = 0
+    for await (const _ of aiterator(query() as SelectQueryBuilder<ObjectLiteral>, { batchYieldSize: 10, chunkSize: 10, prefetch: 0 })) batches++
+    expect(batches).toBeGreaterThan(3)
+    const seeks = logger.queries.map((sql, i) => ({ sql, parameters: logger.parameters[i]! })).filter(({ sql }) => new RegExp(`FROM \`${table}\`.* WHERE `).test(sql))
+    expect(seeks.length).toBeGreaterThanOrEqual(batches - 1)
+    for (const { sql, parameters } of seeks) {
+      const [plan]: { type: string; key: string | null; Extra: string }[] = await ds.query(`EXPLAIN ${sql}`, parameters)
+      expect(plan!.key).toBe('PRIMARY')
+      expect(plan!.type).toBe('range')
       expect(plan!.Extra).not.toMatch(/filesort/)
     }
   })
