@@ -1,0 +1,6 @@
+import { describe } from 'vitest'
+import { defineHostileKeysSuite } from './suites/hostile-keys.js'
+
+describe('hostile string keys on PostgreSQL: keyset seeks and resume tokens equal em.find', () => {
+  defineHostileKeysSuite('postgres')
+})
