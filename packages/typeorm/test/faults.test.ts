@@ -1,6 +1,6 @@
 import { withConnection } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import type { DataSource } from 'typeorm'
+import { type DataSource, QueryFailedError } from 'typeorm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { aiterator } from '../src/index.js'
 import { collect } from './support/collect.js'
@@ -89,8 +89,8 @@ describe('the backend is killed mid-run (pg_terminate_backend)', () => {
   })
 })
 
-describe('server timeouts during a cursor run', () => {
-  it('idle_in_transaction_session_timeout (a slow loop body): clear error, nothing left open', { timeout: 20_000 }, async () => {
+describe('server timeouts', () => {
+  it('cursor: idle_in_transaction_session_timeout (a slow loop body): clear error, nothing left open', { timeout: 20_000 }, async () => {
     await otherSession(`ALTER DATABASE "${db.name}" SET idle_in_transaction_session_timeout = '300ms'`)
     const fresh = await openDataSource('postgres', db.url, { poolSize: 1 })
     try {
@@ -108,12 +108,29 @@ describe('server timeouts during a cursor run', () => {
     }
   })
 
-  it('statement_timeout on a FETCH: clear error, nothing left open', { timeout: 20_000 }, async () => {
+  it('cursor: statement_timeout on a FETCH: clear error, nothing left open', { timeout: 20_000 }, async () => {
     await otherSession(`ALTER DATABASE "${db.name}" SET statement_timeout = '200ms'`)
     const fresh = await openDataSource('postgres', db.url, { poolSize: 1 })
     try {
       const slow = fresh.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.05) IS NOT NULL').orderBy('b.id')
       await expect(collect(aiterator(slow, { batchYieldSize: 10, chunkSize: 10, strategy: 'cursor' }))).rejects.toThrow(/statement timeout/)
+      await expectCleanPool(fresh, db.url, db.name)
+    } finally {
+      await fresh.destroy()
+    }
+  })
+
+  it('keyset: statement_timeout on a chunk query: QueryFailedError with the server message, nothing left open', { timeout: 20_000 }, async () => {
+    await otherSession(`ALTER DATABASE "${db.name}" SET statement_timeout = '200ms'`)
+    const fresh = await openDataSource('postgres', db.url, { poolSize: 1 })
+    try {
+      const slow = fresh.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.05) IS NOT NULL').orderBy('b.id')
+      const failure = await collect(aiterator(slow, { batchYieldSize: 10, chunkSize: 10, strategy: 'keyset' })).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect(failure).toBeInstanceOf(QueryFailedError)
+      expect((failure as Error).message).toBe('canceling statement due to statement timeout')
       await expectCleanPool(fresh, db.url, db.name)
     } finally {
       await fresh.destroy()
