@@ -70,6 +70,40 @@ describe('MariaDB', () => {
     }
   })
 
+  it('seeks over a secondary sort key use its (column, id) index: rating asc/desc, publishedAt asc/desc (EXPLAIN: range on the index, no filesort)', async () => {
+    const statements: [string, readonly unknown[]][] = []
+    const traced = openOrm('mariadb', db.url, {
+      onQuery: (sql: string, params: readonly unknown[]) => {
+        statements.push([sql, params])
+        return sql
+      },
+    })
+    const cases = [
+      [{ rating: 'asc' }, 'books_rating_id_idx'],
+      [{ rating: 'desc' }, 'books_rating_id_idx'],
+      [{ publishedAt: 'asc' }, 'books_published_at_id_idx'],
+      [{ publishedAt: 'desc' }, 'books_published_at_id_idx'],
+    ] as const
+    try {
+      for (const [orderBy, index] of cases) {
+        statements.length = 0
+        let batches = 0
+        // chunks of 20 in 400 rows: the seek after the 5th chunk is past the NULL timestamps (about 1 in 10)
+        for await (const _ of traced.em.aiterator(Book, { orderBy, chunkSize: 20, batchYieldSize: 20, prefetch: 0 })) if (++batches === 8) break
+        const seeks = statements.filter(([sql]) => / [<>] /.test(sql) && /limit/i.test(sql))
+        expect(seeks.length).toBeGreaterThanOrEqual(6)
+        await withConnection(db.url, async (c) => {
+          for (const [sql, params] of seeks) {
+            const [plan] = await c.query<{ type: string; key: string | null; Extra: string | null }>(`EXPLAIN ${traced.em.getPlatform().formatQuery(sql, [...params])}`)
+            expect({ sql, type: plan?.type, key: plan?.key, filesort: /filesort/.test(plan?.Extra ?? '') }).toEqual({ sql, type: 'range', key: index, filesort: false })
+          }
+        })
+      }
+    } finally {
+      await traced.close()
+    }
+  })
+
   it('resume after a crash, in the NULL region of a nullable sort column (NULLs first for asc on MariaDB)', async () => {
     const query = { orderBy: { publishedAt: 'asc' }, chunkSize: 13, batchYieldSize: 10 } as const
     const full = (await collectBatches(t.em.aiterator(Book, query))).flat().map(pkOf)

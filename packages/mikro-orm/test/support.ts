@@ -136,3 +136,18 @@ export function trackUnhandledRejections(): { stop(): Promise<unknown[]> } {
     },
   }
 }
+
+/**
+ * `orderBy` as aiterator sorts: the given terms, the entity's default ordering, then the primary
+ * key properties not already ordered by, in the direction of the last term.
+ */
+export function withTieBreaker(orderBy: unknown, primaryKeys: readonly string[], defaultOrderBy?: unknown): Record<string, unknown>[] {
+  const asList = (o: unknown): Record<string, unknown>[] => (o === undefined ? [] : Array.isArray(o) ? [...o] : [o as Record<string, unknown>])
+  const order = [...asList(orderBy), ...asList(defaultOrderBy)]
+  let last: unknown = order.at(-1)
+  while (last !== null && typeof last === 'object') last = Object.values(last).at(-1)
+  const direction = last === -1 || (typeof last === 'string' && last.toLowerCase().startsWith('desc')) ? 'desc' : 'asc'
+  const ordered = new Set(order.flatMap((o) => Object.keys(o)))
+  for (const pk of primaryKeys) if (!ordered.has(pk)) order.push({ [pk]: direction })
+  return order
+}

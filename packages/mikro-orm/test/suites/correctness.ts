@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import '../../src/index.js'
 import type { AiteratorOptions } from '../../src/index.js'
 import { Author, Book, Country, Device, OrderLine, Tag } from '../entities.js'
-import { collect, collectBatches, identityMapSize, openOrm, pkOf, type TestOrm } from '../support.js'
+import { collect, collectBatches, identityMapSize, openOrm, pkOf, type TestOrm, withTieBreaker } from '../support.js'
 
 interface Case {
   readonly name: string
@@ -130,14 +130,11 @@ export function defineCorrectnessSuite(dialect: Dialect): void {
   })
 }
 
-/** em.find with the same where/orderBy/populate/limit/offset, the primary key appended to the order. */
+/** em.find with the same where/orderBy/populate/limit/offset, the primary key appended to the order (in the last term's direction). */
 async function reference(em: EntityManager, entity: EntityName<object>, options: Case['options']): Promise<object[]> {
   const meta = em.getMetadata(entity)
-  const asList = (o: unknown): Record<string, unknown>[] => (o === undefined ? [] : Array.isArray(o) ? [...o] : [o as Record<string, unknown>])
   // em.find sorts by the given orderBy, then the entity's default orderBy
-  const order = [...asList(options.orderBy), ...asList(meta.orderBy)]
-  const ordered = new Set(order.flatMap((o) => Object.keys(o)))
-  for (const pk of meta.primaryKeys) if (!ordered.has(pk)) order.push({ [pk]: 'asc' })
+  const order = withTieBreaker(options.orderBy, meta.primaryKeys, meta.orderBy)
   const { where = {}, populate, fields, limit, offset, loadStrategy } = options
   return em.fork().find(entity, where as object, {
     orderBy: order as never,
