@@ -9,7 +9,7 @@ import { DriverException, raw } from '@mikro-orm/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import '../../src/index.js'
 import { Book } from '../entities.js'
-import { openOrm, type TestOrm, within } from '../support.js'
+import { expectSettled, openOrm, type TestOrm, within } from '../support.js'
 
 export function defineCleanupSuite(dialect: Dialect): void {
   const db = useTestDatabase(dialect, { seed: true })
@@ -23,6 +23,7 @@ export function defineCleanupSuite(dialect: Dialect): void {
     afterEach(async () => {
       expect(await within(5_000, t.em.fork().count(Book), 'a query after the loop')).toBe(db.dataset.books.length)
       expect((await listSessions(db.url)).filter((session) => session.inTransaction)).toEqual([])
+      if (dialect === 'postgres') await expectSettled(t.orm, db.url, db.name)
       await t.close()
     })
 

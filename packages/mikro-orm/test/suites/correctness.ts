@@ -10,7 +10,7 @@ import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { type EntityManager, type EntityName, wrap } from '@mikro-orm/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import '../../src/index.js'
-import type { AiteratorOptions } from '../../src/index.js'
+import { type AiteratorOptions, KeysetOrderingError } from '../../src/index.js'
 import { Author, Book, Country, Device, OrderLine, Tag } from '../entities.js'
 import { collect, collectBatches, identityMapSize, openOrm, pkOf, type TestOrm, withTieBreaker } from '../support.js'
 
@@ -96,7 +96,16 @@ export function defineCorrectnessSuite(dialect: Dialect): void {
   for (const strategy of strategies) {
     describe(`strategy '${strategy}'`, () => {
       for (const c of cases) {
-        if (c.keysetable === false && strategy === 'keyset') continue
+        if (c.keysetable === false && strategy === 'keyset') {
+          // not skipped: keyset must refuse this ordering, at the call, before any query
+          it(`${c.name}: strategy 'keyset' refuses it with a KeysetOrderingError naming the cause, before any query`, () => {
+            const before = t.queries.length
+            expect(() => t.em.aiterator(c.entity, { ...c.options, strategy: 'keyset' } as never)).toThrow(KeysetOrderingError)
+            expect(() => t.em.aiterator(c.entity, { ...c.options, strategy: 'keyset' } as never)).toThrow(/cannot follow this ordering: it orders by properties of the relation/)
+            expect(t.queries.length).toBe(before)
+          })
+          continue
+        }
         it(`${c.name}: batches concatenate to em.find's result, each entity once, batches full except the last`, async () => {
           const options = { ...c.options, strategy: c.keysetable === false ? 'auto' : strategy }
           const expected = await reference(t.em, c.entity, c.referenceFields && strategy === 'keyset' ? { ...c.options, fields: c.referenceFields } : c.options)
