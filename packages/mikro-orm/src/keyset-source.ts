@@ -1,10 +1,10 @@
-import { type ChunkSource, encodeResumeToken, type KeyShape, seekPredicate } from '@batchyield/batch-core'
+import { type ChunkSource, encodeResumeToken, type KeyShape } from '@batchyield/batch-core'
 import { Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering } from './keyset-ordering.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
-import { toSeekFilter } from './seek-filter.js'
+import { type SeekRegion, seekRegions } from './seek-filter.js'
 
 /**
  * Keyset strategy: each chunk is `fork.find(Entity, { $and: [where, seek] }, { orderBy, limit })`
@@ -17,6 +17,8 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const base = contextEntityManager(spec.em)
   const options = withSortFieldsLoaded(spec.findOptions, ordering)
   const fields = ordering.keys.map((k) => k.field)
+  // PostgreSQL reads a `k IS NULL` range in order only when k stays in the ORDER BY
+  const keepNullKeyInOrder = base.getDriver().getDependencies().includes('pg')
   const exact = exactSortValues(base, spec.meta, ordering.keys, spec.findOptions.schema as string | undefined)
   // Each entity's sort key values as read (exact timestamps included), for its resume token:
   // the loop body may change the entity before the token is taken.
@@ -36,17 +38,24 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   }
 
   const readChunk = async (size: number, signal: AbortSignal) => {
-    const predicate = lastValues === undefined ? undefined : seekPredicate(ordering.keys, lastValues)
-    if (predicate?.kind === 'false') return undefined
+    // the first chunk starts at the beginning; later ones read the index regions after the last row in turn
+    const regions: (SeekRegion | undefined)[] = lastValues === undefined ? [undefined] : seekRegions(ordering.keys, lastValues)
+    if (regions.length === 0) return undefined
     const fork = chunkEntityManager(base)
-    const where = andWhere(spec.where, predicate && toSeekFilter(predicate))
-    const items = await fork.find(spec.entityName, where, {
-      ...options,
-      orderBy: [...ordering.orderBy],
-      limit: size,
-      offset: first ? spec.offset : undefined,
-      signal,
-    } as object)
+    const items: object[] = []
+    for (const region of regions) {
+      if (items.length === size) break
+      // MariaDB/MySQL sort a `k IS NULL` range again (filesort) while k is in the ORDER BY; it is constant there
+      const orderBy = region?.firstKeyIsNull && !keepNullKeyInOrder ? ordering.orderBy.slice(1) : ordering.orderBy
+      const found = await fork.find(spec.entityName, andWhere(spec.where, region?.filter), {
+        ...options,
+        orderBy: [...orderBy],
+        limit: size - items.length,
+        offset: first ? spec.offset : undefined,
+        signal,
+      } as object)
+      items.push(...found)
+    }
     const values = items.map((item) => keyValues(item, fields, spec.meta.className))
     return { items, values, fork }
   }

@@ -1,4 +1,4 @@
-import type { SeekPredicate } from '@batchyield/batch-core'
+import { type SeekPredicate, seekPredicate, type SortKey } from '@batchyield/batch-core'
 
 /** A MikroORM `FilterQuery` object, built from property names only (values are bound as parameters). */
 export type SeekFilter = Record<string, unknown>
@@ -34,4 +34,53 @@ export function toSeekFilter(predicate: SeekPredicate): SeekFilter {
     case 'false':
       throw new TypeError('toSeekFilter(): a { kind: "false" } predicate has no filter form; nothing comes after the last row')
   }
+}
+
+/** One index region to read after the last row: its filter, and whether it holds only NULLs of the first key. */
+export interface SeekRegion {
+  readonly filter: SeekFilter
+  /** Every row of the region has a NULL first key, so that key may be left out of the ORDER BY. */
+  readonly firstKeyIsNull: boolean
+}
+
+/**
+ * The regions that hold the rows after `lastValues`, to be read in turn until a chunk is full
+ * (an empty list: nothing comes after).
+ *
+ * The OR-expanded seek alone is only a filter to PostgreSQL: each chunk would scan the
+ * `(k1, …, pk)` index from its beginning, which makes a whole run quadratic. So the seek is ANDed
+ * with a redundant bound on the first key (`k1 >= x1`, or `<=` descending) that the database uses
+ * as the start of an index range. When the first key is nullable, its NULLs form a region of their
+ * own at one end of the index, which a bound on values cannot reach; the rows after the position
+ * are then read as two ranges: the rest of the current region, then the whole other one if it
+ * comes later.
+ *
+ * @example
+ * ```ts
+ * // published_at asc, NULLs last; last row (2024-05-01, 41)
+ * seekRegions(keys, [new Date('2024-05-01'), 41]).map((r) => r.filter)
+ * // [{ $and: [{ publishedAt: { $gte: … } }, { $or: [{ publishedAt: { $gt: … } }, { $and: [{ publishedAt: { $eq: … } }, { id: { $gt: 41 } }] }] }] },
+ * //  { publishedAt: null }]
+ * ```
+ */
+export function seekRegions(keys: readonly SortKey[], lastValues: readonly unknown[]): SeekRegion[] {
+  const [first, ...rest] = keys
+  const value = lastValues[0]
+  if (first === undefined) return []
+  const nullable = first.nullable !== false
+  const regions: SeekRegion[] = []
+  if (value === null) {
+    // inside the NULL region: the rest of it (by the remaining keys), then the values if they come after
+    const after = seekPredicate(rest, lastValues.slice(1))
+    if (after.kind !== 'false') regions.push({ filter: { $and: [{ [first.field]: null }, toSeekFilter(after)] }, firstKeyIsNull: true })
+    if (first.nulls === 'first') regions.push({ filter: { [first.field]: { $ne: null } }, firstKeyIsNull: false })
+    return regions
+  }
+  const values = seekPredicate([{ ...first, nullable: false }, ...rest], lastValues)
+  if (values.kind !== 'false') {
+    const bound = { [first.field]: { [first.direction === 'asc' ? '$gte' : '$lte']: value } }
+    regions.push({ filter: { $and: [bound, toSeekFilter(values)] }, firstKeyIsNull: false })
+  }
+  if (nullable && first.nulls === 'last') regions.push({ filter: { [first.field]: null }, firstKeyIsNull: true })
+  return regions
 }
