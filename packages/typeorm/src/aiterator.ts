@@ -66,7 +66,16 @@ export function aiterator<E extends ObjectLiteral>(
   const ordering = plan.keyset!
   const shape: KeyShape = { keys: ordering.keys.map((k) => k.key), fingerprint: `typeorm:${plan.metadata.tablePath}` }
   const afterValues = after === undefined ? undefined : decodeResumeToken(after, shape)
-  return iterateChunks(() => new KeysetSource(plan, ordering, shape, prefix, afterValues), { ...engineOptions, limit })
+  return iterateChunks(() => new KeysetSource(plan, ordering, shape, prefix, afterValues, keptChunks(engineOptions)), { ...engineOptions, limit })
+}
+
+/**
+ * Chunks whose key values the keyset source keeps for resume tokens: none without `onProgress`
+ * (the engine asks for a token only to report progress), else those the engine may still
+ * report from (see `KeysetSource.remember`), plus one to spare.
+ */
+function keptChunks({ onProgress, prefetch }: { readonly onProgress?: unknown; readonly prefetch: number }): number {
+  return onProgress === undefined ? 0 : prefetch + 3
 }
 
 function normalizeOptions(sizeOrOptions: unknown, more: unknown): TypeormBatchOptions {

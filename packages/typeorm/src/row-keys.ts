@@ -7,11 +7,20 @@ import type { KeyColumn } from './query-plan.js'
  * TypeORM names or converts the entity's own columns.
  */
 export class RowKeys {
+  private readonly aliases: readonly string[]
+
   constructor(
     private readonly keys: readonly KeyColumn[],
     private readonly prefix: string,
     private readonly keyValue: (column: KeyColumn) => string,
-  ) {}
+  ) {
+    this.aliases = keys.map((_, i) => this.alias(i))
+  }
+
+  /** How many values each row's key has. */
+  get width(): number {
+    return this.keys.length
+  }
 
   alias(index: number): string {
     return `${this.prefix}k${index}`
@@ -25,23 +34,34 @@ export class RowKeys {
 
   /** The key values of one raw row, in key order. */
   read(raw: Record<string, unknown>): unknown[] {
-    return this.keys.map((key, i) => {
-      const value = raw[this.alias(i)]
-      if (value === undefined) throw new Error(`internal: sort key ${key.key.field} missing from the raw row`)
-      return value
-    })
+    const values: unknown[] = []
+    this.readInto(raw, values)
+    return values
+  }
+
+  /** Appends the key values of one raw row to `values` (a flat list, `width` values per row). */
+  readInto(raw: Record<string, unknown>, values: unknown[]): void {
+    const { aliases } = this
+    for (let i = 0; i < aliases.length; i++) {
+      const value = raw[aliases[i]!]
+      if (value === undefined) throw new Error(`internal: sort key ${this.keys[i]!.key.field} missing from the raw row`)
+      values.push(value)
+    }
   }
 
   /** Identifies the root entity of a raw row (its primary key values). */
   rootOf(raw: Record<string, unknown>): string {
-    return JSON.stringify(this.keys.flatMap((key, i) => (key.column.isPrimary ? [raw[this.alias(i)]] : [])), jsonSafe)
+    return JSON.stringify(this.keys.flatMap((key, i) => (key.column.isPrimary ? [raw[this.aliases[i]!]] : [])), jsonSafe)
   }
 
   /**
-   * Pairs each entity TypeORM hydrated from `raw` with its key values. TypeORM groups raw rows
-   * by primary key in order of first appearance, one entity per group; so do we.
+   * The raw row each entity TypeORM hydrated from `raw` came from (its first row), in entity
+   * order. TypeORM groups raw rows by primary key in order of first appearance, one entity per
+   * group; so do we. When there are as many rows as entities (no to-many joins), rows and
+   * entities are already 1:1 in the same order, and grouping is skipped.
    */
-  pair<E>(raw: readonly Record<string, unknown>[], entities: readonly E[]): Map<E, unknown[]> {
+  firstRows(raw: readonly Record<string, unknown>[], entities: readonly unknown[]): readonly Record<string, unknown>[] {
+    if (raw.length === entities.length) return raw
     const firstRows = new Map<string, Record<string, unknown>>()
     for (const row of raw) {
       const root = this.rootOf(row)
@@ -50,10 +70,7 @@ export class RowKeys {
     if (firstRows.size !== entities.length) {
       throw new Error(`internal: ${raw.length} rows of ${firstRows.size} root entities hydrated into ${entities.length} entities`)
     }
-    const pairs = new Map<E, unknown[]>()
-    let i = 0
-    for (const row of firstRows.values()) pairs.set(entities[i++]!, this.read(row))
-    return pairs
+    return [...firstRows.values()]
   }
 }
 
