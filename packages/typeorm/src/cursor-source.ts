@@ -172,21 +172,28 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   /** CLOSE, then COMMIT (ROLLBACK if anything failed) and release, whatever state we are in. */
   async close(): Promise<void> {
     let failure: { error: unknown } | undefined
+    // Once the session is gone, so are its cursor and transaction: nothing is left to clean up
+    // on the server, and a "Connection terminated" from CLOSE is no news to the caller (a FETCH
+    // that hit it already failed the run; after a break, nobody is waiting for rows).
+    let lost: Error | undefined = this.connectionError
     const attempt = async (step: () => Promise<unknown>) => {
       try {
         await step()
       } catch (error) {
-        failure ??= { error }
+        if (this.connectionError || isConnectionLoss(error)) lost ??= this.connectionError ?? (error as Error)
+        else failure ??= { error }
       }
     }
-    if (this.declared && !this.runner.isReleased) await attempt(() => this.runner.query(`CLOSE ${this.name}`))
-    if (this.transactionStarted && this.runner.isTransactionActive && !this.runner.isReleased) {
+    const usable = () => lost === undefined && !this.runner.isReleased
+    if (this.declared && usable()) await attempt(() => this.runner.query(`CLOSE ${this.name}`))
+    if (this.transactionStarted && this.runner.isTransactionActive && usable()) {
       await attempt(() => (failure ? this.runner.rollbackTransaction() : this.runner.commitTransaction()))
     }
     if (this.ownsRunner) {
-      // A connection whose clean-up failed is in an unknown state: destroy it rather than pool it.
+      // A connection whose clean-up failed (or that died) is in an unknown state: destroy it rather than pool it.
       const release = (this.runner as unknown as { releasePostgresConnection?: (error?: unknown) => Promise<void> }).releasePostgresConnection
-      await attempt(() => (failure && release ? release.call(this.runner, failure.error) : this.runner.release()))
+      const broken = failure?.error ?? lost
+      await attempt(() => (broken && release ? release.call(this.runner, broken) : this.runner.release()))
     }
     this.connection?.removeListener('error', this.onConnectionError)
     if (this.counted) {
