@@ -1,5 +1,5 @@
 import { EventEntity } from '../entities/mikro-orm-event.ts'
-import type { Mode } from './mode.ts'
+import { type Mode, sinkInLists } from './mode.ts'
 import { openMikroOrm } from './mikro-orm-connection.ts'
 
 /** MikroORM's own ways of reading a whole table, measured as the alternatives to `em.aiterator`. */
@@ -57,15 +57,7 @@ export const mikroStream: Mode = {
       async run(sink) {
         const limit = config.limit === undefined ? {} : { limit: config.limit }
         const stream = orm.em.fork().stream(EventEntity, { orderBy: { id: 'asc' }, chunkSize: config.chunkSize, ...limit })
-        let batch: object[] = []
-        for await (const event of stream) {
-          batch.push(event)
-          if (batch.length === config.batchYieldSize) {
-            await sink(batch)
-            batch = []
-          }
-        }
-        if (batch.length) await sink(batch)
+        await sinkInLists(stream, config.batchYieldSize, sink)
       },
       close: () => orm.close(),
     }

@@ -1,4 +1,4 @@
-import type { Mode } from './mode.ts'
+import { type Mode, sinkInLists } from './mode.ts'
 import { eventsQuery, openTypeormDataSource } from './typeorm-connection.ts'
 
 /** TypeORM's own ways of reading a whole table, measured as the alternatives to `aiterator`. */
@@ -60,15 +60,7 @@ export const typeormStream: Mode = {
         const query = eventsQuery(dataSource)
         if (config.limit !== undefined) query.limit(config.limit)
         const stream = await query.stream()
-        let batch: object[] = []
-        for await (const row of stream as AsyncIterable<object>) {
-          batch.push(row)
-          if (batch.length === config.batchYieldSize) {
-            await sink(batch)
-            batch = []
-          }
-        }
-        if (batch.length) await sink(batch)
+        await sinkInLists(stream as AsyncIterable<object>, config.batchYieldSize, sink)
       },
       close: () => dataSource.destroy(),
     }
