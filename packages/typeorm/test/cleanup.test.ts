@@ -9,6 +9,7 @@ import { openDataSource } from './support/data-source.js'
 import { Book } from './support/entities.js'
 import { expectCleanPool } from './support/pool.js'
 import { UnhandledRejections } from './support/unhandled.js'
+import { leaveWhilePrefetching } from './support/early-exit.js'
 
 // On every way out of the loop the cursor is closed, the transaction ended and the connection
 // returned. A pool of ONE connection makes any leak visible: the next query would never run.
@@ -87,30 +88,7 @@ describe.each<'keyset' | 'cursor'>(['keyset', 'cursor'])('%s', (strategy) => {
     async (exit) => {
       // ~10 ms per row: the read-ahead FETCH/SELECT of the next chunk is in flight when the loop ends.
       const slow = ds.getRepository(Book).createQueryBuilder('b').where('pg_sleep(0.01) IS NOT NULL').orderBy('b.id', 'ASC')
-      const controller = new AbortController()
-      const failure = new Error('consumer failed')
-      const unhandled = new UnhandledRejections()
-      const close = vi.spyOn(sourceClass[strategy].prototype as { close(): unknown }, 'close')
-      try {
-        const run = async () => {
-          for await (const batch of aiterator(slow, { batchYieldSize: 5, chunkSize: 5, prefetch: 1, strategy, signal: controller.signal })) {
-            expect(batch).toHaveLength(5)
-            await sleep(10) // let the prefetch start
-            if (exit === 'break') break
-            if (exit === 'throw') throw failure
-            controller.abort(failure)
-          }
-        }
-        if (exit === 'break') await run()
-        else await expect(run()).rejects.toBe(failure)
-        await expectCleanPool(ds, db.url, db.name)
-        await vi.waitFor(() => expect(close).toHaveBeenCalled())
-        expect(await unhandled.stop()).toEqual([])
-        expect(close).toHaveBeenCalledTimes(1)
-      } finally {
-        close.mockRestore()
-        await unhandled.stop()
-      }
+      await leaveWhilePrefetching(slow, { exit, strategy, source: sourceClass[strategy], expectCleanPool: () => expectCleanPool(ds, db.url, db.name) })
     },
   )
 

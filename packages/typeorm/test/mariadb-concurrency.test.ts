@@ -1,14 +1,14 @@
 import { withConnection } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import type { DataSource } from 'typeorm'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aiterator } from '../src/index.js'
 import { KeysetSource } from '../src/keyset-source.js'
 import { collect } from './support/collect.js'
 import { openDataSource } from './support/data-source.js'
 import { Book } from './support/entities.js'
 import { expectCleanMariadbPool } from './support/pool.js'
-import { UnhandledRejections } from './support/unhandled.js'
+import { leaveWhilePrefetching } from './support/early-exit.js'
 
 // The keyset guarantees of the PostgreSQL suites (concurrency, clean-up) on MariaDB: concurrent
 // writes give the documented outcome, many runs share a small pool, and every way out of a loop
@@ -89,30 +89,7 @@ describe('keyset on MariaDB, pool of one: the loop ends while a prefetched chunk
   it.each(['break', 'throw', 'abort'] as const)('%s: no unhandled rejection, close() ran once, the pool is idle and the next query runs', async (exit) => {
     // SLEEP per row: the read-ahead SELECT of the next chunk is running when the loop ends.
     const slow = one.getRepository(Book).createQueryBuilder('b').where('SLEEP(0.01) = 0').orderBy('b.id', 'ASC')
-    const controller = new AbortController()
-    const failure = new Error('consumer failed')
-    const unhandled = new UnhandledRejections()
-    const close = vi.spyOn(KeysetSource.prototype, 'close')
-    try {
-      const run = async () => {
-        for await (const batch of aiterator(slow, { batchYieldSize: 5, chunkSize: 5, prefetch: 1, strategy: 'keyset', signal: controller.signal })) {
-          expect(batch).toHaveLength(5)
-          await new Promise((resolve) => setTimeout(resolve, 10))
-          if (exit === 'break') break
-          if (exit === 'throw') throw failure
-          controller.abort(failure)
-        }
-      }
-      if (exit === 'break') await run()
-      else await expect(run()).rejects.toBe(failure)
-      await expectCleanMariadbPool(one, db.url, db.name)
-      await vi.waitFor(() => expect(close).toHaveBeenCalled())
-      expect(await unhandled.stop()).toEqual([])
-      expect(close).toHaveBeenCalledTimes(1)
-    } finally {
-      close.mockRestore()
-      await unhandled.stop()
-    }
+    await leaveWhilePrefetching(slow, { exit, strategy: 'keyset', source: KeysetSource, expectCleanPool: () => expectCleanMariadbPool(one, db.url, db.name) })
   })
 
   it('a query and another keyset run in the loop body work on a pool of one', async () => {
