@@ -5,9 +5,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { checkBar } from './bar-check.ts'
-import { ensureBenchDatabase, ensureEventsRows } from './events-table.ts'
+import { parseCommandLine, positiveInteger } from './cli-options.ts'
+import { ensureBenchDatabase, ensureEventsRowsLogged } from './events-table.ts'
 import { describeMachine } from './machine.ts'
 import type { ChildRequest } from './child-protocol.ts'
 import type { Mode } from './modes/mode.ts'
@@ -54,15 +54,6 @@ Options:
   -h, --help        show this help
 `
 
-function positiveInteger(option: string, text: string | undefined, fallback: number, allowZero = false): number {
-  if (text === undefined) return fallback
-  const value = Number(text.replaceAll('_', ''))
-  if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new TypeError(`--${option} must be a ${allowZero ? 'non-negative' : 'positive'} integer, received ${JSON.stringify(text)}`)
-  }
-  return value
-}
-
 function selectModes(filter: string | undefined): string[] {
   if (filter === undefined) return [...modeNames]
   const patterns = filter.split(',').map((p) => p.trim()).filter(Boolean)
@@ -72,28 +63,19 @@ function selectModes(filter: string | undefined): string[] {
   return selected
 }
 
-const { values } = parseArgs({
-  options: {
-    rows: { type: 'string' },
-    runs: { type: 'string' },
-    url: { type: 'string' },
-    modes: { type: 'string' },
-    small: { type: 'string' },
-    'chunk-size': { type: 'string' },
-    'batch-size': { type: 'string' },
-    'heap-mib': { type: 'string' },
-    out: { type: 'string' },
-    'no-warmup': { type: 'boolean' },
-    'no-heap-check': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  },
-  strict: true,
+const values = parseCommandLine(help, {
+  rows: { type: 'string' },
+  runs: { type: 'string' },
+  url: { type: 'string' },
+  modes: { type: 'string' },
+  small: { type: 'string' },
+  'chunk-size': { type: 'string' },
+  'batch-size': { type: 'string' },
+  'heap-mib': { type: 'string' },
+  out: { type: 'string' },
+  'no-warmup': { type: 'boolean' },
+  'no-heap-check': { type: 'boolean' },
 })
-
-if (values.help) {
-  process.stdout.write(help)
-  process.exit(0)
-}
 
 const rows = positiveInteger('rows', values.rows, 1_000_000)
 const runs = positiveInteger('runs', values.runs, 3)
@@ -109,14 +91,7 @@ const url = values.url ?? (await ensureBenchDatabase())
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
 log(`bench: ${rows.toLocaleString('en-US')} rows, ${runs} run(s), modes: ${selected.join(', ')}`)
-let lastReport = 0
-const state = await ensureEventsRows(url, rows, (inserted, total) => {
-  if (Date.now() - lastReport > 2000 || inserted === total) {
-    lastReport = Date.now()
-    log(`  seeding events: ${inserted.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}`)
-  }
-})
-log(state === 'reused' ? `  events already holds ${rows.toLocaleString('en-US')} rows: seeding skipped` : '  seeded')
+await ensureEventsRowsLogged(url, rows, log)
 
 const modes: Record<string, Mode> = {}
 for (const name of selected) modes[name] = await loadMode(name)

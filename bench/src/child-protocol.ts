@@ -32,3 +32,19 @@ export const resultPrefix = 'BENCH_RESULT '
 
 /** Prefix of the line a child prints when its mode throws: the error's message and stack head. */
 export const errorPrefix = 'BENCH_ERROR '
+
+/**
+ * Makes an uncaught error end this child process with one {@link errorPrefix} line (name, message, code) on
+ * stdout and exit code 1, which the parent turns into a failed measurement naming it.
+ *
+ * @example
+ * reportUncaughtErrors()
+ * await mode.prepare(request) // a connection refused ends the process as `BENCH_ERROR "Error: … ECONNREFUSED"`
+ */
+export function reportUncaughtErrors(): void {
+  process.on('uncaughtException', (error) => {
+    const text = error instanceof Error ? `${error.name}: ${error.message} ${String((error as { code?: unknown }).code ?? '')}`.trim() : String(error)
+    process.stdout.write(`${errorPrefix}${JSON.stringify(text)}\n`)
+    process.exit(1)
+  })
+}

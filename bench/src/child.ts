@@ -5,13 +5,9 @@
 import { performance } from 'node:perf_hooks'
 import { trackPeakRss } from './memory.ts'
 import { loadMode } from './modes/registry.ts'
-import { errorPrefix, resultPrefix, type ChildRequest, type ChildResult } from './child-protocol.ts'
+import { reportUncaughtErrors, resultPrefix, type ChildRequest, type ChildResult } from './child-protocol.ts'
 
-process.on('uncaughtException', (error) => {
-  const text = error instanceof Error ? `${error.name}: ${error.message} ${String((error as { code?: unknown }).code ?? '')}`.trim() : String(error)
-  process.stdout.write(`${errorPrefix}${JSON.stringify(text)}\n`)
-  process.exit(1)
-})
+reportUncaughtErrors()
 
 const request = JSON.parse(process.argv[2] ?? '') as ChildRequest
 const mode = await loadMode(request.mode)

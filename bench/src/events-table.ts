@@ -57,3 +57,22 @@ export async function ensureEventsRows(
   await seedEvents(url, rows, onProgress === undefined ? {} : { onProgress })
   return 'seeded'
 }
+
+/**
+ * {@link ensureEventsRows} that narrates: seeding progress at most every 2 s, then whether it seeded or
+ * reused the table, each as one line to `log`.
+ *
+ * @example
+ * await ensureEventsRowsLogged(url, 1_000_000, (line) => process.stderr.write(`${line}\n`))
+ */
+export async function ensureEventsRowsLogged(url: string, rows: number, log: (line: string) => void): Promise<'reused' | 'seeded'> {
+  let lastReport = 0
+  const state = await ensureEventsRows(url, rows, (inserted, total) => {
+    if (Date.now() - lastReport > 2000 || inserted === total) {
+      lastReport = Date.now()
+      log(`  seeding events: ${inserted.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}`)
+    }
+  })
+  log(state === 'reused' ? `  events already holds ${rows.toLocaleString('en-US')} rows: seeding skipped` : '  seeded')
+  return state
+}

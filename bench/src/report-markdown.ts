@@ -1,5 +1,6 @@
 import type { BarCheck } from './bar-check.ts'
 import type { MachineInfo } from './machine.ts'
+import { formatCount as int, formatMs as ms, formatWholeMiB as mib, machineLines } from './report-format.ts'
 import type { ModeSummary } from './summary.ts'
 
 export interface ReportInput {
@@ -16,10 +17,6 @@ export interface ReportInput {
   liveHeap?: readonly { mode: string; samples: readonly [number, number][] }[]
 }
 
-const ms = (x: number) => (Number.isFinite(x) ? (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`) : 'n/a')
-const mib = (x: number) => (Number.isFinite(x) ? `${Math.round(x / 1024 / 1024)} MiB` : 'n/a')
-const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a')
-
 /** Renders the results as Markdown: machine and versions, the medians table, the bar, failures. */
 export function renderMarkdown(input: ReportInput): string {
   const { machine } = input
@@ -29,10 +26,7 @@ export function renderMarkdown(input: ReportInput): string {
     '',
     `Medians of ${input.runs} run(s) per mode, each run in a fresh Node process, modes interleaved. chunkSize ${input.chunkSize}, batchYieldSize ${input.batchYieldSize}.`,
     '',
-    `- Date: ${machine.date}`,
-    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, ${machine.os}`,
-    `- Node ${machine.node}${input.nodeArgs.length ? ` (child flags: \`${input.nodeArgs.join(' ')}\`)` : ''}; ${machine.postgres}`,
-    `- Packages: ${Object.entries(machine.packages).map(([name, version]) => `${name} ${version}`).join(', ')}`,
+    ...machineLines(machine, input.nodeArgs),
     '',
     '| Mode | Library | Rows | Wall time | Rows/s | Peak RSS | First batch | vs floor | Runs |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|',

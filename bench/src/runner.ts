@@ -15,9 +15,21 @@ export interface RunChildOptions {
 
 /** Runs one mode once in a fresh Node process (same binary, same flags) and parses its result line. */
 export function runChild(request: ChildRequest, options: RunChildOptions = {}): Promise<ChildResult> {
+  return runNodeScript<ChildResult>(childScript, request, `mode ${JSON.stringify(request.mode)}`, options)
+}
+
+/**
+ * Runs `script` in a fresh Node process (same binary; `options.nodeArgs`, default this process's flags) with
+ * `request` as its JSON argument, and resolves with the JSON of the line it prints after {@link resultPrefix}.
+ * Rejects with `<label> failed (<exit code or signal>): <the BENCH_ERROR line or the end of stderr>`.
+ *
+ * @example
+ * const result = await runNodeScript<SoakResult>(soakChildScript, request, 'soak typeorm keyset')
+ */
+export function runNodeScript<Result>(script: string, request: unknown, label: string, options: RunChildOptions = {}): Promise<Result> {
   const nodeArgs = options.nodeArgs ?? process.execArgv
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, childScript, JSON.stringify(request)], {
+    const child = spawn(process.execPath, [...nodeArgs, script, JSON.stringify(request)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 30 * 60_000,
     })
@@ -29,13 +41,13 @@ export function runChild(request: ChildRequest, options: RunChildOptions = {}): 
     child.on('close', (code, signal) => {
       const line = stdout.split('\n').find((l) => l.startsWith(resultPrefix))
       if (code === 0 && line !== undefined) {
-        resolve(JSON.parse(line.slice(resultPrefix.length)) as ChildResult)
+        resolve(JSON.parse(line.slice(resultPrefix.length)) as Result)
         return
       }
       const why = signal === null ? `exit code ${code}` : `signal ${signal}`
       const errorLine = stdout.split('\n').find((l) => l.startsWith(errorPrefix))
       const detail = errorLine === undefined ? stderr.trim().split('\n').slice(-6).join('\n') : (JSON.parse(errorLine.slice(errorPrefix.length)) as string)
-      reject(new Error(`mode ${JSON.stringify(request.mode)} failed (${why}): ${detail}`))
+      reject(new Error(`${label} failed (${why}): ${detail}`))
     })
   })
 }

@@ -10,6 +10,14 @@ export interface ModeConfig {
   limit?: number
 }
 
+/** Size and session name of a bench connection pool. */
+export interface BenchPoolOptions {
+  /** Most connections the pool opens (default 2: one for the job, one spare). */
+  max?: number
+  /** PostgreSQL `application_name` of its sessions, to find them in `pg_stat_activity`. */
+  applicationName?: string
+}
+
 /** Receives every batch (or page, or chunk, or single row wrapped in a list) the job produces. */
 export type Sink = (items: readonly object[]) => void | Promise<void>
 
