@@ -13,12 +13,12 @@ import { type EntityManager, type EntityMetadata, type EntityProperty, helper, t
  */
 export interface ExactSortValues {
   /**
-   * The sort key values of the entities at `positions` of `items` (`values` holds every entity's
-   * hydrated values, in key order), with every timestamp key replaced by the column's exact text;
-   * the other entities keep their values. `undefined` when one of those rows changed or vanished
-   * since `items` were read (a concurrent write): the caller reads the chunk again.
+   * The sort key values of the entities at `positions` of `items` (`values[n]` holds the hydrated
+   * values of `items[positions[n]]`, in key order), with every timestamp key replaced by the
+   * column's exact text. `undefined` when one of those rows changed or vanished since `items`
+   * were read (a concurrent write): the caller reads the chunk again.
    */
-  read(em: EntityManager, items: readonly object[], values: readonly unknown[][], positions: readonly number[], signal: AbortSignal | undefined): Promise<unknown[][] | undefined>
+  read(em: EntityManager, items: readonly object[], positions: readonly number[], values: readonly (readonly unknown[])[], signal: AbortSignal | undefined): Promise<unknown[][] | undefined>
 }
 
 interface TimestampKey {
@@ -54,7 +54,7 @@ export function exactSortValues(em: EntityManager, meta: EntityMetadata, keys: r
   const pkTuple = pkColumns.length === 1 ? quote(pkColumns[0]!) : `(${pkColumns.map(quote).join(', ')})`
 
   return {
-    async read(forkEm, items, values, positions, signal) {
+    async read(forkEm, items, positions, values, signal) {
       const exact = values.map((v) => [...v])
       if (positions.length === 0) return exact
       const pks = positions.map((i) => (helper(items[i]!).getPrimaryKeys(true) ?? []) as unknown[])
@@ -64,10 +64,10 @@ export function exactSortValues(em: EntityManager, meta: EntityMetadata, keys: r
       const byPk = new Map<string, Record<string, unknown>>()
       for (const row of rows) byPk.set(Utils.getPrimaryKeyHash(pkColumns.map((_, i) => row[`pk${i}`] as string)), row)
 
-      for (const [n, position] of positions.entries()) {
+      for (const n of positions.keys()) {
         const row = byPk.get(Utils.getPrimaryKeyHash(pks[n] as string[]))
         if (row === undefined) return undefined // deleted meanwhile
-        const keyValues = exact[position]!
+        const keyValues = exact[n]!
         for (const [j, { index }] of timestampKeys.entries()) {
           const text = row[`key${j}`]
           const loaded = keyValues[index]

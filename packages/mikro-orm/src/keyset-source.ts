@@ -20,8 +20,9 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   // PostgreSQL reads a `k IS NULL` range in order only when k stays in the ORDER BY
   const keepNullKeyInOrder = base.getDriver().getDependencies().includes('pg')
   const exact = exactSortValues(base, spec.meta, ordering.keys, spec.findOptions.schema as string | undefined)
-  // Each entity's sort key values as read (exact timestamps included), for its resume token:
-  // the loop body may change the entity before the token is taken.
+  // The sort key values, as read (exact timestamps included), of the entities whose resume token
+  // onProgress will ask for: the loop body may change an entity before its token is taken. Only
+  // those entities get an entry (one per batch), so per-row cost stays with MikroORM's hydration.
   const keysOf = new WeakMap<object, readonly unknown[]>()
   let lastValues = after
   let first = true
@@ -36,6 +37,9 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     if (count > 0) positions.push(count - 1)
     return positions
   }
+
+  const valuesAt = (items: readonly object[], positions: readonly number[]): unknown[][] =>
+    positions.map((position) => keyValues(items[position]!, fields, spec.meta.className))
 
   const readChunk = async (size: number, signal: AbortSignal) => {
     // the first chunk starts at the beginning; later ones read the index regions after the last row in turn
@@ -56,28 +60,30 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
       } as object)
       items.push(...found)
     }
-    const values = items.map((item) => keyValues(item, fields, spec.meta.className))
-    return { items, values, fork }
+    return { items, fork }
   }
 
   return {
     async next(size, signal) {
       let chunk = await readChunk(size, signal)
       if (chunk === undefined) return { items: [], done: true }
-      let values: unknown[][] | undefined = chunk.values
+      let positions = exactPositions(chunk.items.length)
+      let values = valuesAt(chunk.items, positions)
       if (exact !== undefined) {
         // A row whose timestamp changed between the two reads (a concurrent write) makes the
         // chunk be read again; after a few tries the hydrated Dates are used as they are.
         for (let attempt = 1; ; attempt++) {
-          values = await exact.read(chunk.fork, chunk.items, chunk.values, exactPositions(chunk.items.length), signal)
-          if (values !== undefined || attempt === 3) break
+          const exactValues = await exact.read(chunk.fork, chunk.items, positions, values, signal)
+          if (exactValues !== undefined) values = exactValues
+          if (exactValues !== undefined || attempt === 3) break
           chunk = (await readChunk(size, signal))!
+          positions = exactPositions(chunk.items.length)
+          values = valuesAt(chunk.items, positions)
         }
-        values ??= chunk.values
       }
       first = false
       read += chunk.items.length
-      chunk.items.forEach((item, i) => keysOf.set(item, values[i]!))
+      positions.forEach((position, n) => keysOf.set(chunk.items[position]!, values[n]!))
       if (values.length > 0) lastValues = values.at(-1)
       return { items: chunk.items, done: chunk.items.length < size }
     },
