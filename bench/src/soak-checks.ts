@@ -87,6 +87,8 @@ export interface SoakResult {
   wallMs: number
   /** User + system CPU time of the process over the same span. */
   cpuMs: number
+  /** Garbage-collection pause time over the same span (`PerformanceObserver` 'gc' entries). */
+  gcMs: number
   /** The kernel's peak RSS of the process (Node, the ORM, the pool and every iteration together). */
   maxRssBytes: number
   sampledPeakRssBytes: number

@@ -4,7 +4,7 @@
  * `pg_stat_activity` are inspected, the pool closed, and one result line printed for the parent.
  * Usage (internal): node soak-child.ts '<json SoakRequest>'
  */
-import { performance } from 'node:perf_hooks'
+import { performance, PerformanceObserver } from 'node:perf_hooks'
 import { reportUncaughtErrors, resultPrefix } from './child-protocol.ts'
 import { trackPeakRss } from './memory.ts'
 import {
@@ -68,6 +68,13 @@ const poolSampler = setInterval(() => {
 }, 10)
 poolSampler.unref()
 
+// Time V8 spent in garbage collection pauses: concurrent loops keep more entities alive at once.
+let gcMs = 0
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration
+})
+gcObserver.observe({ entryTypes: ['gc'] })
+
 const cpuBefore = process.cpuUsage()
 const started = performance.now()
 const iterations = await Promise.all(
@@ -91,6 +98,7 @@ const wallMs = performance.now() - started
 const cpu = process.cpuUsage(cpuBefore)
 const memory = peak.stop()
 clearInterval(poolSampler)
+gcObserver.disconnect()
 
 const poolAtEnd = await waitForIdlePool(target.pool)
 const sessionsAtEnd = await listApplicationSessions(request.url, request.applicationName)
@@ -107,6 +115,7 @@ const result: SoakResult = {
   iterations,
   wallMs,
   cpuMs: (cpu.user + cpu.system) / 1000,
+  gcMs,
   maxRssBytes: memory.maxRssBytes,
   sampledPeakRssBytes: memory.sampledPeakBytes,
   setupRssBytes,

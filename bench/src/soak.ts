@@ -12,13 +12,13 @@ import { ensureBenchDatabase, ensureEventsRowsLogged } from './events-table.ts'
 import { describeMachine } from './machine.ts'
 import { runNodeScript } from './runner.ts'
 import { type SoakAdapter, soakFailures, type SoakRequest, type SoakResult, type SoakStrategy } from './soak-checks.ts'
-import { renderSoakMarkdown, type SoakRun } from './soak-report.ts'
+import { readRows, renderSoakMarkdown, type SoakRun } from './soak-report.ts'
 
 const help = `Usage: npm run soak -- [options]
 
 Seeds the fixture table \`events\` with N rows (skipped when it already holds exactly those rows), then for
 each adapter and strategy starts one Node process that opens ONE pool and runs --concurrency aiterator
-loops at once, each over the whole table, each checking that it sees every row exactly once (a bitset of
+loops at once (after a process that runs one loop alone, for comparison), each over the whole table, each checking that it sees every row exactly once (a bitset of
 ids, count and sum(id) against the table). Then it checks the pool ended idle (node-postgres' counters)
 and that no session with the run's application_name is left active or in a transaction (pg_stat_activity),
 or connected after the pool closed. Writes bench/results/soak.md and soak.json; exits 1 if a check failed.
@@ -35,6 +35,8 @@ Options:
                     of DATABASE_URL, or postgres://postgres@127.0.0.1:5432, created when missing).
                     A --rows other than what the table holds reseeds it: give small runs their own --url.
   --out DIR         where to write soak.md and soak.json (default bench/results)
+  --no-baseline     skip the run of one loop alone that precedes each concurrent run (its rows/s is the
+                    yardstick for the concurrent run's)
   -h, --help        show this help
 `
 
@@ -59,6 +61,7 @@ const values = parseCommandLine(help, {
   'batch-size': { type: 'string' },
   url: { type: 'string' },
   out: { type: 'string' },
+  'no-baseline': { type: 'boolean' },
 })
 
 const rows = positiveInteger('rows', values.rows, 1_000_000)
@@ -80,25 +83,30 @@ await ensureEventsRowsLogged(url, rows, log)
 const machine = await describeMachine(url)
 const nodeArgs = process.execArgv
 
+// One loop alone first (same process setup, same moment), so the concurrent run's throughput has a yardstick.
+const loopCounts = concurrency > 1 && !values['no-baseline'] ? [1, concurrency] : [concurrency]
 const runs: SoakRun[] = []
 for (const adapter of adapters) {
   for (const strategy of strategies) {
-    // Named per run so pg_stat_activity tells this run's sessions from any other client's (63 bytes at most).
-    const applicationName = `batchyield-soak-${process.pid}-${adapter}-${strategy}`
-    const request: SoakRequest = { adapter, strategy, url, concurrency, poolMax, chunkSize, batchYieldSize, applicationName }
-    try {
-      const result = await runNodeScript<SoakResult>(soakChildScript, request, `soak ${adapter} ${strategy}`, { nodeArgs })
-      const failures = soakFailures(result)
-      runs.push({ request, result, failures })
-      const read = result.iterations.reduce((sum, it) => sum + it.rows, 0)
-      log(
-        `  ${adapter} ${strategy}: ${read.toLocaleString('en-US')} rows in ${(result.wallMs / 1000).toFixed(1)} s, ${Math.round((read / result.wallMs) * 1000).toLocaleString('en-US')} rows/s, peak ${Math.round(result.maxRssBytes / 2 ** 20)} MiB, pool ${result.poolAtEnd.idle}/${result.poolAtEnd.total} idle: ${failures.length ? `FAILED (${failures.length} check(s))` : 'checks passed'}`,
-      )
-      for (const failure of failures.slice(0, 5)) log(`    ${failure}`)
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
-      runs.push({ request, error: message, failures: [message] })
-      log(`  ${adapter} ${strategy}: FAILED ${message.split('\n')[0]}`)
+    for (const loops of loopCounts) {
+      const label = `${adapter} ${strategy} x${loops}`
+      // Named per run so pg_stat_activity tells this run's sessions from any other client's (63 bytes at most).
+      const applicationName = `batchyield-soak-${process.pid}-${adapter}-${strategy}-${loops}`
+      const request: SoakRequest = { adapter, strategy, url, concurrency: loops, poolMax, chunkSize, batchYieldSize, applicationName }
+      try {
+        const result = await runNodeScript<SoakResult>(soakChildScript, request, `soak ${label}`, { nodeArgs })
+        const failures = soakFailures(result)
+        runs.push({ request, result, failures })
+        const read = readRows(result)
+        log(
+          `  ${label}: ${read.toLocaleString('en-US')} rows in ${(result.wallMs / 1000).toFixed(1)} s, ${Math.round((read / result.wallMs) * 1000).toLocaleString('en-US')} rows/s, peak ${Math.round(result.maxRssBytes / 2 ** 20)} MiB, pool ${result.poolAtEnd.idle}/${result.poolAtEnd.total} idle: ${failures.length ? `FAILED (${failures.length} check(s))` : 'checks passed'}`,
+        )
+        for (const failure of failures.slice(0, 5)) log(`    ${failure}`)
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        runs.push({ request, error: message, failures: [message] })
+        log(`  ${label}: FAILED ${message.split('\n')[0]}`)
+      }
     }
   }
 }

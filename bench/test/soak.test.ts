@@ -52,19 +52,29 @@ describe('soak (small scale, real PostgreSQL)', () => {
     expect(code, stderr).toBe(0)
     const report = JSON.parse(await readFile(join(outDir, 'soak.json'), 'utf8')) as { passed: boolean; runs: SoakRun[] }
     expect(report.passed).toBe(true)
-    expect(report.runs.map((run) => `${run.request.adapter} ${run.request.strategy}`)).toEqual(['typeorm keyset', 'typeorm cursor', 'mikro-orm keyset', 'mikro-orm cursor'])
+    // Each adapter and strategy: one loop alone (the yardstick), then the concurrent loops.
+    expect(report.runs.map((run) => `${run.request.adapter} ${run.request.strategy} x${run.request.concurrency}`)).toEqual([
+      'typeorm keyset x1',
+      `typeorm keyset x${concurrency}`,
+      'typeorm cursor x1',
+      `typeorm cursor x${concurrency}`,
+      'mikro-orm keyset x1',
+      `mikro-orm keyset x${concurrency}`,
+      'mikro-orm cursor x1',
+      `mikro-orm cursor x${concurrency}`,
+    ])
     for (const run of report.runs) {
       if (!('result' in run)) throw new Error(run.error)
       const r = run.result
       expect(run.failures).toEqual([])
       expect(r.totals).toEqual({ count: rows, idSum: `${(rows * (rows + 1)) / 2}`, minId: 1, maxId: rows })
-      expect(r.iterations).toHaveLength(concurrency)
+      expect(r.iterations).toHaveLength(run.request.concurrency)
       for (const iteration of r.iterations) {
         expect(iteration).toMatchObject({ rows, batches: Math.ceil(rows / 70), idSum: r.totals.idSum, duplicates: 0, outOfRange: 0, missing: 0 })
         expect(iteration.error).toBeUndefined()
       }
       // One pool shared by the loops: more than one connection at once, never more than its max.
-      expect(r.poolPeak.total).toBeGreaterThan(1)
+      if (run.request.concurrency > 1) expect(r.poolPeak.total).toBeGreaterThan(1)
       expect(r.poolPeak.total).toBeLessThanOrEqual(4)
       expect(r.poolAtEnd.idle).toBe(r.poolAtEnd.total)
       expect(r.poolAtEnd.waiting).toBe(0)
@@ -76,7 +86,9 @@ describe('soak (small scale, real PostgreSQL)', () => {
     }
     const markdown = await readFile(join(outDir, 'soak.md'), 'utf8')
     expect(markdown).toContain(`# batchyield soak: ${concurrency} concurrent iterations over 2,000 rows`)
-    expect(markdown).toContain('| MikroORM | cursor | 6,000 |')
+    expect(markdown).toContain(`| MikroORM | cursor | ${concurrency} | 6,000 |`)
+    expect(markdown).toMatch(/\| MikroORM \| cursor \| 1 \| 2,000 \| [^|]+ \| [^|]+ \| — \|/)
+    expect(markdown).toMatch(new RegExp(`\\| TypeORM \\| keyset \\| ${concurrency} \\| 6,000 \\| [^|]+ \\| [^|]+ \\| \\d+\\.\\d\\dx \\|`))
     expect(markdown).toContain('All passed')
   })
 
@@ -124,6 +136,7 @@ describe('soak checks fail on what they guard against', () => {
       iterations: [iteration, iteration],
       wallMs: 2,
       cpuMs: 2,
+      gcMs: 1,
       maxRssBytes: 1,
       sampledPeakRssBytes: 1,
       setupRssBytes: 1,
