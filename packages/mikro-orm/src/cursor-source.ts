@@ -2,6 +2,7 @@ import type { ChunkSource } from '@batchyield/batch-core'
 import { ConnectionException, type EntityManager, type EntityProperty, helper, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import type { OrderEntry } from './keyset-ordering.js'
+import { findInSlices } from './find-in-slices.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
@@ -76,11 +77,11 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
     if (cursor.ownsTransaction) fork.setTransactionContext(cursor.ctx)
     try {
       const byKey = new Map<string, object>()
-      const loaded = await fork.find(spec.entityName, andWhere(spec.where, keyCondition(pkFields, keys)), {
+      const loaded = await findInSlices(fork, spec.entityName, andWhere(spec.where, keyCondition(pkFields, keys)), {
         ...spec.findOptions,
         orderBy: [...orderBy],
         signal,
-      } as object)
+      })
       for (const entity of loaded) byKey.set(Utils.getPrimaryKeyHash((helper(entity).getPrimaryKeys(true) ?? []) as unknown as string[]), entity)
       // Own transaction: one snapshot, every key has its row. In a READ COMMITTED caller transaction
       // a row deleted since the cursor opened is gone: like keyset, it is not yielded.

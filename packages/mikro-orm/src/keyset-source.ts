@@ -4,6 +4,7 @@ import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering } from './keyset-ordering.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
+import { findInSlices } from './find-in-slices.js'
 import { type SeekRegion, seekRegions } from './seek-filter.js'
 
 /**
@@ -51,13 +52,13 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
       if (items.length === size) break
       // MariaDB/MySQL sort a `k IS NULL` range again (filesort) while k is in the ORDER BY; it is constant there
       const orderBy = region?.firstKeyIsNull && !keepNullKeyInOrder ? ordering.orderBy.slice(1) : ordering.orderBy
-      const found = await fork.find(spec.entityName, andWhere(spec.where, region?.filter), {
+      const found = await findInSlices(fork, spec.entityName, andWhere(spec.where, region?.filter), {
         ...options,
         orderBy: [...orderBy],
         limit: size - items.length,
         offset: first ? spec.offset : undefined,
         signal,
-      } as object)
+      })
       items.push(...found)
     }
     return { items, fork }
