@@ -92,12 +92,22 @@ export class ChunkReader<T> {
     if (this.inflight || this.ended || this.stopped || this.failure) return
     if (!this.wanted && this.queue.length >= this.options.prefetch) return
     this.wanted = false
-    const { chunkSize, limit } = this.options
-    const size = limit === undefined ? chunkSize : Math.min(chunkSize, limit - this.received)
+    const { limit } = this.options
+    const size = limit === undefined ? this.nextChunkSize() : Math.min(this.nextChunkSize(), limit - this.received)
     this.inflight = this.fetch(size).then(() => {
       this.inflight = undefined
       this.fill()
     })
+  }
+
+  /**
+   * `chunkSize`, except for the first round trip, which reads one batch when batches are smaller
+   * than chunks: the first batch then waits for `batchYieldSize` rows, not a whole chunk of them
+   * (one extra round trip per run).
+   */
+  private nextChunkSize(): number {
+    const { chunkSize, batchYieldSize } = this.options
+    return this.chunks === 0 && batchYieldSize !== undefined && batchYieldSize < chunkSize ? batchYieldSize : chunkSize
   }
 
   private async fetch(size: number): Promise<void> {

@@ -39,7 +39,10 @@ export interface Progress {
 export interface BatchOptions {
   /** Items per yielded list. Without it, items are yielded one at a time. */
   readonly batchYieldSize?: number
-  /** Rows fetched per database round trip. Default {@link DEFAULT_CHUNK_SIZE}. */
+  /**
+   * Rows fetched per database round trip. Default {@link DEFAULT_CHUNK_SIZE}. When `batchYieldSize`
+   * is smaller, the first round trip reads `batchYieldSize` rows, so the first batch comes sooner.
+   */
   readonly chunkSize?: number
   /** Chunks fetched ahead while the caller works on the current batch. Default {@link DEFAULT_PREFETCH}. */
   readonly prefetch?: number

@@ -151,8 +151,19 @@ describe('limit', () => {
   test('stops after limit items and asks for min(chunkSize, remaining)', async () => {
     const { open, log } = scriptedSource({ rows: 100 })
     expect(await collect(iterateChunks(open, { chunkSize: 4, batchYieldSize: 3, limit: 10 }))).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]])
-    expect(log.requests).toEqual([4, 4, 2])
+    expect(log.requests).toEqual([3, 4, 3]) // the first round trip reads one batch
     expect(log.closes).toBe(1)
+  })
+
+  test('the first round trip reads one batch when batches are smaller than chunks, every later one a chunk', async () => {
+    const ramped = scriptedSource({ rows: 23 })
+    expect((await collect(iterateChunks(ramped.open, { chunkSize: 10, batchYieldSize: 4 }))).flat()).toEqual(range(0, 23))
+    expect(ramped.log.requests).toEqual([4, 10, 10])
+    for (const options of [{ chunkSize: 10, batchYieldSize: 10 }, { chunkSize: 10, batchYieldSize: 25 }, { chunkSize: 10 }]) {
+      const plain = scriptedSource({ rows: 23 })
+      await collect(iterateChunks(plain.open, options))
+      expect(plain.log.requests).toEqual([10, 10, 10])
+    }
   })
 
   test('truncates a source that returns more than it was asked for', async () => {
@@ -351,9 +362,9 @@ describe('progress', () => {
     const batches = await collect(iterateChunks(open, { chunkSize: 3, batchYieldSize: 2, prefetch: 0, onProgress: (p) => reports.push(p) }))
     expect(batches).toHaveLength(4)
     expect(reports.map(({ elapsedMs, ...rest }) => (expect(elapsedMs).toBeGreaterThanOrEqual(0), rest))).toEqual([
-      { rows: 2, batches: 1, chunks: 1, cursor: 'after:1' },
+      { rows: 2, batches: 1, chunks: 1, cursor: 'after:1' }, // first round trip: one batch
       { rows: 4, batches: 2, chunks: 2, cursor: 'after:3' },
-      { rows: 6, batches: 3, chunks: 2, cursor: 'after:5' },
+      { rows: 6, batches: 3, chunks: 3, cursor: 'after:5' },
       { rows: 7, batches: 4, chunks: 3, cursor: 'after:6' },
     ])
   })
