@@ -1,6 +1,7 @@
 import type { ChunkSource } from '@batchyield/batch-core'
 import { ConnectionException, type EntityManager, type EntityProperty, helper, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
+import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import type { OrderEntry } from './keyset-ordering.js'
 import { findInSlices } from './find-in-slices.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
@@ -55,14 +56,14 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
         rows += chunk.items.length
         return chunk
       } catch (error) {
-        throw connectionLost(error) ? lostConnection(error as Error, rows) : error
+        throw isConnectionLost(error) ? lostConnection(error, rows) : error
       }
     },
     async close() {
       try {
         await cursor?.close()
       } catch (error) {
-        throw connectionLost(error) ? lostConnection(error as Error, rows) : error
+        throw isConnectionLost(error) ? lostConnection(error, rows) : error
       }
     },
   }
@@ -93,23 +94,12 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
   }
 }
 
-/**
- * A session ended by the server (SQLSTATE class 08, 57P01..57P03) or a client that already
- * knows its connection is gone (node-postgres: "not queryable", "Connection terminated").
- */
-function connectionLost(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
-  const code = String((error as { code?: unknown }).code ?? '')
-  return /^08|^57P0[123]$/.test(code) || /not queryable|Connection terminated|terminating connection/i.test(error.message)
-}
-
 function lostConnection(error: Error, rows: number): ConnectionException {
-  const message =
+  return connectionLostError(
+    error,
     `The cursor strategy lost its database connection after reading ${rows} rows (the session was terminated or the connection dropped): ${error.message}. ` +
-    `A server-side cursor cannot continue on another connection; run again, or use strategy: 'keyset', which can resume from its last onProgress cursor`
-  const wrapped = new ConnectionException(Object.assign(new Error(message), { code: (error as { code?: unknown }).code }))
-  wrapped.cause = error
-  return wrapped
+      `A server-side cursor cannot continue on another connection; run again, or use strategy: 'keyset', which can resume from its last onProgress cursor`,
+  )
 }
 
 /** `SELECT <primary key> … WHERE … ORDER BY …` as MikroORM's query builder renders it (filters applied). */

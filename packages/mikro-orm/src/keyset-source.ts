@@ -1,6 +1,7 @@
 import { type ChunkSource, encodeResumeToken, type KeyShape } from '@batchyield/batch-core'
 import { Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
+import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering } from './keyset-ordering.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
@@ -66,32 +67,45 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
 
   return {
     async next(size, signal) {
-      let chunk = await readChunk(size, signal)
-      if (chunk === undefined) return { items: [], done: true }
-      let positions = exactPositions(chunk.items.length)
-      let values = valuesAt(chunk.items, positions)
-      if (exact !== undefined) {
-        // A row whose timestamp changed between the two reads (a concurrent write) makes the
-        // chunk be read again; after a few tries the hydrated Dates are used as they are.
-        for (let attempt = 1; ; attempt++) {
-          const exactValues = await exact.read(chunk.fork, chunk.items, positions, values, signal)
-          if (exactValues !== undefined) values = exactValues
-          if (exactValues !== undefined || attempt === 3) break
-          chunk = (await readChunk(size, signal))!
-          positions = exactPositions(chunk.items.length)
-          values = valuesAt(chunk.items, positions)
-        }
+      try {
+        return await nextChunk(size, signal)
+      } catch (error) {
+        if (!isConnectionLost(error) || signal.aborted) throw error
+        throw connectionLostError(
+          error,
+          `The keyset strategy lost its database connection while reading the chunk after ${read} rows (the session was terminated or the connection dropped): ${error.message}. ` +
+            'Nothing is held between chunks and the pool replaces the connection: run again with after set to the last onProgress cursor to continue after the last batch you finished',
+        )
       }
-      first = false
-      read += chunk.items.length
-      positions.forEach((position, n) => keysOf.set(chunk.items[position]!, values[n]!))
-      if (values.length > 0) lastValues = values.at(-1)
-      return { items: chunk.items, done: chunk.items.length < size }
     },
     close() {},
     cursorOf(item) {
       return encodeResumeToken(shape, keysOf.get(item) ?? keyValues(item, fields, spec.meta.className))
     },
+  }
+
+  async function nextChunk(size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> {
+    let chunk = await readChunk(size, signal)
+    if (chunk === undefined) return { items: [], done: true }
+    let positions = exactPositions(chunk.items.length)
+    let values = valuesAt(chunk.items, positions)
+    if (exact !== undefined) {
+      // A row whose timestamp changed between the two reads (a concurrent write) makes the
+      // chunk be read again; after a few tries the hydrated Dates are used as they are.
+      for (let attempt = 1; ; attempt++) {
+        const exactValues = await exact.read(chunk.fork, chunk.items, positions, values, signal)
+        if (exactValues !== undefined) values = exactValues
+        if (exactValues !== undefined || attempt === 3) break
+        chunk = (await readChunk(size, signal))!
+        positions = exactPositions(chunk.items.length)
+        values = valuesAt(chunk.items, positions)
+      }
+    }
+    first = false
+    read += chunk.items.length
+    positions.forEach((position, n) => keysOf.set(chunk.items[position]!, values[n]!))
+    if (values.length > 0) lastValues = values.at(-1)
+    return { items: chunk.items, done: chunk.items.length < size }
   }
 }
 

@@ -22,7 +22,7 @@ describe('the database session is killed mid-iteration (pg_terminate_backend), p
     await t.close()
   })
 
-  it('keyset: the run either continues on a fresh connection, or fails with a clear driver error and resumes from its last token; each row once', async () => {
+  it('keyset: the run either continues on a fresh connection, or fails with a clear ConnectionException and resumes from its last token; each row once', async () => {
     const ids: string[] = []
     let token: string | undefined
     let killed = 0
@@ -43,13 +43,48 @@ describe('the database session is killed mid-iteration (pg_terminate_backend), p
         (error: unknown) => error,
       )
       if (failure === undefined) break
-      expect(failure).toBeInstanceOf(DriverException)
-      expect(String((failure as Error).message)).toMatch(/terminat|connection/i)
+      expect(failure).toBeInstanceOf(ConnectionException) // a DriverException, with the driver's error as its cause
+      expect((failure as Error).message).toMatch(/^The keyset strategy lost its database connection while reading the chunk after \d+ rows .*terminat.*run again with after set to the last onProgress cursor/s)
+      expect((failure as Error).cause).toBeInstanceOf(Error)
       expect(attempts).toBeLessThan(3)
     }
     expect(killed).toBe(1)
     expect(ids).toHaveLength(db.dataset.books.length)
     expect(new Set(ids).size).toBe(ids.length)
+  })
+})
+
+describe('keyset: the session is killed while a chunk query runs', () => {
+  it('the loop throws a ConnectionException that says how to resume; the resumed run reads every row once', async () => {
+    const t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
+    try {
+      // every row costs 5 ms to read, so a chunk query of 20 runs ~100 ms: long enough to be caught running
+      const slow = { [raw('pg_sleep(0.005) is not null')]: true }
+      const ids: string[] = []
+      let token: string | undefined
+      const run = async (after?: string, kill = false): Promise<void> => {
+        for await (const books of t.em.aiterator(Book, { where: slow, chunkSize: 20, batchYieldSize: 20, prefetch: 1, after, onProgress: (p) => (token = p.cursor) })) {
+          ids.push(...books.map(pkOf))
+          if (kill && ids.length === 40) {
+            // the read-ahead of the third chunk is running now: end that session under it
+            for (;;) {
+              const running = (await listSessions(db.url)).filter((session) => session.state === 'active' && session.query?.includes('pg_sleep'))
+              if (running.length > 0 && (await terminateSessions(db.url, running.map((session) => session.id))).length > 0) break
+            }
+          }
+        }
+      }
+      const error = await within(15_000, run(undefined, true), 'a keyset run across a killed session').then(() => undefined, (e: unknown) => e)
+      expect(error).toBeInstanceOf(ConnectionException)
+      expect((error as Error).message).toMatch(/^The keyset strategy lost its database connection while reading the chunk after \d+ rows .*terminat.*run again with after set to the last onProgress cursor/s)
+      expect((error as Error).cause).toBeInstanceOf(Error)
+      await within(30_000, run(token), 'the resumed run')
+      expect(ids).toHaveLength(db.dataset.books.length)
+      expect(new Set(ids).size).toBe(ids.length)
+      await expectSettled(t.orm, db.url, db.name)
+    } finally {
+      await t.close()
+    }
   })
 })
 
