@@ -11,7 +11,7 @@ import { ensureBenchDatabase, ensureEventsRowsLogged } from './events-table.ts'
 import { describeMachine } from './machine.ts'
 import type { ChildRequest } from './child-protocol.ts'
 import type { Mode } from './modes/mode.ts'
-import { loadMode, modeNames } from './modes/registry.ts'
+import { childNodeArgs, loadMode, modeNames, wholeTableModes } from './modes/registry.ts'
 import { renderChartSvg } from './report-chart.ts'
 import { renderMarkdown } from './report-markdown.ts'
 import { runChild, runInterleaved, type Measurement } from './runner.ts'
@@ -46,8 +46,9 @@ Options:
                     (default 100000 when --rows is larger; 0 to skip)
   --chunk-size N    rows per round trip (default 2000)
   --batch-size N    entities per yielded batch (default 500)
-  --heap-mib N      --max-old-space-size for the child processes (default 16384, so the load-everything
-                    baselines can finish at 1M rows instead of dying at V8's default heap limit)
+  --heap-mib N      --max-old-space-size for the modes that hold the whole table (${[...wholeTableModes].join(', ')};
+                    default 16384, so they finish at 1M rows instead of dying at V8's default heap limit);
+                    every other mode runs with Node's defaults, as a user would run it
   --out DIR         where to write the results (default bench/results)
   --no-warmup       skip the untimed warm-up read of the table
   --no-heap-check   skip the leak check (one extra run of each streaming mode with forced GCs)
@@ -107,10 +108,12 @@ if (small > 0 && small < rows) {
   }
 }
 
-const nodeArgs = [...process.execArgv.filter((arg) => !arg.startsWith('--max-old-space-size')), `--max-old-space-size=${heapMib}`]
+// Only the whole-table baselines need more than V8's default heap; every other mode runs as users run it.
+const childOptions = (request: ChildRequest) => ({ nodeArgs: childNodeArgs(request.mode, heapMib, process.execArgv) })
+const nodeArgsByMode = Object.fromEntries(selected.map((mode) => [mode, childOptions({ ...base, mode }).nodeArgs]))
 if (!values['no-warmup']) {
   log('  warm-up: one untimed read of the table (floor)')
-  await runInterleaved({ requests: [{ ...base, mode: 'floor' }], runs: 1, childOptions: { nodeArgs } })
+  await runInterleaved({ requests: [{ ...base, mode: 'floor' }], runs: 1, childOptions })
 }
 
 const machine = await describeMachine(url)
@@ -120,7 +123,7 @@ const modeInfo = Object.fromEntries(Object.entries(modes).map(([name, m]) => [na
 async function writeReport(measured: readonly Measurement[], runsDone: number, liveHeap: readonly { mode: string; samples: [number, number][] }[]): Promise<string> {
   const summaries = summarize(measured)
   const bar = checkBar(summaries, small > 0 ? small : undefined)
-  const markdown = renderMarkdown({ machine, tableRows: rows, runs: runsDone, chunkSize, batchYieldSize, nodeArgs, summaries, bar, modes: modeInfo, liveHeap })
+  const markdown = renderMarkdown({ machine, tableRows: rows, runs: runsDone, chunkSize, batchYieldSize, childNodeArgs: nodeArgsByMode, summaries, bar, modes: modeInfo, liveHeap })
   const svg = await renderChartSvg(
     summaries,
     Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, m.library])),
@@ -131,7 +134,7 @@ async function writeReport(measured: readonly Measurement[], runsDone: number, l
   await writeFile(join(outDir, 'latest.svg'), svg)
   await writeFile(
     join(outDir, 'latest.json'),
-    `${JSON.stringify({ machine, rows, runs: runsDone, chunkSize, batchYieldSize, nodeArgs, measurements: measured, summaries, bar, liveHeap }, null, 2)}\n`,
+    `${JSON.stringify({ machine, rows, runs: runsDone, chunkSize, batchYieldSize, nodeArgsByMode, measurements: measured, summaries, bar, liveHeap }, null, 2)}\n`,
   )
   // The default results directory also refreshes the "Latest results" section of bench/README.md.
   if (values.out === undefined) {
@@ -153,7 +156,7 @@ let writing: Promise<unknown> = Promise.resolve()
 const measurements: Measurement[] = await runInterleaved({
   requests,
   runs,
-  childOptions: { nodeArgs },
+  childOptions,
   onMeasurement(m) {
     soFar.push(m)
     if (soFar.length % requests.length === 0 && soFar.length < requests.length * runs) {
@@ -179,7 +182,7 @@ if (!values['no-heap-check']) {
     try {
       const result = await runChild(
         { ...base, mode: name, liveHeapEvery: Math.max(1, Math.floor(rows / 10)) },
-        { nodeArgs: [...nodeArgs, '--expose-gc'] },
+        { nodeArgs: [...childOptions({ ...base, mode: name }).nodeArgs, '--expose-gc'] },
       )
       liveHeap.push({ mode: name, samples: result.liveHeap ?? [] })
       const samples = result.liveHeap ?? []

@@ -9,12 +9,30 @@ export interface ReportInput {
   runs: number
   chunkSize: number
   batchYieldSize: number
-  nodeArgs: readonly string[]
+  /** Each mode's child-process flags (the whole-table baselines run with a larger heap than the rest). */
+  childNodeArgs: Record<string, readonly string[]>
   summaries: readonly ModeSummary[]
   bar: readonly BarCheck[]
   modes: Record<string, { library: string; description: string }>
   /** Leak check: live heap after forced GCs along one extra run of each streaming mode. */
   liveHeap?: readonly { mode: string; samples: readonly [number, number][] }[]
+}
+
+/**
+ * `- Child flags: …`: each set of Node flags with the modes that ran with it, so a flag given to a few
+ * modes cannot pass for the whole run's. Node's defaults (else the most common set) read "every other mode".
+ */
+function childFlagsLine(byMode: Record<string, readonly string[]>, modes: readonly string[]): string {
+  const groups = new Map<string, string[]>()
+  for (const mode of modes) {
+    const flags = (byMode[mode] ?? []).join(' ')
+    groups.set(flags, [...(groups.get(flags) ?? []), mode])
+  }
+  const show = (flags: string) => (flags ? `\`${flags}\`` : "Node's defaults")
+  const rest = groups.has('') ? '' : ([...groups].sort((a, b) => b[1].length - a[1].length)[0]?.[0] ?? '')
+  if (groups.size <= 1) return `- Child flags: ${show(rest)} for every mode`
+  const listed = [...groups].filter(([flags]) => flags !== rest).map(([flags, names]) => `${show(flags)} for ${names.map((n) => `\`${n}\``).join(', ')}`)
+  return `- Child flags: ${[...listed, `${show(rest)} for every other mode`].join('; ')}`
 }
 
 /** Renders the results as Markdown: machine and versions, the medians table, the bar, failures. */
@@ -26,7 +44,8 @@ export function renderMarkdown(input: ReportInput): string {
     '',
     `Medians of ${input.runs} run(s) per mode, each run in a fresh Node process, modes interleaved. chunkSize ${input.chunkSize}, batchYieldSize ${input.batchYieldSize}.`,
     '',
-    ...machineLines(machine, input.nodeArgs),
+    ...machineLines(machine, []),
+    childFlagsLine(input.childNodeArgs, [...new Set(input.summaries.map((s) => s.mode))]),
     '',
     '| Mode | Library | Rows | Wall time | Rows/s | Peak RSS | First batch | vs floor | Runs |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|',

@@ -55,7 +55,8 @@ export function runNodeScript<Result>(script: string, request: unknown, label: s
 export interface InterleavedPlan {
   requests: readonly ChildRequest[]
   runs: number
-  childOptions?: RunChildOptions
+  /** The same options for every child, or options per request (the whole-table baselines get a larger heap). */
+  childOptions?: RunChildOptions | ((request: ChildRequest) => RunChildOptions)
   onMeasurement?: (measurement: Measurement) => void
 }
 
@@ -73,7 +74,8 @@ export async function runInterleaved(plan: InterleavedPlan): Promise<Measurement
       let measurement: Measurement | undefined
       for (let attempt = 1; measurement === undefined; attempt += 1) {
         try {
-          measurement = { request, run, result: await runChild(request, plan.childOptions) }
+          const options = typeof plan.childOptions === 'function' ? plan.childOptions(request) : plan.childOptions
+          measurement = { request, run, result: await runChild(request, options) }
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error)
           // A workspace package rebuilding (tsdown cleans dist/ first) is not the mode's fault: wait and retry.

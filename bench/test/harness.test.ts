@@ -5,6 +5,7 @@ import { renderChartSvg } from '../src/report-chart.ts'
 import { renderMarkdown } from '../src/report-markdown.ts'
 import { runChild, runInterleaved } from '../src/runner.ts'
 import { summarize } from '../src/summary.ts'
+import { childNodeArgs, modeNames, wholeTableModes } from '../src/modes/registry.ts'
 import { describeMachine } from '../src/machine.ts'
 
 const rows = 300
@@ -27,6 +28,7 @@ describe('bench harness (tiny table)', () => {
     const expectedChecksum = Array.from({ length: rows }, (_, i) => eventRow(i + 1).quantity).reduce((a, b) => a + b, 0)
     const base = { url: db.url, chunkSize: 70, batchYieldSize: 25 }
     const order: string[] = []
+    const optionsAskedFor: string[] = []
     const measurements = await runInterleaved({
       requests: [
         { ...base, mode: 'floor' },
@@ -34,11 +36,15 @@ describe('bench harness (tiny table)', () => {
         { ...base, mode: 'floor', limit: 100 },
       ],
       runs: 2,
-      childOptions: { nodeArgs: [] },
+      childOptions: (request) => {
+        optionsAskedFor.push(request.mode)
+        return { nodeArgs: childNodeArgs(request.mode, 512) }
+      },
       onMeasurement: (m) => order.push(`${m.run}:${m.request.mode}${m.request.limit ?? ''}`),
     })
     // Round 2 starts one mode later than round 1.
     expect(order).toEqual(['1:floor', '1:typeorm-skip-take', '1:floor100', '2:typeorm-skip-take', '2:floor100', '2:floor'])
+    expect(optionsAskedFor).toEqual(order.map((o) => o.slice(2).replace(/\d+$/, '')))
     for (const m of measurements) {
       if ('error' in m) throw new Error(m.error)
       const expectedRows = m.request.limit ?? rows
@@ -60,16 +66,25 @@ describe('bench harness (tiny table)', () => {
       runs: 2,
       chunkSize: 70,
       batchYieldSize: 25,
-      nodeArgs: [],
+      childNodeArgs: { floor: [], 'typeorm-skip-take': ['--max-old-space-size=512'] },
       summaries,
       bar: [],
       modes: { floor: { library: 'pg', description: 'floor' }, 'typeorm-skip-take': { library: 'TypeORM', description: 'offset' } },
     })
     expect(markdown).toContain('| floor @100 | pg | 100 |')
+    expect(markdown).toContain("- Child flags: `--max-old-space-size=512` for `typeorm-skip-take`; Node's defaults for every other mode")
     expect(markdown).toContain(machine.postgres)
     const svg = await renderChartSvg(summaries, { floor: 'pg', 'typeorm-skip-take': 'TypeORM' }, 'smoke')
     expect(svg).toMatch(/^<svg[^>]*>/)
     expect(svg).toContain('typeorm-skip-take')
+  })
+
+  it('gives the larger heap to the whole-table baselines only; every streaming mode runs with Node defaults', () => {
+    expect([...wholeTableModes].sort()).toEqual(['mikro-find', 'typeorm-getmany'])
+    for (const mode of modeNames) {
+      const args = childNodeArgs(mode, 16_384, ['--max-old-space-size=99', '--enable-source-maps'])
+      expect(args).toEqual(wholeTableModes.has(mode) ? ['--enable-source-maps', '--max-old-space-size=16384'] : ['--enable-source-maps'])
+    }
   })
 
   it('samples the live heap after forced GCs when asked (leak check)', async () => {

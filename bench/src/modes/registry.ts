@@ -27,6 +27,26 @@ export const modeLoaders: Record<string, () => Promise<Mode>> = {
 /** Mode names in report order. */
 export const modeNames: readonly string[] = Object.keys(modeLoaders)
 
+/**
+ * The baselines that hold every row of the table in memory at once. At 1M rows `em.find` needs more than
+ * V8's default heap limit (4 GiB here), so these alone run with a larger `--max-old-space-size`; every other
+ * mode runs with Node's defaults, as a user would run it.
+ */
+export const wholeTableModes: ReadonlySet<string> = new Set(['typeorm-getmany', 'mikro-find'])
+
+/**
+ * The Node flags of a mode's child process: `baseArgs` (without any `--max-old-space-size`), plus
+ * `--max-old-space-size=<heapMib>` for the {@link wholeTableModes} only.
+ *
+ * @example
+ * childNodeArgs('mikro-find', 16384)             // ['--max-old-space-size=16384']
+ * childNodeArgs('typeorm-aiterator-keyset-p1', 16384) // [] (Node's defaults)
+ */
+export function childNodeArgs(mode: string, heapMib: number, baseArgs: readonly string[] = []): string[] {
+  const base = baseArgs.filter((arg) => !arg.startsWith('--max-old-space-size'))
+  return wholeTableModes.has(mode) ? [...base, `--max-old-space-size=${heapMib}`] : base
+}
+
 export async function loadMode(name: string): Promise<Mode> {
   const load = modeLoaders[name]
   if (load === undefined) {
