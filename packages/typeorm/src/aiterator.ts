@@ -61,7 +61,8 @@ export function aiterator<E extends ObjectLiteral>(
   const prefix = uniquePrefix(plan)
 
   if (strategy === 'cursor') {
-    return iterateChunks(() => CursorSource.open(plan, prefix), { ...engineOptions, limit })
+    const readAhead = engineOptions.prefetch > 0 ? { chunkSize: engineOptions.chunkSize } : {}
+    return iterateChunks(() => CursorSource.open(plan, prefix, readAhead), { ...engineOptions, limit })
   }
   const ordering = plan.keyset!
   const shape: KeyShape = { keys: ordering.keys.map((k) => k.key), fingerprint: `typeorm:${plan.metadata.tablePath}` }

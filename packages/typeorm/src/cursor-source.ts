@@ -1,19 +1,19 @@
 import type { Chunk, ChunkSource } from '@batchyield/batch-core'
-import type { ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm'
+import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
 import { hydrateRows } from './hydrate.js'
 import { keysetOrderBy } from './keyset-source.js'
+import { type PortalReader, portalReader, type Row } from './portal-reader.js'
 import { cloneQuery } from './query-clone.js'
 import type { QueryPlan } from './query-plan.js'
 import { RowKeys } from './row-keys.js'
-
-type Row = Record<string, unknown>
 
 /** Cursor runs currently holding a pooled connection, per data source (named in pool-timeout errors). */
 const openRuns = new WeakMap<object, number>()
 
 /**
  * Cursor strategy (PostgreSQL): `DECLARE … NO SCROLL CURSOR FOR <the query>` inside a read-only
- * REPEATABLE READ transaction, then `FETCH FORWARD n` per chunk. The whole run reads one
+ * REPEATABLE READ transaction, then `FETCH FORWARD n` per chunk (sent as a protocol-level
+ * Execute of the cursor when the driver allows, see portalReader). The whole run reads one
  * snapshot and any ORDER BY works. With to-many joins, the rows of the last root entity of a
  * FETCH may continue in the next one: they are held back until the entity is complete (the
  * ORDER BY ends with the root primary key, so an entity's rows are adjacent).
@@ -30,6 +30,12 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private counted = false
   /** Why the server closed our connection, if it did (TypeORM then releases the runner). */
   private connectionError: Error | undefined
+  /** Whether hydrating a chunk sent no statement (known after the first chunk): then reads may go ahead. */
+  private hydrationQuiet = false
+  /** The next chunk's read, sent before this chunk is hydrated (see ReadAhead). */
+  private ahead: { readonly size: number; readonly rows: Promise<Row[]> } | undefined
+  /** Reads chunks with a protocol-level Execute of the cursor (see portalReader); undefined: FETCH statements. */
+  private readPortal: PortalReader | undefined
   private connection: { on(event: 'error', listener: (error: Error) => void): unknown; removeListener(event: 'error', listener: (error: Error) => void): unknown } | undefined
   private readonly onConnectionError = (error: Error) => {
     this.connectionError ??= error
@@ -42,12 +48,13 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     private readonly runner: QueryRunner,
     private readonly ownsRunner: boolean,
     private readonly name: string,
+    private readonly readAhead: ReadAhead,
   ) {
     this.skipRoots = plan.skip
   }
 
   /** Opens the transaction (unless the query's runner is already in one) and declares the cursor. */
-  static async open<E extends ObjectLiteral>(plan: QueryPlan<E>, prefix: string): Promise<CursorSource<E>> {
+  static async open<E extends ObjectLiteral>(plan: QueryPlan<E>, prefix: string, readAhead: ReadAhead = {}): Promise<CursorSource<E>> {
     const query = cloneQuery(plan.base)
     const rowKeys = new RowKeys(plan.primary, prefix, (key) => key.sql)
     rowKeys.addTo(query)
@@ -58,7 +65,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     }
     const callers = (query as unknown as { queryRunner?: QueryRunner }).queryRunner
     const runner = callers ?? plan.dataSource.createQueryRunner(plan.dataSource.defaultReplicationModeForReads())
-    const source = new CursorSource(plan, query, rowKeys, runner, callers === undefined, `${prefix}cursor`)
+    const source = new CursorSource(plan, query, rowKeys, runner, callers === undefined, `${prefix}cursor`, readAhead)
     try {
       await source.declare()
     } catch (error) {
@@ -83,6 +90,9 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     const [sql, parameters] = this.query.getQueryAndParameters()
     await this.runner.query(`DECLARE ${this.name} NO SCROLL CURSOR FOR ${sql}`, parameters)
     this.declared = true
+    // Query subscribers (beforeQuery/afterQuery) see every statement runner.query() sends: with
+    // any registered, chunks stay FETCH statements through it.
+    if (this.plan.dataSource.subscribers.length === 0) this.readPortal = portalReader(this.plan.dataSource.driver, connection, this.name)
     if (!this.plan.toManyJoins && this.skipRoots > 0) {
       await this.runner.query(`MOVE FORWARD ${this.skipRoots} IN ${this.name}`)
       this.skipRoots = 0
@@ -111,9 +121,11 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       this.pending = []
       if (!this.exhausted) {
         this.assertConnected()
-        const fetched = await this.fetch(size)
-        if (fetched.length < size) this.exhausted = true
-        rows = rows.concat(fetched)
+        const read = this.ahead ?? { size, rows: this.fetch(size) }
+        this.ahead = undefined
+        const fetched = await read.rows
+        if (fetched.length < read.size) this.exhausted = true
+        rows = rows.length === 0 ? fetched : rows.concat(fetched)
       }
       if (this.plan.toManyJoins && !this.exhausted && rows.length > 0) {
         // The last root's rows may go on in the next FETCH: hold them back.
@@ -122,25 +134,61 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
         while (cut > 0 && this.rowKeys.rootOf(rows[cut - 1]!) === lastRoot) cut--
         this.pending = rows.slice(cut)
         rows = rows.slice(0, cut)
+      } else if (!this.plan.toManyJoins && rows.length > size) {
+        // A read sent ahead with chunkSize, and the engine asks for fewer (the end of a limit).
+        this.pending = rows.slice(size)
+        rows = rows.slice(0, size)
       }
       rows = this.dropSkipped(rows)
       const done = this.exhausted && this.pending.length === 0
+      // Not while hydrating sends statements of its own: they would wait behind the read (and
+      // fail with it, hiding its error). Rows left over from a read ahead mean the engine is
+      // asking for its last few.
+      if (this.readAhead.chunkSize !== undefined && this.hydrationQuiet && !this.exhausted && (this.plan.toManyJoins || this.pending.length === 0)) {
+        const rowsAhead = this.fetch(this.readAhead.chunkSize)
+        rowsAhead.catch(() => {}) // awaited by the next next() or by close()
+        this.ahead = { size: this.readAhead.chunkSize, rows: rowsAhead }
+      }
       if (rows.length === 0) {
         if (done) return { items: [], done }
         continue
       }
-      return { items: await hydrateRows(this.query, this.runner, rows), done }
+      const { entities, sendsStatements } = await this.onConnection(() => hydrateRows(this.query, this.runner, rows))
+      this.hydrationQuiet = !sendsStatements
+      return { items: entities, done }
     }
   }
 
-  private async fetch(size: number): Promise<Row[]> {
+  private fetch(size: number): Promise<Row[]> {
+    const sql = `FETCH FORWARD ${size} FROM ${this.name}`
+    return this.onConnection(() => (this.readPortal ? this.executePortal(sql, size, this.readPortal) : this.runner.query(sql, undefined, true).then((result) => result.records)))
+  }
+
+  /**
+   * A step that sends statements on the cursor's connection (a FETCH, or hydration's relation-id
+   * queries, which may wait behind a read sent ahead): if the connection died under it, the
+   * clear error of lostConnection().
+   */
+  private async onConnection<T>(step: () => Promise<T>): Promise<T> {
     try {
-      return (await this.runner.query(`FETCH FORWARD ${size} FROM ${this.name}`, undefined, true)).records
+      return await step()
     } catch (error) {
-      // The connection may have died under this FETCH; its 'error' event can trail the rejection.
+      // The connection may have died under this statement; its 'error' event can trail the rejection.
       await new Promise((resolve) => setImmediate(resolve))
       if (this.runner.isReleased || this.connectionError || isConnectionLoss(error)) throw this.lostConnection(error)
       throw error
+    }
+  }
+
+  /** `FETCH FORWARD size` by Execute, logged and failing as runner.query() would log and fail it. */
+  private async executePortal(sql: string, size: number, read: PortalReader): Promise<Row[]> {
+    const { logger } = this.plan.dataSource
+    logger.logQuery(sql, undefined, this.runner)
+    try {
+      return await read(size)
+    } catch (driverError) {
+      logger.logQueryError(driverError as Error, sql, undefined, this.runner)
+      throw new QueryFailedError(sql, undefined, driverError as Error)
     }
   }
 
@@ -172,6 +220,15 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   /** CLOSE, then COMMIT (ROLLBACK if anything failed) and release, whatever state we are in. */
   async close(): Promise<void> {
     let failure: { error: unknown } | undefined
+    // A read sent ahead that nobody took: wait for it (the connection is busy until then). Its
+    // error is no news to the caller, who never asked for those rows, but unless the connection
+    // died it aborted the transaction: then CLOSE would fail, and ROLLBACK ends it.
+    const unread = await this.ahead?.rows.then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    )
+    this.ahead = undefined
+    const aborted = unread !== undefined && this.connectionError === undefined && !this.runner.isReleased && !isConnectionLoss(unread.error)
     // Once the session is gone, so are its cursor and transaction: nothing is left to clean up
     // on the server, and a "Connection terminated" from CLOSE is no news to the caller (a FETCH
     // that hit it already failed the run; after a break, nobody is waiting for rows).
@@ -185,9 +242,9 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       }
     }
     const usable = () => lost === undefined && !this.runner.isReleased
-    if (this.declared && usable()) await attempt(() => this.runner.query(`CLOSE ${this.name}`))
+    if (this.declared && usable() && !aborted) await attempt(() => this.runner.query(`CLOSE ${this.name}`))
     if (this.transactionStarted && this.runner.isTransactionActive && usable()) {
-      await attempt(() => (failure ? this.runner.rollbackTransaction() : this.runner.commitTransaction()))
+      await attempt(() => (failure || aborted ? this.runner.rollbackTransaction() : this.runner.commitTransaction()))
     }
     if (this.ownsRunner) {
       // A connection whose clean-up failed (or that died) is in an unknown state: destroy it rather than pool it.
@@ -202,6 +259,16 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     }
     if (failure) throw failure.error
   }
+}
+
+/**
+ * Whether to send each chunk's read before hydrating the previous chunk (`chunkSize`: yes, that
+ * many rows), so that the server reads the next rows while this thread hydrates; only when the
+ * caller asked for read-ahead (`prefetch` >= 1), since it reads one chunk beyond what the
+ * engine requested: with `prefetch: 0` the cursor reads only what the loop asks for.
+ */
+export interface ReadAhead {
+  readonly chunkSize?: number
 }
 
 /**

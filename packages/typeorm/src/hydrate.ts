@@ -5,6 +5,17 @@ import { cloneQuery } from './query-clone.js'
 interface EntityExecution {
   loadRawResults(queryRunner: QueryRunner): Promise<unknown[]>
   executeEntitiesAndRawResults(queryRunner: QueryRunner): Promise<{ raw: unknown[]; entities: unknown[] }>
+  relationMetadatas: unknown[]
+}
+
+/** Entities hydrated from raw rows. */
+export interface Hydrated<E> {
+  readonly entities: E[]
+  /**
+   * Whether hydrating sends statements of its own on the query runner (relation ids, relations
+   * loaded by `relationLoadStrategy: 'query'`), which wait for anything queued before them.
+   */
+  readonly sendsStatements: boolean
 }
 
 /**
@@ -14,10 +25,13 @@ interface EntityExecution {
  * `relationLoadStrategy: 'query'` and `afterLoad` listeners. Only the SQL round trip is replaced
  * by the rows we already fetched.
  */
-export async function hydrateRows<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[]): Promise<E[]> {
+export async function hydrateRows<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[]): Promise<Hydrated<E>> {
   const execution = cloneQuery(query) as unknown as EntityExecution & SelectQueryBuilder<E>
   execution.expressionMap.queryEntity = true
   execution.loadRawResults = async () => [...rows]
   const { entities } = await execution.executeEntitiesAndRawResults(queryRunner)
-  return entities as E[]
+  // executeEntitiesAndRawResults() has added the entity's @RelationId properties to the attributes.
+  const map = execution.expressionMap
+  const sendsStatements = map.relationIdAttributes.length > 0 || (map.relationLoadStrategy === 'query' && execution.relationMetadatas.length > 0)
+  return { entities: entities as E[], sendsStatements }
 }
