@@ -1,11 +1,14 @@
 import type { Chunk, ChunkSource } from '@batchyield/batch-core'
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
-import { hydrateRows } from './hydrate.js'
+import { hydrateInSlices, hydrateRows } from './hydrate.js'
 import { keysetOrderBy } from './keyset-source.js'
 import { type PortalReader, portalReader, type Row } from './portal-reader.js'
 import { cloneQuery } from './query-clone.js'
 import type { QueryPlan } from './query-plan.js'
 import { RowKeys } from './row-keys.js'
+
+/** Rows hydrated per turn of the event loop (about a millisecond of TypeORM's work). */
+const HYDRATION_SLICE_ROWS = 500
 
 /** Cursor runs currently holding a pooled connection, per data source (named in pool-timeout errors). */
 const openRuns = new WeakMap<object, number>()
@@ -153,7 +156,11 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
         if (done) return { items: [], done }
         continue
       }
-      const { entities, sendsStatements } = await this.onConnection(() => hydrateRows(this.query, this.runner, rows))
+      // One row per entity and no statements to send: hydrate in slices (see hydrateInSlices).
+      const sliced = !this.plan.toManyJoins && this.hydrationQuiet
+      const { entities, sendsStatements } = await this.onConnection(() =>
+        sliced ? hydrateInSlices(this.query, this.runner, rows, HYDRATION_SLICE_ROWS) : hydrateRows(this.query, this.runner, rows),
+      )
       this.hydrationQuiet = !sendsStatements
       return { items: entities, done }
     }

@@ -35,3 +35,23 @@ export async function hydrateRows<E extends ObjectLiteral>(query: SelectQueryBui
   const sendsStatements = map.relationIdAttributes.length > 0 || (map.relationLoadStrategy === 'query' && execution.relationMetadatas.length > 0)
   return { entities: entities as E[], sendsStatements }
 }
+
+/**
+ * `hydrateRows()` of `rows` in slices of `sliceRows`, with a turn of the event loop between
+ * slices, for rows that are one entity each (no to-many joins). The same entities, in the same
+ * order: TypeORM hydrates each row on its own. A whole chunk in one go would block the thread
+ * for its whole hydration, so a slow consumer's timers (and its I/O) would wait for it; in
+ * slices, a read-ahead interleaves with the consumer instead.
+ */
+export async function hydrateInSlices<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[], sliceRows: number): Promise<Hydrated<E>> {
+  if (rows.length <= sliceRows) return hydrateRows(query, queryRunner, rows)
+  const entities: E[] = []
+  let sendsStatements = false
+  for (let start = 0; start < rows.length; start += sliceRows) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve))
+    const slice = await hydrateRows(query, queryRunner, rows.slice(start, start + sliceRows))
+    for (const entity of slice.entities) entities.push(entity)
+    sendsStatements ||= slice.sendsStatements
+  }
+  return { entities, sendsStatements }
+}
