@@ -1,14 +1,11 @@
 import type { Chunk, ChunkSource } from '@batchyield/batch-core'
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
-import { hydrateInSlices, hydrateRows } from './hydrate.js'
+import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrateRows } from './hydrate.js'
 import { keysetOrderBy } from './keyset-source.js'
 import { type PortalReader, portalReader, type Row } from './portal-reader.js'
 import { cloneQuery } from './query-clone.js'
 import type { QueryPlan } from './query-plan.js'
 import { RowKeys } from './row-keys.js'
-
-/** Rows hydrated per turn of the event loop (about a millisecond of TypeORM's work). */
-const HYDRATION_SLICE_ROWS = 500
 
 /** Cursor runs currently holding a pooled connection, per data source (named in pool-timeout errors). */
 const openRuns = new WeakMap<object, number>()

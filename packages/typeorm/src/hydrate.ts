@@ -1,6 +1,9 @@
 import type { ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm'
 import { cloneQuery } from './query-clone.js'
 
+/** Rows hydrated per turn of the event loop (about a millisecond of TypeORM's work). */
+export const HYDRATION_SLICE_ROWS = 500
+
 /** The TypeORM 1.1 internals that `getMany()` runs after the query (protected in its typings). */
 interface EntityExecution {
   loadRawResults(queryRunner: QueryRunner): Promise<unknown[]>
@@ -30,10 +33,27 @@ export async function hydrateRows<E extends ObjectLiteral>(query: SelectQueryBui
   execution.expressionMap.queryEntity = true
   execution.loadRawResults = async () => [...rows]
   const { entities } = await execution.executeEntitiesAndRawResults(queryRunner)
-  // executeEntitiesAndRawResults() has added the entity's @RelationId properties to the attributes.
-  const map = execution.expressionMap
-  const sendsStatements = map.relationIdAttributes.length > 0 || (map.relationLoadStrategy === 'query' && execution.relationMetadatas.length > 0)
-  return { entities: entities as E[], sendsStatements }
+  return { entities: entities as E[], sendsStatements: hydrationSendsStatements(execution) }
+}
+
+/**
+ * Whether TypeORM's hydration of `executed` (a query whose entities were just loaded) sent
+ * statements of its own: executeEntitiesAndRawResults() has added the entity's @RelationId
+ * properties to the attributes by then.
+ */
+export function hydrationSendsStatements(executed: SelectQueryBuilder<ObjectLiteral>): boolean {
+  const map = executed.expressionMap
+  return map.relationIdAttributes.length > 0 || (map.relationLoadStrategy === 'query' && (executed as unknown as EntityExecution).relationMetadatas.length > 0)
+}
+
+/**
+ * Runs `query` as getRawAndEntities() does (its query runner, or one from the pool, released
+ * after; its transaction handling) but returns the raw rows only, unhydrated.
+ */
+export async function loadRawRows(query: SelectQueryBuilder<ObjectLiteral>): Promise<Record<string, unknown>[]> {
+  const execution = query as unknown as EntityExecution
+  execution.executeEntitiesAndRawResults = async (queryRunner) => ({ raw: await execution.loadRawResults(queryRunner), entities: [] })
+  return (await query.getRawAndEntities()).raw as Record<string, unknown>[]
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type Chunk, type ChunkSource, encodeResumeToken, type KeyShape, seekPredicate } from '@batchyield/batch-core'
-import type { ObjectLiteral, OrderByCondition, SelectQueryBuilder } from 'typeorm'
+import type { ObjectLiteral, OrderByCondition, QueryRunner, SelectQueryBuilder } from 'typeorm'
 import type { Dialect } from './dialect.js'
+import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrationSendsStatements, loadRawRows } from './hydrate.js'
 import { cloneQuery } from './query-clone.js'
 import type { KeyColumn, KeysetOrdering, QueryPlan } from './query-plan.js'
 import { RowKeys } from './row-keys.js'
@@ -28,6 +29,13 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private lastFound: ChunkKeys<E> | undefined
   private readonly columns: ReadonlyMap<string, string>
   private readonly keys: readonly KeyColumn[]
+  /** Whether hydrating a chunk sent no statement (known after the first chunk): then it is done in slices. */
+  private hydrationQuiet = false
+  /**
+   * Hands TypeORM's hydration of a slice its broadcaster (afterLoad subscribers); never
+   * connected, since a quiet hydration sends no statement.
+   */
+  private hydrationRunner: QueryRunner | undefined
 
   constructor(
     private readonly plan: QueryPlan<E>,
@@ -55,7 +63,9 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     }
   }
 
-  close(): void {}
+  async close(): Promise<void> {
+    await this.hydrationRunner?.release()
+  }
 
   cursorOf(item: E): string {
     const values = this.keyValuesOf(item)
@@ -71,7 +81,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     let lastRow: Record<string, unknown> | undefined
     for (const condition of this.seekConditions()) {
       const query = this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - count, condition))
-      const { raw, entities } = await query.getRawAndEntities()
+      const { raw, entities } = await this.rawAndEntities(query)
       if (items.length === 0) items = entities
       else items.push(...entities)
       this.readKeys(raw, entities, values)
@@ -82,6 +92,22 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     if (lastRow !== undefined) this.last = this.rowKeys.read(lastRow)
     this.remember(items, values)
     return { items, done: count < size }
+  }
+
+  /**
+   * getRawAndEntities(), with the entities hydrated in slices (see hydrateInSlices) once the
+   * first chunk has shown that hydration sends no statements. Rows are entities here (no
+   * to-many joins).
+   */
+  private async rawAndEntities(query: SelectQueryBuilder<E>): Promise<{ raw: Record<string, unknown>[]; entities: E[] }> {
+    if (!this.hydrationQuiet) {
+      const result = await query.getRawAndEntities()
+      this.hydrationQuiet = !hydrationSendsStatements(query)
+      return result
+    }
+    const raw = await loadRawRows(query)
+    const runner = (query as unknown as { queryRunner?: QueryRunner }).queryRunner ?? (this.hydrationRunner ??= this.plan.dataSource.createQueryRunner())
+    return { raw, entities: (await hydrateInSlices(query, runner, raw, HYDRATION_SLICE_ROWS)).entities }
   }
 
   /** Two queries: the next `size` distinct root keys, then those entities with every join. */
