@@ -90,7 +90,7 @@ describe('soak (small scale, real PostgreSQL)', () => {
     expect(markdown).toMatch(/\| MikroORM \| cursor \| 1 \| 2,000 \| [^|]+ \| [^|]+ \| — \|/)
     expect(markdown).toMatch(new RegExp(`\\| TypeORM \\| keyset \\| ${concurrency} \\| 6,000 \\| [^|]+ \\| [^|]+ \\| \\d+\\.\\d\\dx \\|`))
     expect(markdown).toContain('All passed')
-  })
+  }, 240_000) // eight child processes (a yardstick and a concurrent run per adapter and strategy), each starting Node and an ORM
 
   it('exits 1 on a bad option and on an unreachable database', async () => {
     const { code, stderr } = await runSoak(['--url', db.url, '--rows', `${rows}`, '--concurrency', '2', '--adapters', 'typeorm', '--pool-max', '0', '--out', outDir])
