@@ -1,5 +1,6 @@
 import type { Chunk, ChunkSource } from '@batchyield/batch-core'
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
+import { isConnectionLoss } from './connection-loss.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrateRows } from './hydrate.js'
 import { keysetOrderBy } from './keyset-source.js'
 import { type PortalReader, portalReader, type Row } from './portal-reader.js'
@@ -287,15 +288,4 @@ function poolTimeout(cause: Error, holding: number): Error {
       "Use strategy 'keyset' (it holds no connection between chunks), a larger pool, or do the inner work after the loop",
     { cause },
   )
-}
-
-/**
- * The server ended the session (SQLSTATE class 08 connection exception, 57P0x shutdown, 25P03
- * idle-in-transaction timeout) or the socket closed under the query.
- */
-function isConnectionLoss(error: unknown): boolean {
-  const driverError = (error as { driverError?: { code?: unknown; message?: unknown } } | undefined)?.driverError
-  const code = typeof driverError?.code === 'string' ? driverError.code : ''
-  const message = error instanceof Error ? error.message : ''
-  return /^(08|57P0)/.test(code) || code === '25P03' || /Connection terminated/i.test(message)
 }

@@ -1,5 +1,6 @@
 import { type Chunk, type ChunkSource, encodeResumeToken, type KeyShape, seekPredicate } from '@batchyield/batch-core'
 import type { ObjectLiteral, OrderByCondition, QueryRunner, SelectQueryBuilder } from 'typeorm'
+import { isConnectionLoss } from './connection-loss.js'
 import type { Dialect } from './dialect.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrationSendsStatements, loadRawRows } from './hydrate.js'
 import { cloneQuery } from './query-clone.js'
@@ -55,11 +56,19 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   async next(size: number): Promise<Chunk<E>> {
-    for (;;) {
-      const chunk = this.plan.toManyJoins ? await this.readByRootKeys(size) : await this.readRows(size)
-      // Rows picked by the key query can vanish before the entity query (concurrent deletes);
-      // an empty chunk would end the iteration, so read on.
-      if (chunk.items.length > 0 || chunk.done) return chunk
+    try {
+      for (;;) {
+        const chunk = this.plan.toManyJoins ? await this.readByRootKeys(size) : await this.readRows(size)
+        // Rows picked by the key query can vanish before the entity query (concurrent deletes);
+        // an empty chunk would end the iteration, so read on.
+        if (chunk.items.length > 0 || chunk.done) return chunk
+      }
+    } catch (error) {
+      if (!isConnectionLoss(error)) throw error
+      throw new Error(
+        `The keyset strategy lost its database connection while reading a chunk (${(error as Error).message}). Nothing is held between chunks and the pool replaces the connection: run again with 'after' set to the last onProgress cursor to continue after the last batch you finished`,
+        { cause: error },
+      )
     }
   }
 
