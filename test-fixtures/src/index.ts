@@ -34,6 +34,7 @@ export { type EventRow, eventRow, eventsEpoch, eventValues, maxEventId, type See
 export { createRandom, type Random } from '#src/prng'
 export { assertDatabasesReachable, DatabaseUnreachableError, type ReachabilityOptions } from '#src/reachability'
 export { type FixtureTable, fixtureTables, schemaStatements } from '#src/schema'
+export { openQueryGate, type QueryGate } from '#src/query-gate'
 export { type SeedOptions, seed } from '#src/seed'
 export { type DatabaseSession, listSessions, terminateSessions } from '#src/sessions'
 export {

@@ -1,4 +1,4 @@
-import { listSessions, quoteIdentifier, terminateSessions, withConnection } from '@batchyield/test-fixtures'
+import { listSessions, openQueryGate, quoteIdentifier, terminateSessions, withConnection } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { ConnectionException, DriverException, raw } from '@mikro-orm/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -58,26 +58,29 @@ describe('keyset: the session is killed while a chunk query runs', () => {
   it('the loop throws a ConnectionException that says how to resume; the resumed run reads every row once', async () => {
     const t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
     try {
-      // every row costs 5 ms to read, so a chunk query of 20 runs ~100 ms: long enough to be caught running
-      const slow = { [raw('pg_sleep(0.005) is not null')]: true }
+      // Once shut, the gate holds the next chunk query at its first row: the kill provably lands mid-statement.
+      await using gate = await openQueryGate(db.url)
+      const gated = { [raw(gate.condition)]: true }
       const ids: string[] = []
       let token: string | undefined
       const run = async (after?: string, kill = false): Promise<void> => {
-        for await (const books of t.em.aiterator(Book, { where: slow, chunkSize: 20, batchYieldSize: 20, prefetch: 1, after, onProgress: (p) => (token = p.cursor) })) {
+        let killed = false
+        for await (const books of t.em.aiterator(Book, { where: gated, chunkSize: 20, batchYieldSize: 20, prefetch: 1, after, onProgress: (p) => (token = p.cursor) })) {
           ids.push(...books.map(pkOf))
-          if (kill && ids.length === 40) {
-            // the read-ahead of the third chunk is running now: end that session under it
-            for (;;) {
-              const running = (await listSessions(db.url)).filter((session) => session.state === 'active' && session.query?.includes('pg_sleep'))
-              if (running.length > 0 && (await terminateSessions(db.url, running.map((session) => session.id))).length > 0) break
-            }
-          }
+          if (!kill || killed) continue
+          await gate.shut()
+          // the read-ahead may have finished before the gate shut: then the next one waits at it
+          const waiting = await gate.waiting(500)
+          if (waiting.length > 0) killed = (await terminateSessions(db.url, waiting)).length > 0
         }
       }
       const error = await within(15_000, run(undefined, true), 'a keyset run across a killed session').then(() => undefined, (e: unknown) => e)
       expect(error).toBeInstanceOf(ConnectionException)
       expect((error as Error).message).toMatch(/^The keyset strategy lost its database connection while reading the chunk after \d+ rows .*terminat.*run again with after set to the last onProgress cursor/s)
       expect((error as Error).cause).toBeInstanceOf(Error)
+      expect(ids.length).toBeGreaterThanOrEqual(20)
+      expect(ids.length).toBeLessThan(db.dataset.books.length)
+      await gate.open()
       // Resume as the message says. pg may hand out the killed client once more before it notices
       // the connection is gone: that attempt fails with the same error, and the next one resumes.
       for (let attempt = 1; ; attempt++) {
@@ -88,6 +91,7 @@ describe('keyset: the session is killed while a chunk query runs', () => {
       }
       expect(ids).toHaveLength(db.dataset.books.length)
       expect(new Set(ids).size).toBe(ids.length)
+      await gate.close()
       await expectSettled(t.orm, db.url, db.name)
     } finally {
       await t.close()
