@@ -1,8 +1,11 @@
 import type { ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm'
 import { cloneQuery } from './query-clone.js'
 
-/** Rows hydrated per turn of the event loop (about a millisecond of TypeORM's work). */
-export const HYDRATION_SLICE_ROWS = 500
+/**
+ * Rows hydrated per turn of the event loop: under a millisecond of TypeORM's work, so a slow
+ * consumer's timers wait at most that long for a read-ahead's hydration.
+ */
+export const HYDRATION_SLICE_ROWS = 125
 
 /** The TypeORM 1.1 internals that `getMany()` runs after the query (protected in its typings). */
 interface EntityExecution {
