@@ -12,6 +12,7 @@ import {
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm'
 import { CursorSource } from './cursor-source.js'
 import { KeysetSource } from './keyset-source.js'
+import { readAheadOf } from './read-ahead.js'
 import { STRATEGIES, type TypeormBatchOptions } from './options.js'
 import { planQuery, type QueryPlan } from './query-plan.js'
 
@@ -61,13 +62,12 @@ export function aiterator<E extends ObjectLiteral>(
   const prefix = uniquePrefix(plan)
 
   if (strategy === 'cursor') {
-    const readAhead = engineOptions.prefetch > 0 ? { chunkSize: engineOptions.chunkSize } : {}
-    return iterateChunks(() => CursorSource.open(plan, prefix, readAhead), { ...engineOptions, limit })
+    return iterateChunks(() => CursorSource.open(plan, prefix, readAheadOf(engineOptions)), { ...engineOptions, limit })
   }
   const ordering = plan.keyset!
   const shape: KeyShape = { keys: ordering.keys.map((k) => k.key), fingerprint: `typeorm:${plan.metadata.tablePath}` }
   const afterValues = after === undefined ? undefined : decodeResumeToken(after, shape)
-  return iterateChunks(() => new KeysetSource(plan, ordering, shape, prefix, afterValues, keptChunks(engineOptions)), { ...engineOptions, limit })
+  return iterateChunks(() => new KeysetSource(plan, ordering, shape, prefix, afterValues, keptChunks(engineOptions), readAheadOf(engineOptions)), { ...engineOptions, limit })
 }
 
 /**

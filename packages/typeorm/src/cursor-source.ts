@@ -6,6 +6,7 @@ import { keysetOrderBy } from './keyset-source.js'
 import { type PortalReader, portalReader, type Row } from './portal-reader.js'
 import { cloneQuery } from './query-clone.js'
 import type { QueryPlan } from './query-plan.js'
+import type { ReadAhead } from './read-ahead.js'
 import { RowKeys } from './row-keys.js'
 
 /** Cursor runs currently holding a pooled connection, per data source (named in pool-timeout errors). */
@@ -264,16 +265,6 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     }
     if (failure) throw failure.error
   }
-}
-
-/**
- * Whether to send each chunk's read before hydrating the previous chunk (`chunkSize`: yes, that
- * many rows), so that the server reads the next rows while this thread hydrates; only when the
- * caller asked for read-ahead (`prefetch` >= 1), since it reads one chunk beyond what the
- * engine requested: with `prefetch: 0` the cursor reads only what the loop asks for.
- */
-export interface ReadAhead {
-  readonly chunkSize?: number
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm'
+import { loadRawResults } from './callback-query.js'
 import { cloneQuery } from './query-clone.js'
 
 /**
@@ -51,11 +52,12 @@ export function hydrationSendsStatements(executed: SelectQueryBuilder<ObjectLite
 
 /**
  * Runs `query` as getRawAndEntities() does (its query runner, or one from the pool, released
- * after; its transaction handling) but returns the raw rows only, unhydrated.
+ * after; its transaction handling) but returns the raw rows only, unhydrated (read as
+ * callback-query's loadRawResults() reads them).
  */
 export async function loadRawRows(query: SelectQueryBuilder<ObjectLiteral>): Promise<Record<string, unknown>[]> {
   const execution = query as unknown as EntityExecution
-  execution.executeEntitiesAndRawResults = async (queryRunner) => ({ raw: await execution.loadRawResults(queryRunner), entities: [] })
+  execution.executeEntitiesAndRawResults = async (queryRunner) => ({ raw: await loadRawResults(query, queryRunner), entities: [] })
   return (await query.getRawAndEntities()).raw as Record<string, unknown>[]
 }
 

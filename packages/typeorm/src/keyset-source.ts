@@ -5,6 +5,7 @@ import type { Dialect } from './dialect.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrationSendsStatements, loadRawRows } from './hydrate.js'
 import { cloneQuery } from './query-clone.js'
 import type { KeyColumn, KeysetOrdering, QueryPlan } from './query-plan.js'
+import type { ReadAhead } from './read-ahead.js'
 import { RowKeys } from './row-keys.js'
 import { renderSeek } from './seek-sql.js'
 
@@ -32,11 +33,19 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private readonly keys: readonly KeyColumn[]
   /** Whether hydrating a chunk sent no statement (known after the first chunk): then it is done in slices. */
   private hydrationQuiet = false
+  /** The next chunk's raw rows, read before this chunk was hydrated (see readRowsAhead). */
+  private ahead: { readonly size: number; readonly rows: Promise<Record<string, unknown>[]> } | undefined
+  /** Raw rows read ahead beyond what the engine asked for (it asks for fewer at the end of a limit). */
+  private pending: Record<string, unknown>[] = []
+  /** A raw read returned fewer rows than asked: the results have ended. */
+  private exhausted = false
   /**
    * Hands TypeORM's hydration of a slice its broadcaster (afterLoad subscribers); never
    * connected, since a quiet hydration sends no statement.
    */
   private hydrationRunner: QueryRunner | undefined
+  /** The query whose SQL the raw rows come from, as hydration reads it (see readRowsAhead). */
+  private hydrationQuery: SelectQueryBuilder<E> | undefined
 
   constructor(
     private readonly plan: QueryPlan<E>,
@@ -46,6 +55,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     after: readonly unknown[] | undefined,
     /** Chunks to keep key values for; 0 when `cursorOf()` is never called. */
     private readonly retain: number,
+    private readonly readAhead: ReadAhead = {},
   ) {
     this.keys = ordering.keys
     this.last = after
@@ -73,6 +83,10 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   async close(): Promise<void> {
+    // A read sent ahead that nobody took: wait until it has given its connection back. Its error
+    // is no news to the caller, who never asked for those rows.
+    await this.ahead?.rows.catch(() => {})
+    this.ahead = undefined
     await this.hydrationRunner?.release()
   }
 
@@ -84,13 +98,16 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
 
   /** One query (see seekConditions) of the entities themselves: ordered, seeking, limited. */
   private async readRows(size: number): Promise<Chunk<E>> {
+    if (this.hydrationQuiet) return this.readRowsAhead(size)
+    // getRawAndEntities(): TypeORM's whole path, which tells whether hydration sends statements
     let items: E[] = []
     const values: unknown[] = []
     let count = 0
     let lastRow: Record<string, unknown> | undefined
     for (const condition of this.seekConditions()) {
       const query = this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - count, condition))
-      const { raw, entities } = await this.rawAndEntities(query)
+      const { raw, entities } = await query.getRawAndEntities()
+      this.hydrationQuiet = !hydrationSendsStatements(query)
       if (items.length === 0) items = entities
       else items.push(...entities)
       this.readKeys(raw, entities, values)
@@ -104,19 +121,61 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   /**
-   * getRawAndEntities(), with the entities hydrated in slices (see hydrateInSlices) once the
-   * first chunk has shown that hydration sends no statements. Rows are entities here (no
-   * to-many joins).
+   * readRows() once hydration is known to send no statements: the raw rows are loaded as
+   * getRawAndEntities() loads them and hydrated in slices (see hydrateInSlices). With read-ahead,
+   * the next chunk's query is sent before this chunk is hydrated: its seek position is this
+   * chunk's last raw row, so the database reads the next rows while this thread hydrates.
    */
-  private async rawAndEntities(query: SelectQueryBuilder<E>): Promise<{ raw: Record<string, unknown>[]; entities: E[] }> {
-    if (!this.hydrationQuiet) {
-      const result = await query.getRawAndEntities()
-      this.hydrationQuiet = !hydrationSendsStatements(query)
-      return result
+  private async readRowsAhead(size: number): Promise<Chunk<E>> {
+    let raw = this.pending
+    this.pending = []
+    if (this.ahead !== undefined) {
+      const ahead = this.ahead
+      this.ahead = undefined
+      raw = raw.concat(await this.settle(ahead.size, ahead.rows))
     }
-    const raw = await loadRawRows(query)
+    if (raw.length < size && !this.exhausted) raw = raw.concat(await this.settle(size - raw.length, this.loadRaw(size - raw.length)))
+    // a read sent ahead with chunkSize, and the engine asks for fewer (the end of a limit)
+    if (raw.length > size) {
+      this.pending = raw.slice(size)
+      raw = raw.slice(0, size)
+    }
+    const { chunkSize } = this.readAhead
+    if (chunkSize !== undefined && !this.exhausted && this.pending.length === 0) {
+      const rows = this.loadRaw(chunkSize)
+      rows.catch(() => {}) // awaited by the next readRowsAhead() or by close()
+      this.ahead = { size: chunkSize, rows }
+      // one turn of the event loop: the pool hands out a connection and the SELECT is sent
+      // before hydration starts, so the server works from the start of it
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    // the query the rows came from, but for its seek, order and limit, which hydration does not read
+    const query = (this.hydrationQuery ??= this.rowKeys.addTo(cloneQuery(this.plan.base)))
     const runner = (query as unknown as { queryRunner?: QueryRunner }).queryRunner ?? (this.hydrationRunner ??= this.plan.dataSource.createQueryRunner())
-    return { raw, entities: (await hydrateInSlices(query, runner, raw, HYDRATION_SLICE_ROWS)).entities }
+    const { entities } = await hydrateInSlices(query, runner, raw, HYDRATION_SLICE_ROWS)
+    const values: unknown[] = []
+    this.readKeys(raw, entities, values)
+    this.remember(entities, values)
+    return { items: entities, done: this.exhausted && this.pending.length === 0 }
+  }
+
+  /** The rows of a raw read of `size`; fewer mean the end of the results. */
+  private async settle(size: number, rows: Promise<Record<string, unknown>[]>): Promise<Record<string, unknown>[]> {
+    const read = await rows
+    if (read.length < size) this.exhausted = true
+    return read
+  }
+
+  /** The raw rows of the next `size` entities after `last` (the seek conditions in turn); moves `last` past them. */
+  private async loadRaw(size: number): Promise<Record<string, unknown>[]> {
+    let rows: Record<string, unknown>[] = []
+    for (const condition of this.seekConditions()) {
+      const raw = await loadRawRows(this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)))
+      rows = rows.length === 0 ? raw : rows.concat(raw)
+      if (rows.length === size) break
+    }
+    if (rows.length > 0) this.last = this.rowKeys.read(rows.at(-1)!)
+    return rows
   }
 
   /** Two queries: the next `size` distinct root keys, then those entities with every join. */
