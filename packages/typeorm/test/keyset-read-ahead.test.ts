@@ -142,3 +142,27 @@ describe("the chunk SELECTs get TypeORM's logging and errors", () => {
     expect(log.slow.every((s) => s.time > 20)).toBe(true)
   })
 })
+
+describe("on the caller's query runner", () => {
+  it("reads ahead inside the caller's transaction: its uncommitted rows in every chunk, and the transaction left open", async () => {
+    const ds = await openDataSource('postgres', db.url, { poolSize: 1 })
+    const runner = ds.createQueryRunner()
+    try {
+      await runner.connect()
+      await runner.startTransaction()
+      await runner.query("UPDATE tags SET name = 'in transaction ' || id WHERE id % 40 = 0")
+      const query = ds.getRepository(Tag).createQueryBuilder('t', runner).orderBy('t.id')
+      const tags = (await collect(aiterator(query, { chunkSize: 50, batchYieldSize: 25, prefetch: 1 }))).flat()
+      expect(tags.map((t) => t.id)).toEqual(Array.from({ length: 345 }, (_, i) => i + 1))
+      expect(tags.filter((t) => t.name.startsWith('in transaction ')).map((t) => t.id)).toEqual([40, 80, 120, 160, 200, 240, 280, 320])
+      expect(runner.isTransactionActive).toBe(true)
+      await runner.rollbackTransaction()
+      await runner.release()
+      // the pool's only connection is free again, and the update is gone
+      expect(await ds.getRepository(Tag).countBy({ name: 'in transaction 40' })).toBe(0)
+    } finally {
+      await runner.release()
+      await ds.destroy()
+    }
+  })
+})
