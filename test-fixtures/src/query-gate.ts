@@ -1,5 +1,6 @@
 import { connect } from '#src/connection'
 import { dialectOf } from '#src/dialect'
+import { terminateSessions } from '#src/sessions'
 
 /**
  * A gate a test can shut in front of a running query, so a fault test kills a session that is provably in the
@@ -13,9 +14,7 @@ import { dialectOf } from '#src/dialect'
  * ```ts
  * await using gate = await openQueryGate(db.url)
  * for await (const books of qb.where(gate.condition).aiterator({ batchYieldSize: 20, chunkSize: 20 })) {
- *   await gate.shut()                       // the next chunk's query will wait at the gate...
- *   const [pid] = await gate.waiting()      // ...here it is, mid-statement
- *   await terminateSessions(db.url, [pid!])
+ *   await gate.killWaiting()                // the next chunk's query waits at the gate and is ended there
  * }
  * ```
  */
@@ -28,6 +27,11 @@ export interface QueryGate extends AsyncDisposable {
   open(): Promise<void>
   /** Backend pids of sessions waiting at the shut gate, once at least one does (or `[]` after `timeoutMs`). */
   waiting(timeoutMs?: number): Promise<number[]>
+  /**
+   * Shuts the gate and ends the sessions that wait at it within `timeoutMs` (a fault mid-statement);
+   * returns their pids, `[]` if none came (a read that finished before the gate shut).
+   */
+  killWaiting(timeoutMs?: number): Promise<number[]>
   /** Opens the gate and closes its connection. */
   close(): Promise<void>
 }
@@ -39,11 +43,31 @@ const gateKey = 740_231_177
 export async function openQueryGate(url: string): Promise<QueryGate> {
   if (dialectOf(url) !== 'postgres') throw new Error(`openQueryGate: PostgreSQL only, got ${dialectOf(url)}`)
   const connection = await connect(url)
-  let shut = false
+  let isShut = false
   const open = async (): Promise<void> => {
-    if (!shut) return
-    shut = false
+    if (!isShut) return
+    isShut = false
     await connection.query('SELECT pg_advisory_unlock($1::bigint)', [gateKey])
+  }
+  const shut = async (): Promise<void> => {
+    if (isShut) return
+    await connection.query('SELECT pg_advisory_lock($1::bigint)', [gateKey])
+    isShut = true
+  }
+  const waiting = async (timeoutMs = 10_000): Promise<number[]> => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      // a bigint key is locked as (classid = high 32 bits, objid = low 32 bits, objsubid = 1)
+      const rows = await connection.query<{ pid: number }>(
+        `SELECT pid FROM pg_locks
+         WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1 AND classid = 0 AND objid = $1::bigint::oid
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         ORDER BY pid`,
+        [gateKey],
+      )
+      if (rows.length > 0 || Date.now() >= deadline) return rows.map((row) => row.pid)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
   }
   const close = async (): Promise<void> => {
     try {
@@ -55,26 +79,13 @@ export async function openQueryGate(url: string): Promise<QueryGate> {
   return {
     // CASE fixes the order: wait for the shared lock, then give it back at once.
     condition: `(CASE WHEN pg_advisory_lock_shared(${gateKey}::bigint) IS NULL THEN false ELSE pg_advisory_unlock_shared(${gateKey}::bigint) END)`,
-    async shut() {
-      if (shut) return
-      await connection.query('SELECT pg_advisory_lock($1::bigint)', [gateKey])
-      shut = true
-    },
+    shut,
     open,
-    async waiting(timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        // a bigint key is locked as (classid = high 32 bits, objid = low 32 bits, objsubid = 1)
-        const rows = await connection.query<{ pid: number }>(
-          `SELECT pid FROM pg_locks
-           WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1 AND classid = 0 AND objid = $1::bigint::oid
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-           ORDER BY pid`,
-          [gateKey],
-        )
-        if (rows.length > 0 || Date.now() >= deadline) return rows.map((row) => row.pid)
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
+    waiting,
+    async killWaiting(timeoutMs = 500) {
+      await shut()
+      const pids = await waiting(timeoutMs)
+      return pids.length === 0 ? [] : terminateSessions(url, pids)
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -56,3 +56,23 @@ describe('a query gate (PostgreSQL)', () => {
     await expect(openQueryGate('mysql://root@127.0.0.1:3306/test')).rejects.toThrow(/PostgreSQL only/)
   })
 })
+
+describe('killWaiting (PostgreSQL)', () => {
+  const db = useTestDatabase('postgres')
+
+  it('shuts the gate and ends the session waiting at it; with nobody waiting it ends nothing', async () => {
+    await using gate = await openQueryGate(db.url)
+    expect(await gate.killWaiting(50)).toEqual([])
+    const reader = await connect(db.url)
+    try {
+      const held = reader.query(`SELECT 1 WHERE ${gate.condition}`)
+      const rejected = expect(held).rejects.toThrow(/terminat/)
+      const [pid, ...others] = await gate.killWaiting(10_000)
+      expect(others).toEqual([])
+      await rejected
+      expect((await listSessions(db.url)).map((s) => s.id)).not.toContain(pid)
+    } finally {
+      await reader.close().catch(() => {})
+    }
+  })
+})

@@ -1,11 +1,6 @@
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
+import { nodePostgresClient } from './pg-client.js'
 import type { Row } from './portal-reader.js'
-
-/** node-postgres's JavaScript client: `query(text, values, callback)` and its wire connection. */
-interface CallbackClient {
-  query(text: string, values: unknown[], callback: (error: Error | null, result: { rows: Row[] }) => void): void
-  connection?: { describe?: unknown }
-}
 
 /**
  * The rows of `query`'s SQL on `queryRunner`, as `loadRawResults()` (what `getRawAndEntities()`
@@ -27,8 +22,8 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
   const cached = query.expressionMap.cache !== false && dataSource.queryResultCache !== undefined
   const plain = dataSource.driver.options.type === 'postgres' && dataSource.subscribers.length === 0 && !cached
   if (!plain || queryRunner.isReleased) return typeorm.loadRawResults(queryRunner)
-  const client = (await queryRunner.connect()) as Partial<CallbackClient> | undefined
-  if (typeof client?.query !== 'function' || typeof client.connection?.describe !== 'function') return typeorm.loadRawResults(queryRunner)
+  const client = nodePostgresClient(await queryRunner.connect())
+  if (client === undefined) return typeorm.loadRawResults(queryRunner)
 
   const [sql, parameters] = query.getQueryAndParameters()
   const { logger } = dataSource
@@ -36,7 +31,7 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
   const started = Date.now()
   try {
     const rows = await new Promise<Row[]>((resolve, reject) => {
-      client.query!(sql, parameters, (error, result) => (error ? reject(error) : resolve(result.rows)))
+      client.query(sql, parameters, (error: Error | null, result: { rows: Row[] }) => (error ? reject(error) : resolve(result.rows)))
     })
     const took = Date.now() - started
     const slow = dataSource.driver.options.maxQueryExecutionTime

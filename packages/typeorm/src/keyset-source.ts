@@ -132,9 +132,9 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     if (this.ahead !== undefined) {
       const ahead = this.ahead
       this.ahead = undefined
-      raw = raw.concat(await this.settle(ahead.size, ahead.rows))
+      raw = joined(raw, await this.settle(ahead.size, ahead.rows))
     }
-    if (raw.length < size && !this.exhausted) raw = raw.concat(await this.settle(size - raw.length, this.loadRaw(size - raw.length)))
+    if (raw.length < size && !this.exhausted) raw = joined(raw, await this.settle(size - raw.length, this.loadRaw(size - raw.length)))
     // a read sent ahead with chunkSize, and the engine asks for fewer (the end of a limit)
     if (raw.length > size) {
       this.pending = raw.slice(size)
@@ -171,7 +171,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     let rows: Record<string, unknown>[] = []
     for (const condition of this.seekConditions()) {
       const raw = await loadRawRows(this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)))
-      rows = rows.length === 0 ? raw : rows.concat(raw)
+      rows = joined(rows, raw)
       if (rows.length === size) break
     }
     if (rows.length > 0) this.last = this.rowKeys.read(rows.at(-1)!)
@@ -330,6 +330,11 @@ export function keysetOrderBy(keys: readonly KeyColumn[], dialect: Dialect): Ord
     orderBy[sql] = dialect.orderByNulls && key.nullable !== false ? { order, nulls: key.nulls === 'first' ? 'NULLS FIRST' : 'NULLS LAST' } : order
   }
   return orderBy
+}
+
+/** `first` then `rest`, without copying when `first` is empty (the usual case on the hot path). */
+function joined<T>(first: T[], rest: T[]): T[] {
+  return first.length === 0 ? rest : first.concat(rest)
 }
 
 /** Parameters per entity query when loading a chunk's root keys (drivers cap them; PostgreSQL at 65535). */

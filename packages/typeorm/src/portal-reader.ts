@@ -1,16 +1,10 @@
+import { type NodePostgresClient, nodePostgresClient } from './pg-client.js'
+
 /** A raw row as node-postgres parses it: column alias to value. */
 export type Row = Record<string, unknown>
 
 /** Reads up to `rows` more rows of the cursor. */
 export type PortalReader = (rows: number) => Promise<Row[]>
-
-/** node-postgres's wire connection (pg/lib/connection.js), the calls pg-cursor makes too. */
-interface WireConnection {
-  describe(message: { type: 'P'; name: string }, more: boolean): void
-  execute(message: { portal: string; rows: number }, more: boolean): void
-  sync(): void
-  stream?: { cork?(): void; uncork?(): void }
-}
 
 /** node-postgres's row parser (`pg.Result`): the client gives it its type parsers (`_types`) when the query is queued. */
 interface RowParser {
@@ -40,13 +34,11 @@ type ResultClass = new (rowMode?: string, types?: unknown) => RowParser
  */
 export function portalReader(driver: unknown, client: unknown, portal: string): PortalReader | undefined {
   const Result = (driver as { postgres?: { Result?: unknown } } | undefined)?.postgres?.Result
-  const connection = (client as { connection?: Partial<WireConnection> } | undefined)?.connection
-  const query = (client as { query?: unknown } | undefined)?.query
-  if (typeof Result !== 'function' || typeof query !== 'function') return undefined
-  if (typeof connection?.describe !== 'function' || typeof connection.execute !== 'function' || typeof connection.sync !== 'function') return undefined
+  const pg = nodePostgresClient(client)
+  if (typeof Result !== 'function' || pg === undefined) return undefined
   return (rows) =>
     new Promise<Row[]>((resolve, reject) => {
-      query.call(client, new PortalExecution(Result as ResultClass, portal, rows, (error, read) => (error ? reject(error) : resolve(read!))))
+      pg.query(new PortalExecution(Result as ResultClass, portal, rows, (error, read) => (error ? reject(error) : resolve(read!))))
     })
 }
 
@@ -69,7 +61,7 @@ class PortalExecution {
     this._result = new Result()
   }
 
-  submit(connection: WireConnection): null {
+  submit(connection: NodePostgresClient['connection']): null {
     connection.stream?.cork?.()
     try {
       connection.describe({ type: 'P', name: this.portal }, true)

@@ -1,4 +1,4 @@
-import { openQueryGate, type QueryGate, terminateSessions, withConnection } from '@batchyield/test-fixtures'
+import { openQueryGate, withConnection } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { type DataSource, QueryFailedError } from 'typeorm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -29,15 +29,6 @@ const otherSession = (sql: string, params: unknown[] = []) => withConnection(db.
 const killBackends = () =>
   otherSession('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name])
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-/**
- * Shuts the gate and kills the session of the chunk read that waits at it: provably mid-statement. The
- * read-ahead may have finished before the gate shut; then the next batch's call finds the next read waiting.
- */
-const killAtGate = async (gate: QueryGate): Promise<void> => {
-  await gate.shut()
-  const waiting = await gate.waiting(500)
-  if (waiting.length > 0) await terminateSessions(db.url, waiting)
-}
 
 describe('the backend is killed mid-run (pg_terminate_backend)', () => {
   // Bounded time: each fault test has a 20 s timeout; a hang fails it.
@@ -61,7 +52,8 @@ describe('the backend is killed mid-run (pg_terminate_backend)', () => {
     await expect(async () => {
       for await (const batch of aiterator(gated, { batchYieldSize: 20, chunkSize: 20, prefetch: 1, strategy: 'cursor' })) {
         rows += batch.length
-        await killAtGate(gate)
+        // the read-ahead may have finished before the gate shut: then the next batch's call ends the next read
+        await gate.killWaiting()
       }
     }).rejects.toThrow(/The cursor's database connection was closed during the run \((terminating connection due to administrator command|Connection terminated)/)
     expect(rows).toBeGreaterThanOrEqual(20)
@@ -78,7 +70,8 @@ describe('the backend is killed mid-run (pg_terminate_backend)', () => {
     await expect(async () => {
       for await (const batch of aiterator(gated, { batchYieldSize: 20, chunkSize: 20, prefetch: 1, strategy: 'keyset' })) {
         rows += batch.length
-        await killAtGate(gate)
+        // the read-ahead may have finished before the gate shut: then the next batch's call ends the next read
+        await gate.killWaiting()
       }
     }).rejects.toThrow(
       /^The keyset strategy lost its database connection while reading a chunk \((terminating connection due to administrator command|Connection terminated)[^)]*\)\. .*run again with 'after' set to the last onProgress cursor/,

@@ -1,11 +1,12 @@
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import { DataSource, type EntitySubscriberInterface, EventSubscriber } from 'typeorm'
+import { DataSource } from 'typeorm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HYDRATION_SLICE_ROWS } from '../src/hydrate.js'
 import { aiterator, type Strategy } from '../src/index.js'
 import { collect, expectBatches } from './support/collect.js'
 import { openDataSource } from './support/data-source.js'
 import { entities, Tag } from './support/entities.js'
+import { tagLoadWatcher } from './support/load-watcher.js'
 
 // Chunks of one row per entity whose hydration sends no statements (known from the first chunk)
 // are hydrated HYDRATION_SLICE_ROWS rows at a time with a turn of the event loop between slices, so a slow
@@ -41,15 +42,7 @@ for (const dialect of ['postgres', 'mariadb'] as const) {
         // afterLoad runs as each slice is hydrated: note the event-loop turn it runs in.
         let turn = 0
         const turnOfEntity: number[] = []
-        @EventSubscriber()
-        class TurnWatcher implements EntitySubscriberInterface<Tag> {
-          listenTo() {
-            return Tag
-          }
-          afterLoad(): void {
-            turnOfEntity.push(turn)
-          }
-        }
+        const TurnWatcher = tagLoadWatcher(() => turnOfEntity.push(turn))
         const type = dialect === 'postgres' ? 'postgres' : 'mariadb'
         const watched = await new DataSource({ type, url: db.url, entities, subscribers: [TurnWatcher], logging: false }).initialize()
         let counting = true

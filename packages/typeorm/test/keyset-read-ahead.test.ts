@@ -1,10 +1,11 @@
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import { DataSource, type EntitySubscriberInterface, EventSubscriber, type Logger, QueryFailedError } from 'typeorm'
+import { DataSource, type Logger, QueryFailedError } from 'typeorm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aiterator } from '../src/index.js'
 import { collect, expectBatches } from './support/collect.js'
 import { openDataSource } from './support/data-source.js'
 import { entities, Tag } from './support/entities.js'
+import { tagLoadWatcher } from './support/load-watcher.js'
 
 // Keyset chunks whose hydration sends no statements (known from the first chunk): with read-ahead
 // (prefetch >= 1) the next chunk's SELECT is sent before this chunk is hydrated, so the database
@@ -38,16 +39,8 @@ describe('the SELECT of the next keyset chunk is sent before this chunk is hydra
       const log = new SelectLog()
       /** For each tag loaded, how many SELECTs had been sent by then. */
       const sentAtLoad: number[] = []
-      @EventSubscriber()
-      class LoadWatcher implements EntitySubscriberInterface<Tag> {
-        listenTo() {
-          return Tag
-        }
-        afterLoad(): void {
-          sentAtLoad.push(log.queries.length)
-        }
-      }
-      const ds = await new DataSource({ type: 'postgres', url: db.url, entities, subscribers: [LoadWatcher], logger: log, logging: true }).initialize()
+      const watcher = tagLoadWatcher(() => sentAtLoad.push(log.queries.length))
+      const ds = await new DataSource({ type: 'postgres', url: db.url, entities, subscribers: [watcher], logger: log, logging: true }).initialize()
       try {
         const query = ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.id')
         const batches = await collect(aiterator(query, { chunkSize: 50, batchYieldSize: 50, prefetch }))
