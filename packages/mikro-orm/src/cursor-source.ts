@@ -1,19 +1,24 @@
 import type { ChunkSource } from '@batchyield/batch-core'
-import { ConnectionException, type EntityManager, type EntityProperty, helper, Utils } from '@mikro-orm/core'
+import { ConnectionException, type EntityManager, type EntityMetadata, type EntityProperty, helper, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import type { OrderEntry } from './keyset-ordering.js'
-import { findInSlices } from './find-in-slices.js'
+import { createInSlices, findInSlices, type PlainFind, planPlainFind } from './find-in-slices.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
 /**
- * Cursor strategy (PostgreSQL): one server-side cursor over the primary keys of the matching
- * rows, in the requested order (the primary key appended), for the whole run. Each chunk fetches
- * the next `chunkSize` keys, then loads their entities with one `em.find` (where, populate,
- * fields, filters as given) in a fresh fork, on the cursor's connection and snapshot, and puts
- * them back in cursor order. Populated relations therefore load once per chunk and to-many
- * collections are complete.
+ * Cursor strategy (PostgreSQL): one server-side cursor for the whole run, in the requested order
+ * (the primary key appended), on one connection and snapshot.
+ *
+ * - A plain read (what {@link planPlainFind} accepts: nothing populated) declares the cursor over
+ *   the very SELECT `em.find` would run, and each chunk creates its entities from the fetched rows
+ *   as em.find would (`createInSlices`), in a fresh fork: one statement per chunk. With read-ahead
+ *   (`prefetch` >= 1) the next chunk's FETCH is sent before this chunk's entities are created.
+ * - Otherwise the cursor runs over the primary keys only, and each chunk fetches the next
+ *   `chunkSize` keys, then loads their entities with one `em.find` (populate, fields, filters as
+ *   given) and puts them back in cursor order: populated relations load once per chunk and to-many
+ *   collections are complete.
  *
  * Holds one connection (outside a transaction: its own read-only REPEATABLE READ transaction)
  * from the first chunk until `close()`. A killed session makes the next statement fail at once;
@@ -23,29 +28,54 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
   const base = contextEntityManager(spec.em)
   const pkFields = spec.meta.primaryKeys
   const pkColumns = pkFields.map((pk) => (spec.meta.properties[pk] as EntityProperty).fieldNames[0]!)
+  const findOptions = { ...spec.findOptions, orderBy: [...orderBy] }
   let cursor: ServerSideCursor | undefined
+  /** Set when the cursor reads whole rows (a plain read); undefined while it reads keys. */
+  let plain: { find: PlainFind; mapRow(row: Record<string, unknown>): object } | undefined
   let toSkip = spec.offset ?? 0
   let lastHash: string | undefined
+  /** The cursor has returned its last row (a FETCH returned fewer rows than asked for). */
   let exhausted = false
+  /** Fetched rows not taken yet, from `position` on. */
+  let fetched: Record<string, unknown>[] = []
+  let position = 0
+  /** A FETCH sent ahead (plain reads with read-ahead), taken by the next chunk or awaited by close(). */
+  let ahead: Promise<Record<string, unknown>[]> | undefined
 
-  /** The next `size` distinct primary keys (a join on a to-many condition repeats a row's key). */
-  const nextKeys = async (size: number): Promise<unknown[][]> => {
-    const keys: unknown[][] = []
-    while (keys.length < size && !exhausted) {
-      const want = size - keys.length
-      const rows = await cursor!.fetch(want)
-      if (rows.length < want) exhausted = true
-      for (const row of rows) {
-        const key = pkColumns.map((column) => row[column])
-        const hash = Utils.getPrimaryKeyHash(key as string[])
+  const fetchRows = async (count: number): Promise<Record<string, unknown>[]> => {
+    const rows = await cursor!.fetch(count)
+    if (rows.length < count) exhausted = true
+    return rows
+  }
+
+  /**
+   * The next `size` rows of distinct entities (a join on a to-many condition repeats a row's key;
+   * the primary key ends the order, so repeats are adjacent).
+   */
+  const nextRows = async (size: number): Promise<Record<string, unknown>[]> => {
+    const taken: Record<string, unknown>[] = []
+    while (taken.length < size) {
+      if (position === fetched.length) {
+        position = 0
+        if (ahead !== undefined) fetched = await ahead
+        else if (!exhausted) fetched = await fetchRows(size - taken.length)
+        else fetched = []
+        ahead = undefined
+        if (fetched.length === 0 && exhausted) break
+      }
+      while (position < fetched.length && taken.length < size) {
+        const row = fetched[position++]!
+        const hash = Utils.getPrimaryKeyHash(pkColumns.map((column) => row[column]) as string[])
         if (hash === lastHash) continue
         lastHash = hash
         if (toSkip > 0) toSkip--
-        else keys.push(key)
+        else taken.push(row)
       }
     }
-    return keys
+    return taken
   }
+
+  const drained = (): boolean => exhausted && ahead === undefined && position === fetched.length
 
   let rows = 0
 
@@ -61,6 +91,7 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
     },
     async close() {
       try {
+        await ahead?.catch(() => {}) // its failure is the connection's, which close() reports
         await cursor?.close()
       } catch (error) {
         throw isConnectionLost(error) ? lostConnection(error, rows) : error
@@ -68,30 +99,58 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
     },
   }
 
+  async function open(): Promise<ServerSideCursor> {
+    const connectionType = (spec.findOptions.connectionType as 'read' | 'write' | undefined) ?? 'read'
+    const planner = chunkEntityManager(base)
+    const find = await planPlainFind(planner, spec.entityName, spec.where === undefined ? {} : (spec.where as object), findOptions)
+    if (find === undefined) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType)
+    const driver = planner.getDriver() as unknown as SqlDriver
+    const qb = await driver.createQueryBuilderFromOptions(spec.meta, find.condition, { em: planner, ...find.query })
+    const opened = await openServerSideCursor(base, qb.toQuery(), connectionType)
+    const populate = find.query.populate as unknown[]
+    plain = { find, mapRow: (row) => driver.mapResult(row, spec.meta, populate, qb, {}) }
+    return opened
+  }
+
   async function readChunk(size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> {
-    cursor ??= await openServerSideCursor(base, await keyQuery(spec, orderBy), (spec.findOptions.connectionType as 'read' | 'write' | undefined) ?? 'read')
-    const keys = await nextKeys(size)
-    if (keys.length === 0) return { items: [], done: true }
+    cursor ??= await open()
+    const taken = await nextRows(size)
+    if (taken.length === 0) return { items: [], done: true }
+    const done = drained()
+    if (plain !== undefined && spec.readAhead && !done && !signal.aborted && ahead === undefined && position === fetched.length) {
+      // The next chunk's FETCH goes out before this chunk's entities are created, so the server
+      // reads the next rows while this thread creates entities.
+      ahead = fetchRows(spec.chunkSize)
+      ahead.catch(() => {}) // taken by the next chunk or awaited by close()
+      await new Promise((resolve) => setImmediate(resolve)) // one turn: the FETCH is written to the socket
+    }
     const fork = chunkEntityManager(base)
     // Load on the cursor's connection (and snapshot); afterwards the fork is the caller's again,
     // so flushing the chunk does not write into the cursor's read-only transaction.
     if (cursor.ownsTransaction) fork.setTransactionContext(cursor.ctx)
     try {
+      if (plain !== undefined) {
+        const mapped = taken.map(plain.mapRow)
+        return { items: await createInSlices(fork, plain.find, mapped), done }
+      }
+      const keys = taken.map((row) => pkColumns.map((column) => row[column]))
       const byKey = new Map<string, object>()
-      const loaded = await findInSlices(fork, spec.entityName, andWhere(spec.where, keyCondition(pkFields, keys)), {
-        ...spec.findOptions,
-        orderBy: [...orderBy],
-        signal,
-      })
+      const loaded = await findInSlices(fork, spec.entityName, andWhere(spec.where, keyCondition(pkFields, keys)), { ...findOptions, signal })
       for (const entity of loaded) byKey.set(Utils.getPrimaryKeyHash((helper(entity).getPrimaryKeys(true) ?? []) as unknown as string[]), entity)
       // Own transaction: one snapshot, every key has its row. In a READ COMMITTED caller transaction
       // a row deleted since the cursor opened is gone: like keyset, it is not yielded.
       const items = keys.map((key) => byKey.get(Utils.getPrimaryKeyHash(key as string[]))).filter((e): e is object => e !== undefined)
-      return { items, done: exhausted && keys.length < size }
+      return { items, done }
     } finally {
       if (cursor.ownsTransaction) fork.resetTransactionContext()
     }
   }
+}
+
+/** What the plain-read cursor needs from a SQL driver (`@mikro-orm/sql`'s AbstractSqlDriver), typed structurally. */
+interface SqlDriver {
+  createQueryBuilderFromOptions(meta: EntityMetadata, where: object, options: Record<string, unknown>): Promise<{ toQuery(): { sql: string; params: readonly unknown[] } }>
+  mapResult(row: Record<string, unknown>, meta: EntityMetadata, populate: unknown[], qb: unknown, map: object): object
 }
 
 function lostConnection(error: Error, rows: number): ConnectionException {

@@ -1,4 +1,5 @@
 import { type EntityManager, type EntityName, QueryHelper, Utils } from '@mikro-orm/core'
+import { entityCreator } from './entity-creator.js'
 
 /**
  * Entities created between two turns of the event loop: about a millisecond of MikroORM's work, so a
@@ -16,18 +17,38 @@ export const SLICE_ROWS = 50
  * caller's work then take turns instead of overlapping. In slices, they interleave.
  *
  * It runs the same steps `em.find` runs for a query that populates nothing (options, filters,
- * the driver's query, `EntityFactory.create` with em.find's options, `onLoad` events), so the
+ * the driver's query, `EntityFactory.create` with em.find's options (see {@link entityCreator}), `onLoad` events), so the
  * result is the same managed entities in the fork's identity map, with the same change-tracking
  * snapshot. Anything else (populate, eager relations, cache, unionWhere, a fork that is not fresh)
  * goes through `em.find` itself.
  */
 export async function findInSlices(fork: EntityManager, entityName: EntityName<object>, where: object, options: Record<string, unknown>): Promise<object[]> {
+  const plain = await planPlainFind(fork, entityName, where, options)
+  if (plain === undefined) return fork.find(entityName, where, options)
+  const rows = await fork.getDriver().find(entityName, plain.condition, { ctx: fork.getTransactionContext(), em: fork, ...plain.query } as never)
+  return createInSlices(fork, plain, rows)
+}
+
+/** What {@link planPlainFind} prepared: the condition and options `em.find` hands the driver. */
+export interface PlainFind {
+  readonly entityName: EntityName<object>
+  /** `where` with filters applied, as em.find passes it to `driver.find`. */
+  readonly condition: object
+  /** The driver's find options as em.find builds them (populate empty). */
+  readonly query: Readonly<Record<string, unknown>>
+}
+
+/**
+ * The first half of `em.find(entityName, where, options)` for a plain read (see {@link findInSlices}):
+ * undefined when em.find would do more than one query and `EntityFactory.create` per row.
+ */
+export async function planPlainFind(fork: EntityManager, entityName: EntityName<object>, where: object, options: Record<string, unknown>): Promise<PlainFind | undefined> {
   const em = fork as unknown as FindSteps
   const meta = fork.getMetadata(entityName)
-  if (!eligible(fork, meta, options)) return fork.find(entityName, where, options)
+  if (!eligible(fork, meta, options)) return undefined
   const prepared = em.prepareOptions({ ...options })
   const populate = await fork.preparePopulate(entityName, prepared as object)
-  if (populate.length > 0) return fork.find(entityName, where, options) // eager relations or populated lazy properties
+  if (populate.length > 0) return undefined // eager relations or populated lazy properties
 
   const condition = await em.processWhere(entityName, where, prepared, 'read')
   const orderBy = meta.orderBy ? QueryHelper.mergeOrderBy(prepared.orderBy as never, meta.orderBy) : (prepared.orderBy ?? {})
@@ -35,15 +56,20 @@ export async function findInSlices(fork: EntityManager, entityName: EntityName<o
   query._populateWhere = query.populateWhere ?? fork.config.get('populateWhere')
   query.populateWhere = em.createPopulateWhere({ ...condition }, query)
   query.populateFilter = await em.getJoinedFilters(meta, query)
-  const rows = await fork.getDriver().find(entityName, condition, { ctx: fork.getTransactionContext(), em: fork, ...query } as never)
+  return { entityName, condition, query }
+}
 
-  const factory = fork.getEntityFactory()
-  const createOptions = { merge: true, refresh: query.refresh as boolean | undefined, schema: query.schema as string | undefined, convertCustomTypes: true }
+/**
+ * The second half: the managed entities of `rows` (the driver's mapped results) in `fork`, as
+ * em.find creates them, `SLICE_ROWS` at a time with a turn of the event loop in between.
+ */
+export async function createInSlices(fork: EntityManager, plain: PlainFind, rows: readonly object[]): Promise<object[]> {
+  const create = entityCreator(fork, plain.entityName, { refresh: plain.query.refresh as boolean | undefined, schema: plain.query.schema as string | undefined })
   const entities: object[] = []
   for (let start = 0; start < rows.length; start += SLICE_ROWS) {
     if (start > 0) await nextTurn()
     const end = Math.min(rows.length, start + SLICE_ROWS)
-    for (let i = start; i < end; i++) entities.push(factory.create(entityName, rows[i] as never, { ...createOptions }))
+    for (let i = start; i < end; i++) entities.push(create(rows[i]!))
   }
   await fork.getUnitOfWork().dispatchOnLoadEvent()
   return Utils.unique(entities)

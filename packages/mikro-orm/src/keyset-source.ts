@@ -1,17 +1,26 @@
 import { type ChunkSource, encodeResumeToken, type KeyShape } from '@batchyield/batch-core'
-import { Utils } from '@mikro-orm/core'
+import { type EntityProperty, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering } from './keyset-ordering.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
-import { findInSlices } from './find-in-slices.js'
+import { createInSlices, findInSlices, type PlainFind, planPlainFind } from './find-in-slices.js'
+import { KeysetRowReader, type RowLoad } from './keyset-rows.js'
 import { type SeekRegion, seekRegions } from './seek-filter.js'
 
 /**
  * Keyset strategy: each chunk is `fork.find(Entity, { $and: [where, seek] }, { orderBy, limit })`
  * in a fresh fork, where `seek` selects the rows after the last row's sort key. Nothing is held
  * between chunks (no connection, no transaction), so the caller may query and flush in the loop.
+ *
+ * A plain read (nothing populated, no timestamp sort key) runs em.find's two halves itself: the
+ * driver's query for the rows, then the entities (`createInSlices`). That lets the next chunk's
+ * query go out before this chunk's entities are created when the caller asked for read-ahead
+ * (`prefetch` >= 1): its seek position is this chunk's last row, converted as MikroORM hydrates it.
+ * The first chunk checks that conversion against its entities, row by row; where they differ
+ * (a custom type, an `onInit` hook that changes a sort property) the run seeks from entity values
+ * and reads nothing ahead.
  *
  * `after` holds the decoded key values of a resume token: the first chunk starts after them.
  */
@@ -29,6 +38,8 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   let lastValues = after
   let first = true
   let read = 0
+  /** Plain reads: the rows and their entities' create options; undefined until the first chunk decides, null for em.find per chunk. */
+  let plain: PlainRows | null | undefined = exact === undefined ? undefined : null
   /** The chunk's last row (the next seek) and the rows that end a batch (resume tokens). */
   const exactPositions = (count: number): number[] => {
     const positions: number[] = []
@@ -43,26 +54,52 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const valuesAt = (items: readonly object[], positions: readonly number[]): unknown[][] =>
     positions.map((position) => keyValues(items[position]!, fields, spec.meta.className))
 
+  /** The index regions after the last row: the first chunk starts at the beginning. */
+  const regionsAfter = (values: readonly unknown[] | undefined): (SeekRegion | undefined)[] => (values === undefined ? [undefined] : seekRegions(ordering.keys, values))
+
+  /** em.find's options for one region's query. */
+  const regionOptions = (region: SeekRegion | undefined, limit: number, signal: AbortSignal): Record<string, unknown> => {
+    // MariaDB/MySQL sort a `k IS NULL` range again (filesort) while k is in the ORDER BY; it is constant there
+    const orderBy = region?.firstKeyIsNull && !keepNullKeyInOrder ? ordering.orderBy.slice(1) : ordering.orderBy
+    return { ...options, orderBy: [...orderBy], limit, offset: first ? spec.offset : undefined, signal }
+  }
+
   const readChunk = async (size: number, signal: AbortSignal) => {
-    // the first chunk starts at the beginning; later ones read the index regions after the last row in turn
-    const regions: (SeekRegion | undefined)[] = lastValues === undefined ? [undefined] : seekRegions(ordering.keys, lastValues)
+    const regions = regionsAfter(lastValues)
     if (regions.length === 0) return undefined
     const fork = chunkEntityManager(base)
     const items: object[] = []
     for (const region of regions) {
       if (items.length === size) break
-      // MariaDB/MySQL sort a `k IS NULL` range again (filesort) while k is in the ORDER BY; it is constant there
-      const orderBy = region?.firstKeyIsNull && !keepNullKeyInOrder ? ordering.orderBy.slice(1) : ordering.orderBy
-      const found = await findInSlices(fork, spec.entityName, andWhere(spec.where, region?.filter), {
-        ...options,
-        orderBy: [...orderBy],
-        limit: size - items.length,
-        offset: first ? spec.offset : undefined,
-        signal,
-      })
-      items.push(...found)
+      items.push(...(await findInSlices(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - items.length, signal))))
     }
     return { items, fork }
+  }
+
+  /** Plain reads: the mapped rows of the next `size` entities after the last row loaded; moves `lastValues` past them when seeking from rows. */
+  const loadRows = async (size: number, signal: AbortSignal): Promise<RowLoad> => {
+    const regions = regionsAfter(lastValues)
+    const rows: object[] = []
+    for (const region of regions) {
+      if (rows.length === size) break
+      const fork = chunkEntityManager(base)
+      const find = await planPlainFind(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - rows.length, signal))
+      if (find === undefined) throw new Error('@batchyield/mikro-orm: a keyset chunk stopped being a plain read')
+      const found = (await fork.getDriver().find(spec.entityName, find.condition, { ctx: fork.getTransactionContext(), em: fork, ...find.query } as never)) as object[]
+      rows.push(...distinctAdjacent(found, spec.meta.primaryKeys))
+    }
+    first = false
+    if (plain?.rowsSeek && rows.length > 0) lastValues = rowKey(rows.at(-1)!)
+    return { rows, exhausted: rows.length < size }
+  }
+
+  const rowKey = (row: object): unknown[] => {
+    const platform = base.getPlatform()
+    return fields.map((field) => {
+      const value = (row as Record<string, unknown>)[field]
+      const type = (spec.meta.properties[field] as EntityProperty).customType
+      return value === null || value === undefined || type === undefined ? value : type.convertToJSValue(value, platform)
+    })
   }
 
   return {
@@ -78,13 +115,17 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
         )
       }
     },
-    close() {},
+    async close() {
+      await plain?.reader.close()
+    },
     cursorOf(item) {
       return encodeResumeToken(shape, keysOf.get(item) ?? keyValues(item, fields, spec.meta.className))
     },
   }
 
   async function nextChunk(size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> {
+    if (plain === undefined) plain = await planRows(signal)
+    if (plain !== null) return nextPlainChunk(plain, size, signal)
     let chunk = await readChunk(size, signal)
     if (chunk === undefined) return { items: [], done: true }
     let positions = exactPositions(chunk.items.length)
@@ -102,11 +143,62 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
       }
     }
     first = false
-    read += chunk.items.length
-    positions.forEach((position, n) => keysOf.set(chunk.items[position]!, values[n]!))
-    if (values.length > 0) lastValues = values.at(-1)
-    return { items: chunk.items, done: chunk.items.length < size }
+    return taken(chunk.items, positions, values, chunk.items.length < size, true)
   }
+
+  /** Whether this run is a plain read (checked once, on a fresh fork: it depends on the options only). */
+  async function planRows(signal: AbortSignal): Promise<PlainRows | null> {
+    const find = await planPlainFind(chunkEntityManager(base), spec.entityName, andWhere(spec.where), regionOptions(undefined, spec.chunkSize, signal))
+    return find === undefined ? null : { reader: new KeysetRowReader(loadRows), create: find, rowsSeek: false }
+  }
+
+  async function nextPlainChunk(rows: PlainRows, size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> {
+    const loaded = await rows.reader.take(size, signal)
+    if (loaded.length === 0) return { items: [], done: true }
+    const done = rows.reader.drained
+    if (rows.rowsSeek && spec.readAhead && !done) await rows.reader.sendAhead(spec.chunkSize, signal)
+    const items = await createInSlices(chunkEntityManager(base), rows.create, loaded)
+    const positions = exactPositions(items.length)
+    const values = valuesAt(items, positions)
+    const seekFromValues = !rows.rowsSeek
+    if (read === 0) {
+      // The first chunk: seek from rows from now on if every row's key converts to its entity's.
+      rows.rowsSeek = items.length === loaded.length && items.every((item, i) => sameKey(rowKey(loaded[i]!), keyValues(item, fields, spec.meta.className)))
+    }
+    return taken(items, positions, values, done, seekFromValues)
+  }
+
+  /** Records a chunk's resume-token values and, when seeking from entity values, its last row's position. */
+  function taken(items: object[], positions: readonly number[], values: readonly unknown[][], done: boolean, seekFromValues: boolean): { items: object[]; done: boolean } {
+    read += items.length
+    positions.forEach((position, n) => keysOf.set(items[position]!, values[n]!))
+    if (seekFromValues && values.length > 0) lastValues = values.at(-1)
+    return { items, done }
+  }
+}
+
+/** A plain-read run: its rows, the create options of its entities, and whether it seeks from rows (checked on the first chunk). */
+interface PlainRows {
+  readonly reader: KeysetRowReader
+  readonly create: PlainFind
+  rowsSeek: boolean
+}
+
+/** `rows` without a row repeating the one before it (a join on a to-many condition repeats an entity's row; the primary key ends the order). */
+function distinctAdjacent(rows: readonly object[], primaryKeys: readonly string[]): object[] {
+  const distinct: object[] = []
+  let last: string | undefined
+  for (const row of rows) {
+    const hash = Utils.getPrimaryKeyHash(primaryKeys.map((pk) => (row as Record<string, unknown>)[pk]) as string[])
+    if (hash !== last) distinct.push(row)
+    last = hash
+  }
+  return distinct
+}
+
+/** Two sort keys are the same position (Dates by time, the rest by identity). */
+function sameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => (value instanceof Date && b[i] instanceof Date ? value.getTime() === (b[i] as Date).getTime() : Object.is(value, b[i])))
 }
 
 /** The sort key values of a loaded entity, in key order. */

@@ -16,6 +16,12 @@ export interface QuerySpec {
   /** Total row cap, when given. */
   readonly limit: number | undefined
   /**
+   * The caller asked for read-ahead (`prefetch` >= 1): a source may send its next chunk's read
+   * before creating the current chunk's entities, reading at most one chunk beyond what the
+   * loop takes. With `prefetch: 0` a run reads only what the loop asks for.
+   */
+  readonly readAhead: boolean
+  /**
    * The items whose resume token `onProgress` will ask for: every `batchYieldSize`-th of the run
    * (every item without batches), or none without `onProgress`.
    */

@@ -90,3 +90,26 @@ export class Country extends CountrySchema.class {}
 CountrySchema.setClass(Country)
 
 export const entities = [AuthorSchema, TagSchema, BookSchema, OrderLineSchema, DeviceSchema, CountrySchema]
+
+// The wide `events` table (seeded on demand with seedEvents): JSON, bigint and decimal as strings,
+// uuid, timestamptz, boolean. Not in `entities`: only PostgreSQL tests map it.
+export const EventSchema = defineEntity({
+  name: 'Event',
+  tableName: 'events',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    occurredAt: p.datetime().fieldName('occurred_at').columnType('timestamptz'),
+    kind: p.string().length(32),
+    userId: p.integer().fieldName('user_id'),
+    sessionId: p.uuid().fieldName('session_id'),
+    source: p.string().length(32),
+    country: p.string().length(8),
+    amount: p.decimal('string').precision(12).scale(2),
+    quantity: p.integer(),
+    isTest: p.boolean().fieldName('is_test'),
+    tags: p.text(),
+    payload: p.json<Record<string, unknown>>().columnType('jsonb'),
+  },
+})
+export class Event extends EventSchema.class {}
+EventSchema.setClass(Event)

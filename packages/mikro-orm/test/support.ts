@@ -1,5 +1,5 @@
 import { type Dialect, withConnection } from '@batchyield/test-fixtures'
-import { type EntityManager, helper, MikroORM, type Options } from '@mikro-orm/core'
+import { type EntityManager, helper, MikroORM, type Options, wrap } from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { expect } from 'vitest'
@@ -48,6 +48,28 @@ export async function collect<T>(iterator: AsyncIterable<T>): Promise<T[]> {
 /** A stable key for an entity's primary key (composite keys joined). */
 export function pkOf(entity: object): string {
   return JSON.stringify(helper(entity).getPrimaryKey(true))
+}
+
+/** Everything about a loaded entity that em.find decides: class, values, snapshot, loaded properties, state flags. */
+export function describeEntity(entity: object) {
+  const wrapped = helper(entity) as unknown as Record<string, unknown> & { __loadedProperties: Set<string> }
+  return {
+    class: entity.constructor,
+    values: wrap(entity).toObject(),
+    ownKeys: Object.keys(entity),
+    snapshot: wrapped.__originalEntityData,
+    loadedProperties: [...wrapped.__loadedProperties].sort(),
+    initialized: wrapped.__initialized,
+    managed: wrapped.__managed,
+    onLoadFired: wrapped.__onLoadFired,
+  }
+}
+
+/** `em`'s identity map: every entity (loaded or a reference) by class and primary key. */
+export function identityMap(em: EntityManager): string[] {
+  return [...em.getUnitOfWork().getIdentityMap()]
+    .map((entity) => `${entity.constructor.name}:${JSON.stringify(helper(entity).getPrimaryKey(true))}:${helper(entity).isInitialized()}`)
+    .sort()
 }
 
 /** Number of entities in `em`'s identity map. */

@@ -1,0 +1,143 @@
+/**
+ * entityCreator against MikroORM's own EntityFactory.create, on the same rows: the same entities
+ * (class, values, own keys in order, snapshot, loaded properties, state flags), the same identity
+ * map, the same change sets after the same edits, the same onInit events.
+ */
+import { seedEvents } from '@batchyield/test-fixtures'
+import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import { defineEntity, type EntityManager, type EntityName, type EventArgs, helper, p } from '@mikro-orm/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { entityCreator } from '../src/entity-creator.js'
+import { Author, Book, Country, Device, entities, Event, EventSchema, OrderLine, Tag } from './entities.js'
+import { describeEntity, identityMap, openOrm, type TestOrm } from './support.js'
+
+// The tags table again, with a forced constructor: a shape the creator leaves to EntityFactory.create.
+const ConstructedTagSchema = defineEntity({
+  name: 'ConstructedTag',
+  tableName: 'tags',
+  forceConstructor: true,
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    name: p.string().length(100),
+  },
+})
+class ConstructedTag extends ConstructedTagSchema.class {}
+ConstructedTagSchema.setClass(ConstructedTag)
+
+const db = useTestDatabase('postgres', { seed: true })
+let t: TestOrm
+/** A second MikroORM for ConstructedTag (one table, one entity per MikroORM). */
+let constructed: TestOrm
+const inits: string[] = []
+beforeAll(async () => {
+  await seedEvents(db.url, 300)
+  t = openOrm('postgres', db.url, { entities: [...entities, EventSchema] })
+  constructed = openOrm('postgres', db.url, { entities: [ConstructedTagSchema] })
+  t.em.getEventManager().registerSubscriber({
+    getSubscribedEntities: () => [Book],
+    onInit: (args: EventArgs<Book>) => void inits.push(`${args.entity.id}:${args.em.id}`),
+  })
+})
+afterAll(async () => {
+  await t?.close()
+  await constructed?.close()
+})
+
+/** The rows em.find would create entities from (the driver's mapped results), in primary-key order. */
+async function rowsOf(entityName: EntityName<object>, where: object = {}): Promise<object[]> {
+  const em = emFor(entityName).fork({ clear: true })
+  const meta = em.getMetadata(entityName)
+  const orderBy = meta.primaryKeys.map((pk) => ({ [pk]: 'asc' }))
+  return em.getDriver().find(entityName, where, { orderBy, populate: [], em } as never)
+}
+
+/** The entities of `rows` in a fresh fork, through MikroORM's factory or through entityCreator. */
+function createAll(entityName: EntityName<object>, rows: readonly object[], via: 'factory' | 'creator', prepare?: (fork: EntityManager) => void) {
+  const fork = emFor(entityName).fork({ clear: true })
+  prepare?.(fork)
+  const create = via === 'factory'
+    ? (row: object) => fork.getEntityFactory().create(entityName, row as never, { merge: true, convertCustomTypes: true })
+    : entityCreator(fork, entityName, {})
+  return { fork, entities: rows.map((row) => create(row)) }
+}
+
+function emFor(entityName: EntityName<object>): EntityManager {
+  return entityName === ConstructedTag ? constructed.em : t.em
+}
+
+/** True when two entities share their accessor functions: the creator's path (MikroORM's own defines them per instance). */
+function sharesAccessors(a: object, b: object, property: string): boolean {
+  return Object.getOwnPropertyDescriptor(a, property)?.get === Object.getOwnPropertyDescriptor(b, property)?.get
+}
+
+const cases: [string, EntityName<object>, string, boolean][] = [
+  ['events (JSON, bigint and decimal as strings, uuid, timestamptz, boolean)', Event, 'payload', true],
+  ['books (a to-one relation, a many-to-many collection, nullable timestamp)', Book, 'title', true],
+  ['authors (a one-to-many collection)', Author, 'email', true],
+  ['tags', Tag, 'name', true],
+  ['order lines (composite primary key)', OrderLine, 'sku', true],
+  ['devices (uuid primary key)', Device, 'label', true],
+  ['countries (text primary key, bigint as bigint)', Country, 'name', true],
+  ['tags with a forced constructor (left to EntityFactory.create)', ConstructedTag, 'name', false],
+]
+
+describe('entityCreator creates what EntityFactory.create creates', () => {
+  for (const [name, entityName, property, fast] of cases) {
+    it(name, async () => {
+      const rows = await rowsOf(entityName)
+      expect(rows.length).toBeGreaterThan(1)
+      const expected = createAll(entityName, rows, 'factory')
+      const actual = createAll(entityName, rows, 'creator')
+      expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
+      expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
+      expect(sharesAccessors(actual.entities[0]!, actual.entities[1]!, property)).toBe(fast)
+      expect(sharesAccessors(expected.entities[0]!, expected.entities[1]!, property)).toBe(false)
+      // the rows are left as they were (both paths hydrate a copy)
+      expect(rows).toEqual(await rowsOf(entityName))
+    })
+  }
+
+  it('the same edits give the same change sets: scalars, JSON, a to-one relation', async () => {
+    const edit = (via: 'factory' | 'creator') => {
+      const events = createAll(Event, eventRows, via)
+      const [first, second] = events.entities as Event[]
+      first!.quantity += 1
+      second!.payload = { ...second!.payload, note: 'edited' }
+      const books = createAll(Book, bookRows, via)
+      const [book, other] = books.entities as Book[]
+      book!.title = 'Edited'
+      book!.author = other!.author
+      const changes = (fork: EntityManager) => {
+        fork.getUnitOfWork().computeChangeSets()
+        return fork.getUnitOfWork().getChangeSets().map((c) => ({ entity: c.entity.constructor.name, pk: helper(c.entity).getPrimaryKey(), payload: c.payload }))
+      }
+      return [...changes(events.fork), ...changes(books.fork)]
+    }
+    const eventRows = await rowsOf(Event)
+    const bookRows = await rowsOf(Book, { author: { $ne: null } })
+    const expected = edit('factory')
+    expect(expected).toHaveLength(3)
+    expect(edit('creator')).toEqual(expected)
+  })
+
+  it('onInit fires once per entity, in order, as with EntityFactory.create', async () => {
+    const rows = await rowsOf(Book)
+    inits.length = 0
+    const viaFactory = createAll(Book, rows, 'factory')
+    const expected = inits.splice(0).map((entry) => entry.replace(`:${viaFactory.fork.id}`, ''))
+    const viaCreator = createAll(Book, rows, 'creator')
+    expect(inits.map((entry) => entry.replace(`:${viaCreator.fork.id}`, ''))).toEqual(expected)
+    expect(expected).toEqual(rows.map((row) => `${(row as { id: number }).id}`))
+  })
+
+  it('an entity already in the identity map (a reference) is merged and initialized, as EntityFactory.create does', async () => {
+    const rows = await rowsOf(Book)
+    const referenced = (rows[3] as { id: number }).id
+    const withReference = (fork: EntityManager) => void fork.getReference(Book, referenced)
+    const expected = createAll(Book, rows, 'factory', withReference)
+    const actual = createAll(Book, rows, 'creator', withReference)
+    expect(actual.entities[3]).toBe(actual.fork.getReference(Book, referenced))
+    expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
+    expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
+  })
+})
