@@ -91,6 +91,38 @@ describe("strategy 'cursor', nothing populated: a cursor over em.find's SELECT, 
     }
   })
 
+  // PostgreSQL cursors are insensitive: they read the snapshot of their DECLARE, also inside a transaction
+  it.each([
+    ['a plain read: rows of the snapshot the cursor was declared in, a row deleted later included, with its old values', {}],
+    ['with populate: keys of that snapshot, each chunk loaded as the transaction sees it then, a deleted row left out', { populate: ['author'] }],
+  ] as const)('inside em.transactional, %s', async (_, options) => {
+    const ids = db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
+    const [deleted, renamed] = [ids.at(-1)!, ids.at(-2)!]
+    const rollback = new Error('roll back')
+    const seen = new Map<number, string>()
+    await expect(
+      t.em.transactional(async (em) => {
+        for await (const books of em.aiterator(Book, { ...options, strategy: 'cursor', chunkSize: 20, batchYieldSize: 20 })) {
+          if (seen.size === 0) {
+            await em.nativeDelete(Book, { id: deleted })
+            await em.nativeUpdate(Book, { id: renamed }, { title: 'renamed in the transaction' })
+          }
+          for (const book of books) seen.set(book.id, book.title)
+        }
+        throw rollback
+      }),
+    ).rejects.toBe(rollback)
+    const titles = new Map(db.dataset.books.map((b) => [b.id, b.title]))
+    if ('populate' in options) {
+      expect([...seen.keys()]).toEqual(ids.slice(0, -1))
+      expect(seen.get(renamed)).toBe('renamed in the transaction')
+    } else {
+      expect([...seen.keys()]).toEqual(ids)
+      expect(seen.get(deleted)).toBe(titles.get(deleted))
+      expect(seen.get(renamed)).toBe(titles.get(renamed))
+    }
+  })
+
   it('the entities track changes like em.find’s: none after loading, one changed column after one change', async () => {
     const [first] = (await collectBatches(t.em.aiterator(Event, { strategy: 'cursor', chunkSize: CHUNK, batchYieldSize: 40, limit: 40 }))).flat()
     const fork = helper(first!).__em!
