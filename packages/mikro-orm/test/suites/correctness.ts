@@ -69,6 +69,11 @@ const cases: readonly Case[] = [
     entity: Book,
     options: { where: { tags: { id: { $lte: 10 } } }, orderBy: { rating: 'desc' }, populate: ['tags'], chunkSize: 9, batchYieldSize: 4 },
   },
+  {
+    name: 'condition on a to-many relation, nothing populated (rows multiplied by the join)',
+    entity: Book,
+    options: { where: { tags: { id: { $lte: 10 } } }, orderBy: { rating: 'desc' }, chunkSize: 9, batchYieldSize: 4 },
+  },
   { name: 'limit and offset', entity: Book, options: { orderBy: { rating: 'desc' }, limit: 55, offset: 13, chunkSize: 10, batchYieldSize: 7 } },
   { name: 'limit and offset with a to-many populate', entity: Author, options: { populate: ['books'], limit: 11, offset: 3, chunkSize: 4, batchYieldSize: 5 } },
   { name: 'empty result', entity: Book, options: { where: { rating: 99 }, chunkSize: 10, batchYieldSize: 10 } },
