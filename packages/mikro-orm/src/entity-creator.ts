@@ -1,4 +1,11 @@
-import { type EntityData, EntityHelper, type EntityManager, type EntityMetadata, type EntityName, EventType, helper, ReferenceKind } from '@mikro-orm/core'
+import { type EntityData, EntityHelper, type EntityManager, type EntityMetadata, type EntityName, EventType, helper, ReferenceKind, Utils } from '@mikro-orm/core'
+
+/**
+ * The MikroORM releases whose `EntityFactory.create` the creator was written against and tested
+ * with (it calls MikroORM internals in that method's order). Other releases use
+ * `EntityFactory.create` itself until they are tested.
+ */
+export const TESTED_MIKRO_ORM = /^7\.2\./
 
 /** The options em.find creates its entities with (`merge`, `convertCustomTypes`), plus its `refresh` and `schema`. */
 export interface CreateOptions {
@@ -14,8 +21,8 @@ export interface CreateOptions {
  * Why: for a scalar property, MikroORM's entity prototype has a setter that, on an instance's
  * first assignment, defines the instance's own accessor pair (two new closures and a
  * `defineProperty`) routing the value to the entity's data. Loading an entity assigns every
- * property once, so that setter is the largest single cost of a load (~25% of CPU, plus the
- * garbage of its closures). Here the same accessors (same attributes, same behaviour, functions
+ * property once, so that setter is the largest single cost of creating an entity (about a quarter
+ * of it, plus the garbage of its closures). Here the same accessors (same attributes, same behaviour, functions
  * shared per property) are defined before MikroORM's hydrator runs, so its assignments land in
  * them directly. Every other step is MikroORM's own, in `EntityFactory.create`'s order: the
  * reference hydration of the primary key, identity map registration, relation propagation
@@ -24,7 +31,8 @@ export interface CreateOptions {
  * Rows it does not take (an entity already in the identity map) and entities it does not know
  * how to create exactly (inheritance, embeddables, custom accessors, a collection declared before
  * a scalar, virtual entities, a forced constructor, `propagationOnPrototype: false`, ...) go to
- * `EntityFactory.create` itself. The test `entity-creator.postgres.test.ts` holds both to the
+ * `EntityFactory.create` itself, as does every entity on a MikroORM release other than
+ * {@link TESTED_MIKRO_ORM}. The test `entity-creator.postgres.test.ts` holds both to the
  * same result, entity by entity.
  */
 export function entityCreator(fork: EntityManager, entityName: EntityName<object>, options: CreateOptions): (row: object) => object {
@@ -102,6 +110,7 @@ function propertyAccessors(meta: EntityMetadata<object>, em: EntityManager): rea
 }
 
 function plainAccessors(meta: EntityMetadata<object>, em: EntityManager): readonly [string, PropertyDescriptor][] | null {
+  if (!TESTED_MIKRO_ORM.test(Utils.getORMVersion())) return null
   const m = meta as EntityMetadata<object> & { forceConstructor?: boolean; embeddable?: boolean; polymorphs?: unknown }
   if (m.virtual || m.embeddable || m.forceConstructor || m.polymorphs !== undefined || meta.root.inheritanceType !== undefined) return null
   if (!em.config.get('propagationOnPrototype')) return null

@@ -5,9 +5,9 @@
  */
 import { seedEvents } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import { defineEntity, type EntityManager, type EntityName, type EventArgs, helper, p } from '@mikro-orm/core'
+import { defineEntity, type EntityManager, type EntityName, type EventArgs, helper, p, Utils } from '@mikro-orm/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { entityCreator } from '../src/entity-creator.js'
+import { entityCreator, TESTED_MIKRO_ORM } from '../src/entity-creator.js'
 import { Author, Book, Country, Device, entities, Event, EventSchema, OrderLine, Tag } from './entities.js'
 import { describeEntity, identityMap, openOrm, type TestOrm } from './support.js'
 
@@ -82,6 +82,10 @@ const cases: [string, EntityName<object>, string, boolean][] = [
 ]
 
 describe('entityCreator creates what EntityFactory.create creates', () => {
+  it('the installed MikroORM is a release the creator was written for (else every entity would go through EntityFactory.create)', () => {
+    expect(Utils.getORMVersion()).toMatch(TESTED_MIKRO_ORM)
+  })
+
   for (const [name, entityName, property, fast] of cases) {
     it(name, async () => {
       const rows = await rowsOf(entityName)
