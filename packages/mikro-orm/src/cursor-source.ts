@@ -1,9 +1,9 @@
-import type { ChunkSource } from '@batchyield/batch-core'
+import { type ChunkSource, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
 import { ConnectionException, type EntityManager, type EntityMetadata, type EntityProperty, helper, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import type { OrderEntry } from './keyset-ordering.js'
-import { createInSlices, findInSlices, type PlainFind, planPlainFind } from './find-in-slices.js'
+import { createInSlices, findInSlices, nextTurn, type PlainFind, planPlainFind } from './find-in-slices.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
@@ -34,48 +34,25 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
   let plain: { find: PlainFind; mapRow(row: Record<string, unknown>): object } | undefined
   let toSkip = spec.offset ?? 0
   let lastHash: string | undefined
-  /** The cursor has returned its last row (a FETCH returned fewer rows than asked for). */
-  let exhausted = false
-  /** Fetched rows not taken yet, from `position` on. */
-  let fetched: Record<string, unknown>[] = []
-  let position = 0
-  /** A FETCH sent ahead (plain reads with read-ahead), taken by the next chunk or awaited by close(). */
-  let ahead: Promise<Record<string, unknown>[]> | undefined
-
-  const fetchRows = async (count: number): Promise<Record<string, unknown>[]> => {
-    const rows = await cursor!.fetch(count)
-    if (rows.length < count) exhausted = true
-    return rows
-  }
 
   /**
-   * The next `size` rows of distinct entities (a join on a to-many condition repeats a row's key;
-   * the primary key ends the order, so repeats are adjacent).
+   * The cursor's next rows of distinct entities: FETCH `size`, dropping a row that repeats the one
+   * before it (a join on a to-many condition repeats a row's key; the primary key ends the order,
+   * so repeats are adjacent) and the first `offset` ones. Fewer rows than fetched are not the end.
    */
-  const nextRows = async (size: number): Promise<Record<string, unknown>[]> => {
-    const taken: Record<string, unknown>[] = []
-    while (taken.length < size) {
-      if (position === fetched.length) {
-        position = 0
-        if (ahead !== undefined) fetched = await ahead
-        else if (!exhausted) fetched = await fetchRows(size - taken.length)
-        else fetched = []
-        ahead = undefined
-        if (fetched.length === 0 && exhausted) break
-      }
-      while (position < fetched.length && taken.length < size) {
-        const row = fetched[position++]!
-        const hash = Utils.getPrimaryKeyHash(pkColumns.map((column) => row[column]) as string[])
-        if (hash === lastHash) continue
-        lastHash = hash
-        if (toSkip > 0) toSkip--
-        else taken.push(row)
-      }
+  const fetchRows = async (size: number): Promise<RowLoad<Record<string, unknown>>> => {
+    const fetched = await cursor!.fetch(size)
+    const rows: Record<string, unknown>[] = []
+    for (const row of fetched) {
+      const hash = Utils.getPrimaryKeyHash(pkColumns.map((column) => row[column]) as string[])
+      if (hash === lastHash) continue
+      lastHash = hash
+      if (toSkip > 0) toSkip--
+      else rows.push(row)
     }
-    return taken
+    return { rows, exhausted: fetched.length < size }
   }
-
-  const drained = (): boolean => exhausted && ahead === undefined && position === fetched.length
+  const reader = new ReadAheadRows(fetchRows)
 
   let rows = 0
 
@@ -91,7 +68,7 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
     },
     async close() {
       try {
-        await ahead?.catch(() => {}) // its failure is the connection's, which close() reports
+        await reader.close() // a FETCH sent ahead: its failure is the connection's, which close() reports
         await cursor?.close()
       } catch (error) {
         throw isConnectionLost(error) ? lostConnection(error, rows) : error
@@ -102,7 +79,7 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
   async function open(): Promise<ServerSideCursor> {
     const connectionType = (spec.findOptions.connectionType as 'read' | 'write' | undefined) ?? 'read'
     const planner = chunkEntityManager(base)
-    const find = await planPlainFind(planner, spec.entityName, spec.where === undefined ? {} : (spec.where as object), findOptions)
+    const find = await planPlainFind(planner, spec.entityName, andWhere(spec.where), findOptions)
     if (find === undefined) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType)
     const driver = planner.getDriver() as unknown as SqlDriver
     const qb = await driver.createQueryBuilderFromOptions(spec.meta, find.condition, { em: planner, ...find.query })
@@ -114,16 +91,12 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
 
   async function readChunk(size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> {
     cursor ??= await open()
-    const taken = await nextRows(size)
+    const taken = await reader.take(size, signal)
     if (taken.length === 0) return { items: [], done: true }
-    const done = drained()
-    if (plain !== undefined && spec.readAhead && !done && !signal.aborted && ahead === undefined && position === fetched.length) {
-      // The next chunk's FETCH goes out before this chunk's entities are created, so the server
-      // reads the next rows while this thread creates entities.
-      ahead = fetchRows(spec.chunkSize)
-      ahead.catch(() => {}) // taken by the next chunk or awaited by close()
-      await new Promise((resolve) => setImmediate(resolve)) // one turn: the FETCH is written to the socket
-    }
+    const done = reader.drained
+    // The next chunk's FETCH goes out before this chunk's entities are created, so the server
+    // reads the next rows while this thread creates entities.
+    if (plain !== undefined && spec.readAhead && reader.sendAhead(spec.chunkSize, signal)) await nextTurn()
     const fork = chunkEntityManager(base)
     // Load on the cursor's connection (and snapshot); afterwards the fork is the caller's again,
     // so flushing the chunk does not write into the cursor's read-only transaction.

@@ -102,6 +102,7 @@ function eligible(fork: EntityManager, meta: { virtual?: boolean }, options: Rec
   )
 }
 
-function nextTurn(): Promise<void> {
+/** One turn of the event loop (I/O callbacks included). */
+export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }

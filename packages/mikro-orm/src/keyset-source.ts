@@ -1,12 +1,11 @@
-import { type ChunkSource, encodeResumeToken, type KeyShape } from '@batchyield/batch-core'
+import { type ChunkSource, encodeResumeToken, type KeyShape, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
 import { type EntityProperty, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering } from './keyset-ordering.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
-import { createInSlices, findInSlices, type PlainFind, planPlainFind } from './find-in-slices.js'
-import { KeysetRowReader, type RowLoad } from './keyset-rows.js'
+import { createInSlices, findInSlices, nextTurn, type PlainFind, planPlainFind } from './find-in-slices.js'
 import { type SeekRegion, seekRegions } from './seek-filter.js'
 
 /**
@@ -58,7 +57,7 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const regionsAfter = (values: readonly unknown[] | undefined): (SeekRegion | undefined)[] => (values === undefined ? [undefined] : seekRegions(ordering.keys, values))
 
   /** em.find's options for one region's query. */
-  const regionOptions = (region: SeekRegion | undefined, limit: number, signal: AbortSignal): Record<string, unknown> => {
+  const regionOptions = (region: SeekRegion | undefined, limit: number, signal: AbortSignal | undefined): Record<string, unknown> => {
     // MariaDB/MySQL sort a `k IS NULL` range again (filesort) while k is in the ORDER BY; it is constant there
     const orderBy = region?.firstKeyIsNull && !keepNullKeyInOrder ? ordering.orderBy.slice(1) : ordering.orderBy
     return { ...options, orderBy: [...orderBy], limit, offset: first ? spec.offset : undefined, signal }
@@ -77,12 +76,12 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   }
 
   /** Plain reads: the mapped rows of the next `size` entities after the last row loaded; moves `lastValues` past them when seeking from rows. */
-  const loadRows = async (size: number, signal: AbortSignal): Promise<RowLoad> => {
+  const loadRows = async (size: number, signal: AbortSignal | undefined): Promise<RowLoad<object>> => {
     const regions = regionsAfter(lastValues)
     const rows: object[] = []
+    const fork = chunkEntityManager(base) // plans and queries; the entities are created in another
     for (const region of regions) {
       if (rows.length === size) break
-      const fork = chunkEntityManager(base)
       const find = await planPlainFind(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - rows.length, signal))
       if (find === undefined) throw new Error('@batchyield/mikro-orm: a keyset chunk stopped being a plain read')
       const found = (await fork.getDriver().find(spec.entityName, find.condition, { ctx: fork.getTransactionContext(), em: fork, ...find.query } as never)) as object[]
@@ -93,14 +92,14 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     return { rows, exhausted: rows.length < size }
   }
 
-  const rowKey = (row: object): unknown[] => {
-    const platform = base.getPlatform()
-    return fields.map((field) => {
+  const platform = base.getPlatform()
+  /** A row's sort key as the hydrator converts it (custom types), to seek from before its entity exists. */
+  const rowKey = (row: object): unknown[] =>
+    fields.map((field) => {
       const value = (row as Record<string, unknown>)[field]
       const type = (spec.meta.properties[field] as EntityProperty).customType
       return value === null || value === undefined || type === undefined ? value : type.convertToJSValue(value, platform)
     })
-  }
 
   return {
     async next(size, signal) {
@@ -149,14 +148,14 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   /** Whether this run is a plain read (checked once, on a fresh fork: it depends on the options only). */
   async function planRows(signal: AbortSignal): Promise<PlainRows | null> {
     const find = await planPlainFind(chunkEntityManager(base), spec.entityName, andWhere(spec.where), regionOptions(undefined, spec.chunkSize, signal))
-    return find === undefined ? null : { reader: new KeysetRowReader(loadRows), create: find, rowsSeek: false }
+    return find === undefined ? null : { reader: new ReadAheadRows(loadRows), create: find, rowsSeek: false }
   }
 
   async function nextPlainChunk(rows: PlainRows, size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> {
     const loaded = await rows.reader.take(size, signal)
     if (loaded.length === 0) return { items: [], done: true }
     const done = rows.reader.drained
-    if (rows.rowsSeek && spec.readAhead && !done) await rows.reader.sendAhead(spec.chunkSize, signal)
+    if (rows.rowsSeek && spec.readAhead && rows.reader.sendAhead(spec.chunkSize, signal)) await nextTurn() // the query goes out
     const items = await createInSlices(chunkEntityManager(base), rows.create, loaded)
     const positions = exactPositions(items.length)
     const values = valuesAt(items, positions)
@@ -179,7 +178,7 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
 
 /** A plain-read run: its rows, the create options of its entities, and whether it seeks from rows (checked on the first chunk). */
 interface PlainRows {
-  readonly reader: KeysetRowReader
+  readonly reader: ReadAheadRows<object>
   readonly create: PlainFind
   rowsSeek: boolean
 }

@@ -1,4 +1,4 @@
-import { type Chunk, type ChunkSource, encodeResumeToken, type KeyShape, seekPredicate } from '@batchyield/batch-core'
+import { type Chunk, type ChunkSource, encodeResumeToken, type KeyShape, ReadAheadRows, seekPredicate } from '@batchyield/batch-core'
 import type { ObjectLiteral, OrderByCondition, QueryRunner, SelectQueryBuilder } from 'typeorm'
 import { isConnectionLoss } from './connection-loss.js'
 import type { Dialect } from './dialect.js'
@@ -33,12 +33,11 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private readonly keys: readonly KeyColumn[]
   /** Whether hydrating a chunk sent no statement (known after the first chunk): then it is done in slices. */
   private hydrationQuiet = false
-  /** The next chunk's raw rows, read before this chunk was hydrated (see readRowsAhead). */
-  private ahead: { readonly size: number; readonly rows: Promise<Record<string, unknown>[]> } | undefined
-  /** Raw rows read ahead beyond what the engine asked for (it asks for fewer at the end of a limit). */
-  private pending: Record<string, unknown>[] = []
-  /** A raw read returned fewer rows than asked: the results have ended. */
-  private exhausted = false
+  /** Raw rows of quiet chunks (see readRowsAhead), with the next chunk's read sent ahead when asked. */
+  private readonly rawRows = new ReadAheadRows<Record<string, unknown>>(async (size) => {
+    const rows = await this.loadRaw(size)
+    return { rows, exhausted: rows.length < size }
+  })
   /**
    * Hands TypeORM's hydration of a slice its broadcaster (afterLoad subscribers); never
    * connected, since a quiet hydration sends no statement.
@@ -85,8 +84,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   async close(): Promise<void> {
     // A read sent ahead that nobody took: wait until it has given its connection back. Its error
     // is no news to the caller, who never asked for those rows.
-    await this.ahead?.rows.catch(() => {})
-    this.ahead = undefined
+    await this.rawRows.close()
     await this.hydrationRunner?.release()
   }
 
@@ -127,28 +125,12 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
    * chunk's last raw row, so the database reads the next rows while this thread hydrates.
    */
   private async readRowsAhead(size: number): Promise<Chunk<E>> {
-    let raw = this.pending
-    this.pending = []
-    if (this.ahead !== undefined) {
-      const ahead = this.ahead
-      this.ahead = undefined
-      raw = joined(raw, await this.settle(ahead.size, ahead.rows))
-    }
-    if (raw.length < size && !this.exhausted) raw = joined(raw, await this.settle(size - raw.length, this.loadRaw(size - raw.length)))
-    // a read sent ahead with chunkSize, and the engine asks for fewer (the end of a limit)
-    if (raw.length > size) {
-      this.pending = raw.slice(size)
-      raw = raw.slice(0, size)
-    }
+    const raw = await this.rawRows.take(size)
+    const done = this.rawRows.drained
     const { chunkSize } = this.readAhead
-    if (chunkSize !== undefined && !this.exhausted && this.pending.length === 0) {
-      const rows = this.loadRaw(chunkSize)
-      rows.catch(() => {}) // awaited by the next readRowsAhead() or by close()
-      this.ahead = { size: chunkSize, rows }
-      // one turn of the event loop: the pool hands out a connection and the SELECT is sent
-      // before hydration starts, so the server works from the start of it
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+    // one turn of the event loop: the pool hands out a connection and the SELECT is sent
+    // before hydration starts, so the server works from the start of it
+    if (chunkSize !== undefined && this.rawRows.sendAhead(chunkSize)) await new Promise((resolve) => setImmediate(resolve))
     // the query the rows came from, but for its seek, order and limit, which hydration does not read
     const query = (this.hydrationQuery ??= this.rowKeys.addTo(cloneQuery(this.plan.base)))
     const runner = (query as unknown as { queryRunner?: QueryRunner }).queryRunner ?? (this.hydrationRunner ??= this.plan.dataSource.createQueryRunner())
@@ -156,14 +138,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     const values: unknown[] = []
     this.readKeys(raw, entities, values)
     this.remember(entities, values)
-    return { items: entities, done: this.exhausted && this.pending.length === 0 }
-  }
-
-  /** The rows of a raw read of `size`; fewer mean the end of the results. */
-  private async settle(size: number, rows: Promise<Record<string, unknown>[]>): Promise<Record<string, unknown>[]> {
-    const read = await rows
-    if (read.length < size) this.exhausted = true
-    return read
+    return { items: entities, done }
   }
 
   /** The raw rows of the next `size` entities after `last` (the seek conditions in turn); moves `last` past them. */
