@@ -10,8 +10,11 @@ export interface TestDatabase extends AsyncDisposable {
   /** The database's name (`by_<base36 ms>_<pid>_<random hex>`). */
   readonly name: string
   readonly dialect: Dialect
-  /** Ends every session still connected to the database and drops it. Safe to call more than once. */
-  drop(): Promise<void>
+  /**
+   * Ends every session still connected to the database and drops it. Safe to call more than once.
+   * `timeoutMs` overrides `dropTimeoutMs` for this call.
+   */
+  drop(options?: { timeoutMs?: number }): Promise<void>
 }
 
 /** Options for {@link createTestDatabase}. */
@@ -56,10 +59,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions): Pr
   if (!dialects.includes(dialect)) {
     throw new TypeError(`dialect must be one of ${dialects.map((d) => `'${d}'`).join(', ')}, received ${JSON.stringify(dialect)}`)
   }
-  const dropTimeoutMs = options.dropTimeoutMs ?? defaultDropTimeoutMs
-  if (!Number.isSafeInteger(dropTimeoutMs) || dropTimeoutMs < 1) {
-    throw new RangeError(`dropTimeoutMs must be a positive integer (milliseconds), received ${String(options.dropTimeoutMs)}`)
-  }
+  const dropTimeoutMs = checkedDropTimeout('dropTimeoutMs', options.dropTimeoutMs ?? defaultDropTimeoutMs)
   const serverUrl = options.serverUrl ?? databaseUrls[dialect]
   if (dialectOf(serverUrl) !== dialect) {
     throw new TypeError(`serverUrl ${redactUrl(serverUrl)} is not a ${dialect} URL (dialect: '${dialect}')`)
@@ -84,11 +84,13 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions): Pr
   })
 
   let dropping: Promise<void> | undefined
-  const drop = (): Promise<void> =>
-    (dropping ??= dropDatabase(serverUrl, dialect, name, dropTimeoutMs).catch((error: unknown) => {
+  const drop = async (dropOptions?: { timeoutMs?: number }): Promise<void> => {
+    const timeoutMs = checkedDropTimeout('timeoutMs', dropOptions?.timeoutMs ?? dropTimeoutMs)
+    await (dropping ??= dropDatabase(serverUrl, dialect, name, timeoutMs).catch((error: unknown) => {
       dropping = undefined // let a later call try again
       throw error
     }))
+  }
   if (options.schema ?? true) {
     try {
       await using database = await connect(url)
@@ -98,7 +100,14 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions): Pr
       throw error
     }
   }
-  return { url, name, dialect, drop, [Symbol.asyncDispose]: drop }
+  return { url, name, dialect, drop, [Symbol.asyncDispose]: () => drop() }
+}
+
+function checkedDropTimeout(option: string, value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw new RangeError(`${option} must be a positive integer (milliseconds), received ${String(value)}`)
+  }
+  return value as number
 }
 
 /**

@@ -107,7 +107,9 @@ describe.each(dialects)('createTestDatabase on %s', (dialect) => {
       await expect(db.drop()).rejects.toThrow(`Could not drop test database ${db.name} within 1000 ms`)
       expect(await databaseExists(dialect, db.name)).toBe(true)
       await holder.query('ROLLBACK')
-      await db.drop()
+      // Once the lock is gone the drop must succeed; a busy server (CI runs every package at once) can take
+      // longer than the 1 s budget above for any DROP DATABASE, so this call gets the default budget.
+      await db.drop({ timeoutMs: 30_000 })
       expect(await databaseExists(dialect, db.name)).toBe(false)
     } finally {
       await holder.close()
@@ -165,6 +167,12 @@ describe('createTestDatabase input', () => {
     await expect(createTestDatabase({ dialect: 'postgres', dropTimeoutMs: 0 })).rejects.toThrow(
       /dropTimeoutMs must be a positive integer \(milliseconds\), received 0/,
     )
+  })
+
+  it('rejects a drop() timeoutMs that is not a positive integer, leaving the database in place', async () => {
+    await using db = await createTestDatabase({ dialect: 'postgres' })
+    await expect(db.drop({ timeoutMs: 1.5 })).rejects.toThrow(/timeoutMs must be a positive integer \(milliseconds\), received 1.5/)
+    expect(await databaseExists('postgres', db.name)).toBe(true)
   })
 
   it('rejects a server URL of the other dialect', async () => {
