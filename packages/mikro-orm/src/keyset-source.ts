@@ -4,6 +4,7 @@ import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering } from './keyset-ordering.js'
+import { pgCallbackContext, type QueryContext } from './pg-callback-context.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { createInSlices, findInSlices, nextTurn, type PlainFind, planPlainFind } from './find-in-slices.js'
 import { type SeekRegion, seekRegions } from './seek-filter.js'
@@ -37,6 +38,8 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   let lastValues = after
   let first = true
   let read = 0
+  /** Outside a transaction, plain chunk queries run through pg's callback API where that changes nothing else (see pgCallbackContext). */
+  let callbackContext: Promise<QueryContext | undefined> | undefined
   /** Plain reads: the rows and their entities' create options; undefined until the first chunk decides, null for em.find per chunk. */
   let plain: PlainRows | null | undefined = exact === undefined ? undefined : null
   /** The chunk's last row (the next seek) and the rows that end a batch (resume tokens). */
@@ -80,11 +83,12 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     const regions = regionsAfter(lastValues)
     const rows: object[] = []
     const fork = chunkEntityManager(base) // plans and queries; the entities are created in another
+    const ctx = fork.getTransactionContext() ?? (fork.getTransactionSessionContext() === undefined ? await (callbackContext ??= pgCallbackContext(base)) : undefined)
     for (const region of regions) {
       if (rows.length === size) break
       const find = await planPlainFind(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - rows.length, signal))
       if (find === undefined) throw new Error('@batchyield/mikro-orm: a keyset chunk stopped being a plain read')
-      const found = (await fork.getDriver().find(spec.entityName, find.condition, { ctx: fork.getTransactionContext(), em: fork, ...find.query } as never)) as object[]
+      const found = (await fork.getDriver().find(spec.entityName, find.condition, { ctx, em: fork, ...find.query } as never)) as object[]
       rows.push(...distinctAdjacent(found, spec.meta.primaryKeys))
     }
     first = false

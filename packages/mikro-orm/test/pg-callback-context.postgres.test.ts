@@ -1,0 +1,133 @@
+/**
+ * Keyset chunk queries of a plain read, outside a transaction, run on MikroORM's own pg pool
+ * through pg's callback API (`pgCallbackContext`): MikroORM still builds, logs and maps them.
+ * These tests check that the callback API is what runs them, that MikroORM's logging, errors,
+ * aborts and pool see what they saw before, and that every configuration where acquiring a
+ * connection does more than take a pool client keeps MikroORM's own execution.
+ */
+import { seedEvents } from '@batchyield/test-fixtures'
+import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import { DefaultLogger, type MikroORM } from '@mikro-orm/core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import '../src/index.js'
+import { pgCallbackContext } from '../src/pg-callback-context.js'
+import { entities, Event, EventSchema } from './entities.js'
+import { collectBatches, describeEntity, expectSettled, openOrm, poolState, type TestOrm } from './support.js'
+
+const db = useTestDatabase('postgres', { seed: true })
+const eventEntities = [...entities, EventSchema]
+let t: TestOrm | undefined
+const logs: string[] = []
+
+beforeAll(async () => {
+  await seedEvents(db.url, 700)
+})
+afterEach(async () => {
+  await t?.close()
+  t = undefined
+  logs.length = 0
+})
+
+/** Records, per pool client, whether each `client.query(...)` call passed a callback (pass-through). */
+async function watchQueryCalls(orm: MikroORM): Promise<{ sql: string; callback: boolean }[]> {
+  const calls: { sql: string; callback: boolean }[] = []
+  const pool = (await (orm.em.getConnection() as unknown as { getNativeClient(): Promise<{ on(event: 'acquire', listener: (client: { query: (...args: unknown[]) => unknown }) => void): void }> }).getNativeClient())
+  const watched = new WeakSet<object>()
+  pool.on('acquire', (client) => {
+    if (watched.has(client)) return
+    watched.add(client)
+    const query = client.query.bind(client)
+    client.query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string') calls.push({ sql: args[0], callback: typeof args[2] === 'function' })
+      return query(...args)
+    }
+  })
+  return calls
+}
+
+const chunkSelects = (calls: readonly { sql: string; callback: boolean }[]) => calls.filter((call) => /^select .* from "events"/i.test(call.sql))
+
+describe('keyset chunk queries through pg’s callback API', () => {
+  it('outside a transaction: every chunk SELECT passes a callback, MikroORM logs each with its row count, the entities are em.find’s', async () => {
+    t = openOrm('postgres', db.url, {
+      entities: eventEntities,
+      debug: ['query'],
+      loggerFactory: (options) => new DefaultLogger({ ...options, writer: (message) => logs.push(message) }),
+    })
+    const calls = await watchQueryCalls(t.orm)
+    const expected = await t.em.fork({ clear: true }).find(Event, {}, { orderBy: { id: 'asc' } })
+    calls.length = 0
+    logs.length = 0
+    const actual = (await collectBatches(t.em.aiterator(Event, { strategy: 'keyset', chunkSize: 300, batchYieldSize: 100, prefetch: 1 }))).flat()
+    expect(actual.map(describeEntity)).toEqual(expected.map(describeEntity))
+    // the engine's first chunk is one batch (100), then 300, 300 and the last 0
+    expect(chunkSelects(calls).map((call) => call.callback)).toEqual([true, true, true, true])
+    const logged = logs.filter((line) => /select .* from "events"/i.test(line))
+    expect(logged.map((line) => /(\d+) results?\]/.exec(line)?.[1])).toEqual(['100', '300', '300', '0'])
+    await expectSettled(t.orm, db.url, db.name)
+  })
+
+  it('inside em.transactional the chunk SELECTs run on the transaction’s connection, through MikroORM', async () => {
+    t = openOrm('postgres', db.url, { entities: eventEntities })
+    const orm = t
+    const calls = await watchQueryCalls(orm.orm)
+    const count = await orm.em.fork().transactional(async (em) => {
+      calls.length = 0
+      return (await collectBatches(em.aiterator(Event, { strategy: 'keyset', chunkSize: 300, batchYieldSize: 300 }))).flat().length
+    })
+    expect(count).toBe(700)
+    expect(chunkSelects(calls).length).toBeGreaterThan(0)
+    expect(chunkSelects(calls).every((call) => !call.callback)).toBe(true)
+  })
+
+  it('with onReserveConnection configured, each chunk query takes its connection through MikroORM (the hook runs for it)', async () => {
+    let reserved = 0
+    t = openOrm('postgres', db.url, { entities: eventEntities, onReserveConnection: async () => void reserved++ })
+    const calls = await watchQueryCalls(t.orm)
+    const events = (await collectBatches(t.em.aiterator(Event, { strategy: 'keyset', chunkSize: 300, batchYieldSize: 300 }))).flat()
+    expect(events).toHaveLength(700)
+    expect(chunkSelects(calls)).toHaveLength(3) // 300, 300, 100
+    expect(chunkSelects(calls).every((call) => !call.callback)).toBe(true)
+    expect(reserved).toBeGreaterThanOrEqual(3)
+  })
+})
+
+describe('pgCallbackContext', () => {
+  it('runs a statement and returns the client to the pool; a failing statement rejects with the driver’s error and returns it too', async () => {
+    t = openOrm('postgres', db.url, { entities: eventEntities })
+    const ctx = (await pgCallbackContext(t.em))!
+    expect(ctx).toBeDefined()
+    expect(await ctx.executeQuery({ sql: 'select $1::int + 1 as n', parameters: [41] })).toEqual({ rows: [{ n: 42 }] })
+    await expect(ctx.executeQuery({ sql: 'select * from no_such_table', parameters: [] })).rejects.toMatchObject({ code: '42P01' })
+    const pool = await poolState(t.orm)
+    expect(pool.idle).toBe(pool.total)
+  })
+
+  it('on abort rejects with the reason at once; the statement ends on its client, which then goes back to the pool', async () => {
+    t = openOrm('postgres', db.url, { entities: eventEntities })
+    const ctx = (await pgCallbackContext(t.em))!
+    const controller = new AbortController()
+    const started = Date.now()
+    const sleeping = ctx.executeQuery({ sql: 'select pg_sleep(0.6)', parameters: [] }, { signal: controller.signal })
+    setTimeout(() => controller.abort(new Error('left the loop')), 50)
+    await expect(sleeping).rejects.toThrow('left the loop')
+    expect(Date.now() - started).toBeLessThan(550)
+    expect((await poolState(t.orm)).idle).toBe((await poolState(t.orm)).total - 1) // still running pg_sleep
+    await expectSettled(t.orm, db.url, db.name)
+    await expect(ctx.executeQuery({ sql: 'select 1 as one', parameters: [] }, { signal: controller.signal })).rejects.toThrow('left the loop')
+  })
+
+  it.each([
+    ['onCreateConnection', () => ({ onCreateConnection: () => {} })],
+    ['onReserveConnection', () => ({ onReserveConnection: () => {} })],
+    ["sessionContext: 'connection'", () => ({ sessionContext: 'connection' })],
+    ['read replicas', () => ({ replicas: [{ name: 'replica', clientUrl: db.url }] })],
+  ])('is not used with %s (MikroORM acquires connections itself)', async (_, options) => {
+    t = openOrm('postgres', db.url, { entities: eventEntities, ...options() } as never)
+    expect(await pgCallbackContext(t.em)).toBeUndefined()
+  })
+})
+
+afterAll(async () => {
+  await t?.close()
+})
