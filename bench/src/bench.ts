@@ -14,7 +14,7 @@ import type { Mode } from './modes/mode.ts'
 import { childNodeArgs, loadMode, modeNames, wholeTableModes } from './modes/registry.ts'
 import { renderChartSvg } from './report-chart.ts'
 import { renderMarkdown } from './report-markdown.ts'
-import { runChild, runInterleaved, type Measurement } from './runner.ts'
+import { runChild, runInterleaved, withBaselineThroughout, type Measurement } from './runner.ts'
 import { labelOf, summarize } from './summary.ts'
 
 function wrap(text: string, width: number): string[] {
@@ -108,6 +108,8 @@ if (small > 0 && small < rows) {
   }
 }
 
+const plannedRequests = withBaselineThroughout(requests, 'floor', 5)
+
 // Only the whole-table baselines need more than V8's default heap; every other mode runs as users run it.
 const childOptions = (request: ChildRequest) => ({ nodeArgs: childNodeArgs(request.mode, heapMib, process.execArgv) })
 const nodeArgsByMode = Object.fromEntries(selected.map((mode) => [mode, childOptions({ ...base, mode }).nodeArgs]))
@@ -154,15 +156,15 @@ async function writeReport(measured: readonly Measurement[], runsDone: number, l
 const soFar: Measurement[] = []
 let writing: Promise<unknown> = Promise.resolve()
 const measurements: Measurement[] = await runInterleaved({
-  requests,
+  requests: plannedRequests,
   runs,
   childOptions,
   onMeasurement(m) {
     soFar.push(m)
-    if (soFar.length % requests.length === 0 && soFar.length < requests.length * runs) {
+    if (soFar.length % plannedRequests.length === 0 && soFar.length < plannedRequests.length * runs) {
       const snapshot = [...soFar]
-      writing = writing.then(() => writeReport(snapshot, snapshot.length / requests.length, [])).then(
-        () => log(`  (report for ${snapshot.length / requests.length} round(s) written)`),
+      writing = writing.then(() => writeReport(snapshot, snapshot.length / plannedRequests.length, [])).then(
+        () => log(`  (report for ${snapshot.length / plannedRequests.length} round(s) written)`),
         (error: unknown) => log(`  (could not write the interim report: ${String(error)})`),
       )
     }

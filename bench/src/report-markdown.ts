@@ -42,7 +42,10 @@ export function renderMarkdown(input: ReportInput): string {
   const lines = [
     `# batchyield benchmark: ${input.tableRows.toLocaleString('en-US')} rows of \`events\``,
     '',
-    `Medians of ${input.runs} run(s) per mode, each run in a fresh Node process, modes interleaved. chunkSize ${input.chunkSize}, batchYieldSize ${input.batchYieldSize}.`,
+    `Medians of ${input.runs} run(s) per mode, each run in a fresh Node process, modes interleaved. chunkSize ${input.chunkSize}, batchYieldSize ${input.batchYieldSize}.` +
+      (floor !== undefined && floor.runs > input.runs
+        ? ` The floor, the denominator of every ratio, runs before every fifth process of each round (${floor.runs} runs in all), so one noisy minute does not move every ratio.`
+        : ''),
     '',
     ...machineLines(machine, []),
     childFlagsLine(input.childNodeArgs, [...new Set(input.summaries.map((s) => s.mode))]),

@@ -92,3 +92,23 @@ export async function runInterleaved(plan: InterleavedPlan): Promise<Measurement
   }
   return measurements
 }
+
+/**
+ * `requests` with `baseline` also run before every `every` other requests, so a round samples it
+ * throughout instead of once. The baseline is the denominator of every ratio: a single run of it
+ * during a noisy minute would move them all; its median over the spread samples does not.
+ *
+ * @example
+ * withBaselineThroughout([floor, a, b, c, d], 'floor', 2) // [floor, a, b, floor, c, d]
+ */
+export function withBaselineThroughout(requests: readonly ChildRequest[], baseline: string, every: number): ChildRequest[] {
+  const base = requests.find((request) => request.mode === baseline && request.limit === undefined)
+  if (base === undefined) return [...requests]
+  const others = requests.filter((request) => request !== base)
+  const spread: ChildRequest[] = []
+  others.forEach((request, i) => {
+    if (i % every === 0) spread.push(base)
+    spread.push(request)
+  })
+  return spread.length === 0 ? [base] : spread
+}

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureEventsRows } from '../src/events-table.ts'
 import { renderChartSvg } from '../src/report-chart.ts'
 import { renderMarkdown } from '../src/report-markdown.ts'
-import { runChild, runInterleaved } from '../src/runner.ts'
+import { runChild, runInterleaved, withBaselineThroughout } from '../src/runner.ts'
 import { summarize } from '../src/summary.ts'
 import { childNodeArgs, modeNames, wholeTableModes } from '../src/modes/registry.ts'
 import { describeMachine } from '../src/machine.ts'
@@ -100,5 +100,21 @@ describe('bench harness (tiny table)', () => {
       childOptions: { nodeArgs: [] },
     })
     expect(m && 'error' in m ? m.error : '').toMatch(/mode "floor" failed \(exit code 1\).*ECONNREFUSED/s)
+  })
+})
+
+describe('withBaselineThroughout', () => {
+  const request = (mode: string, limit?: number) => ({ url: 'postgres://x', chunkSize: 2, batchYieldSize: 1, mode, ...(limit === undefined ? {} : { limit }) })
+  const modes = (requests: readonly { mode: string; limit?: number }[]) => requests.map((r) => `${r.mode}${r.limit ?? ''}`)
+
+  it('runs the floor before every n-th other request, wherever it was listed, and keeps the others in order', () => {
+    const requests = [request('a'), request('floor'), request('b'), request('c'), request('d'), request('e'), request('floor', 100)]
+    expect(modes(withBaselineThroughout(requests, 'floor', 2))).toEqual(['floor', 'a', 'b', 'floor', 'c', 'd', 'floor', 'e', 'floor100'])
+    expect(modes(withBaselineThroughout(requests, 'floor', 10))).toEqual(['floor', 'a', 'b', 'c', 'd', 'e', 'floor100'])
+  })
+
+  it('leaves the requests as they are without a full-table floor, and keeps a floor run alone', () => {
+    expect(modes(withBaselineThroughout([request('a'), request('floor', 100)], 'floor', 2))).toEqual(['a', 'floor100'])
+    expect(modes(withBaselineThroughout([request('floor')], 'floor', 5))).toEqual(['floor'])
   })
 })

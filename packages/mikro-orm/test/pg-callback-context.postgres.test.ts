@@ -117,6 +117,17 @@ describe('pgCallbackContext', () => {
     await expect(ctx.executeQuery({ sql: 'select 1 as one', parameters: [] }, { signal: controller.signal })).rejects.toThrow('left the loop')
   })
 
+  it("with inflightQueryAbortStrategy 'cancel query' the statement runs through MikroORM's Kysely, which cancels it on abort", async () => {
+    t = openOrm('postgres', db.url, { entities: eventEntities })
+    const ctx = (await pgCallbackContext(t.em))!
+    const controller = new AbortController()
+    const sleeping = ctx.executeQuery({ sql: 'select pg_sleep(30)', parameters: [] }, { signal: controller.signal, inflightQueryAbortStrategy: 'cancel query' })
+    setTimeout(() => controller.abort(new Error('left the loop')), 200)
+    await expect(sleeping).rejects.toThrow('left the loop')
+    // cancelled, not left to run its 30 s: the client is back in the pool within seconds
+    await expectSettled(t.orm, db.url, db.name, 5_000)
+  })
+
   it.each([
     ['onCreateConnection', () => ({ onCreateConnection: () => {} })],
     ['onReserveConnection', () => ({ onReserveConnection: () => {} })],
