@@ -121,7 +121,9 @@ describe('pgCallbackContext', () => {
     t = openOrm('postgres', db.url, { entities: eventEntities })
     const ctx = (await pgCallbackContext(t.em))!
     const controller = new AbortController()
-    const sleeping = ctx.executeQuery({ sql: 'select pg_sleep(30)', parameters: [] }, { signal: controller.signal, inflightQueryAbortStrategy: 'cancel query' })
+    // through MikroORM's connection.execute, as the driver calls it (Kysely cancels by the compiled query's id)
+    const connection = t.em.getConnection() as unknown as { execute(sql: string, params: unknown[], method: 'all', ctx: unknown, loggerContext: object): Promise<unknown> }
+    const sleeping = connection.execute('select pg_sleep(30)', [], 'all', ctx, { signal: controller.signal, inflightQueryAbortStrategy: 'cancel query' })
     setTimeout(() => controller.abort(new Error('left the loop')), 200)
     await expect(sleeping).rejects.toThrow('left the loop')
     // cancelled, not left to run its 30 s: the client is back in the pool within seconds
