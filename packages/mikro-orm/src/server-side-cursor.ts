@@ -28,7 +28,11 @@ export interface ServerSideCursor {
 /** What this needs from a SQL EntityManager (`@mikro-orm/sql`), typed structurally. */
 interface SqlDriver {
   execute(sql: string, params: unknown[], method: 'all' | 'run', ctx?: Transaction, loggerContext?: { signal?: AbortSignal }): Promise<unknown>
-  getConnection(type?: 'read' | 'write'): { getClient(): KyselyLike; ensureConnection(): Promise<void> }
+  getConnection(type?: 'read' | 'write'): {
+    getClient(): KyselyLike
+    ensureConnection(): Promise<void>
+    applySessionContext(trx: Transaction, sessionContext: object): Promise<void>
+  }
 }
 interface KyselyLike {
   connection(): { execute<T>(work: (db: Transaction) => Promise<T>): Promise<T> }
@@ -86,7 +90,13 @@ export async function openServerSideCursor(em: EntityManager, query: { sql: stri
     }
     try {
       await driver.execute('begin transaction isolation level repeatable read read only', [], 'run', ctx)
+      // em.find runs a read under the EntityManager's session context (row-level security: set_config
+      // and role) in a short transaction of its own; the cursor's transaction carries it the same way
+      const sessionContext = em.getTransactionSessionContext()
+      if (sessionContext !== undefined) await connection.applySessionContext(ctx, sessionContext)
     } catch (error) {
+      // the connection goes back to the pool: not inside a transaction (after a failed BEGIN this only warns)
+      await driver.execute('rollback', [], 'run', ctx).catch(() => {})
       await release()
       throw error
     }
