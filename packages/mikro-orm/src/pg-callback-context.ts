@@ -16,10 +16,10 @@ interface AbortOptions {
 }
 
 /** The parts of node-postgres used here (MikroORM's own `pg` pool, from `getNativeClient()`). */
-interface PgPool {
+export interface PgPool {
   connect(): Promise<PgClient>
 }
-interface PgClient {
+export interface PgClient {
   query(text: string, values: unknown[], callback: (error: Error | null, result: { rows?: unknown[] }) => void): void
   release(): void
 }
@@ -32,21 +32,12 @@ interface SqlConnection {
 }
 
 /**
- * A query context for plain chunk queries outside a transaction: MikroORM builds, logs and maps
- * the query as always, and only its last step (Kysely's `client.query(sql, params)`) runs on a
- * client of MikroORM's own `pg` pool through pg's callback API instead of its promise API.
- *
- * Why: with the promise API each result stays reachable past the next young-generation GC, so
- * every chunk's rows are promoted to the old generation and left for full GCs (measured at 1M
- * rows: 520 MB promoted against 100 MB, and 5–7% of the run; the same effect the TypeORM keyset
- * source avoids in `callback-query.ts`).
- *
- * Resolves to undefined (use MikroORM's own execution) wherever acquiring a connection through
- * Kysely does more than take a client from the pool, or the client is not MikroORM's pool: not
- * PostgreSQL, a Kysely instance or dialect passed in `driverOptions`, `onCreateConnection` /
- * `onReserveConnection` hooks, `sessionContext: 'connection'`, read replicas.
+ * MikroORM's own `pg` pool, where taking a client from it is all that acquiring a connection
+ * through Kysely does; undefined (use MikroORM's own execution) otherwise: not PostgreSQL, a Kysely
+ * instance or dialect passed in `driverOptions`, `onCreateConnection` / `onReserveConnection`
+ * hooks, `sessionContext: 'connection'`, read replicas.
  */
-export async function pgCallbackContext(em: EntityManager): Promise<QueryContext | undefined> {
+export async function mikroOrmPgPool(em: EntityManager): Promise<PgPool | undefined> {
   const driver = em.getDriver()
   const config = em.config
   if (!driver.getDependencies().includes('pg')) return undefined
@@ -56,31 +47,64 @@ export async function pgCallbackContext(em: EntityManager): Promise<QueryContext
   const connection = driver.getConnection('write') as unknown as SqlConnection
   if (connection.options?.onCreateConnection !== undefined || connection.options?.onReserveConnection !== undefined) return undefined
   const pool = (await connection.getNativeClient?.().catch(() => undefined)) as PgPool | undefined
-  if (typeof pool?.connect !== 'function') return undefined
+  return typeof pool?.connect === 'function' ? pool : undefined
+}
+
+/**
+ * A query context for plain chunk queries outside a transaction: MikroORM builds, logs and maps
+ * the query as always, and only its last step (Kysely's `client.query(sql, params)`) runs on a
+ * client of MikroORM's own `pg` pool ({@link mikroOrmPgPool}) through pg's callback API instead
+ * of its promise API.
+ *
+ * Why: with the promise API each result stays reachable past the next young-generation GC, so
+ * every chunk's rows are promoted to the old generation and left for full GCs (measured at 1M
+ * rows: 510 MB promoted against ~100 MB, and about 9% of the run; the same effect the TypeORM
+ * keyset source avoids in `callback-query.ts`).
+ */
+export async function pgCallbackContext(em: EntityManager): Promise<QueryContext | undefined> {
+  const pool = await mikroOrmPgPool(em)
+  if (pool === undefined) return undefined
+  const connection = em.getDriver().getConnection('write') as unknown as SqlConnection
   return {
     async executeQuery(compiled, abort) {
-      const signal = abort?.signal
       if (abort?.inflightQueryAbortStrategy !== undefined && abort.inflightQueryAbortStrategy !== 'ignore query') {
         return connection.getClient().executeQuery(compiled, abort) // cancelling the statement needs Kysely's connection
       }
-      signal?.throwIfAborted()
+      abort?.signal?.throwIfAborted()
       const client = await pool.connect()
-      if (signal?.aborted) {
-        client.release()
-        signal.throwIfAborted()
-      }
-      const result = new Promise<{ rows?: unknown[] }>((resolve, reject) => {
-        client.query(compiled.sql, [...compiled.parameters], (error, res) => {
-          client.release()
-          if (error) reject(error)
-          else resolve(res)
-        })
-      })
-      // As Kysely's 'ignore query': on abort the caller moves on and the statement finishes on its client, which then goes back to the pool.
-      const rows = signal === undefined ? (await result).rows : (await raceAbort(result, signal)).rows
-      return { rows: rows ?? [] }
+      return runOnClient(client, compiled, abort?.signal, () => client.release())
     },
   }
+}
+
+/**
+ * The same for every statement of one client held by the caller (the cursor's own transaction):
+ * `release` is the caller's. An abort lets the caller move on while the statement finishes on the
+ * client, as Kysely's `'ignore query'`; the client runs the caller's next statement after it.
+ */
+export function heldClientContext(client: PgClient): QueryContext {
+  return {
+    executeQuery(compiled, abort) {
+      abort?.signal?.throwIfAborted()
+      return runOnClient(client, compiled, abort?.signal, () => {})
+    },
+  }
+}
+
+async function runOnClient(client: PgClient, compiled: CompiledQuery, signal: AbortSignal | undefined, done: () => void): Promise<{ rows: unknown[] }> {
+  if (signal?.aborted) {
+    done()
+    signal.throwIfAborted()
+  }
+  const result = new Promise<{ rows?: unknown[] }>((resolve, reject) => {
+    client.query(compiled.sql, [...compiled.parameters], (error, res) => {
+      done()
+      if (error) reject(error)
+      else resolve(res)
+    })
+  })
+  const rows = signal === undefined ? (await result).rows : (await raceAbort(result, signal)).rows
+  return { rows: rows ?? [] }
 }
 
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,4 +1,5 @@
 import type { EntityManager, Transaction } from '@mikro-orm/core'
+import { heldClientContext, mikroOrmPgPool } from './pg-callback-context.js'
 
 /**
  * A PostgreSQL server-side cursor driven by plain statements (`DECLARE … NO SCROLL CURSOR FOR`,
@@ -65,28 +66,37 @@ export async function openServerSideCursor(em: EntityManager, query: { sql: stri
   if (callerTransaction !== undefined) {
     ctx = callerTransaction
   } else {
-    // Hold one connection until close(): Kysely hands it back to the pool when `work` settles,
-    // even when the connection died, and pg's pool then drops a dead one.
-    let hold!: () => void
-    const held = new Promise<void>((resolve) => (hold = resolve))
-    let handedBack!: Promise<void>
     const connection = driver.getConnection(connectionType)
     // MikroORM's first query checks the server on a pooled connection: do it before holding one
     // (on a pool of one it would wait for the connection held here).
     await connection.ensureConnection()
-    ctx = await new Promise<Transaction>((resolve, reject) => {
-      handedBack = connection
-        .getClient()
-        .connection()
-        .execute(async (db) => {
-          resolve(db)
-          await held
-        })
-        .catch(reject)
-    })
-    release = () => {
-      hold()
-      return handedBack
+    const pool = await mikroOrmPgPool(em)
+    if (pool !== undefined) {
+      // One client of MikroORM's pool held until close(), its statements run through pg's callback
+      // API (see pgCallbackContext); MikroORM still logs them. pg's pool drops a dead client.
+      const client = await pool.connect()
+      ctx = heldClientContext(client) as unknown as Transaction
+      release = async () => client.release()
+    } else {
+      // Hold one connection until close(): Kysely hands it back to the pool when `work` settles,
+      // even when the connection died, and pg's pool then drops a dead one.
+      let hold!: () => void
+      const held = new Promise<void>((resolve) => (hold = resolve))
+      let handedBack!: Promise<void>
+      ctx = await new Promise<Transaction>((resolve, reject) => {
+        handedBack = connection
+          .getClient()
+          .connection()
+          .execute(async (db) => {
+            resolve(db)
+            await held
+          })
+          .catch(reject)
+      })
+      release = () => {
+        hold()
+        return handedBack
+      }
     }
     try {
       await driver.execute('begin transaction isolation level repeatable read read only', [], 'run', ctx)

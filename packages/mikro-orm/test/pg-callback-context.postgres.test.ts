@@ -1,6 +1,7 @@
 /**
  * Keyset chunk queries of a plain read, outside a transaction, run on MikroORM's own pg pool
- * through pg's callback API (`pgCallbackContext`): MikroORM still builds, logs and maps them.
+ * through pg's callback API (`pgCallbackContext`), and so do the statements of the cursor
+ * strategy's own transaction (one held client): MikroORM still builds, logs and maps them.
  * These tests check that the callback API is what runs them, that MikroORM's logging, errors,
  * aborts and pool see what they saw before, and that every configuration where acquiring a
  * connection does more than take a pool client keeps MikroORM's own execution.
@@ -89,6 +90,42 @@ describe('keyset chunk queries through pg’s callback API', () => {
     expect(chunkSelects(calls)).toHaveLength(3) // 300, 300, 100
     expect(chunkSelects(calls).every((call) => !call.callback)).toBe(true)
     expect(reserved).toBeGreaterThanOrEqual(3)
+  })
+})
+
+describe('the cursor strategy’s own transaction through pg’s callback API', () => {
+  const cursorStatements = (calls: readonly { sql: string; callback: boolean }[]) =>
+    calls.filter((call) => /^(begin transaction|declare|fetch|commit)/i.test(call.sql))
+
+  it('outside a transaction: BEGIN, DECLARE, every FETCH and COMMIT pass a callback, MikroORM logs them, the entities are em.find’s', async () => {
+    t = openOrm('postgres', db.url, {
+      entities: eventEntities,
+      debug: ['query'],
+      loggerFactory: (options) => new DefaultLogger({ ...options, writer: (message) => logs.push(message) }),
+    })
+    const calls = await watchQueryCalls(t.orm)
+    const expected = await t.em.fork({ clear: true }).find(Event, {}, { orderBy: { id: 'asc' } })
+    calls.length = 0
+    logs.length = 0
+    const actual = (await collectBatches(t.em.aiterator(Event, { strategy: 'cursor', chunkSize: 300, batchYieldSize: 100, prefetch: 1 }))).flat()
+    expect(actual.map(describeEntity)).toEqual(expected.map(describeEntity))
+    const statements = cursorStatements(calls)
+    expect(statements.map((call) => call.sql.split(' ')[0]!.toLowerCase())).toEqual(['begin', 'declare', 'fetch', 'fetch', 'fetch', 'fetch', 'commit'])
+    expect(statements.every((call) => call.callback)).toBe(true)
+    expect(logs.filter((line) => /fetch forward/i.test(line)).map((line) => /(\d+) results?\]/.exec(line)?.[1])).toEqual(['100', '300', '300', '0'])
+    await expectSettled(t.orm, db.url, db.name)
+  })
+
+  it('with onReserveConnection configured, the cursor holds its connection through MikroORM (the hook runs for it)', async () => {
+    let reserved = 0
+    t = openOrm('postgres', db.url, { entities: eventEntities, onReserveConnection: async () => void reserved++ })
+    const calls = await watchQueryCalls(t.orm)
+    const events = (await collectBatches(t.em.aiterator(Event, { strategy: 'cursor', chunkSize: 300, batchYieldSize: 300 }))).flat()
+    expect(events).toHaveLength(700)
+    expect(cursorStatements(calls).length).toBeGreaterThanOrEqual(5)
+    expect(cursorStatements(calls).every((call) => !call.callback)).toBe(true)
+    expect(reserved).toBeGreaterThanOrEqual(1)
+    await expectSettled(t.orm, db.url, db.name)
   })
 })
 
