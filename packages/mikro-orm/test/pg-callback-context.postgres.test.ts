@@ -46,26 +46,35 @@ async function watchQueryCalls(orm: MikroORM): Promise<{ sql: string; callback: 
   return calls
 }
 
+/**
+ * Opens an ORM that logs every query into `logs`, runs the strategy over every event (chunks of 300,
+ * batches of 100, prefetch 1), checks the entities against em.find's, and returns the pg calls made.
+ */
+async function iterateLogged(strategy: 'keyset' | 'cursor'): Promise<{ sql: string; callback: boolean }[]> {
+  t = openOrm('postgres', db.url, {
+    entities: eventEntities,
+    debug: ['query'],
+    loggerFactory: (options) => new DefaultLogger({ ...options, writer: (message) => logs.push(message) }),
+  })
+  const calls = await watchQueryCalls(t.orm)
+  const expected = await t.em.fork({ clear: true }).find(Event, {}, { orderBy: { id: 'asc' } })
+  calls.length = 0
+  logs.length = 0
+  const actual = (await collectBatches(t.em.aiterator(Event, { strategy, chunkSize: 300, batchYieldSize: 100, prefetch: 1 }))).flat()
+  expect(actual.map(describeEntity)).toEqual(expected.map(describeEntity))
+  return calls
+}
+
 const chunkSelects = (calls: readonly { sql: string; callback: boolean }[]) => calls.filter((call) => /^select .* from "events"/i.test(call.sql))
 
 describe('keyset chunk queries through pg’s callback API', () => {
   it('outside a transaction: every chunk SELECT passes a callback, MikroORM logs each with its row count, the entities are em.find’s', async () => {
-    t = openOrm('postgres', db.url, {
-      entities: eventEntities,
-      debug: ['query'],
-      loggerFactory: (options) => new DefaultLogger({ ...options, writer: (message) => logs.push(message) }),
-    })
-    const calls = await watchQueryCalls(t.orm)
-    const expected = await t.em.fork({ clear: true }).find(Event, {}, { orderBy: { id: 'asc' } })
-    calls.length = 0
-    logs.length = 0
-    const actual = (await collectBatches(t.em.aiterator(Event, { strategy: 'keyset', chunkSize: 300, batchYieldSize: 100, prefetch: 1 }))).flat()
-    expect(actual.map(describeEntity)).toEqual(expected.map(describeEntity))
+    const calls = await iterateLogged('keyset')
     // the engine's first chunk is one batch (100), then 300, 300 and the last 0
     expect(chunkSelects(calls).map((call) => call.callback)).toEqual([true, true, true, true])
     const logged = logs.filter((line) => /select .* from "events"/i.test(line))
     expect(logged.map((line) => /(\d+) results?\]/.exec(line)?.[1])).toEqual(['100', '300', '300', '0'])
-    await expectSettled(t.orm, db.url, db.name)
+    await expectSettled(t!.orm, db.url, db.name)
   })
 
   it('inside em.transactional the chunk SELECTs run on the transaction’s connection, through MikroORM', async () => {
@@ -98,22 +107,12 @@ describe('the cursor strategy’s own transaction through pg’s callback API', 
     calls.filter((call) => /^(begin transaction|declare|fetch|commit)/i.test(call.sql))
 
   it('outside a transaction: BEGIN, DECLARE, every FETCH and COMMIT pass a callback, MikroORM logs them, the entities are em.find’s', async () => {
-    t = openOrm('postgres', db.url, {
-      entities: eventEntities,
-      debug: ['query'],
-      loggerFactory: (options) => new DefaultLogger({ ...options, writer: (message) => logs.push(message) }),
-    })
-    const calls = await watchQueryCalls(t.orm)
-    const expected = await t.em.fork({ clear: true }).find(Event, {}, { orderBy: { id: 'asc' } })
-    calls.length = 0
-    logs.length = 0
-    const actual = (await collectBatches(t.em.aiterator(Event, { strategy: 'cursor', chunkSize: 300, batchYieldSize: 100, prefetch: 1 }))).flat()
-    expect(actual.map(describeEntity)).toEqual(expected.map(describeEntity))
+    const calls = await iterateLogged('cursor')
     const statements = cursorStatements(calls)
     expect(statements.map((call) => call.sql.split(' ')[0]!.toLowerCase())).toEqual(['begin', 'declare', 'fetch', 'fetch', 'fetch', 'fetch', 'commit'])
     expect(statements.every((call) => call.callback)).toBe(true)
     expect(logs.filter((line) => /fetch forward/i.test(line)).map((line) => /(\d+) results?\]/.exec(line)?.[1])).toEqual(['100', '300', '300', '0'])
-    await expectSettled(t.orm, db.url, db.name)
+    await expectSettled(t!.orm, db.url, db.name)
   })
 
   it('with onReserveConnection configured, the cursor holds its connection through MikroORM (the hook runs for it)', async () => {
