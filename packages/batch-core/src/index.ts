@@ -12,3 +12,4 @@ export type { KeyShape, NullsPlacement, SeekPredicate, SortDirection, SortKey } 
 export { seekPredicate } from './seek-predicate.js'
 export { decodeResumeToken, encodeResumeToken } from './resume-token.js'
 export { ReadAheadRows, type RowLoad } from './read-ahead-rows.js'
+export { TIMED_OUT, waitFor } from './wait-for.js'

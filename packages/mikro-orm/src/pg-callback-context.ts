@@ -1,3 +1,4 @@
+import { waitFor } from '@batchyield/batch-core'
 import type { EntityManager } from '@mikro-orm/core'
 
 /** What MikroORM's `connection.execute(sql, params, method, ctx)` calls on its query context. */
@@ -70,9 +71,14 @@ export async function pgCallbackContext(em: EntityManager): Promise<QueryContext
       if (abort?.inflightQueryAbortStrategy !== undefined && abort.inflightQueryAbortStrategy !== 'ignore query') {
         return connection.getClient().executeQuery(compiled, abort) // cancelling the statement needs Kysely's connection
       }
-      abort?.signal?.throwIfAborted()
+      const signal = abort?.signal
+      signal?.throwIfAborted()
       const client = await pool.connect()
-      return runOnClient(client, compiled, abort?.signal, () => client.release())
+      if (signal?.aborted) {
+        client.release()
+        signal.throwIfAborted()
+      }
+      return runOnClient(client, compiled, signal, () => client.release())
     },
   }
 }
@@ -91,11 +97,8 @@ export function heldClientContext(client: PgClient): QueryContext {
   }
 }
 
+/** Runs one statement on `client`; `done` runs when it has finished (or failed), abort or not. */
 async function runOnClient(client: PgClient, compiled: CompiledQuery, signal: AbortSignal | undefined, done: () => void): Promise<{ rows: unknown[] }> {
-  if (signal?.aborted) {
-    done()
-    signal.throwIfAborted()
-  }
   const result = new Promise<{ rows?: unknown[] }>((resolve, reject) => {
     client.query(compiled.sql, [...compiled.parameters], (error, res) => {
       done()
@@ -103,23 +106,5 @@ async function runOnClient(client: PgClient, compiled: CompiledQuery, signal: Ab
       else resolve(res)
     })
   })
-  const rows = signal === undefined ? (await result).rows : (await raceAbort(result, signal)).rows
-  return { rows: rows ?? [] }
-}
-
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
+  return { rows: (await waitFor(result, signal)).rows ?? [] }
 }
