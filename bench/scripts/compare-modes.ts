@@ -11,14 +11,16 @@ const limit = Number(rowsArg)
 const runs = Number(runsArg)
 const walls = new Map<string, number[]>(modes.map((m) => [m, []]))
 const firsts = new Map<string, number[]>(modes.map((m) => [m, []]))
+const peaks = new Map<string, number[]>(modes.map((m) => [m, []]))
 for (let run = 0; run < runs; run++) {
   for (const mode of modes) {
     const r = await runChild({ mode, url, chunkSize: 2000, batchYieldSize: 500, limit })
     walls.get(mode)!.push(r.wallMs)
     firsts.get(mode)!.push(r.firstBatchMs)
+    peaks.get(mode)!.push(r.maxRssBytes / 2 ** 20)
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 for (const mode of modes) {
-  console.log(`${mode.padEnd(32)} median ${median(walls.get(mode)!).toFixed(0).padStart(6)} ms  first ${median(firsts.get(mode)!).toFixed(1)} ms  runs ${walls.get(mode)!.map((w) => w.toFixed(0)).join(' ')}`)
+  console.log(`${mode.padEnd(32)} median ${median(walls.get(mode)!).toFixed(0).padStart(6)} ms  first ${median(firsts.get(mode)!).toFixed(1)} ms  peak RSS ${median(peaks.get(mode)!).toFixed(0)} MiB  runs ${walls.get(mode)!.map((w) => w.toFixed(0)).join(' ')}`)
 }

@@ -28,5 +28,5 @@ for (const mode of process.argv.slice(2)) {
   const byPkg = new Map<string, number>()
   for (const [k, t] of byFn) { const m = k.match(/ ((@[^/]+\/)?[^/:]+)/); const p = m ? m[1]! : '?'; byPkg.set(p, (byPkg.get(p) ?? 0) + t) }
   console.log('  by package:', [...byPkg].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, t]) => `${k} ${(t / 1000).toFixed(0)}ms`).join(', '))
-  for (const [k, t] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`  ${(t / 1000).toFixed(0).padStart(6)} ms ${(100 * t / total).toFixed(1).padStart(5)}% ${k}`)
+  for (const [k, t] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 14))) console.log(`  ${(t / 1000).toFixed(0).padStart(6)} ms ${(100 * t / total).toFixed(1).padStart(5)}% ${k}`)
 }

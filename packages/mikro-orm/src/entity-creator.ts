@@ -52,9 +52,14 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
   const onInit = events.hasListeners(EventType.onInit, meta)
   const prototype = meta.class.prototype as object
   const existing = factory as unknown as { findEntity(data: object, meta: EntityMetadata<object>, options: object): object | undefined | null }
+  const identityMap = unitOfWork.getIdentityMap()
+  // With scalar primary keys, hydrating the key has no side effects, so the new entity itself can
+  // ask the identity map for its slot (the hash register() stores it under) instead of
+  // EntityFactory.findEntity converting and hashing the row's key a second way.
+  const keysAreScalar = meta.getPrimaryProps().every((prop) => prop.kind === ReferenceKind.SCALAR)
 
   return (row) => {
-    if (existing.findEntity(row, meta, findOptions) != null) return viaFactory(row) // a merge, not a creation
+    if (!keysAreScalar && existing.findEntity(row, meta, findOptions) != null) return viaFactory(row) // a merge, not a creation
     const data = { ...(row as Record<string, unknown>) }
     const entity = Object.create(prototype) as Record<string, unknown>
     const wrapped = helper(entity) as unknown as WrappedState
@@ -62,6 +67,7 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
     wrapped.__processing = true
     wrapped.__schema = schema
     hydrator.hydrateReference(entity, meta, data, factory, true, options.schema, undefined)
+    if (keysAreScalar && identityMap.getByEntity(entity) !== undefined) return viaFactory(row) // a merge: this entity is dropped unseen
     unitOfWork.register(entity)
     EntityHelper.ensurePropagation(entity)
     wrapped.__initialized = true

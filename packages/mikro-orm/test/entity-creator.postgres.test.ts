@@ -101,6 +101,21 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
     })
   }
 
+  for (const [name, entityName] of cases) {
+    it(`${name}: an entity already in the fork (a reference) and a row given twice are merged, as EntityFactory.create does`, async () => {
+      const key = helper(createAll(entityName, (await rowsOf(entityName)).slice(1, 2), 'factory').entities[0]!).getPrimaryKey()
+      const withReference = (fork: EntityManager) => void fork.getReference(entityName, key as never)
+      // fresh rows for each path: merging may change the row it merges
+      const twice = (rows: object[]) => [...rows, rows[0]!]
+      const expected = createAll(entityName, twice(await rowsOf(entityName)), 'factory', withReference)
+      const actual = createAll(entityName, twice(await rowsOf(entityName)), 'creator', withReference)
+      expect(actual.entities[1]).toBe(actual.fork.getReference(entityName, key as never))
+      expect(actual.entities.at(-1)).toBe(actual.entities[0])
+      expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
+      expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
+    })
+  }
+
   it('the same edits give the same change sets: scalars, JSON, a to-one relation', async () => {
     const edit = (via: 'factory' | 'creator') => {
       const events = createAll(Event, eventRows, via)
