@@ -1,4 +1,4 @@
-import { type EntityData, EntityHelper, type EntityManager, type EntityMetadata, type EntityName, EventType, helper, ReferenceKind, Utils } from '@mikro-orm/core'
+import { type EntityData, EntityHelper, ObjectHydrator, type EntityManager, type EntityMetadata, type EntityName, EventType, helper, ReferenceKind, Utils } from '@mikro-orm/core'
 
 /**
  * The MikroORM releases whose `EntityFactory.create` the creator was written against and tested
@@ -44,6 +44,7 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
   if (accessors === undefined) return viaFactory
 
   const hydrator = fork.config.getHydrator(fork.getMetadata()) as unknown as Hydrator
+  const hydrate = compiledHydrators(hydrator, meta)
   const unitOfWork = fork.getUnitOfWork()
   const events = fork.getEventManager()
   const driver = fork.getDriver()
@@ -66,13 +67,13 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
     wrapped.__managed = true
     wrapped.__processing = true
     wrapped.__schema = schema
-    hydrator.hydrateReference(entity, meta, data, factory, true, options.schema, undefined)
+    hydrate.reference(entity, data, factory, options.schema)
     if (keysAreScalar && identityMap.getByEntity(entity) !== undefined) return viaFactory(row) // a merge: this entity is dropped unseen
     unitOfWork.register(entity)
     EntityHelper.ensurePropagation(entity)
     wrapped.__initialized = true
     for (const [name, descriptor] of accessors) if (data[name] !== undefined) Object.defineProperty(entity, name, descriptor)
-    hydrator.hydrate(entity, meta, data, factory, 'full', undefined, true, options.schema, schema, undefined)
+    hydrate.full(entity, data, factory, options.schema, schema)
     for (const key of Object.keys(data)) {
       wrapped.__loadedProperties.add(key)
       wrapped.__serializationContext.fields?.add(key)
@@ -83,6 +84,36 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
     return entity
   }
 }
+
+/**
+ * `hydrator.hydrateReference(...)` and `hydrator.hydrate(..., 'full', ...)` with em.find's arguments.
+ * MikroORM's ObjectHydrator looks its compiled function up by a key string on every call; here it is
+ * looked up once and called as those methods call it (same arguments, same `running` flag).
+ */
+function compiledHydrators(hydrator: Hydrator, meta: EntityMetadata<object>) {
+  if (!(hydrator instanceof ObjectHydrator)) {
+    return {
+      reference: (entity: object, data: object, factory: object, schema: string | undefined) => hydrator.hydrateReference(entity, meta, data, factory, true, schema, undefined),
+      full: (entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) =>
+        hydrator.hydrate(entity, meta, data, factory, 'full', undefined, true, schema, parentSchema, undefined),
+    }
+  }
+  const objectHydrator = hydrator as unknown as ObjectHydrator & { running: boolean }
+  const reference = objectHydrator.getEntityHydrator(meta, 'reference') as unknown as CompiledHydrator
+  const full = objectHydrator.getEntityHydrator(meta, 'full') as unknown as CompiledHydrator
+  const run = (fn: CompiledHydrator, running: boolean, entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) => {
+    const before = objectHydrator.running
+    objectHydrator.running = running
+    Utils.callCompiledFunction(fn, entity, data, factory, false, true, schema, parentSchema, undefined)
+    objectHydrator.running = before
+  }
+  return {
+    reference: (entity: object, data: object, factory: object, schema: string | undefined) => run(reference, true, entity, data, factory, schema, undefined),
+    // em.find's entities are not new (`newEntity` undefined): hydration runs as loading
+    full: (entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) => run(full, true, entity, data, factory, schema, parentSchema),
+  }
+}
+type CompiledHydrator = (entity: object, data: object, factory: object, newEntity: boolean, convertCustomTypes: boolean, schema: string | undefined, parentSchema: string | undefined, normalizeAccessors: undefined) => void
 
 /** The parts of MikroORM's hydrator and entity wrapper the creator calls (internal in MikroORM 7). */
 interface Hydrator {
