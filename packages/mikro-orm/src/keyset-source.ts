@@ -89,7 +89,8 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
       const find = await planPlainFind(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - rows.length, signal))
       if (find === undefined) throw new Error('@batchyield/mikro-orm: a keyset chunk stopped being a plain read')
       const found = (await fork.getDriver().find(spec.entityName, find.condition, { ctx, em: fork, ...find.query } as never)) as object[]
-      rows.push(...distinctAdjacent(found, spec.meta.primaryKeys))
+      // rows repeating an entity (none come from MikroORM's SELECTs with a limit today) would merge into it on creation, as in em.find
+      rows.push(...found)
     }
     first = false
     if (plain?.rowsSeek && rows.length > 0) lastValues = rowKey(rows.at(-1)!)
@@ -185,18 +186,6 @@ interface PlainRows {
   readonly reader: ReadAheadRows<object>
   readonly create: PlainFind
   rowsSeek: boolean
-}
-
-/** `rows` without a row repeating the one before it (a join on a to-many condition repeats an entity's row; the primary key ends the order). */
-function distinctAdjacent(rows: readonly object[], primaryKeys: readonly string[]): object[] {
-  const distinct: object[] = []
-  let last: string | undefined
-  for (const row of rows) {
-    const hash = Utils.getPrimaryKeyHash(primaryKeys.map((pk) => (row as Record<string, unknown>)[pk]) as string[])
-    if (hash !== last) distinct.push(row)
-    last = hash
-  }
-  return distinct
 }
 
 /** Two sort keys are the same position (Dates by time, the rest by identity). */
