@@ -101,16 +101,16 @@ function compiledHydrators(hydrator: Hydrator, meta: EntityMetadata<object>) {
   const objectHydrator = hydrator as unknown as ObjectHydrator & { running: boolean }
   const reference = objectHydrator.getEntityHydrator(meta, 'reference') as unknown as CompiledHydrator
   const full = objectHydrator.getEntityHydrator(meta, 'full') as unknown as CompiledHydrator
-  const run = (fn: CompiledHydrator, running: boolean, entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) => {
+  // Both methods set `running` for loaded entities (em.find's are not new): propagation then counts as hydration.
+  const run = (fn: CompiledHydrator, entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) => {
     const before = objectHydrator.running
-    objectHydrator.running = running
+    objectHydrator.running = true
     Utils.callCompiledFunction(fn, entity, data, factory, false, true, schema, parentSchema, undefined)
     objectHydrator.running = before
   }
   return {
-    reference: (entity: object, data: object, factory: object, schema: string | undefined) => run(reference, true, entity, data, factory, schema, undefined),
-    // em.find's entities are not new (`newEntity` undefined): hydration runs as loading
-    full: (entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) => run(full, true, entity, data, factory, schema, parentSchema),
+    reference: (entity: object, data: object, factory: object, schema: string | undefined) => run(reference, entity, data, factory, schema, undefined),
+    full: (entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) => run(full, entity, data, factory, schema, parentSchema),
   }
 }
 type CompiledHydrator = (entity: object, data: object, factory: object, newEntity: boolean, convertCustomTypes: boolean, schema: string | undefined, parentSchema: string | undefined, normalizeAccessors: undefined) => void
