@@ -108,7 +108,9 @@ if (small > 0 && small < rows) {
   }
 }
 
-const plannedRequests = withBaselineThroughout(requests, 'floor', 5)
+/** The floor runs once every this many processes of a round. */
+const FLOOR_EVERY = 5
+const plannedRequests = withBaselineThroughout(requests, 'floor', FLOOR_EVERY)
 
 // Only the whole-table baselines need more than V8's default heap; every other mode runs as users run it.
 const childOptions = (request: ChildRequest) => ({ nodeArgs: childNodeArgs(request.mode, heapMib, process.execArgv) })
@@ -125,7 +127,7 @@ const modeInfo = Object.fromEntries(Object.entries(modes).map(([name, m]) => [na
 async function writeReport(measured: readonly Measurement[], runsDone: number, liveHeap: readonly { mode: string; samples: [number, number][] }[]): Promise<string> {
   const summaries = summarize(measured)
   const bar = checkBar(summaries, small > 0 ? small : undefined)
-  const markdown = renderMarkdown({ machine, tableRows: rows, runs: runsDone, chunkSize, batchYieldSize, childNodeArgs: nodeArgsByMode, summaries, bar, modes: modeInfo, liveHeap })
+  const markdown = renderMarkdown({ machine, tableRows: rows, runs: runsDone, chunkSize, batchYieldSize, childNodeArgs: nodeArgsByMode, summaries, bar, modes: modeInfo, liveHeap, floorEvery: FLOOR_EVERY })
   const svg = await renderChartSvg(
     summaries,
     Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, m.library])),

@@ -16,6 +16,8 @@ export interface ReportInput {
   modes: Record<string, { library: string; description: string }>
   /** Leak check: live heap after forced GCs along one extra run of each streaming mode. */
   liveHeap?: readonly { mode: string; samples: readonly [number, number][] }[]
+  /** The floor also ran before every this many other processes of a round (see withBaselineThroughout). */
+  floorEvery?: number
 }
 
 /**
@@ -43,8 +45,8 @@ export function renderMarkdown(input: ReportInput): string {
     `# batchyield benchmark: ${input.tableRows.toLocaleString('en-US')} rows of \`events\``,
     '',
     `Medians of ${input.runs} run(s) per mode, each run in a fresh Node process, modes interleaved. chunkSize ${input.chunkSize}, batchYieldSize ${input.batchYieldSize}.` +
-      (floor !== undefined && floor.runs > input.runs
-        ? ` The floor, the denominator of every ratio, runs before every fifth process of each round (${floor.runs} runs in all), so one noisy minute does not move every ratio.`
+      (floor !== undefined && floor.runs > input.runs && input.floorEvery !== undefined
+        ? ` The floor, the denominator of every ratio, runs once every ${input.floorEvery} processes of each round (${floor.runs} runs in all), so one noisy minute does not move every ratio.`
         : ''),
     '',
     ...machineLines(machine, []),

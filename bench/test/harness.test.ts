@@ -74,6 +74,11 @@ describe('bench harness (tiny table)', () => {
     expect(markdown).toContain('| floor @100 | pg | 100 |')
     expect(markdown).toContain("- Child flags: `--max-old-space-size=512` for `typeorm-skip-take`; Node's defaults for every other mode")
     expect(markdown).toContain(machine.postgres)
+    expect(markdown).not.toContain('the denominator of every ratio')
+    // a floor sampled throughout the rounds (more runs than the other modes) is described with its spacing
+    const spread = summaries.map((s) => (s.mode === 'floor' && s.limit === undefined ? { ...s, runs: 5 } : s))
+    const withSpreadFloor = renderMarkdown({ machine, tableRows: rows, runs: 2, chunkSize: 70, batchYieldSize: 25, childNodeArgs: {}, summaries: spread, bar: [], modes: {}, floorEvery: 3 })
+    expect(withSpreadFloor).toContain('The floor, the denominator of every ratio, runs once every 3 processes of each round (5 runs in all)')
     const svg = await renderChartSvg(summaries, { floor: 'pg', 'typeorm-skip-take': 'TypeORM' }, 'smoke')
     expect(svg).toMatch(/^<svg[^>]*>/)
     expect(svg).toContain('typeorm-skip-take')
