@@ -52,12 +52,12 @@ async function rowsOf(entityName: EntityName<object>, where: object = {}): Promi
 }
 
 /** The entities of `rows` in a fresh fork, through MikroORM's factory or through entityCreator. */
-function createAll(entityName: EntityName<object>, rows: readonly object[], via: 'factory' | 'creator', prepare?: (fork: EntityManager) => void) {
+function createAll(entityName: EntityName<object>, rows: readonly object[], via: 'factory' | 'creator', prepare?: (fork: EntityManager) => void, refresh?: boolean) {
   const fork = emFor(entityName).fork({ clear: true })
   prepare?.(fork)
   const create = via === 'factory'
-    ? (row: object) => fork.getEntityFactory().create(entityName, row as never, { merge: true, convertCustomTypes: true })
-    : entityCreator(fork, entityName, {})
+    ? (row: object) => fork.getEntityFactory().create(entityName, row as never, { merge: true, convertCustomTypes: true, ...(refresh === undefined ? {} : { refresh }) })
+    : entityCreator(fork, entityName, refresh === undefined ? {} : { refresh })
   return { fork, entities: rows.map((row) => create(row)) }
 }
 
@@ -111,6 +111,22 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
       const actual = createAll(entityName, twice(await rowsOf(entityName)), 'creator', withReference)
       expect(actual.entities[1]).toBe(actual.fork.getReference(entityName, key as never))
       expect(actual.entities.at(-1)).toBe(actual.entities[0])
+      expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
+      expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
+    })
+  }
+
+  for (const refresh of [false, true]) {
+    it(`an entity already loaded and edited in the fork, created again with refresh: ${refresh}, ends as with EntityFactory.create`, async () => {
+      const rowsForEdit = await rowsOf(Book)
+      const loadAndEdit = (fork: EntityManager) => {
+        const book = fork.getEntityFactory().create(Book, { ...rowsForEdit[0] } as never, { merge: true, convertCustomTypes: true }) as Book
+        book.title = 'Edited before the run'
+      }
+      const expected = createAll(Book, await rowsOf(Book), 'factory', loadAndEdit, refresh)
+      const actual = createAll(Book, await rowsOf(Book), 'creator', loadAndEdit, refresh)
+      // merged, the edit stays; refreshed, the row's value wins
+      expect((actual.entities[0] as Book).title).toBe(refresh ? (rowsForEdit[0] as Book).title : 'Edited before the run')
       expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
       expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
     })
