@@ -5,7 +5,7 @@
  */
 import { seedEvents } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import { defineEntity, type EntityManager, type EntityName, type EventArgs, helper, p, Utils } from '@mikro-orm/core'
+import { type Configuration, defineEntity, type EntityData, type EntityFactory, type EntityManager, type EntityMetadata, type EntityName, type EventArgs, helper, Hydrator, type MetadataStorage, ObjectHydrator, p, type Platform, Utils } from '@mikro-orm/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { entityCreator, TESTED_MIKRO_ORM } from '../src/entity-creator.js'
 import { Author, Book, Country, Device, entities, Event, EventSchema, OrderLine, Tag } from './entities.js'
@@ -23,6 +23,27 @@ const ConstructedTagSchema = defineEntity({
 })
 class ConstructedTag extends ConstructedTagSchema.class {}
 ConstructedTagSchema.setClass(ConstructedTag)
+
+/** A hydrator of the user's own (not an ObjectHydrator): MikroORM's, behind a class that counts the calls. */
+class CountingHydrator extends Hydrator {
+  static calls = 0
+  readonly #inner: ObjectHydrator
+  constructor(metadata: MetadataStorage, platform: Platform, config: Configuration) {
+    super(metadata, platform, config)
+    this.#inner = new ObjectHydrator(metadata, platform, config)
+  }
+  override hydrate<T extends object>(entity: T, meta: EntityMetadata<T>, data: EntityData<T>, factory: EntityFactory, type: 'full' | 'reference', newEntity?: boolean, convertCustomTypes?: boolean, schema?: string, parentSchema?: string): void {
+    CountingHydrator.calls += 1
+    this.#inner.hydrate(entity, meta, data, factory, type, newEntity, convertCustomTypes, schema, parentSchema)
+  }
+  override hydrateReference<T extends object>(entity: T, meta: EntityMetadata<T>, data: EntityData<T>, factory: EntityFactory, convertCustomTypes?: boolean, schema?: string, parentSchema?: string): void {
+    CountingHydrator.calls += 1
+    this.#inner.hydrateReference(entity, meta, data, factory, convertCustomTypes, schema, parentSchema)
+  }
+  override isRunning(): boolean {
+    return this.#inner.isRunning()
+  }
+}
 
 const db = useTestDatabase('postgres', { seed: true })
 let t: TestOrm
@@ -131,6 +152,33 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
       expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
     })
   }
+
+  it("with a hydrator of the user's own, its methods create the entities, with the same result", async () => {
+    const custom = openOrm('postgres', db.url, { entities: [...entities, EventSchema], hydrator: CountingHydrator })
+    try {
+      for (const entityName of [Event, Book] as EntityName<object>[]) {
+        const rows = await rowsOf(entityName)
+        const create = (via: 'factory' | 'creator') => {
+          const fork = custom.em.fork({ clear: true })
+          const one = via === 'factory' ? (row: object) => fork.getEntityFactory().create(entityName, { ...row } as never, { merge: true, convertCustomTypes: true }) : entityCreator(fork, entityName, {})
+          return { fork, entities: rows.map((row) => one({ ...row })) }
+        }
+        CountingHydrator.calls = 0
+        const expected = create('factory')
+        const factoryCalls = CountingHydrator.calls
+        CountingHydrator.calls = 0
+        const actual = create('creator')
+        // through the user's class: a reference and a full hydration per entity (and the books' authors' references), as the factory's
+        expect(CountingHydrator.calls).toBeGreaterThanOrEqual(2 * rows.length)
+        expect(CountingHydrator.calls).toBe(factoryCalls)
+        expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
+        expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
+        expect(sharesAccessors(actual.entities[0]!, actual.entities[1]!, entityName === Event ? 'payload' : 'title')).toBe(true)
+      }
+    } finally {
+      await custom.close()
+    }
+  })
 
   it('the same edits give the same change sets: scalars, JSON, a to-one relation', async () => {
     const edit = (via: 'factory' | 'creator') => {
