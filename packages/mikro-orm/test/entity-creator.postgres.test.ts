@@ -73,8 +73,8 @@ async function rowsOf(entityName: EntityName<object>, where: object = {}): Promi
 }
 
 /** The entities of `rows` in a fresh fork, through MikroORM's factory or through entityCreator. */
-function createAll(entityName: EntityName<object>, rows: readonly object[], via: 'factory' | 'creator', prepare?: (fork: EntityManager) => void, refresh?: boolean) {
-  const fork = emFor(entityName).fork({ clear: true })
+function createAll(entityName: EntityName<object>, rows: readonly object[], via: 'factory' | 'creator', prepare?: (fork: EntityManager) => void, refresh?: boolean, em = emFor(entityName)) {
+  const fork = em.fork({ clear: true })
   prepare?.(fork)
   const create = via === 'factory'
     ? (row: object) => fork.getEntityFactory().create(entityName, row as never, { merge: true, convertCustomTypes: true, ...(refresh === undefined ? {} : { refresh }) })
@@ -158,16 +158,11 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
     try {
       for (const entityName of [Event, Book] as EntityName<object>[]) {
         const rows = await rowsOf(entityName)
-        const create = (via: 'factory' | 'creator') => {
-          const fork = custom.em.fork({ clear: true })
-          const one = via === 'factory' ? (row: object) => fork.getEntityFactory().create(entityName, { ...row } as never, { merge: true, convertCustomTypes: true }) : entityCreator(fork, entityName, {})
-          return { fork, entities: rows.map((row) => one({ ...row })) }
-        }
         CountingHydrator.calls = 0
-        const expected = create('factory')
+        const expected = createAll(entityName, rows, 'factory', undefined, undefined, custom.em)
         const factoryCalls = CountingHydrator.calls
         CountingHydrator.calls = 0
-        const actual = create('creator')
+        const actual = createAll(entityName, rows, 'creator', undefined, undefined, custom.em)
         // through the user's class: a reference and a full hydration per entity (and the books' authors' references), as the factory's
         expect(CountingHydrator.calls).toBeGreaterThanOrEqual(2 * rows.length)
         expect(CountingHydrator.calls).toBe(factoryCalls)

@@ -65,6 +65,19 @@ async function iterateLogged(strategy: 'keyset' | 'cursor'): Promise<{ sql: stri
   return calls
 }
 
+/**
+ * Opens an ORM with an onReserveConnection hook, runs the strategy over every event (chunks and
+ * batches of 300), and returns the pg calls made and how often the hook ran.
+ */
+async function iterateWithReserveHook(strategy: 'keyset' | 'cursor'): Promise<{ calls: { sql: string; callback: boolean }[]; reserved: number }> {
+  let reserved = 0
+  t = openOrm('postgres', db.url, { entities: eventEntities, onReserveConnection: async () => void reserved++ })
+  const calls = await watchQueryCalls(t.orm)
+  const events = (await collectBatches(t.em.aiterator(Event, { strategy, chunkSize: 300, batchYieldSize: 300 }))).flat()
+  expect(events).toHaveLength(700)
+  return { calls, reserved }
+}
+
 const chunkSelects = (calls: readonly { sql: string; callback: boolean }[]) => calls.filter((call) => /^select .* from "events"/i.test(call.sql))
 
 describe('keyset chunk queries through pg’s callback API', () => {
@@ -91,11 +104,7 @@ describe('keyset chunk queries through pg’s callback API', () => {
   })
 
   it('with onReserveConnection configured, each chunk query takes its connection through MikroORM (the hook runs for it)', async () => {
-    let reserved = 0
-    t = openOrm('postgres', db.url, { entities: eventEntities, onReserveConnection: async () => void reserved++ })
-    const calls = await watchQueryCalls(t.orm)
-    const events = (await collectBatches(t.em.aiterator(Event, { strategy: 'keyset', chunkSize: 300, batchYieldSize: 300 }))).flat()
-    expect(events).toHaveLength(700)
+    const { calls, reserved } = await iterateWithReserveHook('keyset')
     expect(chunkSelects(calls)).toHaveLength(3) // 300, 300, 100
     expect(chunkSelects(calls).every((call) => !call.callback)).toBe(true)
     expect(reserved).toBeGreaterThanOrEqual(3)
@@ -116,15 +125,11 @@ describe('the cursor strategy’s own transaction through pg’s callback API', 
   })
 
   it('with onReserveConnection configured, the cursor holds its connection through MikroORM (the hook runs for it)', async () => {
-    let reserved = 0
-    t = openOrm('postgres', db.url, { entities: eventEntities, onReserveConnection: async () => void reserved++ })
-    const calls = await watchQueryCalls(t.orm)
-    const events = (await collectBatches(t.em.aiterator(Event, { strategy: 'cursor', chunkSize: 300, batchYieldSize: 300 }))).flat()
-    expect(events).toHaveLength(700)
+    const { calls, reserved } = await iterateWithReserveHook('cursor')
     expect(cursorStatements(calls).length).toBeGreaterThanOrEqual(5)
     expect(cursorStatements(calls).every((call) => !call.callback)).toBe(true)
     expect(reserved).toBeGreaterThanOrEqual(1)
-    await expectSettled(t.orm, db.url, db.name)
+    await expectSettled(t!.orm, db.url, db.name)
   })
 })
 
