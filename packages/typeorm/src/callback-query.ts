@@ -1,4 +1,5 @@
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
+import { parseInTurns } from './parse-in-turns.js'
 import { nodePostgresClient } from './pg-client.js'
 import type { Row } from './portal-reader.js'
 
@@ -11,6 +12,8 @@ import type { Row } from './portal-reader.js'
  * Why: reading 1,000,000 rows as 500 keyset queries of 2,000, the promise path spent 553 ms in
  * young-generation GCs and promoted most rows to the old space (3.5 s), the callback path
  * 121 ms with nothing promoted (2.8 s) (bench `events` table, Node 24, pg 8.23).
+ *
+ * The rows are parsed in turns of the event loop (see parseInTurns).
  *
  * Anything else takes TypeORM's own path: another driver or pg-native, query subscribers
  * (they see every statement `queryRunner.query()` sends), the query result cache.
@@ -31,7 +34,17 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
   const started = Date.now()
   try {
     const rows = await new Promise<Row[]>((resolve, reject) => {
-      client.query(sql, parameters, (error: Error | null, result: { rows: Row[] }) => (error ? reject(error) : resolve(result.rows)))
+      const parsed = parseInTurns(client)
+      try {
+        client.query(sql, parameters, (error: Error | null, result: { rows: Row[] }) => {
+          parsed()
+          if (error) reject(error)
+          else resolve(result.rows)
+        })
+      } catch (error) {
+        parsed()
+        throw error
+      }
     })
     const took = Date.now() - started
     const slow = dataSource.driver.options.maxQueryExecutionTime

@@ -1,3 +1,4 @@
+import { parseInTurns } from './parse-in-turns.js'
 import { type NodePostgresClient, nodePostgresClient } from './pg-client.js'
 
 /** A raw row as node-postgres parses it: column alias to value. */
@@ -21,7 +22,8 @@ type ResultClass = new (rowMode?: string, types?: unknown) => RowParser
  * nothing until the whole chunk is read. Execute runs the portal itself and streams its rows
  * as they are read, so the server's scan and the client's row parsing overlap (the same way
  * pg-cursor reads its unnamed portal). Same rows, same text format, same type parsers as
- * `FETCH FORWARD n` through `queryRunner.query()`.
+ * `FETCH FORWARD n` through `queryRunner.query()`. The rows are parsed in turns of the event
+ * loop (see parseInTurns).
  *
  * Returns undefined when `client` is not node-postgres's JavaScript client (pg-native, another
  * driver): the caller then sends `FETCH`.
@@ -38,7 +40,19 @@ export function portalReader(driver: unknown, client: unknown, portal: string): 
   if (typeof Result !== 'function' || pg === undefined) return undefined
   return (rows) =>
     new Promise<Row[]>((resolve, reject) => {
-      pg.query(new PortalExecution(Result as ResultClass, portal, rows, (error, read) => (error ? reject(error) : resolve(read!))))
+      const parsed = parseInTurns(pg)
+      try {
+        pg.query(
+          new PortalExecution(Result as ResultClass, portal, rows, (error, read) => {
+            parsed()
+            if (error) reject(error)
+            else resolve(read!)
+          }),
+        )
+      } catch (error) {
+        parsed()
+        throw error
+      }
     })
 }
 
