@@ -1,4 +1,4 @@
-import { waitFor } from '@batchyield/batch-core'
+import { readsInTurns, waitFor } from '@batchyield/batch-core'
 import type { EntityManager } from '@mikro-orm/core'
 
 /** What MikroORM's `connection.execute(sql, params, method, ctx)` calls on its query context. */
@@ -23,6 +23,8 @@ export interface PgPool {
 export interface PgClient {
   query(text: string, values: unknown[], callback: (error: Error | null, result: { rows?: unknown[] }) => void): void
   release(): void
+  /** Its wire connection; `stream` is the socket. */
+  readonly connection?: { readonly stream?: unknown }
 }
 
 /** The MikroORM internals consulted to decide whether the callback context may stand in for MikroORM's own. */
@@ -97,14 +99,25 @@ export function heldClientContext(client: PgClient): QueryContext {
   }
 }
 
-/** Runs one statement on `client`; `done` runs when it has finished (or failed), abort or not. */
+/**
+ * Runs one statement on `client`; `done` runs when it has finished (or failed), abort or not. Its
+ * rows are parsed in turns of the event loop (batch-core's `readsInTurns`): a timer that falls due
+ * waits for at most one more socket read, not for the whole chunk.
+ */
 async function runOnClient(client: PgClient, compiled: CompiledQuery, signal: AbortSignal | undefined, done: () => void): Promise<{ rows: unknown[] }> {
   const result = new Promise<{ rows?: unknown[] }>((resolve, reject) => {
-    client.query(compiled.sql, [...compiled.parameters], (error, res) => {
-      done()
-      if (error) reject(error)
-      else resolve(res)
-    })
+    const parsed = readsInTurns(client.connection?.stream)
+    try {
+      client.query(compiled.sql, [...compiled.parameters], (error, res) => {
+        parsed()
+        done()
+        if (error) reject(error)
+        else resolve(res)
+      })
+    } catch (error) {
+      parsed()
+      throw error
+    }
   })
   return { rows: (await waitFor(result, signal)).rows ?? [] }
 }

@@ -1,5 +1,5 @@
+import { readsInTurns } from '@batchyield/batch-core'
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
-import { parseInTurns } from './parse-in-turns.js'
 import { nodePostgresClient } from './pg-client.js'
 import type { Row } from './portal-reader.js'
 
@@ -13,7 +13,8 @@ import type { Row } from './portal-reader.js'
  * young-generation GCs and promoted most rows to the old space (3.5 s), the callback path
  * 121 ms with nothing promoted (2.8 s) (bench `events` table, Node 24, pg 8.23).
  *
- * The rows are parsed in turns of the event loop (see parseInTurns).
+ * The rows are parsed in turns of the event loop (batch-core's `readsInTurns`): a timer that falls
+ * due waits for at most one more socket read, not for the whole chunk.
  *
  * Anything else takes TypeORM's own path: another driver or pg-native, query subscribers
  * (they see every statement `queryRunner.query()` sends), the query result cache.
@@ -34,7 +35,7 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
   const started = Date.now()
   try {
     const rows = await new Promise<Row[]>((resolve, reject) => {
-      const parsed = parseInTurns(client)
+      const parsed = readsInTurns(client.connection.stream)
       try {
         client.query(sql, parameters, (error: Error | null, result: { rows: Row[] }) => {
           parsed()

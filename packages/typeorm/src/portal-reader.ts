@@ -1,4 +1,4 @@
-import { parseInTurns } from './parse-in-turns.js'
+import { readsInTurns } from '@batchyield/batch-core'
 import { type NodePostgresClient, nodePostgresClient } from './pg-client.js'
 
 /** A raw row as node-postgres parses it: column alias to value. */
@@ -23,7 +23,7 @@ type ResultClass = new (rowMode?: string, types?: unknown) => RowParser
  * as they are read, so the server's scan and the client's row parsing overlap (the same way
  * pg-cursor reads its unnamed portal). Same rows, same text format, same type parsers as
  * `FETCH FORWARD n` through `queryRunner.query()`. The rows are parsed in turns of the event
- * loop (see parseInTurns).
+ * loop (batch-core's `readsInTurns`), as in callback-query.ts.
  *
  * Returns undefined when `client` is not node-postgres's JavaScript client (pg-native, another
  * driver): the caller then sends `FETCH`.
@@ -40,7 +40,7 @@ export function portalReader(driver: unknown, client: unknown, portal: string): 
   if (typeof Result !== 'function' || pg === undefined) return undefined
   return (rows) =>
     new Promise<Row[]>((resolve, reject) => {
-      const parsed = parseInTurns(pg)
+      const parsed = readsInTurns(pg.connection.stream)
       try {
         pg.query(
           new PortalExecution(Result as ResultClass, portal, rows, (error, read) => {
