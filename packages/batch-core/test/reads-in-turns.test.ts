@@ -1,10 +1,11 @@
 import { once } from 'node:events'
 import { createServer, type Server, type Socket, connect } from 'node:net'
+import { readProbe } from '@batchyield/test-fixtures/read-probe'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readsInTurns } from '../src/index.js'
 
 // A real loopback socket: the server writes 1 MiB at once, the client reads it in reads of at most
-// 64 KiB. A timer probe shows whether a timer that falls due during one read waits for the rest.
+// 64 KiB. A read probe shows whether a timer that falls due during one read waits for the rest.
 
 const TOTAL = 1024 * 1024
 let server: Server | undefined
@@ -26,30 +27,15 @@ async function socketPair(): Promise<{ client: Socket; send: () => void }> {
   return { client, send: () => peer!.end(Buffer.alloc(TOTAL, 7)) }
 }
 
-/**
- * Reads everything; at a read with no probe waiting, sets a `setTimeout(0)` and blocks 3 ms (so it
- * is due and the rest of the data is in the socket). Returns, per probe, the reads parsed before it fired.
- */
+/** Reads everything with a read probe (test-fixtures' `readProbe`) on the socket; counts the bytes. */
 async function readAll(client: Socket, send: () => void) {
-  const readsBeforeTimer: number[] = []
-  let reads = 0
+  const probe = readProbe()
   let bytes = 0
-  let armedAt: number | undefined
-  client.on('data', (buffer: Buffer) => {
-    reads++
-    bytes += buffer.length
-    if (armedAt !== undefined) return
-    armedAt = reads
-    setTimeout(() => {
-      readsBeforeTimer.push(reads - armedAt!)
-      armedAt = undefined
-    }, 0)
-    const until = performance.now() + 3
-    while (performance.now() < until);
-  })
+  client.on('data', probe.onData)
+  client.on('data', (buffer: Buffer) => (bytes += buffer.length))
   send()
   await once(client, 'end')
-  return { reads, bytes, readsBeforeTimer }
+  return { reads: probe.reads, bytes, readsBeforeTimer: probe.readsBeforeTimer }
 }
 
 describe('readsInTurns', () => {

@@ -4,6 +4,7 @@
  * `readsInTurns`), so a timer that falls due is not held up while a whole chunk is parsed.
  */
 import { seedEvents } from '@batchyield/test-fixtures'
+import { readProbe } from '@batchyield/test-fixtures/read-probe'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import type { MikroORM } from '@mikro-orm/core'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -29,43 +30,22 @@ interface Socket {
   isPaused(): boolean
 }
 
-/**
- * Watches every socket read of the pool's clients with a timer: at a read, unless one is already
- * waiting, a `setTimeout(0)` is set and the thread blocked for a few milliseconds (as creating
- * entities would), so the timer is due and the rest of the response is waiting in the socket.
- * `readsBeforeTimer` gets, for each such timer, how many more reads were parsed before it fired.
- */
+/** Puts a read probe (test-fixtures' `readProbe`) on every socket of the pool's clients. */
 async function watchReads(orm: MikroORM) {
-  const readsBeforeTimer: number[] = []
+  const probe = readProbe()
   const sockets = new Set<Socket>()
-  let reads = 0
-  let armedAt: number | undefined
-  const onData = (): void => {
-    reads++
-    if (armedAt !== undefined) return
-    armedAt = reads
-    setTimeout(() => {
-      readsBeforeTimer.push(reads - armedAt!)
-      armedAt = undefined
-    }, 0)
-    const until = performance.now() + 3
-    while (performance.now() < until);
-  }
   const pool = await (orm.em.getConnection() as unknown as { getNativeClient(): Promise<{ on(event: 'acquire', listener: (client: { connection: { stream: Socket } }) => void): void }> }).getNativeClient()
   pool.on('acquire', (client) => {
     const socket = client.connection.stream
     if (sockets.has(socket)) return
     sockets.add(socket)
-    socket.on('data', onData)
+    socket.on('data', probe.onData)
   })
   return {
-    readsBeforeTimer,
+    probe,
     sockets,
-    get reads(): number {
-      return reads
-    },
     stop(): void {
-      for (const socket of sockets) socket.removeListener('data', onData)
+      for (const socket of sockets) socket.removeListener('data', probe.onData)
     },
   }
 }
@@ -85,9 +65,9 @@ describe('each socket read of a chunk is parsed in a turn of its own', () => {
         }
         expect(actual.map(describeEntity)).toEqual(expected.map(describeEntity))
         // 5,000 events (over 1 MB) in reads of at most 64 KiB
-        expect(reads.reads).toBeGreaterThanOrEqual(10)
+        expect(reads.probe.reads).toBeGreaterThanOrEqual(10)
         // a read in the poll phase may be followed by the one resumed in that turn's check phase
-        expect(Math.max(...reads.readsBeforeTimer)).toBeLessThanOrEqual(1)
+        expect(Math.max(...reads.probe.readsBeforeTimer)).toBeLessThanOrEqual(1)
         await new Promise((resolve) => setImmediate(resolve))
         for (const socket of reads.sockets) {
           expect(socket.isPaused()).toBe(false)

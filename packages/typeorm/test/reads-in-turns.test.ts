@@ -1,3 +1,4 @@
+import { readProbe } from '@batchyield/test-fixtures/read-probe'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { type DataSource, QueryFailedError } from 'typeorm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -22,43 +23,21 @@ interface PoolWithEvents {
   on(event: 'acquire', listener: (client: { connection: { stream: Socket } }) => void): unknown
 }
 
-/**
- * Watches every socket read of the data source's connections with a timer: at a read, unless one
- * is already waiting, a `setTimeout(0)` is set and the thread blocked for a few milliseconds (as
- * hydrating a chunk would), so the timer is due and the rest of the response is waiting in the
- * socket. `readsBeforeTimer` gets, for each such timer, how many more reads were parsed before it
- * fired: all the waiting ones when a whole response is parsed in one go.
- */
+/** Puts a read probe (test-fixtures' `readProbe`) on every socket of the pool's clients. */
 function watchReads(ds: DataSource) {
-  const readsBeforeTimer: number[] = []
+  const probe = readProbe()
   const sockets = new Set<Socket>()
-  let reads = 0
-  let armedAt: number | undefined
-  const onData = (): void => {
-    reads++
-    if (armedAt !== undefined) return
-    armedAt = reads
-    setTimeout(() => {
-      readsBeforeTimer.push(reads - armedAt!)
-      armedAt = undefined
-    }, 0)
-    const until = performance.now() + 3
-    while (performance.now() < until);
-  }
   ;(ds.driver as unknown as { master: PoolWithEvents }).master.on('acquire', (client) => {
     const socket = client.connection.stream
     if (sockets.has(socket)) return
     sockets.add(socket)
-    socket.on('data', onData)
+    socket.on('data', probe.onData)
   })
   return {
-    readsBeforeTimer,
+    probe,
     sockets,
-    get reads(): number {
-      return reads
-    },
     stop(): void {
-      for (const socket of sockets) socket.removeListener('data', onData)
+      for (const socket of sockets) socket.removeListener('data', probe.onData)
     },
   }
 }
@@ -88,9 +67,9 @@ describe('each socket read of a chunk is parsed in a turn of its own', () => {
         }
         expectBatches(batches, expected, 1000, (t) => t.id)
         // 10,050 tags (~400 KB) in reads of at most 64 KiB: the run spanned several of them
-        expect(reads.reads).toBeGreaterThanOrEqual(5)
+        expect(reads.probe.reads).toBeGreaterThanOrEqual(5)
         // a read parsed in the poll phase may be followed by one more in that turn's check phase
-        expect(Math.max(...reads.readsBeforeTimer)).toBeLessThanOrEqual(1)
+        expect(Math.max(...reads.probe.readsBeforeTimer)).toBeLessThanOrEqual(1)
         await nextTurn()
         // nothing left behind on the connection: flowing, only node-postgres's own listener
         for (const socket of reads.sockets) {
