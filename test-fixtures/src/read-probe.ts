@@ -36,3 +36,38 @@ export function readProbe(blockMs = 3): { readonly onData: () => void; readonly 
     },
   }
 }
+
+/** The parts of node-postgres's socket the pool probe uses and the tests check. */
+export interface ProbedSocket {
+  on(event: 'data', listener: () => void): unknown
+  removeListener(event: 'data', listener: () => void): unknown
+  listenerCount(event: 'data'): number
+  isPaused(): boolean
+}
+
+/** A node-postgres `Pool` (it emits `'acquire'` with each client it hands out). */
+export interface AcquireEvents {
+  on(event: 'acquire', listener: (client: { connection: { stream: ProbedSocket } }) => void): unknown
+}
+
+/**
+ * Puts one {@link readProbe} on the socket of every client `pool` hands out from now on; `stop()`
+ * takes it off again. `sockets` are the sockets probed.
+ */
+export function probePoolReads(pool: AcquireEvents): { readonly probe: ReturnType<typeof readProbe>; readonly sockets: ReadonlySet<ProbedSocket>; stop(): void } {
+  const probe = readProbe()
+  const sockets = new Set<ProbedSocket>()
+  pool.on('acquire', (client) => {
+    const socket = client.connection.stream
+    if (sockets.has(socket)) return
+    sockets.add(socket)
+    socket.on('data', probe.onData)
+  })
+  return {
+    probe,
+    sockets,
+    stop() {
+      for (const socket of sockets) socket.removeListener('data', probe.onData)
+    },
+  }
+}

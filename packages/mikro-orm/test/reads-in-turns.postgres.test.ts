@@ -4,7 +4,7 @@
  * `readsInTurns`), so a timer that falls due is not held up while a whole chunk is parsed.
  */
 import { seedEvents } from '@batchyield/test-fixtures'
-import { readProbe } from '@batchyield/test-fixtures/read-probe'
+import { type AcquireEvents, probePoolReads } from '@batchyield/test-fixtures/read-probe'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import type { MikroORM } from '@mikro-orm/core'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -23,31 +23,9 @@ afterEach(async () => {
   t = undefined
 })
 
-interface Socket {
-  on(event: 'data', listener: () => void): unknown
-  removeListener(event: 'data', listener: () => void): unknown
-  listenerCount(event: 'data'): number
-  isPaused(): boolean
-}
-
-/** Puts a read probe (test-fixtures' `readProbe`) on every socket of the pool's clients. */
+/** A read probe on every socket of MikroORM's pg pool. */
 async function watchReads(orm: MikroORM) {
-  const probe = readProbe()
-  const sockets = new Set<Socket>()
-  const pool = await (orm.em.getConnection() as unknown as { getNativeClient(): Promise<{ on(event: 'acquire', listener: (client: { connection: { stream: Socket } }) => void): void }> }).getNativeClient()
-  pool.on('acquire', (client) => {
-    const socket = client.connection.stream
-    if (sockets.has(socket)) return
-    sockets.add(socket)
-    socket.on('data', probe.onData)
-  })
-  return {
-    probe,
-    sockets,
-    stop(): void {
-      for (const socket of sockets) socket.removeListener('data', probe.onData)
-    },
-  }
+  return probePoolReads(await (orm.em.getConnection() as unknown as { getNativeClient(): Promise<AcquireEvents> }).getNativeClient())
 }
 
 describe('each socket read of a chunk is parsed in a turn of its own', () => {

@@ -1,4 +1,4 @@
-import { readProbe } from '@batchyield/test-fixtures/read-probe'
+import { type AcquireEvents, probePoolReads } from '@batchyield/test-fixtures/read-probe'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { type DataSource, QueryFailedError } from 'typeorm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,33 +13,9 @@ import { Tag } from './support/entities.js'
 
 const db = useTestDatabase('postgres', { seed: { counts: { authors: 1, books: 3, tags: 10_050, orderLines: 0, devices: 0, countries: 0 } } })
 
-interface Socket {
-  on(event: 'data', listener: () => void): unknown
-  removeListener(event: 'data', listener: () => void): unknown
-  listenerCount(event: 'data'): number
-  isPaused(): boolean
-}
-interface PoolWithEvents {
-  on(event: 'acquire', listener: (client: { connection: { stream: Socket } }) => void): unknown
-}
-
-/** Puts a read probe (test-fixtures' `readProbe`) on every socket of the pool's clients. */
+/** A read probe on every socket of the data source's pool. */
 function watchReads(ds: DataSource) {
-  const probe = readProbe()
-  const sockets = new Set<Socket>()
-  ;(ds.driver as unknown as { master: PoolWithEvents }).master.on('acquire', (client) => {
-    const socket = client.connection.stream
-    if (sockets.has(socket)) return
-    sockets.add(socket)
-    socket.on('data', probe.onData)
-  })
-  return {
-    probe,
-    sockets,
-    stop(): void {
-      for (const socket of sockets) socket.removeListener('data', probe.onData)
-    },
-  }
+  return probePoolReads((ds.driver as unknown as { master: AcquireEvents }).master)
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
