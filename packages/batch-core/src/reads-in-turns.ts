@@ -8,11 +8,13 @@ export interface PausableStream {
 }
 
 /**
- * Until the returned function is called, `stream` hands its `'data'` listeners one read per turn
- * of the event loop: after each read it is paused and resumed on the next turn (`setImmediate`),
- * so what arrived meanwhile waits in the stream while timers and other I/O run. Every listener
- * still gets every read, in order, whether it was added before or after. Does nothing for a stream
- * that cannot be paused (returns a no-op).
+ * Calls `send(done)` (which starts a read, e.g. a query) and, until `done()` is called, has
+ * `stream` hand its `'data'` listeners one read per turn of the event loop: after each read it is
+ * paused and resumed on the next turn (`setImmediate`), so what arrived meanwhile waits in the
+ * stream while timers and other I/O run. Call `done()` when the read settles; if `send` throws,
+ * it is called for you and the error rethrown. Every listener still gets every read, in order,
+ * whether it was added before or after. A stream that cannot be paused is left alone (`send`
+ * still runs).
  *
  * Why: a database driver parses a response as the socket is read. With read-ahead, a whole chunk
  * (hundreds of KB) is waiting in the socket when the thread gets to it; libuv then reads up to 32
@@ -23,14 +25,26 @@ export interface PausableStream {
  * ```ts
  * import { readsInTurns } from '@batchyield/batch-core'
  *
- * const done = readsInTurns(pgClient.connection.stream)
- * pgClient.query(sql, parameters, (error, result) => {
- *   done()
- *   // …
- * })
+ * readsInTurns(pgClient.connection.stream, (done) =>
+ *   pgClient.query(sql, parameters, (error, result) => {
+ *     done()
+ *     // …
+ *   }),
+ * )
  * ```
  */
-export function readsInTurns(stream: unknown): () => void {
+export function readsInTurns(stream: unknown, send: (done: () => void) => void): void {
+  const done = spaceOutReads(stream)
+  try {
+    send(done)
+  } catch (error) {
+    done()
+    throw error
+  }
+}
+
+/** Starts spacing out `stream`'s reads; returns the function that stops it. */
+function spaceOutReads(stream: unknown): () => void {
   const candidate = stream as Partial<PausableStream> | null | undefined
   const pausable =
     typeof candidate?.on === 'function' &&

@@ -41,7 +41,8 @@ async function readAll(client: Socket, send: () => void) {
 describe('readsInTurns', () => {
   it('one read per turn: a timer due during a read fires after at most one more; every byte arrives', async () => {
     const { client, send } = await socketPair()
-    const done = readsInTurns(client)
+    let done = (): void => {}
+    readsInTurns(client, (stop) => (done = stop))
     const { reads, bytes, readsBeforeTimer } = await readAll(client, send)
     done()
     expect(bytes).toBe(TOTAL)
@@ -62,7 +63,8 @@ describe('readsInTurns', () => {
   it('the returned function removes its listener and leaves the stream flowing', async () => {
     const { client, send } = await socketPair()
     const before = client.listenerCount('data')
-    const done = readsInTurns(client)
+    let done = (): void => {}
+    readsInTurns(client, (stop) => (done = stop))
     expect(client.listenerCount('data')).toBe(before + 1)
     let bytes = 0
     client.on('data', (buffer: Buffer) => {
@@ -78,7 +80,7 @@ describe('readsInTurns', () => {
   })
 
   it('a stream that cannot be paused, or none: a no-op', () => {
-    expect(() => readsInTurns(undefined)()).not.toThrow()
-    expect(() => readsInTurns({ on() {} })()).not.toThrow()
+    expect(() => readsInTurns(undefined, (done) => done())).not.toThrow()
+    expect(() => readsInTurns({ on() {} }, (done) => done())).not.toThrow()
   })
 })

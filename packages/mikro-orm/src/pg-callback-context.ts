@@ -106,18 +106,14 @@ export function heldClientContext(client: PgClient): QueryContext {
  */
 async function runOnClient(client: PgClient, compiled: CompiledQuery, signal: AbortSignal | undefined, done: () => void): Promise<{ rows: unknown[] }> {
   const result = new Promise<{ rows?: unknown[] }>((resolve, reject) => {
-    const parsed = readsInTurns(client.connection?.stream)
-    try {
+    readsInTurns(client.connection?.stream, (parsed) =>
       client.query(compiled.sql, [...compiled.parameters], (error, res) => {
         parsed()
         done()
         if (error) reject(error)
         else resolve(res)
-      })
-    } catch (error) {
-      parsed()
-      throw error
-    }
+      }),
+    )
   })
   return { rows: (await waitFor(result, signal)).rows ?? [] }
 }

@@ -35,17 +35,13 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
   const started = Date.now()
   try {
     const rows = await new Promise<Row[]>((resolve, reject) => {
-      const parsed = readsInTurns(client.connection.stream)
-      try {
+      readsInTurns(client.connection.stream, (parsed) =>
         client.query(sql, parameters, (error: Error | null, result: { rows: Row[] }) => {
           parsed()
           if (error) reject(error)
           else resolve(result.rows)
-        })
-      } catch (error) {
-        parsed()
-        throw error
-      }
+        }),
+      )
     })
     const took = Date.now() - started
     const slow = dataSource.driver.options.maxQueryExecutionTime

@@ -40,19 +40,15 @@ export function portalReader(driver: unknown, client: unknown, portal: string): 
   if (typeof Result !== 'function' || pg === undefined) return undefined
   return (rows) =>
     new Promise<Row[]>((resolve, reject) => {
-      const parsed = readsInTurns(pg.connection.stream)
-      try {
+      readsInTurns(pg.connection.stream, (parsed) =>
         pg.query(
           new PortalExecution(Result as ResultClass, portal, rows, (error, read) => {
             parsed()
             if (error) reject(error)
             else resolve(read!)
           }),
-        )
-      } catch (error) {
-        parsed()
-        throw error
-      }
+        ),
+      )
     })
 }
 
