@@ -115,6 +115,9 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
       const actual = createAll(entityName, rows, 'creator')
       expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
       expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
+      // registered by the fork's own unit of work (what flushes them)
+      expect(actual.entities.filter((entity) => helper(entity).__em !== actual.fork)).toEqual([])
+      expect(expected.entities.filter((entity) => helper(entity).__em !== expected.fork)).toEqual([])
       expect(sharesAccessors(actual.entities[0]!, actual.entities[1]!, property)).toBe(fast)
       expect(sharesAccessors(expected.entities[0]!, expected.entities[1]!, property)).toBe(false)
       // the rows are left as they were (both paths hydrate a copy)
@@ -172,6 +175,43 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
       }
     } finally {
       await custom.close()
+    }
+  })
+
+  it('with an onLoad listener, dispatchOnLoadEvent fires it once per created entity, as after EntityFactory.create', async () => {
+    const loaded: string[] = []
+    const listening = openOrm('postgres', db.url, {
+      entities: [...entities, EventSchema],
+      subscribers: [{ getSubscribedEntities: () => [Event, Book], onLoad: (args: EventArgs<object>) => void loaded.push(`${args.entity.constructor.name}:${String((args.entity as { id: unknown }).id)}`) }],
+    })
+    try {
+      for (const entityName of [Event, Book] as EntityName<object>[]) {
+        const rows = await rowsOf(entityName)
+        const fired = async (via: 'factory' | 'creator') => {
+          const created = createAll(entityName, rows, via, undefined, undefined, listening.em)
+          await created.fork.getUnitOfWork().dispatchOnLoadEvent()
+          return { loaded: loaded.splice(0), described: created.entities.map(describeEntity) }
+        }
+        const expected = await fired('factory')
+        expect(expected.loaded).toHaveLength(rows.length)
+        expect(await fired('creator')).toEqual(expected)
+      }
+    } finally {
+      await listening.close()
+    }
+  })
+
+  it('with forceUndefined, the snapshot has undefined for null columns, as with EntityFactory.create', async () => {
+    const forcing = openOrm('postgres', db.url, { entities: [...entities, EventSchema], forceUndefined: true })
+    try {
+      for (const entityName of [Book, Author, Event] as EntityName<object>[]) {
+        const rows = await rowsOf(entityName)
+        const expected = createAll(entityName, rows, 'factory', undefined, undefined, forcing.em).entities.map(describeEntity)
+        if (entityName === Book) expect(expected.some((entity) => Object.values(entity.snapshot as object).includes(undefined))).toBe(true)
+        expect(createAll(entityName, rows, 'creator', undefined, undefined, forcing.em).entities.map(describeEntity)).toEqual(expected)
+      }
+    } finally {
+      await forcing.close()
     }
   })
 
