@@ -16,7 +16,7 @@ export interface CreateOptions {
 /**
  * Creates managed entities from rows em.find loaded (the driver's mapped results), in `fork`:
  * `fork.getEntityFactory().create(entityName, row, { merge: true, convertCustomTypes: true, ... })`,
- * with the same result and two steps done in a cheaper way.
+ * with the same result and one step done in a cheaper way.
  *
  * Why: for a scalar property, MikroORM's entity prototype has a setter that, on an instance's
  * first assignment, defines the instance's own accessor pair (two new closures and a
@@ -24,13 +24,10 @@ export interface CreateOptions {
  * property once, so that setter is the largest single cost of creating an entity (about a quarter
  * of it, plus the garbage of its closures). Here the same accessors (same attributes, same behaviour, functions
  * shared per property) are defined before MikroORM's hydrator runs, so its assignments land in
- * them directly. The second: `EntityFactory.create` registers each entity with the unit of work
- * twice (before and after hydration), hashing its primary key each time, after `findEntity` hashed
- * it once already; here the identity map slot is hashed once, and the second registration is only
- * its remaining effect, the change-tracking snapshot (all of it when `onLoad` listeners need the
- * loaded-entity list). Together about a fifth of the creation time. Every other step is MikroORM's
- * own, in `EntityFactory.create`'s order: the reference hydration of the primary key, identity map
- * registration, relation propagation setup, the hydrator, loaded properties, the snapshot, `onInit` events.
+ * them directly, on objects that start from a hidden class of their own ({@link entityShell}) so
+ * that they stay in V8's fast mode next to MikroORM's own entities. Every other step is MikroORM's
+ * own, in `EntityFactory.create`'s order: the reference hydration of the primary key, identity map registration, relation propagation
+ * setup, the hydrator, loaded properties, the change-tracking snapshot, `onInit` events.
  *
  * Rows it does not take (an entity already in the identity map) and entities it does not know
  * how to create exactly (inheritance, embeddables, custom accessors, a collection declared before
@@ -49,21 +46,15 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
 
   const hydrator = fork.config.getHydrator(fork.getMetadata()) as unknown as Hydrator
   const hydrate = compiledHydrators(hydrator, meta)
-  // the EntityManager whose unit of work registers the entities (UnitOfWork.register sets it as their __em)
-  const owner = fork.getContext(false)
-  const unitOfWork = owner.getUnitOfWork(false) as unknown as UnitOfWorkSteps
+  const unitOfWork = fork.getUnitOfWork()
   const events = fork.getEventManager()
   const driver = fork.getDriver()
   const findOptions = { schema: options.schema, convertCustomTypes: true }
   const schema = driver.getSchemaName(meta, findOptions)
   const onInit = events.hasListeners(EventType.onInit, meta)
-  // Without onLoad listeners, the loaded-entity list register() keeps for dispatchOnLoadEvent is
-  // never read (it is cleared), so the second register's remaining work is the snapshot.
-  const onLoad = events.hasListeners(EventType.onLoad, meta)
-  const normalizes = normalizesData(meta, fork)
-  const prototype = meta.class.prototype as object
+  const Shell = entityShell(meta.class.prototype as EntityPrototype, accessors)
   const existing = factory as unknown as { findEntity(data: object, meta: EntityMetadata<object>, options: object): object | undefined | null }
-  const identityMap = unitOfWork.getIdentityMap() as unknown as IdentityMapSteps
+  const identityMap = unitOfWork.getIdentityMap()
   // With scalar primary keys, hydrating the key has no side effects, so the new entity itself can
   // ask the identity map for its slot (the hash register() stores it under) instead of
   // EntityFactory.findEntity converting and hashing the row's key a second way.
@@ -72,19 +63,15 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
   return (row) => {
     if (!keysAreScalar && existing.findEntity(row, meta, findOptions) != null) return viaFactory(row) // a merge, not a creation
     const data = { ...(row as Record<string, unknown>) }
-    const entity = Object.create(prototype) as Record<string, unknown>
+    const entity = new Shell() as Record<string, unknown>
     const wrapped = helper(entity) as unknown as WrappedState
     wrapped.__managed = true
     wrapped.__processing = true
     wrapped.__schema = schema
     hydrate.reference(entity, data, factory, options.schema)
-    // unitOfWork.register(entity), with the slot's hash computed once for the lookup and the store
-    const slots = identityMap.getStore(meta.root)
-    const hash = identityMap.getPkHash(entity)
-    if (keysAreScalar && slots.get(hash) !== undefined) return viaFactory(row) // a merge: this entity is dropped unseen
-    slots.set(hash, entity)
+    if (keysAreScalar && identityMap.getByEntity(entity) !== undefined) return viaFactory(row) // a merge: this entity is dropped unseen
+    unitOfWork.register(entity)
     EntityHelper.ensurePropagation(entity)
-    wrapped.__em ??= owner
     wrapped.__initialized = true
     for (const [name, descriptor] of accessors) if (data[name] !== undefined) Object.defineProperty(entity, name, descriptor)
     hydrate.full(entity, data, factory, options.schema, schema)
@@ -92,30 +79,11 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
       wrapped.__loadedProperties.add(key)
       wrapped.__serializationContext.fields?.add(key)
     }
-    if (wrapped.hasPrimaryKey()) {
-      if (onLoad) {
-        unitOfWork.register(entity, data, { refresh: true, newEntity: undefined, loaded: true })
-      } else {
-        // register(entity, data, { refresh: true, loaded: true }) minus what the lines above already did
-        if (normalizes) unitOfWork.normalizeEntityData(meta, data)
-        wrapped.__originalEntityData = data
-      }
-    }
+    if (wrapped.hasPrimaryKey()) unitOfWork.register(entity, data, { refresh: true, newEntity: undefined, loaded: true })
     if (onInit) events.dispatchEvent(EventType.onInit, { entity, meta, em: fork })
     wrapped.__processing = false
     return entity
   }
-}
-
-/**
- * Whether `UnitOfWork.normalizeEntityData` can change a loaded row of this entity: to-one
- * relations and embeddables are reshaped, `hydrate: false` custom types converted, nulls
- * turned into undefined with `forceUndefined`. Plain scalar rows are left as they are.
- */
-function normalizesData(meta: EntityMetadata<object>, em: EntityManager): boolean {
-  if (em.config.get('forceUndefined')) return true
-  const reshaped = new Set<ReferenceKind>([ReferenceKind.MANY_TO_ONE, ReferenceKind.ONE_TO_ONE, ReferenceKind.EMBEDDED])
-  return meta.props.some((prop) => reshaped.has(prop.kind) || prop.hydrate === false)
 }
 
 /**
@@ -154,8 +122,6 @@ interface Hydrator {
   hydrateReference(entity: object, meta: EntityMetadata<object>, data: object, factory: object, convertCustomTypes: true, schema: string | undefined, parentSchema: undefined): void
 }
 interface WrappedState {
-  __em?: EntityManager
-  __originalEntityData?: object
   __managed: boolean
   __processing: boolean
   __initialized: boolean
@@ -165,15 +131,37 @@ interface WrappedState {
   hasPrimaryKey(): boolean
 }
 
-/** The parts of MikroORM's unit of work and identity map the creator calls (internal in MikroORM 7). */
-interface UnitOfWorkSteps {
-  getIdentityMap(): unknown
-  register(entity: object, data: object, options: { refresh: boolean; newEntity: undefined; loaded: boolean }): void
-  normalizeEntityData(meta: EntityMetadata<object>, data: object): void
+/** An entity prototype as MikroORM defines it: `__meta` is the metadata its base properties were last defined with. */
+interface EntityPrototype {
+  readonly __meta: { readonly definedProperties: object }
 }
-interface IdentityMapSteps {
-  getStore(meta: EntityMetadata<object>): Map<string, object>
-  getPkHash(entity: object): string
+
+const shells = new WeakMap<object, { readonly relationAccessors: object; readonly Shell: new () => object }>()
+
+/**
+ * A constructor of empty objects with the entity's prototype: `new Shell()` makes what
+ * `Object.create(prototype)` makes, starting from a hidden class of its own.
+ *
+ * Why: V8 keeps objects that gain properties the same way on one shared chain of hidden classes,
+ * and an accessor property joins that chain only with the same getter and setter. The entities
+ * MikroORM loads itself (em.find, references) start from `Object.create(prototype)` and get new
+ * accessor functions per instance; on that chain, our entity finds the accessor step taken with other functions and
+ * becomes a dictionary-mode object, slower to create and to read. That is the usual case once the
+ * application has run em.find: in the benchmark, the first ~220,000 of 1M entities.
+ * A chain holds one set of accessors, so there is one shell per set: ours (`accessors`) with the
+ * relation accessors MikroORM's propagation setup defines (`__meta.definedProperties` of the
+ * prototype, new when another MikroORM instance discovers the same entity classes).
+ */
+function entityShell(prototype: EntityPrototype, accessors: object): new () => object {
+  const relationAccessors = prototype.__meta.definedProperties
+  let entry = shells.get(accessors)
+  if (entry?.relationAccessors !== relationAccessors) {
+    const shell = function EntityShell() {}
+    shell.prototype = prototype
+    entry = { relationAccessors, Shell: shell as unknown as new () => object }
+    shells.set(accessors, entry)
+  }
+  return entry.Shell
 }
 
 const accessorsByMeta = new WeakMap<object, readonly [string, PropertyDescriptor][] | null>()

@@ -6,7 +6,9 @@
 import { seedEvents } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { type Configuration, defineEntity, type EntityData, type EntityFactory, type EntityManager, type EntityMetadata, type EntityName, type EventArgs, helper, Hydrator, type MetadataStorage, ObjectHydrator, p, type Platform, Utils } from '@mikro-orm/core'
+import v8 from 'node:v8'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { aiterator } from '../src/aiterator.js'
 import { entityCreator, TESTED_MIKRO_ORM } from '../src/entity-creator.js'
 import { Author, Book, Country, Device, entities, Event, EventSchema, OrderLine, Tag } from './entities.js'
 import { describeEntity, identityMap, openOrm, type TestOrm } from './support.js'
@@ -115,6 +117,7 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
       const actual = createAll(entityName, rows, 'creator')
       expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
       expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
+      expect(actual.entities.filter((entity) => Object.getPrototypeOf(entity) !== Object.getPrototypeOf(expected.entities[0]))).toEqual([])
       // registered by the fork's own unit of work (what flushes them)
       expect(actual.entities.filter((entity) => helper(entity).__em !== actual.fork)).toEqual([])
       expect(expected.entities.filter((entity) => helper(entity).__em !== expected.fork)).toEqual([])
@@ -257,5 +260,45 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
     expect(actual.entities[3]).toBe(actual.fork.getReference(Book, referenced))
     expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
     expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
+  })
+})
+
+describe("the creator's entities keep V8's fast properties", () => {
+  // V8's own view of an object (a dictionary-mode object is slower to create and to read); the flag only lets code ask.
+  v8.setFlagsFromString('--allow-natives-syntax')
+  const hasFastProperties = new Function('object', 'return %HasFastProperties(object)') as (object: object) => boolean
+
+  it('while entities MikroORM created itself are alive (em.find before the run), for keyset and cursor', async () => {
+    const loadedBefore = await t.em.fork().find(Event, {}, { orderBy: { id: 'asc' }, limit: 20 })
+    expect(loadedBefore).toHaveLength(20)
+    for (const strategy of ['keyset', 'cursor'] as const) {
+      const entities: object[] = []
+      for await (const batch of aiterator(t.em.fork(), Event, { strategy, chunkSize: 100, batchYieldSize: 50 })) entities.push(...batch)
+      expect(entities).toHaveLength(300)
+      expect(entities.filter((entity) => !hasFastProperties(entity))).toEqual([])
+    }
+    // still alive: their hidden classes are the ones the creator's entities must not share
+    expect(loadedBefore.every((entity) => helper(entity).__managed)).toBe(true)
+  })
+
+  for (const [name, entityName] of cases.filter(([, , , fast]) => fast)) {
+    it(`${name}: while entities EntityFactory.create made from the same rows are alive`, async () => {
+      const theirs = createAll(entityName, await rowsOf(entityName), 'factory')
+      const ours = createAll(entityName, await rowsOf(entityName), 'creator')
+      expect(ours.entities.filter((entity) => !hasFastProperties(entity))).toEqual([])
+      expect(theirs.entities).toHaveLength(ours.entities.length) // alive until here
+    })
+  }
+
+  it('when another MikroORM instance discovers the same entity classes between two runs (new relation accessors)', async () => {
+    const before = createAll(Book, await rowsOf(Book), 'creator')
+    const other = openOrm('postgres', db.url, { entities: [...entities, EventSchema] })
+    try {
+      const after = createAll(Book, await rowsOf(Book), 'creator')
+      expect([...before.entities, ...after.entities].filter((entity) => !hasFastProperties(entity))).toEqual([])
+      expect(createAll(Book, await rowsOf(Book), 'creator', undefined, undefined, other.em).entities.filter((entity) => !hasFastProperties(entity))).toEqual([])
+    } finally {
+      await other.close()
+    }
   })
 })
