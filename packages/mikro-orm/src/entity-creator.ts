@@ -22,12 +22,13 @@ export interface CreateOptions {
  * first assignment, defines the instance's own accessor pair (two new closures and a
  * `defineProperty`) routing the value to the entity's data. Loading an entity assigns every
  * property once, so that setter is the largest single cost of creating an entity (about a quarter
- * of it, plus the garbage of its closures). Here the same accessors (same attributes, same behaviour, functions
- * shared per property) are defined before MikroORM's hydrator runs, so its assignments land in
- * them directly, on objects that start from a hidden class of their own ({@link entityShell}) so
- * that they stay in V8's fast mode next to MikroORM's own entities. Every other step is MikroORM's
- * own, in `EntityFactory.create`'s order: the reference hydration of the primary key, identity map registration, relation propagation
- * setup, the hydrator, loaded properties, the change-tracking snapshot, `onInit` events.
+ * of it, plus the garbage of its closures). Here the same accessors (same attributes, same
+ * behaviour, functions shared per property) are defined before MikroORM's hydrator runs, so its
+ * assignments land in them directly, on objects that start from a hidden class of their own
+ * ({@link entityShell}) so that they stay in V8's fast mode next to MikroORM's own entities.
+ * Every other step is MikroORM's own, in `EntityFactory.create`'s order: the reference hydration
+ * of the primary key, identity map registration, relation propagation setup, the hydrator,
+ * loaded properties, the change-tracking snapshot, `onInit` events.
  *
  * Rows it does not take (an entity already in the identity map) and entities it does not know
  * how to create exactly (inheritance, embeddables, custom accessors, a collection declared before
