@@ -145,10 +145,12 @@ describe.each(dialects)('createTestDatabase on %s', (dialect) => {
   })
 
   it('drops leftover test databases older than the cutoff and keeps younger ones', async () => {
-    const old = `by_${(Date.now() - 5 * 3_600_000).toString(36)}_1_0badc0de`
+    // 40 minutes old, with a 30-minute cutoff: old for this call, young for the 2-hour cutoff of the
+    // global setups of the packages testing at the same time, which would otherwise race it to the drop
+    const old = `by_${(Date.now() - 40 * 60_000).toString(36)}_1_0badc0de`
     await createRawDatabase(dialect, old)
     await using young = await createTestDatabase({ dialect, schema: false })
-    const dropped = await dropStaleTestDatabases(dialect)
+    const dropped = await dropStaleTestDatabases(dialect, { olderThanMs: 30 * 60_000 })
     expect(dropped).toContain(old)
     expect(dropped).not.toContain(young.name)
     expect(await databaseExists(dialect, old)).toBe(false)
