@@ -146,9 +146,10 @@ const shells = new WeakMap<object, { readonly relationAccessors: object; readonl
  * Why: V8 keeps objects that gain properties the same way on one shared chain of hidden classes,
  * and an accessor property joins that chain only with the same getter and setter. The entities
  * MikroORM loads itself (em.find, references) start from `Object.create(prototype)` and get new
- * accessor functions per instance; on that chain, our entity finds the accessor step taken with other functions and
- * becomes a dictionary-mode object, slower to create and to read. That happens once the application
- * has run em.find, until a major GC clears the step: in the benchmark, the first ~220,000 of 1M entities.
+ * accessor functions per instance; on that chain, our entity finds the accessor step taken with
+ * other functions and becomes a dictionary-mode object, slower to create and to read. That happens
+ * once the application has run em.find, until a major GC clears the step: in the benchmark, the
+ * first ~220,000 of 1M entities.
  * A chain holds one set of accessors, so there is one shell per set: ours (`accessors`) with the
  * relation accessors MikroORM's propagation setup defines (`__meta.definedProperties` of the
  * prototype, new when another MikroORM instance discovers the same entity classes).

@@ -5,7 +5,7 @@
  */
 import { seedEvents } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import { type Configuration, defineEntity, type EntityData, type EntityFactory, type EntityManager, type EntityMetadata, type EntityName, type EventArgs, helper, Hydrator, type MetadataStorage, ObjectHydrator, p, type Platform, Utils } from '@mikro-orm/core'
+import { type Configuration, defineEntity, type EntityData, type EntityFactory, type EntityManager, type EntityMetadata, type EntityName, type EventArgs, helper, Hydrator, type MetadataStorage, ObjectHydrator, type Options, p, type Platform, Utils } from '@mikro-orm/core'
 import v8 from 'node:v8'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aiterator } from '../src/aiterator.js'
@@ -88,6 +88,16 @@ function emFor(entityName: EntityName<object>): EntityManager {
   return entityName === ConstructedTag ? constructed.em : t.em
 }
 
+/** Runs `check` with a second MikroORM on the test database (every fixture entity, plus `options`), closed afterwards. */
+async function withOtherOrm(options: Partial<Options>, check: (other: TestOrm) => Promise<void>): Promise<void> {
+  const other = openOrm('postgres', db.url, { entities: [...entities, EventSchema], ...options })
+  try {
+    await check(other)
+  } finally {
+    await other.close()
+  }
+}
+
 /** True when two entities share their accessor functions: the creator's path (MikroORM's own defines them per instance). */
 function sharesAccessors(a: object, b: object, property: string): boolean {
   return Object.getOwnPropertyDescriptor(a, property)?.get === Object.getOwnPropertyDescriptor(b, property)?.get
@@ -160,8 +170,7 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
   }
 
   it("with a hydrator of the user's own, its methods create the entities, with the same result", async () => {
-    const custom = openOrm('postgres', db.url, { entities: [...entities, EventSchema], hydrator: CountingHydrator })
-    try {
+    await withOtherOrm({ hydrator: CountingHydrator }, async (custom) => {
       for (const entityName of [Event, Book] as EntityName<object>[]) {
         const rows = await rowsOf(entityName)
         CountingHydrator.calls = 0
@@ -176,18 +185,12 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
         expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
         expect(sharesAccessors(actual.entities[0]!, actual.entities[1]!, entityName === Event ? 'payload' : 'title')).toBe(true)
       }
-    } finally {
-      await custom.close()
-    }
+    })
   })
 
   it('with an onLoad listener, dispatchOnLoadEvent fires it once per created entity, as after EntityFactory.create', async () => {
     const loaded: string[] = []
-    const listening = openOrm('postgres', db.url, {
-      entities: [...entities, EventSchema],
-      subscribers: [{ getSubscribedEntities: () => [Event, Book], onLoad: (args: EventArgs<object>) => void loaded.push(`${args.entity.constructor.name}:${String((args.entity as { id: unknown }).id)}`) }],
-    })
-    try {
+    await withOtherOrm({ subscribers: [{ getSubscribedEntities: () => [Event, Book], onLoad: (args: EventArgs<object>) => void loaded.push(`${args.entity.constructor.name}:${String((args.entity as { id: unknown }).id)}`) }] }, async (listening) => {
       for (const entityName of [Event, Book] as EntityName<object>[]) {
         const rows = await rowsOf(entityName)
         const fired = async (via: 'factory' | 'creator') => {
@@ -199,23 +202,18 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
         expect(expected.loaded).toHaveLength(rows.length)
         expect(await fired('creator')).toEqual(expected)
       }
-    } finally {
-      await listening.close()
-    }
+    })
   })
 
   it('with forceUndefined, the snapshot has undefined for null columns, as with EntityFactory.create', async () => {
-    const forcing = openOrm('postgres', db.url, { entities: [...entities, EventSchema], forceUndefined: true })
-    try {
+    await withOtherOrm({ forceUndefined: true }, async (forcing) => {
       for (const entityName of [Book, Author, Event] as EntityName<object>[]) {
         const rows = await rowsOf(entityName)
         const expected = createAll(entityName, rows, 'factory', undefined, undefined, forcing.em).entities.map(describeEntity)
         if (entityName === Book) expect(expected.some((entity) => Object.values(entity.snapshot as object).includes(undefined))).toBe(true)
         expect(createAll(entityName, rows, 'creator', undefined, undefined, forcing.em).entities.map(describeEntity)).toEqual(expected)
       }
-    } finally {
-      await forcing.close()
-    }
+    })
   })
 
   it('the same edits give the same change sets: scalars, JSON, a to-one relation', async () => {
@@ -292,13 +290,10 @@ describe("the creator's entities keep V8's fast properties", () => {
 
   it('when another MikroORM instance discovers the same entity classes between two runs (new relation accessors)', async () => {
     const before = createAll(Book, await rowsOf(Book), 'creator')
-    const other = openOrm('postgres', db.url, { entities: [...entities, EventSchema] })
-    try {
+    await withOtherOrm({}, async (other) => {
       const after = createAll(Book, await rowsOf(Book), 'creator')
       expect([...before.entities, ...after.entities].filter((entity) => !hasFastProperties(entity))).toEqual([])
       expect(createAll(Book, await rowsOf(Book), 'creator', undefined, undefined, other.em).entities.filter((entity) => !hasFastProperties(entity))).toEqual([])
-    } finally {
-      await other.close()
-    }
+    })
   })
 })
