@@ -57,12 +57,22 @@ export function describeEntity(entity: object) {
     class: entity.constructor,
     values: wrap(entity).toObject(),
     ownKeys: Object.keys(entity),
+    ownProperties: ownProperties(entity),
     snapshot: wrapped.__originalEntityData,
     loadedProperties: [...wrapped.__loadedProperties].sort(),
     initialized: wrapped.__initialized,
     managed: wrapped.__managed,
     onLoadFired: wrapped.__onLoadFired,
   }
+}
+
+/** Every own property of `entity` (non-enumerable ones too), in order, with its attributes and, for a primitive value, that value. */
+function ownProperties(entity: object): string[] {
+  return Reflect.ownKeys(entity).map((key) => {
+    const { value, get, set, ...attributes } = Object.getOwnPropertyDescriptor(entity, key)!
+    const shape = get !== undefined || set !== undefined ? `accessor${get ? ' get' : ''}${set ? ' set' : ''}` : typeof value === 'object' && value !== null ? `value ${value.constructor.name}` : `value ${String(value)}`
+    return `${String(key)}: ${shape} ${JSON.stringify(attributes)}`
+  })
 }
 
 /** `em`'s identity map: every entity (loaded or a reference) by class and primary key. */
