@@ -207,10 +207,11 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
 
   it('with forceUndefined, the snapshot has undefined for null columns, as with EntityFactory.create', async () => {
     await withOtherOrm({ forceUndefined: true }, async (forcing) => {
-      for (const entityName of [Book, Author, Event] as EntityName<object>[]) {
+      // books have a relation, devices none (their registrations take different paths in the creator)
+      for (const entityName of [Book, Author, Event, Device] as EntityName<object>[]) {
         const rows = await rowsOf(entityName)
         const expected = createAll(entityName, rows, 'factory', undefined, undefined, forcing.em).entities.map(describeEntity)
-        if (entityName === Book) expect(expected.some((entity) => Object.values(entity.snapshot as object).includes(undefined))).toBe(true)
+        if (entityName === Book || entityName === Device) expect(expected.some((entity) => Object.values(entity.snapshot as object).includes(undefined))).toBe(true)
         expect(createAll(entityName, rows, 'creator', undefined, undefined, forcing.em).entities.map(describeEntity)).toEqual(expected)
       }
     })
