@@ -55,7 +55,6 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
   const onInit = events.hasListeners(EventType.onInit, meta)
   const Shell = entityShell(meta.class.prototype as EntityPrototype, accessors)
   const existing = factory as unknown as { findEntity(data: object, meta: EntityMetadata<object>, options: object): object | undefined | null }
-  const identityMap = fork.getUnitOfWork().getIdentityMap()
   // With scalar primary keys, hydrating the key has no side effects, so the new entity itself can
   // ask the identity map for its slot (the hash register() stores it under) instead of
   // EntityFactory.findEntity converting and hashing the row's key a second way.
@@ -71,7 +70,7 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
     wrapped.__processing = true
     wrapped.__schema = schema
     hydrate.reference(entity, data, factory, options.schema)
-    if (keysAreScalar && identityMap.getByEntity(entity) !== undefined) return viaFactory(row) // a merge: this entity is dropped unseen
+    if (keysAreScalar && registration.occupant(entity) !== undefined) return viaFactory(row) // a merge: this entity is dropped unseen
     registration.beforeHydration(entity)
     wrapped.__initialized = true
     for (const [name, descriptor] of accessors) if (data[name] !== undefined) Object.defineProperty(entity, name, descriptor)
@@ -89,6 +88,8 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
 
 /** The two identity map registrations `EntityFactory.create` makes for a loaded entity. */
 interface Registrations {
+  /** The entity in the identity map slot of this one's primary key, if any (then it is a merge): `identityMap.getByEntity(entity)`. */
+  occupant(entity: object): object | undefined
   /** Before the full hydration: `unitOfWork.register(entity)` and `EntityHelper.ensurePropagation(entity)`. */
   beforeHydration(entity: object): void
   /** After it: `unitOfWork.register(entity, data, { refresh: true, loaded: true })` when the entity has a primary key. */
@@ -104,18 +105,20 @@ interface Registrations {
  * path (a scan of the properties, then `Object.defineProperties`) has one effect, the
  * `__gettersDefined` flag. With no `onLoad` listener, the second registration's mark "loaded,
  * onLoad to fire" has no effect either (`dispatchOnLoadEvent` only acts on listeners), so its
- * remaining effects are done directly too: the entity stored, its data normalized and kept as the
- * change-tracking snapshot. Measured together: ~12% of a keyset run (300k rows).
+ * remaining effects are done directly too: the entity stored (under the key its merge check
+ * computed), its data normalized (where that changes anything) and kept as the change-tracking
+ * snapshot. Measured together: ~12% of a keyset run (300k rows).
  * A listener subscribed while a chunk's entities are being created sees onLoad from the next chunk on.
  */
 function registrations(meta: EntityMetadata<object>, fork: EntityManager): Registrations {
   const unitOfWork = fork.getUnitOfWork() as ReturnType<EntityManager['getUnitOfWork']> & { normalizeEntityData(meta: EntityMetadata<object>, data: object): void }
-  const identityMap = unitOfWork.getIdentityMap()
+  const identityMap = unitOfWork.getIdentityMap() as unknown as IdentityMapSlots
   const defined = meta.definedProperties as Record<string, PropertyDescriptor>
   const flag = defined.__gettersDefined
   const register = (entity: object, data: object): void => void unitOfWork.register(entity, data, { refresh: true, newEntity: undefined, loaded: true })
   if (meta.relations.length > 0 || meta.trackingProps.length > 0 || flag === undefined || Object.keys(defined).length !== 1) {
     return {
+      occupant: (entity) => identityMap.getByEntity(entity),
       beforeHydration(entity) {
         unitOfWork.register(entity)
         EntityHelper.ensurePropagation(entity)
@@ -126,7 +129,16 @@ function registrations(meta: EntityMetadata<object>, fork: EntityManager): Regis
     }
   }
   const onLoad = fork.getEventManager().hasListeners(EventType.onLoad, meta)
+  // normalizeEntityData changes a relation-free entity's data only for forceUndefined and for
+  // properties not hydrated that have a custom type
+  const normalizes = fork.config.get('forceUndefined') || meta.props.some((prop) => prop.hydrate === false && prop.customType !== undefined)
+  /** The identity map key of the entity being created (one at a time), from its merge check. */
+  let key = ''
   return {
+    occupant(entity) {
+      key = identityMap.getPkHash(entity)
+      return identityMap.getStore(meta.root).get(key)
+    },
     beforeHydration(entity) {
       if (!(entity as { __gettersDefined?: boolean }).__gettersDefined) Object.defineProperty(entity, '__gettersDefined', flag)
       const wrapped = helper(entity) as unknown as WrappedState
@@ -137,8 +149,8 @@ function registrations(meta: EntityMetadata<object>, fork: EntityManager): Regis
       if (!wrapped.hasPrimaryKey()) unitOfWork.register(entity) // the entry the first registration makes
       else if (onLoad) register(entity, data)
       else {
-        identityMap.store(entity)
-        unitOfWork.normalizeEntityData(meta, data)
+        identityMap.getStore(meta.root).set(key, entity)
+        if (normalizes) unitOfWork.normalizeEntityData(meta, data)
         wrapped.__originalEntityData = data
       }
     },
@@ -179,6 +191,12 @@ type CompiledHydrator = (entity: object, data: object, factory: object, newEntit
 interface Hydrator {
   hydrate(entity: object, meta: EntityMetadata<object>, data: object, factory: object, type: 'full', newEntity: undefined, convertCustomTypes: true, schema: string | undefined, parentSchema: string | undefined, normalizeAccessors: undefined): void
   hydrateReference(entity: object, meta: EntityMetadata<object>, data: object, factory: object, convertCustomTypes: true, schema: string | undefined, parentSchema: undefined): void
+}
+/** MikroORM's identity map, with the (private in MikroORM 7) key its `store` and `getByEntity` hash an entity to. */
+interface IdentityMapSlots {
+  getByEntity(entity: object): object | undefined
+  getStore(meta: EntityMetadata<object>): Map<string, object>
+  getPkHash(entity: object): string
 }
 interface WrappedState {
   __em?: EntityManager
