@@ -107,7 +107,7 @@ interface Registrations {
  * onLoad to fire" has no effect either (`dispatchOnLoadEvent` only acts on listeners), so its
  * remaining effects are done directly too: the entity stored (under the key its merge check
  * computed), its data normalized (where that changes anything) and kept as the change-tracking
- * snapshot. Measured together: ~12% of a keyset run (300k rows).
+ * snapshot. Measured together: a 1M-row keyset run took 9.05 s instead of 11.1 s.
  * A listener subscribed while a chunk's entities are being created sees onLoad from the next chunk on.
  */
 function registrations(meta: EntityMetadata<object>, fork: EntityManager): Registrations {
@@ -116,7 +116,9 @@ function registrations(meta: EntityMetadata<object>, fork: EntityManager): Regis
   const defined = meta.definedProperties as Record<string, PropertyDescriptor>
   const flag = defined.__gettersDefined
   const register = (entity: object, data: object): void => void unitOfWork.register(entity, data, { refresh: true, newEntity: undefined, loaded: true })
-  if (meta.relations.length > 0 || meta.trackingProps.length > 0 || flag === undefined || Object.keys(defined).length !== 1) {
+  const direct = meta.relations.length === 0 && meta.trackingProps.length === 0 && flag !== undefined && Object.keys(defined).length === 1 &&
+    meta.getPrimaryProps().every((prop) => prop.kind === ReferenceKind.SCALAR) // so the creator asks occupant() for every entity
+  if (!direct) {
     return {
       occupant: (entity) => identityMap.getByEntity(entity),
       beforeHydration(entity) {
