@@ -59,7 +59,7 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
   // ask the identity map for its slot (the hash register() stores it under) instead of
   // EntityFactory.findEntity converting and hashing the row's key a second way.
   const keysAreScalar = meta.getPrimaryProps().every((prop) => prop.kind === ReferenceKind.SCALAR)
-  const registration = registrations(meta, fork)
+  const registration = registrations(meta, fork, keysAreScalar)
 
   return (row) => {
     if (!keysAreScalar && existing.findEntity(row, meta, findOptions) != null) return viaFactory(row) // a merge, not a creation
@@ -110,14 +110,14 @@ interface Registrations {
  * snapshot. Measured together: a 1M-row keyset run took 9.05 s instead of 11.1 s.
  * A listener subscribed while a chunk's entities are being created sees onLoad from the next chunk on.
  */
-function registrations(meta: EntityMetadata<object>, fork: EntityManager): Registrations {
+function registrations(meta: EntityMetadata<object>, fork: EntityManager, keysAreScalar: boolean): Registrations {
   const unitOfWork = fork.getUnitOfWork() as ReturnType<EntityManager['getUnitOfWork']> & { normalizeEntityData(meta: EntityMetadata<object>, data: object): void }
   const identityMap = unitOfWork.getIdentityMap() as unknown as IdentityMapSlots
   const defined = meta.definedProperties as Record<string, PropertyDescriptor>
   const flag = defined.__gettersDefined
   const register = (entity: object, data: object): void => void unitOfWork.register(entity, data, { refresh: true, newEntity: undefined, loaded: true })
-  const direct = meta.relations.length === 0 && meta.trackingProps.length === 0 && flag !== undefined && Object.keys(defined).length === 1 &&
-    meta.getPrimaryProps().every((prop) => prop.kind === ReferenceKind.SCALAR) // so the creator asks occupant() for every entity
+  // with scalar keys the creator asks occupant() for every entity, which computes the entry's key
+  const direct = keysAreScalar && meta.relations.length === 0 && meta.trackingProps.length === 0 && flag !== undefined && Object.keys(defined).length === 1
   if (!direct) {
     return {
       occupant: (entity) => identityMap.getByEntity(entity),
@@ -151,7 +151,7 @@ function registrations(meta: EntityMetadata<object>, fork: EntityManager): Regis
       if (!wrapped.hasPrimaryKey()) unitOfWork.register(entity) // the entry the first registration makes
       else if (onLoad) register(entity, data)
       else {
-        identityMap.getStore(meta.root).set(key, entity)
+        identityMap.getStore(meta.root).set(key, entity) // not cached: em.clear() (in an onInit hook, say) drops the stores
         if (normalizes) unitOfWork.normalizeEntityData(meta, data)
         wrapped.__originalEntityData = data
       }
