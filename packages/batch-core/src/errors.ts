@@ -48,3 +48,23 @@ export class KeysetOrderingError extends Error {
 export class StrategyUnavailableError extends Error {
   override readonly name = 'StrategyUnavailableError'
 }
+
+/**
+ * A keyset run stopped because a chunk returned a row the previous chunk had already returned:
+ * the seek did not advance, so going on would repeat rows (or loop forever). It means a sort key
+ * that does not read back exactly; the message names the query and the row.
+ *
+ * @example
+ * ```ts
+ * import { KeysetProgressError } from '@batchyield/batch-core'
+ *
+ * try {
+ *   // for await (const batch of qb.aiterator(500)) …
+ * } catch (error) {
+ *   if (error instanceof KeysetProgressError) console.error('order by another column:', error.message)
+ * }
+ * ```
+ */
+export class KeysetProgressError extends Error {
+  override readonly name = 'KeysetProgressError'
+}
