@@ -134,7 +134,7 @@ function chooseStrategy(plan: QueryPlan<ObjectLiteral>, requested: 'auto' | 'key
 
 /** With to-many joins, a cursor needs each entity's rows adjacent: an ORDER BY that keyset could follow too. */
 function assertCursorOrdering(plan: QueryPlan<ObjectLiteral>): void {
-  if (plan.toManyJoins && plan.keyset === undefined) {
+  if (plan.toManyJoins && plan.rootOrdering === undefined) {
     throw new KeysetOrderingError(
       `this query joins to-many relations, and ${plan.keysetProblem}; an entity's rows would not be adjacent, so no strategy can keep entities whole. Order by columns of ${plan.entityName} first (and the primary key), then by joined columns`,
     )

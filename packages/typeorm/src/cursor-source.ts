@@ -60,10 +60,10 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     const query = cloneQuery(plan.base)
     const rowKeys = new RowKeys(plan.primary, prefix, (key) => key.sql)
     rowKeys.addTo(query)
-    if (plan.toManyJoins && plan.keyset) {
+    if (plan.toManyJoins && plan.rootOrdering) {
       // Each root entity's rows must be adjacent: the root-column order, the primary key, then
       // the terms that order joined rows (the same ORDER BY keyset uses).
-      query.orderBy({ ...keysetOrderBy(plan.keyset.keys, plan.dialect), ...plan.keyset.rest })
+      query.orderBy({ ...keysetOrderBy(plan.rootOrdering.keys, plan.dialect), ...plan.rootOrdering.rest })
     }
     const callers = (query as unknown as { queryRunner?: QueryRunner }).queryRunner
     const runner = callers ?? plan.dataSource.createQueryRunner(plan.dataSource.defaultReplicationModeForReads())

@@ -1,4 +1,4 @@
-import type { NullsPlacement, SortDirection } from '@batchyield/batch-core'
+import type { KeyDialect, NullsPlacement, SortDirection } from '@batchyield/batch-core'
 import type { DataSource, EntityMetadata } from 'typeorm'
 
 /** TypeORM does not export ColumnMetadata from its root; this is the same type. */
@@ -11,6 +11,8 @@ export type ColumnMetadata = EntityMetadata['columns'][number]
 export interface Dialect {
   /** Shown in error messages. */
   readonly name: string
+  /** Which of batch-core's key-type tables applies (how each column type is sought exactly). */
+  readonly keyDialect: KeyDialect
   /** Server-side cursors (`DECLARE … CURSOR`, `FETCH`) inside a transaction. */
   readonly supportsCursor: boolean
   /** Whether `ORDER BY … NULLS FIRST|LAST` can be written. */
@@ -24,46 +26,36 @@ export interface Dialect {
   readonly arrayParameters: boolean
   /** Where the database puts NULLs when the query does not say. */
   defaultNulls(direction: SortDirection): NullsPlacement
-  /**
-   * A select expression that reads a sort key's value so that binding it back as a parameter
-   * compares exactly equal (e.g. timestamps keep their microseconds, which a JS Date drops).
-   */
-  keyValue(escapedColumn: string, column: ColumnMetadata): string
 }
 
 const postgres: Dialect = {
   name: 'PostgreSQL',
+  keyDialect: 'postgresql',
   supportsCursor: true,
   orderByNulls: true,
   ordersByPinnedNullKey: true,
   arrayParameters: true,
   defaultNulls: (direction) => (direction === 'asc' ? 'last' : 'first'),
-  // Text is exact for every type, and the server casts the text parameter back to the
-  // column's type in the comparison.
-  keyValue: (column) => `CAST(${column} AS text)`,
 }
-
-const TEMPORAL = new Set(['datetime', 'timestamp', 'time', 'date'])
 
 const mysql: Dialect = {
   name: 'MariaDB/MySQL',
+  keyDialect: 'mysql',
   supportsCursor: false,
   orderByNulls: false,
   ordersByPinnedNullKey: false,
   arrayParameters: false,
   defaultNulls: (direction) => (direction === 'asc' ? 'first' : 'last'),
-  // Only temporal types lose precision on the way through mysql2 (Date has milliseconds).
-  keyValue: (column, meta) => (typeof meta.type === 'string' && TEMPORAL.has(meta.type.toLowerCase()) ? `CAST(${column} AS CHAR)` : column),
 }
 
 const sqlite: Dialect = {
   name: 'SQLite',
+  keyDialect: 'sqlite',
   supportsCursor: false,
   orderByNulls: true,
   ordersByPinnedNullKey: true,
   arrayParameters: false,
   defaultNulls: (direction) => (direction === 'asc' ? 'first' : 'last'),
-  keyValue: (column) => column,
 }
 
 /** The dialect of a TypeORM data source, from its driver type. */

@@ -1,10 +1,10 @@
-import { type Chunk, type ChunkSource, encodeResumeToken, type KeyShape, ReadAheadRows, seekPredicate } from '@batchyield/batch-core'
+import { type Chunk, type ChunkSource, encodeResumeToken, type KeyShape, KeysetProgress, ReadAheadRows, seekPredicate } from '@batchyield/batch-core'
 import type { ObjectLiteral, OrderByCondition, QueryRunner, SelectQueryBuilder } from 'typeorm'
 import { isConnectionLoss } from './connection-loss.js'
 import type { Dialect } from './dialect.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrationSendsStatements, loadRawRows } from './hydrate.js'
 import { cloneQuery } from './query-clone.js'
-import type { KeyColumn, KeysetOrdering, QueryPlan } from './query-plan.js'
+import { compareSql, type KeyColumn, type KeysetOrdering, type QueryPlan, readSql } from './query-plan.js'
 import type { ReadAhead } from './read-ahead.js'
 import { RowKeys } from './row-keys.js'
 import { renderSeek } from './seek-sql.js'
@@ -30,6 +30,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   /** The chunk `cursorOf()` found its last entity in: calls come in iteration order. */
   private lastFound: ChunkKeys<E> | undefined
   private readonly columns: ReadonlyMap<string, string>
+  /** Stops the run if a chunk repeats a row of the previous one (a seek that did not advance). */
+  private readonly progress: KeysetProgress
   private readonly keys: readonly KeyColumn[]
   /** Whether hydrating a chunk sent no statement (known after the first chunk): then it is done in slices. */
   private hydrationQuiet = false
@@ -60,8 +62,9 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     this.last = after
     // A resume token already accounts for skip(): it points past rows the first run yielded.
     this.skip = after === undefined ? plan.skip : 0
-    this.rowKeys = new RowKeys(this.keys, prefix, (key) => plan.dialect.keyValue(key.sql, key.column))
-    this.columns = new Map(this.keys.map((k) => [k.key.field, k.sql]))
+    this.rowKeys = new RowKeys(this.keys, prefix, readSql)
+    this.columns = new Map(this.keys.map((k) => [k.key.field, compareSql(k)]))
+    this.progress = new KeysetProgress(`${plan.entityName} ordered by ${this.keys.map((k) => `${k.column.databaseName} ${k.key.direction}`).join(', ')}`)
   }
 
   async next(size: number): Promise<Chunk<E>> {
@@ -102,6 +105,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     const values: unknown[] = []
     let count = 0
     let lastRow: Record<string, unknown> | undefined
+    const identities: unknown[] = []
     for (const condition of this.seekConditions()) {
       const query = this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - count, condition))
       const { raw, entities } = await query.getRawAndEntities()
@@ -109,10 +113,12 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       if (items.length === 0) items = entities
       else items.push(...entities)
       this.readKeys(raw, entities, values)
+      this.rowKeys.identitiesInto(raw, identities)
       count += raw.length
       lastRow = raw.at(-1) ?? lastRow
       if (count === size) break
     }
+    this.progress.check(identities)
     if (lastRow !== undefined) this.last = this.rowKeys.read(lastRow)
     this.remember(items, values)
     return { items, done: count < size }
@@ -149,6 +155,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       rows = joined(rows, raw)
       if (rows.length === size) break
     }
+    this.progress.check(this.rowKeys.identitiesInto(rows, []))
     if (rows.length > 0) this.last = this.rowKeys.read(rows.at(-1)!)
     return rows
   }
@@ -165,6 +172,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       if (rootKeys.length === size) break
     }
     if (rootKeys.length === 0) return { items: [], done: true }
+    this.progress.check(this.rowKeys.identitiesInto(rootKeys, []))
     this.last = this.rowKeys.read(rootKeys[rootKeys.length - 1]!)
 
     // Load the entities in slices of keys, in order, so the parameter count stays far below
@@ -191,7 +199,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     if (primary.length === 1) {
       const { key, i } = primary[0]!
       parameters[`${this.prefix}ids`] = rows.map((row) => this.rowKeys.read(row)[i])
-      return { sql: arrayParameter ? `${key.sql} = ANY(:${this.prefix}ids)` : `${key.sql} IN (:...${this.prefix}ids)`, parameters }
+      const column = compareSql(key)
+      return { sql: arrayParameter ? `${column} = ANY(:${this.prefix}ids)` : `${column} IN (:...${this.prefix}ids)`, parameters }
     }
     const sql = rows
       .map((row, r) => {
@@ -199,7 +208,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
         const terms = primary.map(({ key, i }) => {
           const name = `${this.prefix}id${r}_${i}`
           parameters[name] = values[i]
-          return `${key.sql} = :${name}`
+          return `${compareSql(key)} = :${name}`
         })
         return `(${terms.join(' AND ')})`
       })
@@ -238,7 +247,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       return { sql: extra === undefined ? seek : `${extra} AND ${seek}`, parameters }
     }
     if (value === null) return [{ ...render(this.keys), pinsFirstKeyToNull: first!.key.nulls === 'last' }]
-    const bound = `${first!.sql} ${first!.key.direction === 'asc' ? '>=' : '<='} :${this.prefix}h`
+    const bound = `${compareSql(first!)} ${first!.key.direction === 'asc' ? '>=' : '<='} :${this.prefix}h`
     const boundParameters = { [`${this.prefix}h`]: value }
     if (first!.key.nullable === false || first!.key.nulls === 'first') return [render(this.keys, bound, boundParameters)]
     const nonNull = [{ ...first!, key: { ...first!.key, nullable: false } }, ...this.keys.slice(1)]

@@ -49,6 +49,21 @@ export class RowKeys {
     }
   }
 
+  /**
+   * Appends each raw row's identity in the ordering (its key values: one value, or an array of
+   * them) to `identities`, and returns it: what KeysetProgress compares between chunks.
+   */
+  identitiesInto(raw: readonly Record<string, unknown>[], identities: unknown[]): unknown[] {
+    const { aliases } = this
+    if (aliases.length === 1) {
+      const alias = aliases[0]!
+      for (const row of raw) identities.push(row[alias])
+    } else {
+      for (const row of raw) identities.push(aliases.map((alias) => row[alias]))
+    }
+    return identities
+  }
+
   /** Identifies the root entity of a raw row (its primary key values). */
   rootOf(raw: Record<string, unknown>): string {
     return JSON.stringify(this.keys.flatMap((key, i) => (key.column.isPrimary ? [raw[this.aliases[i]!]] : [])), jsonSafe)
