@@ -1,0 +1,7 @@
+import { defineTypeMatrixSuite } from '@batchyield/test-fixtures/conformance'
+import { describe } from 'vitest'
+import { typeormMatrixDriver } from './support/conformance-driver.js'
+
+describe('TypeORM on MariaDB: the type matrix', () => {
+  defineTypeMatrixSuite(typeormMatrixDriver('mariadb'))
+})

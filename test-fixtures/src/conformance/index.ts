@@ -1,0 +1,13 @@
+/**
+ * The conformance suite both adapters run (`@batchyield/test-fixtures/conformance`): scenarios written
+ * once, each adapter supplying a small driver (see {@link TypeMatrixDriver}). It imports no ORM.
+ */
+export { type BoundedRun, boundedRun, describeError, sequenceDiagnosis } from '#src/conformance/bounded-run'
+export { comparable } from '#src/conformance/comparable'
+export type { ConformanceStrategy, Direction, ErrorClass, TypeMatrixDriver, TypeMatrixOrm } from '#src/conformance/driver'
+export { defaultMatrixRows, type MatrixRow, matrixRows, type MatrixRowsOptions } from '#src/conformance/matrix-rows'
+export { createTypeMatrix, matrixTableStatements } from '#src/conformance/matrix-table'
+export { mariadbPools, postgresPools, type ValuePool } from '#src/conformance/matrix-values'
+export { type KeysetOutcome, type MatrixColumn, matrixColumns, typeMatrix, typeMatrixTable } from '#src/conformance/type-matrix'
+export { defineTypeMatrixSuite, matrixChunkSizes, type TypeMatrixSuiteOptions } from '#src/conformance/type-matrix-suite'
+export { doubleNeighbourhood, float32Neighbourhood, nextDouble, nextFloat32 } from '#src/conformance/ulp'
