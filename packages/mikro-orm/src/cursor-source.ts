@@ -83,8 +83,15 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
     if (find === undefined) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType)
     const driver = planner.getDriver() as unknown as SqlDriver
     const qb = await driver.createQueryBuilderFromOptions(spec.meta, find.condition, { em: planner, ...find.query })
+    // The rows are mapped as qb.execute maps them, with the query builder's populate (internal in
+    // MikroORM 7): em.find's, plus the joins MikroORM adds on its own (the key of an inverse one-to-one,
+    // `autoJoinOneToOneOwner`). em.find's populate alone leaves such a join's alias column in the row.
+    // Without that state, the keys-only cursor below loads each chunk with em.find: slower, same entities.
+    const populate = qb.state?.populate
+    if (!Array.isArray(populate)) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType)
     const opened = await openServerSideCursor(base, qb.toQuery(), connectionType)
-    const populate = find.query.populate as unknown[]
+    // Those joins are to-one (a plain read populates nothing), and fetchRows drops a row repeating the
+    // one before it, so qb.execute's merge of repeated rows (mergeJoinedResult) has nothing to merge.
     plain = { find, mapRow: (row) => driver.mapResult(row, spec.meta, populate, qb, {}) }
     return opened
   }
@@ -122,7 +129,7 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
 
 /** What the plain-read cursor needs from a SQL driver (`@mikro-orm/sql`'s AbstractSqlDriver), typed structurally. */
 interface SqlDriver {
-  createQueryBuilderFromOptions(meta: EntityMetadata, where: object, options: Record<string, unknown>): Promise<{ toQuery(): { sql: string; params: readonly unknown[] } }>
+  createQueryBuilderFromOptions(meta: EntityMetadata, where: object, options: Record<string, unknown>): Promise<{ toQuery(): { sql: string; params: readonly unknown[] }; readonly state?: { readonly populate?: unknown } }>
   mapResult(row: Record<string, unknown>, meta: EntityMetadata, populate: unknown[], qb: unknown, map: object): object
 }
 

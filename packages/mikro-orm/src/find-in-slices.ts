@@ -1,4 +1,4 @@
-import { type EntityManager, type EntityName, QueryHelper, Utils } from '@mikro-orm/core'
+import { type EntityManager, type EntityName, helper, QueryHelper, Utils } from '@mikro-orm/core'
 import { entityCreator } from './entity-creator.js'
 
 /**
@@ -17,10 +17,10 @@ export const SLICE_ROWS = 50
  * caller's work then take turns instead of overlapping. In slices, they interleave.
  *
  * It runs the same steps `em.find` runs for a query that populates nothing (options, filters,
- * the driver's query, `EntityFactory.create` with em.find's options (see {@link entityCreator}), `onLoad` events), so the
- * result is the same managed entities in the fork's identity map, with the same change-tracking
- * snapshot. Anything else (populate, eager relations, cache, unionWhere, a fork that is not fresh)
- * goes through `em.find` itself.
+ * the driver's query, `EntityFactory.create` with em.find's options (see {@link entityCreator}), the
+ * serialization context, `onLoad` events), so the result is the same managed entities in the fork's
+ * identity map, with the same change-tracking snapshot. Anything else (populate, eager relations,
+ * cache, unionWhere, a fork that is not fresh) goes through `em.find` itself.
  */
 export async function findInSlices(fork: EntityManager, entityName: EntityName<object>, where: object, options: Record<string, unknown>): Promise<object[]> {
   const plain = await planPlainFind(fork, entityName, where, options)
@@ -71,8 +71,18 @@ export async function createInSlices(fork: EntityManager, plain: PlainFind, rows
     const end = Math.min(rows.length, start + SLICE_ROWS)
     for (let i = start; i < end; i++) entities.push(create(rows[i]!))
   }
+  const unique = Utils.unique(entities)
+  // em.find's populate step, which for a plain read only sets each entity's serialization context
+  // (EntityLoader.setSerializationContext): fields '*' unless `fields` is given. A later partial load
+  // of the entity (`fields`) adds to that set; without it the set would hold only the later fields.
+  const context = { populate: plain.query.populate, fields: plain.query.fields, exclude: plain.query.exclude }
+  for (const entity of unique) (helper(entity) as unknown as SerializationContextSetter).setSerializationContext(context)
   await fork.getUnitOfWork().dispatchOnLoadEvent()
-  return Utils.unique(entities)
+  return unique
+}
+
+interface SerializationContextSetter {
+  setSerializationContext(options: { populate: unknown; fields: unknown; exclude: unknown }): void
 }
 
 /** The protected steps of `EntityManager.find` (MikroORM 7) this function reuses. */

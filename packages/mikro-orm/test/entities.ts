@@ -113,3 +113,90 @@ export const EventSchema = defineEntity({
 })
 export class Event extends EventSchema.class {}
 EventSchema.setClass(Event)
+
+// Relation shapes the fixture schema lacks, on tables of their own (made with `orm.schema.create()` by the
+// files that use them): MikroORM's test models `FooBar`/`FooBaz` (an inverse one-to-one), `Sandwich`
+// (scalars only), a self-referencing `Category`, and a single-table hierarchy `Animal`/`Dog`/`Cat`.
+export const FooBazSchema = defineEntity({
+  name: 'FooBaz',
+  tableName: 'foo_baz',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    name: p.string().length(100),
+    bar: () => p.oneToOne(FooBar).mappedBy('baz').nullable(),
+  },
+})
+export class FooBaz extends FooBazSchema.class {}
+FooBazSchema.setClass(FooBaz)
+
+export const FooBarSchema = defineEntity({
+  name: 'FooBar',
+  tableName: 'foo_bar',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    name: p.string().length(100),
+    baz: () => p.oneToOne(FooBaz).owner().nullable(),
+  },
+})
+export class FooBar extends FooBarSchema.class {}
+FooBarSchema.setClass(FooBar)
+
+export const SandwichSchema = defineEntity({
+  name: 'Sandwich',
+  tableName: 'sandwiches',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    name: p.string().length(100),
+    price: p.integer(),
+  },
+})
+export class Sandwich extends SandwichSchema.class {}
+SandwichSchema.setClass(Sandwich)
+
+export const CategorySchema = defineEntity({
+  name: 'Category',
+  tableName: 'categories',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    name: p.string().length(100),
+    parent: () => p.manyToOne(Category).nullable(),
+  },
+})
+export class Category extends CategorySchema.class {}
+CategorySchema.setClass(Category)
+
+export const AnimalSchema = defineEntity({
+  name: 'Animal',
+  tableName: 'animals',
+  discriminatorColumn: 'type',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    type: p.string().length(16),
+    name: p.string().length(100),
+    mother: () => p.manyToOne(Animal).nullable(),
+  },
+})
+export class Animal extends AnimalSchema.class {}
+AnimalSchema.setClass(Animal)
+
+export const DogSchema = defineEntity({
+  name: 'Dog',
+  extends: Animal,
+  discriminatorValue: 'dog',
+  properties: {
+    barks: p.boolean().nullable(),
+  },
+})
+export class Dog extends DogSchema.class {}
+DogSchema.setClass(Dog)
+
+export const CatSchema = defineEntity({
+  name: 'Cat',
+  extends: Animal,
+  discriminatorValue: 'cat',
+  properties: {
+    lives: p.integer().nullable(),
+  },
+})
+export class Cat extends CatSchema.class {}
+CatSchema.setClass(Cat)
