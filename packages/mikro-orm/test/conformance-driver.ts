@@ -3,13 +3,15 @@
  * suite's scenarios are spelled with an entity manager.
  */
 import type { Dialect } from '@batchyield/test-fixtures'
-import type { TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
-import { type EntityClass, MikroORM, type Options } from '@mikro-orm/core'
+import type { FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
+import { type EntityClass, type EntityManager, MikroORM, type Options, wrap } from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import '../src/index.js'
-import { KeysetOrderingError } from '../src/index.js'
+import { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '../src/index.js'
+import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
+import { openOrm, pkOf } from './support.js'
 
 /** The type matrix driver: `em.find` (in a fresh fork) is the reference, `em.aiterator` the subject. */
 export function mikroOrmMatrixDriver(dialect: Dialect): TypeMatrixDriver {
@@ -37,4 +39,46 @@ export function mikroOrmMatrixDriver(dialect: Dialect): TypeMatrixDriver {
       }
     },
   }
+}
+
+const fixtureEntities = { books: Book, authors: Author, countries: Country, devices: Device, order_lines: OrderLine } as const
+
+/** The fixture driver: the entities of ./entities.ts, `em.find` in a fresh fork as the reference, `em.aiterator` the subject. */
+export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
+  return {
+    adapter: 'MikroORM',
+    dialect,
+    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError },
+    async open(url, options = {}) {
+      const t = openOrm(dialect, url, options.poolSize === undefined ? {} : { pool: { min: 0, max: options.poolSize } })
+      return {
+        find: (query) => {
+          const { entity, where, orderBy } = spell(t.em, query)
+          return t.em.fork().find(entity, where, { orderBy })
+        },
+        aiterator: (query, runOptions) => {
+          const { entity, where, orderBy } = spell(t.em, query)
+          return t.em.aiterator(entity, { where, ...(orderBy ? { orderBy } : {}), ...runOptions } as never) as AsyncIterableIterator<unknown>
+        },
+        keyOf: pkOf,
+        plain: (entity) => ({ class: entity.constructor.name, ...wrap(entity).toObject() }),
+        statements: () => t.queries.length,
+        close: () => t.close(),
+      }
+    },
+  }
+}
+
+/** A fixture query in MikroORM's terms: the entity, a where and an orderBy over the properties that map the columns. */
+function spell(em: EntityManager, query: FixtureQuery): { entity: EntityClass<object>; where: object; orderBy: never } {
+  const entity = fixtureEntities[query.table] as EntityClass<object>
+  const meta = em.getMetadata(entity)
+  const property = (column: string): string => {
+    const found = meta.props.find((prop) => prop.fieldNames?.length === 1 && prop.fieldNames[0] === column)
+    if (!found) throw new Error(`no property of ${meta.className} maps the column ${column}`)
+    return found.name
+  }
+  const where = query.whereIn ? { [property(query.whereIn.column)]: { $in: query.whereIn.values } } : {}
+  const orderBy = query.orderBy?.map((term) => ({ [property(term.column)]: term.nulls ? `${term.direction} nulls ${term.nulls}` : term.direction }))
+  return { entity, where, orderBy: orderBy as never }
 }

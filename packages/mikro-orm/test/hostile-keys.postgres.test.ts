@@ -1,6 +1,7 @@
+import { defineHostileKeysSuite } from '@batchyield/test-fixtures/conformance'
 import { describe } from 'vitest'
-import { defineHostileKeysSuite } from './suites/hostile-keys.js'
+import { mikroOrmFixtureDriver } from './conformance-driver.js'
 
-describe('hostile string keys on PostgreSQL: keyset seeks and resume tokens equal em.find', () => {
-  defineHostileKeysSuite('postgres')
+describe('em.aiterator on PostgreSQL: hostile string keys (the conformance scenario)', () => {
+  defineHostileKeysSuite(mikroOrmFixtureDriver('postgres'))
 })

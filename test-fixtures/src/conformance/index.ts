@@ -5,6 +5,18 @@
 export { type BoundedRun, boundedRun, describeError, sequenceDiagnosis } from '#src/conformance/bounded-run'
 export { comparable } from '#src/conformance/comparable'
 export type { ConformanceStrategy, Direction, ErrorClass, TypeMatrixDriver, TypeMatrixOrm } from '#src/conformance/driver'
+export { collect, expectBatches, expectSameEntities } from '#src/conformance/expect-entities'
+export {
+  type FixtureDriver,
+  type FixtureOrm,
+  type FixtureQuery,
+  type FixtureRunOptions,
+  fixturePrimaryKeys,
+  type FixtureTableName,
+  type SortTerm,
+  withPrimaryKey,
+} from '#src/conformance/fixture-driver'
+export { defineHostileKeysSuite, extraHostileKeys, nulHostileKeys } from '#src/conformance/hostile-keys-suite'
 export { defaultMatrixRows, type MatrixRow, matrixRows, type MatrixRowsOptions } from '#src/conformance/matrix-rows'
 export { createTypeMatrix, matrixTableStatements } from '#src/conformance/matrix-table'
 export { mariadbPools, postgresPools, type ValuePool } from '#src/conformance/matrix-values'

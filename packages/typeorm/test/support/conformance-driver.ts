@@ -1,10 +1,12 @@
 import type { Dialect } from '@batchyield/test-fixtures'
-import type { Direction, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
-import { DataSource } from 'typeorm'
-import { aiterator, KeysetOrderingError } from '../../src/index.js'
+import type { Direction, FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
+import { DataSource, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm'
+import { aiterator, InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '../../src/index.js'
+import { openDataSource, QueryCounter } from './data-source.js'
+import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
 
-// The TypeORM driver of the conformance suite (@batchyield/test-fixtures/conformance): how the
+// The TypeORM drivers of the conformance suite (@batchyield/test-fixtures/conformance): how the
 // suite's scenarios are spelled with a query builder.
 
 const order = (direction: Direction) => (direction === 'asc' ? 'ASC' : 'DESC')
@@ -32,6 +34,45 @@ export function typeormMatrixDriver(dialect: Dialect): TypeMatrixDriver {
         aiterator: (property, direction, options) => aiterator(rows().orderBy(`m.${property}`, order(direction)), options),
         idOf: (entity) => (entity as { id: number }).id,
         plain: (entity) => ({ ...entity }),
+        close: () => dataSource.destroy(),
+      }
+    },
+  }
+}
+
+const fixtureEntities = { books: Book, authors: Author, countries: Country, devices: Device, order_lines: OrderLine } as const
+
+/** The fixture driver: the test entities of ./entities.ts, queries as query builders over the root alias `r`. */
+export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
+  return {
+    adapter: 'TypeORM',
+    dialect,
+    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError },
+    async open(url, options = {}) {
+      const counter = new QueryCounter()
+      const dataSource = await openDataSource(dialect, url, { logger: counter, ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }) })
+      const build = (query: FixtureQuery): SelectQueryBuilder<ObjectLiteral> => {
+        const entity = fixtureEntities[query.table]
+        const metadata = dataSource.getMetadata(entity)
+        const property = (column: string) => {
+          const found = metadata.findColumnWithDatabaseName(column)
+          if (!found) throw new Error(`no property of ${metadata.name} maps the column ${column}`)
+          return `r.${found.propertyPath}`
+        }
+        const qb = dataSource.getRepository<ObjectLiteral>(entity).createQueryBuilder('r')
+        if (query.whereIn) qb.andWhere(`${property(query.whereIn.column)} IN (:...values)`, { values: query.whereIn.values })
+        for (const term of query.orderBy ?? []) {
+          const nulls = term.nulls === undefined ? undefined : term.nulls === 'first' ? 'NULLS FIRST' : 'NULLS LAST'
+          qb.addOrderBy(property(term.column), order(term.direction), nulls)
+        }
+        return qb
+      }
+      return {
+        find: (query) => build(query).getMany(),
+        aiterator: (query, runOptions) => aiterator(build(query), runOptions) as AsyncIterableIterator<unknown>,
+        keyOf: (entity) => JSON.stringify(dataSource.getMetadata(entity.constructor).primaryColumns.map((column) => column.getEntityValue(entity))),
+        plain: (entity) => ({ class: entity.constructor.name, ...entity }),
+        statements: () => counter.queries.length,
         close: () => dataSource.destroy(),
       }
     },
