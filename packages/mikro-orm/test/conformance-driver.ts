@@ -4,7 +4,7 @@
  */
 import type { Dialect } from '@batchyield/test-fixtures'
 import type { FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
-import { type EntityClass, type EntityManager, MikroORM, type Options, wrap } from '@mikro-orm/core'
+import { type EntityClass, type EntityManager, type EntityMetadata, MikroORM, type Options, wrap } from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import '../src/index.js'
@@ -53,15 +53,16 @@ export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
       const t = openOrm(dialect, url, options.poolSize === undefined ? {} : { pool: { min: 0, max: options.poolSize } })
       return {
         find: (query) => {
-          const { entity, where, orderBy } = spell(t.em, query)
-          return t.em.fork().find(entity, where, { orderBy })
+          const { entity, where, orderBy, populate } = spell(t.em, query)
+          return t.em.fork().find(entity, where, { orderBy, populate })
         },
         aiterator: (query, runOptions) => {
-          const { entity, where, orderBy } = spell(t.em, query)
-          return t.em.aiterator(entity, { where, ...(orderBy ? { orderBy } : {}), ...runOptions } as never) as AsyncIterableIterator<unknown>
+          const { entity, where, orderBy, populate } = spell(t.em, query)
+          return t.em.aiterator(entity, { where, ...(orderBy ? { orderBy } : {}), populate, ...runOptions } as never) as AsyncIterableIterator<unknown>
         },
         keyOf: pkOf,
-        plain: (entity) => ({ class: entity.constructor.name, ...wrap(entity).toObject() }),
+        valueOf: (entity, column) => (entity as Record<string, unknown>)[propertyOf(t.em.getMetadata(entity.constructor as EntityClass<object>), column)],
+        plain: (entity) => ({ class: entity.constructor.name, ...(unordered(wrap(entity).toObject()) as object) }),
         statements: () => t.queries.length,
         close: () => t.close(),
       }
@@ -70,15 +71,29 @@ export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
 }
 
 /** A fixture query in MikroORM's terms: the entity, a where and an orderBy over the properties that map the columns. */
-function spell(em: EntityManager, query: FixtureQuery): { entity: EntityClass<object>; where: object; orderBy: never } {
+function spell(em: EntityManager, query: FixtureQuery): { entity: EntityClass<object>; where: object; orderBy: never; populate: never } {
   const entity = fixtureEntities[query.table] as EntityClass<object>
   const meta = em.getMetadata(entity)
-  const property = (column: string): string => {
-    const found = meta.props.find((prop) => prop.fieldNames?.length === 1 && prop.fieldNames[0] === column)
-    if (!found) throw new Error(`no property of ${meta.className} maps the column ${column}`)
-    return found.name
-  }
+  const property = (column: string): string => propertyOf(meta, column)
   const where = query.whereIn ? { [property(query.whereIn.column)]: { $in: query.whereIn.values } } : {}
   const orderBy = query.orderBy?.map((term) => ({ [property(term.column)]: term.nulls ? `${term.direction} nulls ${term.nulls}` : term.direction }))
-  return { entity, where, orderBy: orderBy as never }
+  return { entity, where, orderBy: orderBy as never, populate: (query.include ? [query.include] : []) as never }
 }
+
+/** The property of `meta` that maps `column` alone. */
+function propertyOf(meta: EntityMetadata, column: string): string {
+  const found = meta.props.find((prop) => prop.fieldNames?.length === 1 && prop.fieldNames[0] === column)
+  if (!found) throw new Error(`no property of ${meta.className} maps the column ${column}`)
+  return found.name
+}
+
+/** Populated collections in a canonical order: em.find and em.aiterator load them with separate queries, whose row order is the database's. */
+function unordered(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unordered).sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1))
+  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !(value instanceof Uint8Array)) {
+    return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, unordered(v)]))
+  }
+  return value
+}
+
+const sortKey = (value: unknown): string => JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))

@@ -41,6 +41,12 @@ export interface FixtureQuery {
   readonly orderBy?: readonly SortTerm[]
   /** Only rows whose `column` holds one of `values`. */
   readonly whereIn?: { readonly column: string; readonly values: readonly unknown[] }
+  /**
+   * A relation loaded with each entity: `'author'` (books' to-one) or `'books'` (authors' to-many; the
+   * driver orders the children by their id after the query's own order, which must then end with the
+   * root's primary key).
+   */
+  readonly include?: 'author' | 'books'
 }
 
 /** `aiterator` options both adapters share, as the scenarios use them. */
@@ -76,6 +82,8 @@ export interface FixtureOrm {
   aiterator(query: FixtureQuery, options: FixtureRunOptions): AsyncIterableIterator<unknown>
   /** The entity's primary key, as one comparable string. */
   keyOf(entity: object): string
+  /** The value of the property that maps `column` of the entity's table, as hydrated. */
+  valueOf(entity: object, column: string): unknown
   /** The entity as plain data to compare (its class name and the values the ORM hydrated). */
   plain(entity: object): unknown
   /** How many SQL statements the ORM has sent so far. */

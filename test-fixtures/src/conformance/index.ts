@@ -20,6 +20,7 @@ export { defineHostileKeysSuite, extraHostileKeys, nulHostileKeys } from '#src/c
 export { defaultMatrixRows, type MatrixRow, matrixRows, type MatrixRowsOptions } from '#src/conformance/matrix-rows'
 export { createTypeMatrix, matrixTableStatements } from '#src/conformance/matrix-table'
 export { mariadbPools, postgresPools, type ValuePool } from '#src/conformance/matrix-values'
+export { defineResumeSuite } from '#src/conformance/resume-suite'
 export { type KeysetOutcome, type MatrixColumn, matrixColumns, typeMatrix, typeMatrixTable } from '#src/conformance/type-matrix'
 export { defineTypeMatrixSuite, matrixChunkSizes, type TypeMatrixSuiteOptions } from '#src/conformance/type-matrix-suite'
 export { doubleNeighbourhood, float32Neighbourhood, nextDouble, nextFloat32 } from '#src/conformance/ulp'

@@ -60,17 +60,24 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
           return `r.${found.propertyPath}`
         }
         const qb = dataSource.getRepository<ObjectLiteral>(entity).createQueryBuilder('r')
+        if (query.include) qb.leftJoinAndSelect(`r.${query.include}`, 'c')
         if (query.whereIn) qb.andWhere(`${property(query.whereIn.column)} IN (:...values)`, { values: query.whereIn.values })
         for (const term of query.orderBy ?? []) {
           const nulls = term.nulls === undefined ? undefined : term.nulls === 'first' ? 'NULLS FIRST' : 'NULLS LAST'
           qb.addOrderBy(property(term.column), order(term.direction), nulls)
         }
+        if (query.include === 'books') qb.addOrderBy('c.id', 'ASC') // the children, after the root's order
         return qb
       }
       return {
         find: (query) => build(query).getMany(),
         aiterator: (query, runOptions) => aiterator(build(query), runOptions) as AsyncIterableIterator<unknown>,
         keyOf: (entity) => JSON.stringify(dataSource.getMetadata(entity.constructor).primaryColumns.map((column) => column.getEntityValue(entity))),
+        valueOf: (entity, column) => {
+          const found = dataSource.getMetadata(entity.constructor).findColumnWithDatabaseName(column)
+          if (!found) throw new Error(`no property of ${entity.constructor.name} maps the column ${column}`)
+          return found.getEntityValue(entity)
+        },
         plain: (entity) => ({ class: entity.constructor.name, ...entity }),
         statements: () => counter.queries.length,
         close: () => dataSource.destroy(),
