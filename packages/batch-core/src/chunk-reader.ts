@@ -1,4 +1,5 @@
 import type { ChunkSource, OpenChunkSource } from './chunk-source.js'
+import { ChunkSizer } from './chunk-sizer.js'
 import type { ResolvedBatchOptions } from './options.js'
 import { describeValue } from './validate.js'
 import { waitFor } from './wait-for.js'
@@ -26,6 +27,7 @@ export class ChunkReader<T> {
   private closing: Promise<void> | undefined
   /** Handed to the source: aborts when the caller aborts or leaves early. */
   private readonly controller = new AbortController()
+  private readonly sizer: ChunkSizer
   /**
    * On abort, cancel the fetch and release the source right away, even while the caller is
    * still busy with a batch (or never calls next() again). The engine reports the abort reason
@@ -41,6 +43,7 @@ export class ChunkReader<T> {
     private readonly options: ResolvedBatchOptions,
   ) {
     options.signal?.addEventListener('abort', this.onCallerAbort, { once: true })
+    this.sizer = new ChunkSizer(options.chunkSize, options.batchYieldSize, options.maxChunkBytes)
   }
 
   /** True while a call into the source is running. */
@@ -93,21 +96,12 @@ export class ChunkReader<T> {
     if (!this.wanted && this.queue.length >= this.options.prefetch) return
     this.wanted = false
     const { limit } = this.options
-    const size = limit === undefined ? this.nextChunkSize() : Math.min(this.nextChunkSize(), limit - this.received)
+    const next = this.sizer.next(this.received)
+    const size = limit === undefined ? next : Math.min(next, limit - this.received)
     this.inflight = this.fetch(size).then(() => {
       this.inflight = undefined
       this.fill()
     })
-  }
-
-  /**
-   * `chunkSize`, except for the first round trip, which reads one batch when batches are smaller
-   * than chunks: the first batch then waits for `batchYieldSize` rows, not a whole chunk of them
-   * (one extra round trip per run).
-   */
-  private nextChunkSize(): number {
-    const { chunkSize, batchYieldSize } = this.options
-    return this.chunks === 0 && batchYieldSize !== undefined && batchYieldSize < chunkSize ? batchYieldSize : chunkSize
   }
 
   private async fetch(size: number): Promise<void> {
@@ -119,6 +113,7 @@ export class ChunkReader<T> {
         throw new TypeError(`ChunkSource.next() must resolve to { items: T[], done: boolean }; received ${describeValue(chunk)}`)
       }
       this.chunks++
+      this.sizer.observe(chunk.items)
       const { limit } = this.options
       // A source may return more than asked; the total limit is still honoured exactly.
       const items = limit !== undefined && chunk.items.length > limit - this.received ? chunk.items.slice(0, limit - this.received) : chunk.items

@@ -46,6 +46,13 @@ export interface BatchOptions {
   readonly chunkSize?: number
   /** Chunks fetched ahead while the caller works on the current batch. Default {@link DEFAULT_PREFETCH}. */
   readonly prefetch?: number
+  /**
+   * A bound on one chunk's size in memory, in bytes (estimated from a few items of each chunk), so
+   * that wide rows do not make `chunkSize` rows a huge chunk: the engine asks for fewer rows once it
+   * has seen how wide they are. The first round trip reads at most 32 rows, to learn the width.
+   * Default {@link DEFAULT_MAX_CHUNK_BYTES}; `Infinity` turns the bound (and the probe) off.
+   */
+  readonly maxChunkBytes?: number
   /** Stop after this many items in total. */
   readonly limit?: number
   /** Aborts iteration: the pending fetch is cancelled and the loop throws `signal.reason`. */
@@ -65,6 +72,18 @@ export interface BatchOptions {
  * ```
  */
 export const DEFAULT_CHUNK_SIZE = 2000
+
+/**
+ * The default bound on a chunk's estimated size in memory: narrow rows (hundreds of bytes) still
+ * come `chunkSize` at a time, rows of a megabyte a few at a time.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_CHUNK_BYTES } from '@batchyield/batch-core'
+ * console.log(DEFAULT_MAX_CHUNK_BYTES) // 16777216 (16 MiB)
+ * ```
+ */
+export const DEFAULT_MAX_CHUNK_BYTES = 16 * 1024 * 1024
 
 /**
  * Chunks read ahead when `prefetch` is not given: one is enough to overlap database time with
@@ -93,6 +112,7 @@ export interface ResolvedBatchOptions {
   readonly batchYieldSize: number | undefined
   readonly chunkSize: number
   readonly prefetch: number
+  readonly maxChunkBytes: number
   readonly limit: number | undefined
   readonly signal: AbortSignal | undefined
   readonly onProgress: ((progress: Progress) => void) | undefined
@@ -114,12 +134,13 @@ export interface ResolvedBatchOptions {
 export function validateBatchOptions(options: BatchOptions | undefined): ResolvedBatchOptions {
   if (options === undefined) options = {}
   assertOptionsObject('options', options)
-  const { batchYieldSize, chunkSize = DEFAULT_CHUNK_SIZE, prefetch = DEFAULT_PREFETCH, limit, signal, onProgress } = options
+  const { batchYieldSize, chunkSize = DEFAULT_CHUNK_SIZE, prefetch = DEFAULT_PREFETCH, maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES, limit, signal, onProgress } = options
   if (batchYieldSize !== undefined) assertPositiveInteger('batchYieldSize', batchYieldSize)
   assertPositiveInteger('chunkSize', chunkSize)
   assertNonNegativeInteger('prefetch', prefetch)
+  if (maxChunkBytes !== Number.POSITIVE_INFINITY) assertPositiveInteger('maxChunkBytes', maxChunkBytes, 'or Infinity to turn the bound off')
   if (limit !== undefined) assertNonNegativeInteger('limit', limit)
   if (signal !== undefined) assertAbortSignal('signal', signal)
   if (onProgress !== undefined) assertFunction('onProgress', onProgress)
-  return { batchYieldSize, chunkSize, prefetch, limit, signal, onProgress }
+  return { batchYieldSize, chunkSize, prefetch, maxChunkBytes, limit, signal, onProgress }
 }

@@ -32,12 +32,13 @@ export function describeValue(value: unknown): string {
  * assertPositiveInteger('fetchSize', 0)   // RangeError: fetchSize must be a positive integer (1 to 9007199254740991); received 0
  * ```
  */
-export function assertPositiveInteger(option: string, value: unknown): asserts value is number {
+export function assertPositiveInteger(option: string, value: unknown, alternative?: string): asserts value is number {
+  const accepted = `a positive integer (1 to ${Number.MAX_SAFE_INTEGER})${alternative === undefined ? '' : `, ${alternative}`}`
   if (typeof value !== 'number') {
-    throw new TypeError(`${option} must be a positive integer (1 to ${Number.MAX_SAFE_INTEGER}); received ${describeValue(value)} (${typeof value})`)
+    throw new TypeError(`${option} must be ${accepted}; received ${describeValue(value)} (${typeof value})`)
   }
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${option} must be a positive integer (1 to ${Number.MAX_SAFE_INTEGER}); received ${describeValue(value)}`)
+    throw new RangeError(`${option} must be ${accepted}; received ${describeValue(value)}`)
   }
 }
 

@@ -137,7 +137,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
         this.pending = rows.slice(cut)
         rows = rows.slice(0, cut)
       } else if (!this.plan.toManyJoins && rows.length > size) {
-        // A read sent ahead with chunkSize, and the engine asks for fewer (the end of a limit).
+        // A read sent ahead with the last request's size, and the engine asks for fewer (the end of a limit).
         this.pending = rows.slice(size)
         rows = rows.slice(0, size)
       }
@@ -146,10 +146,10 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       // Not while hydrating sends statements of its own: they would wait behind the read (and
       // fail with it, hiding its error). Rows left over from a read ahead mean the engine is
       // asking for its last few.
-      if (this.readAhead.chunkSize !== undefined && this.hydrationQuiet && !this.exhausted && (this.plan.toManyJoins || this.pending.length === 0)) {
-        const rowsAhead = this.fetch(this.readAhead.chunkSize)
+      if (this.readAhead.enabled === true && this.hydrationQuiet && !this.exhausted && (this.plan.toManyJoins || this.pending.length === 0)) {
+        const rowsAhead = this.fetch(size)
         rowsAhead.catch(() => {}) // awaited by the next next() or by close()
-        this.ahead = { size: this.readAhead.chunkSize, rows: rowsAhead }
+        this.ahead = { size, rows: rowsAhead }
       }
       if (rows.length === 0) {
         if (done) return { items: [], done }

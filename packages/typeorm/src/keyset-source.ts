@@ -133,10 +133,9 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private async readRowsAhead(size: number): Promise<Chunk<E>> {
     const raw = await this.rawRows.take(size)
     const done = this.rawRows.drained
-    const { chunkSize } = this.readAhead
     // one turn of the event loop: the pool hands out a connection and the SELECT is sent
     // before hydration starts, so the server works from the start of it
-    if (chunkSize !== undefined && this.rawRows.sendAhead(chunkSize)) await new Promise((resolve) => setImmediate(resolve))
+    if (this.readAhead.enabled === true && this.rawRows.sendAhead(size)) await new Promise((resolve) => setImmediate(resolve))
     // the query the rows came from, but for its seek, order and limit, which hydration does not read
     const query = (this.hydrationQuery ??= this.rowKeys.addTo(cloneQuery(this.plan.base)))
     const runner = (query as unknown as { queryRunner?: QueryRunner }).queryRunner ?? (this.hydrationRunner ??= this.plan.dataSource.createQueryRunner())

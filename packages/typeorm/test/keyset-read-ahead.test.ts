@@ -6,6 +6,7 @@ import { collect, expectBatches } from './support/collect.js'
 import { openDataSource } from './support/data-source.js'
 import { entities, Tag } from './support/entities.js'
 import { tagLoadWatcher } from './support/load-watcher.js'
+import { WHOLE_CHUNKS } from './support/whole-chunks.js'
 
 // Keyset chunks whose hydration sends no statements (known from the first chunk): with read-ahead
 // (prefetch >= 1) the next chunk's SELECT is sent before this chunk is hydrated, so the database
@@ -43,7 +44,7 @@ describe('the SELECT of the next keyset chunk is sent before this chunk is hydra
       const ds = await new DataSource({ type: 'postgres', url: db.url, entities, subscribers: [watcher], logger: log, logging: true }).initialize()
       try {
         const query = ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.id')
-        const batches = await collect(aiterator(query, { chunkSize: 50, batchYieldSize: 50, prefetch }))
+        const batches = await collect(aiterator(query, { chunkSize: 50, batchYieldSize: 50, prefetch, ...WHOLE_CHUNKS }))
         expect(batches.flat().map((t) => t.id)).toEqual(Array.from({ length: 345 }, (_, i) => i + 1))
       } finally {
         await ds.destroy()
@@ -75,7 +76,7 @@ describe('read-ahead and limits', () => {
   ])('a read sent ahead with chunkSize, then a smaller last request (limit $limit, chunkSize $chunkSize, batchYieldSize $batchYieldSize): equal getMany()', async (options) => {
     const tags = () => ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.name', 'DESC').addOrderBy('t.id')
     const expected = (await tags().getMany()).slice(0, options.limit)
-    const batches = await collect(aiterator(tags(), { ...options, prefetch: 1 }))
+    const batches = await collect(aiterator(tags(), { ...options, prefetch: 1, ...WHOLE_CHUNKS }))
     expectBatches(batches, expected, options.batchYieldSize, (t) => t.id)
   })
 })
@@ -85,7 +86,7 @@ describe("the chunk SELECTs get TypeORM's logging and errors", () => {
     const log = new SelectLog()
     const ds = await new DataSource({ type: 'postgres', url: db.url, entities, logger: log, logging: true }).initialize()
     try {
-      const batches = await collect(aiterator(ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.id'), { chunkSize: 100, batchYieldSize: 100 }))
+      const batches = await collect(aiterator(ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.id'), { chunkSize: 100, batchYieldSize: 100, ...WHOLE_CHUNKS }))
       expect(batches.flat()).toHaveLength(345)
     } finally {
       await ds.destroy()
@@ -103,7 +104,7 @@ describe("the chunk SELECTs get TypeORM's logging and errors", () => {
       const query = ds.getRepository(Tag).createQueryBuilder('t').where('1 / (t.id - 120) > -1000').orderBy('t.id')
       const seen: number[] = []
       const error = await (async () => {
-        for await (const batch of aiterator(query, { chunkSize: 50, batchYieldSize: 50, prefetch: 1 })) seen.push(...batch.map((t) => t.id))
+        for await (const batch of aiterator(query, { chunkSize: 50, batchYieldSize: 50, prefetch: 1, ...WHOLE_CHUNKS })) seen.push(...batch.map((t) => t.id))
       })().then(
         () => undefined,
         (e: unknown) => e,
@@ -125,7 +126,7 @@ describe("the chunk SELECTs get TypeORM's logging and errors", () => {
     const ds = await new DataSource({ type: 'postgres', url: db.url, entities, logger: log, logging: true, maxQueryExecutionTime: 20 }).initialize()
     try {
       const query = ds.getRepository(Tag).createQueryBuilder('t').where('pg_sleep(0.001) IS NOT NULL').orderBy('t.id')
-      const batches = await collect(aiterator(query, { chunkSize: 40, batchYieldSize: 40, limit: 120 }))
+      const batches = await collect(aiterator(query, { chunkSize: 40, batchYieldSize: 40, limit: 120, ...WHOLE_CHUNKS }))
       expect(batches.flat()).toHaveLength(120)
     } finally {
       await ds.destroy()
@@ -145,7 +146,7 @@ describe("on the caller's query runner", () => {
       await runner.startTransaction()
       await runner.query("UPDATE tags SET name = 'in transaction ' || id WHERE id % 40 = 0")
       const query = ds.getRepository(Tag).createQueryBuilder('t', runner).orderBy('t.id')
-      const tags = (await collect(aiterator(query, { chunkSize: 50, batchYieldSize: 25, prefetch: 1 }))).flat()
+      const tags = (await collect(aiterator(query, { chunkSize: 50, batchYieldSize: 25, prefetch: 1, ...WHOLE_CHUNKS }))).flat()
       expect(tags.map((t) => t.id)).toEqual(Array.from({ length: 345 }, (_, i) => i + 1))
       expect(tags.filter((t) => t.name.startsWith('in transaction ')).map((t) => t.id)).toEqual([40, 80, 120, 160, 200, 240, 280, 320])
       expect(runner.isTransactionActive).toBe(true)

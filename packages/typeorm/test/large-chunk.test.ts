@@ -5,6 +5,7 @@ import { aiterator } from '../src/index.js'
 import { collect } from './support/collect.js'
 import { openDataSource, QueryCounter } from './support/data-source.js'
 import { Tag } from './support/entities.js'
+import { WHOLE_CHUNKS } from './support/whole-chunks.js'
 
 // With to-many joins a chunk's entities are loaded by their keys. A chunk of more than 10,000
 // root keys is loaded in several slices (MariaDB: `IN (…)` lists) or one array parameter
@@ -27,7 +28,7 @@ for (const dialect of ['postgres', 'mariadb'] as const) {
       const expected = await query().getMany()
       expect(expected).toHaveLength(10_050)
       counter.queries = []
-      const batches = await collect(aiterator(query(), { batchYieldSize: 20_000, chunkSize: 20_000, strategy: 'keyset' }))
+      const batches = await collect(aiterator(query(), { batchYieldSize: 20_000, chunkSize: 20_000, strategy: 'keyset', ...WHOLE_CHUNKS }))
       expect(batches).toHaveLength(1)
       expect(batches[0]).toStrictEqual(expected)
       const entityQueries = counter.queries.filter((sql) => /= ANY\(|IN \(/.test(sql))
