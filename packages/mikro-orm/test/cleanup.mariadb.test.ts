@@ -1,6 +1,7 @@
+import { defineCleanupSuite } from '@batchyield/test-fixtures/conformance'
 import { describe } from 'vitest'
-import { defineCleanupSuite } from './suites/cleanup.js'
+import { mikroOrmFixtureDriver } from './conformance-driver.js'
 
-describe('clean-up on MariaDB: every way out releases the connection and leaves no open transaction', () => {
-  defineCleanupSuite('mariadb')
+describe('em.aiterator on MariaDB: clean-up on every way out (the conformance scenario)', () => {
+  defineCleanupSuite(mikroOrmFixtureDriver('mariadb'))
 })

@@ -1,6 +1,7 @@
+import { defineCleanupSuite } from '@batchyield/test-fixtures/conformance'
 import { describe } from 'vitest'
-import { defineCleanupSuite } from './suites/cleanup.js'
+import { mikroOrmFixtureDriver } from './conformance-driver.js'
 
-describe('clean-up on PostgreSQL: every way out releases the connection and leaves no open transaction', () => {
-  defineCleanupSuite('postgres')
+describe('em.aiterator on PostgreSQL: clean-up on every way out (the conformance scenario)', () => {
+  defineCleanupSuite(mikroOrmFixtureDriver('postgres'))
 })

@@ -4,14 +4,14 @@
  */
 import type { Dialect } from '@batchyield/test-fixtures'
 import type { FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
-import { type EntityClass, type EntityManager, type EntityMetadata, MikroORM, type Options, wrap } from '@mikro-orm/core'
+import { DriverException, type EntityClass, type EntityManager, type EntityMetadata, MikroORM, type Options, raw, wrap } from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import '../src/index.js'
 import { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '../src/index.js'
 import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
-import { openOrm, pkOf } from './support.js'
+import { openOrm, pkOf, poolState } from './support.js'
 
 /** The type matrix driver: `em.find` (in a fresh fork) is the reference, `em.aiterator` the subject. */
 export function mikroOrmMatrixDriver(dialect: Dialect): TypeMatrixDriver {
@@ -48,7 +48,7 @@ export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
   return {
     adapter: 'MikroORM',
     dialect,
-    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError },
+    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError, DatabaseError: DriverException },
     async open(url, options = {}) {
       const t = openOrm(dialect, url, options.poolSize === undefined ? {} : { pool: { min: 0, max: options.poolSize } })
       return {
@@ -64,6 +64,7 @@ export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
         valueOf: (entity, column) => (entity as Record<string, unknown>)[propertyOf(t.em.getMetadata(entity.constructor as EntityClass<object>), column)],
         plain: (entity) => ({ class: entity.constructor.name, ...(unordered(wrap(entity).toObject()) as object) }),
         statements: () => t.queries.length,
+        poolState: async () => (dialect === 'postgres' ? poolState(t.orm) : undefined),
         close: () => t.close(),
       }
     },
@@ -75,7 +76,11 @@ function spell(em: EntityManager, query: FixtureQuery): { entity: EntityClass<ob
   const entity = fixtureEntities[query.table] as EntityClass<object>
   const meta = em.getMetadata(entity)
   const property = (column: string): string => propertyOf(meta, column)
-  const where = query.whereIn ? { [property(query.whereIn.column)]: { $in: query.whereIn.values } } : {}
+  const where: Record<string, unknown> = query.whereIn ? { [property(query.whereIn.column)]: { $in: query.whereIn.values } } : {}
+  if (query.whereExpression) {
+    const { sql, op, value } = query.whereExpression
+    where[raw(sql) as unknown as string] = op === '=' ? value : { $ne: value }
+  }
   const orderBy = query.orderBy?.map((term) => ({ [property(term.column)]: term.nulls ? `${term.direction} nulls ${term.nulls}` : term.direction }))
   return { entity, where, orderBy: orderBy as never, populate: (query.include ? [query.include] : []) as never }
 }

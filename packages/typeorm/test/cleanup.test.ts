@@ -1,10 +1,12 @@
-import { withConnection } from '@batchyield/test-fixtures'
+import { type Dialect, withConnection } from '@batchyield/test-fixtures'
+import { defineCleanupSuite } from '@batchyield/test-fixtures/conformance'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import type { DataSource } from 'typeorm'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CursorSource } from '../src/cursor-source.js'
 import { aiterator, type Strategy } from '../src/index.js'
 import { KeysetSource } from '../src/keyset-source.js'
+import { typeormFixtureDriver } from './support/conformance-driver.js'
 import { openDataSource } from './support/data-source.js'
 import { Book } from './support/entities.js'
 import { expectCleanPool } from './support/pool.js'
@@ -13,6 +15,16 @@ import { leaveWhilePrefetching } from './support/early-exit.js'
 
 // On every way out of the loop the cursor is closed, the transaction ended and the connection
 // returned. A pool of ONE connection makes any leak visible: the next query would never run.
+// The ways out both adapters share (break, throw, return(), abort, database errors, completion)
+// are the conformance scenario (@batchyield/test-fixtures/conformance), on both databases; here
+// are TypeORM's own: its sources' close() while a read-ahead is in flight or failing, and the
+// caller's query runner and transaction.
+
+for (const dialect of ['postgres', 'mariadb'] as Dialect[]) {
+  describe(`clean-up on ${dialect} (the conformance scenario)`, () => {
+    defineCleanupSuite(typeormFixtureDriver(dialect))
+  })
+}
 
 const db = useTestDatabase('postgres', { seed: true })
 let ds: DataSource
@@ -28,61 +40,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const killBackends = () =>
   withConnection(db.url, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name]))
 
-const query = () => ds.getRepository(Book).createQueryBuilder('b').leftJoinAndSelect('b.tags', 't').orderBy('b.id', 'ASC').addOrderBy('t.id', 'ASC')
-
-describe.each<'keyset' | 'cursor'>(['keyset', 'cursor'])('%s', (strategy) => {
-  it('break after the first batch', async () => {
-    let batches = 0
-    for await (const batch of aiterator(query(), { batchYieldSize: 10, chunkSize: 25, strategy })) {
-      expect(batch).toHaveLength(10)
-      batches++
-      break
-    }
-    expect(batches).toBe(1)
-    await expectCleanPool(ds, db.url, db.name)
-  })
-
-  it('an error thrown in the loop body reaches the caller', async () => {
-    const failure = new Error('consumer failed')
-    await expect(async () => {
-      for await (const batch of aiterator(query(), { batchYieldSize: 10, chunkSize: 25, strategy })) {
-        if (batch[0]!.id > 20) throw failure
-      }
-    }).rejects.toBe(failure)
-    await expectCleanPool(ds, db.url, db.name)
-  })
-
-  it('return() on the generator, between batches', async () => {
-    const iterator = aiterator(query(), { batchYieldSize: 5, chunkSize: 7, strategy })
-    expect((await iterator.next()).value).toHaveLength(5)
-    expect((await iterator.next()).value).toHaveLength(5)
-    expect(await iterator.return()).toEqual({ done: true, value: undefined })
-    await expectCleanPool(ds, db.url, db.name)
-  })
-
-  it('abort through the signal', async () => {
-    const controller = new AbortController()
-    const reason = new Error('stop now')
-    let seen = 0
-    await expect(async () => {
-      for await (const batch of aiterator(query(), { batchYieldSize: 10, chunkSize: 10, strategy, signal: controller.signal })) {
-        seen += batch.length
-        if (seen >= 30) controller.abort(reason)
-      }
-    }).rejects.toBe(reason)
-    expect(seen).toBe(30)
-    await expectCleanPool(ds, db.url, db.name)
-  })
-
-  it('a database error during iteration', async () => {
-    // Division by zero on the rows with rating 3, which the scan meets sooner or later.
-    const failing = ds.getRepository(Book).createQueryBuilder('b').where('100 / (b.rating - 3) <> 0').orderBy('b.id', 'ASC')
-    await expect(async () => {
-      for await (const batch of aiterator(failing, { batchYieldSize: 10, chunkSize: 10, strategy })) expect(batch.length).toBeGreaterThan(0)
-    }).rejects.toThrow(/division by zero/)
-    await expectCleanPool(ds, db.url, db.name)
-  })
-
+describe.each<'keyset' | 'cursor'>(['keyset', 'cursor'])('%s: leaving while the read-ahead is in flight', (strategy) => {
   it.each(['break', 'throw', 'abort'] as const)(
     '%s while a prefetched chunk is still being fetched: no unhandled rejection, close() ran once, nothing leaked',
     async (exit) => {
@@ -123,12 +81,6 @@ describe.each<'keyset' | 'cursor'>(['keyset', 'cursor'])('%s', (strategy) => {
     },
   )
 
-  it('completion', async () => {
-    let rows = 0
-    for await (const batch of aiterator(query(), { batchYieldSize: 64, chunkSize: 50, strategy })) rows += batch.length
-    expect(rows).toBe(db.dataset.books.length)
-    await expectCleanPool(ds, db.url, db.name)
-  })
 })
 
 describe("the caller's query runner and transaction", () => {

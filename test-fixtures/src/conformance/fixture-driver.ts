@@ -42,11 +42,16 @@ export interface FixtureQuery {
   /** Only rows whose `column` holds one of `values`. */
   readonly whereIn?: { readonly column: string; readonly values: readonly unknown[] }
   /**
-   * A relation loaded with each entity: `'author'` (books' to-one) or `'books'` (authors' to-many; the
-   * driver orders the children by their id after the query's own order, which must then end with the
-   * root's primary key).
+   * A relation loaded with each entity: `'author'` (books' to-one), `'books'` (authors' to-many) or
+   * `'tags'` (books' many-to-many). The driver orders to-many children by their id after the query's own
+   * order, which must then end with the root's primary key.
    */
-  readonly include?: 'author' | 'books'
+  readonly include?: 'author' | 'books' | 'tags'
+  /**
+   * A condition on an SQL expression over the root table's columns, unqualified (`100 / (rating - 3)`):
+   * for conditions only the server evaluates, or rejects.
+   */
+  readonly whereExpression?: { readonly sql: string; readonly op: '=' | '<>'; readonly value: number }
 }
 
 /** `aiterator` options both adapters share, as the scenarios use them. */
@@ -61,12 +66,25 @@ export interface FixtureRunOptions {
   onProgress?: (progress: { rows: number; batches: number; chunks: number; cursor?: string | undefined }) => void
 }
 
+/** A connection pool's counts: connections open, idle in the pool, and callers waiting for one. */
+export interface PoolState {
+  readonly total: number
+  readonly idle: number
+  readonly waiting: number
+}
+
 /** The adapter-specific half of every fixture scenario. */
 export interface FixtureDriver {
   /** The adapter's name in test titles (`'TypeORM'`, `'MikroORM'`). */
   readonly adapter: string
   readonly dialect: Dialect
-  readonly errors: { readonly KeysetOrderingError: ErrorClass; readonly InvalidResumeTokenError: ErrorClass; readonly StrategyUnavailableError: ErrorClass }
+  readonly errors: {
+    readonly KeysetOrderingError: ErrorClass
+    readonly InvalidResumeTokenError: ErrorClass
+    readonly StrategyUnavailableError: ErrorClass
+    /** What the ORM throws for an error the database reported (TypeORM `QueryFailedError`, MikroORM `DriverException`). */
+    readonly DatabaseError: ErrorClass
+  }
   /** Opens the ORM on `url` (a database with the fixture schema) with entities for every {@link FixtureTableName}. */
   open(url: string, options?: { poolSize?: number }): Promise<FixtureOrm>
 }
@@ -88,6 +106,8 @@ export interface FixtureOrm {
   plain(entity: object): unknown
   /** How many SQL statements the ORM has sent so far. */
   statements(): number
+  /** The connection pool's counts, where the driver can read them (else undefined). */
+  poolState(): Promise<PoolState | undefined>
   close(): Promise<void>
 }
 

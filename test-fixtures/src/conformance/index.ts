@@ -3,6 +3,7 @@
  * once, each adapter supplying a small driver (see {@link TypeMatrixDriver}). It imports no ORM.
  */
 export { type BoundedRun, boundedRun, describeError, sequenceDiagnosis } from '#src/conformance/bounded-run'
+export { defineCleanupSuite } from '#src/conformance/cleanup-suite'
 export { comparable } from '#src/conformance/comparable'
 export type { ConformanceStrategy, Direction, ErrorClass, TypeMatrixDriver, TypeMatrixOrm } from '#src/conformance/driver'
 export { collect, expectBatches, expectSameEntities } from '#src/conformance/expect-entities'
@@ -13,6 +14,7 @@ export {
   type FixtureRunOptions,
   fixturePrimaryKeys,
   type FixtureTableName,
+  type PoolState,
   type SortTerm,
   withPrimaryKey,
 } from '#src/conformance/fixture-driver'

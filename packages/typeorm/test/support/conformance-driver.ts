@@ -1,10 +1,11 @@
 import type { Dialect } from '@batchyield/test-fixtures'
 import type { Direction, FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
-import { DataSource, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm'
+import { DataSource, type ObjectLiteral, QueryFailedError, type SelectQueryBuilder } from 'typeorm'
 import { aiterator, InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '../../src/index.js'
 import { openDataSource, QueryCounter } from './data-source.js'
 import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
+import { mysqlPoolCounts, pgPool } from './pool.js'
 
 // The TypeORM drivers of the conformance suite (@batchyield/test-fixtures/conformance): how the
 // suite's scenarios are spelled with a query builder.
@@ -47,7 +48,7 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
   return {
     adapter: 'TypeORM',
     dialect,
-    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError },
+    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError, DatabaseError: QueryFailedError },
     async open(url, options = {}) {
       const counter = new QueryCounter()
       const dataSource = await openDataSource(dialect, url, { logger: counter, ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }) })
@@ -61,12 +62,13 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
         }
         const qb = dataSource.getRepository<ObjectLiteral>(entity).createQueryBuilder('r')
         if (query.include) qb.leftJoinAndSelect(`r.${query.include}`, 'c')
+        if (query.whereExpression) qb.andWhere(`${query.whereExpression.sql} ${query.whereExpression.op} :value`, { value: query.whereExpression.value })
         if (query.whereIn) qb.andWhere(`${property(query.whereIn.column)} IN (:...values)`, { values: query.whereIn.values })
         for (const term of query.orderBy ?? []) {
           const nulls = term.nulls === undefined ? undefined : term.nulls === 'first' ? 'NULLS FIRST' : 'NULLS LAST'
           qb.addOrderBy(property(term.column), order(term.direction), nulls)
         }
-        if (query.include === 'books') qb.addOrderBy('c.id', 'ASC') // the children, after the root's order
+        if (query.include === 'books' || query.include === 'tags') qb.addOrderBy('c.id', 'ASC') // the children, after the root's order
         return qb
       }
       return {
@@ -80,6 +82,11 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
         },
         plain: (entity) => ({ class: entity.constructor.name, ...entity }),
         statements: () => counter.queries.length,
+        poolState: async () => {
+          if (dialect === 'mariadb') return mysqlPoolCounts(dataSource)
+          const pool = pgPool(dataSource)
+          return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }
+        },
         close: () => dataSource.destroy(),
       }
     },
