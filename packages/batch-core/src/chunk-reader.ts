@@ -1,4 +1,4 @@
-import type { ChunkSource, OpenChunkSource } from './chunk-source.js'
+import type { Chunk, ChunkSource, OpenChunkSource } from './chunk-source.js'
 import { ChunkSizer } from './chunk-sizer.js'
 import type { ResolvedBatchOptions } from './options.js'
 import { describeValue } from './validate.js'
@@ -104,11 +104,24 @@ export class ChunkReader<T> {
     })
   }
 
+  /** One chunk, retried with back-off while the source calls its failure retryable; an abort ends the wait at once. */
+  private async read(source: ChunkSource<T>, size: number): Promise<Chunk<T>> {
+    const { signal } = this.controller
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await source.next(size, signal)
+      } catch (error) {
+        if (attempt >= this.options.retries || signal.aborted || this.stopped || source.retryable?.(error) !== true) throw error
+        await sleep(retryDelayMs(attempt), signal)
+      }
+    }
+  }
+
   private async fetch(size: number): Promise<void> {
     try {
       this.source ??= checkSource(await this.open())
       if (this.stopped) return // the caller left while the source was opening
-      const chunk = await this.source.next(size, this.controller.signal)
+      const chunk = await this.read(this.source, size)
       if (typeof chunk !== 'object' || chunk === null || !Array.isArray(chunk.items)) {
         throw new TypeError(`ChunkSource.next() must resolve to { items: T[], done: boolean }; received ${describeValue(chunk)}`)
       }
@@ -127,9 +140,29 @@ export class ChunkReader<T> {
   }
 }
 
+/** The delay before retry `attempt` (0-based): 100 ms doubling, at most 5 s. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(5000, 100 * 2 ** attempt)
+}
+
 function checkSource<T>(source: ChunkSource<T>): ChunkSource<T> {
   if (typeof source !== 'object' || source === null || typeof source.next !== 'function' || typeof source.close !== 'function') {
     throw new TypeError(`open() must return a ChunkSource { next(size, signal), close() }; received ${describeValue(source)}`)
   }
   return source
+}
+
+/** Resolves after `ms`, or rejects with the abort reason as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 }

@@ -42,6 +42,12 @@ export interface ChunkSource<T> {
    * engine calls it for the last item of each batch when `onProgress` is set.
    */
   cursorOf?(item: T): string
+  /**
+   * Whether `next()` may simply be called again after it failed with `error` (keyset sources: the
+   * connection was lost, and a failed read leaves the position where it was). The engine then
+   * retries it with back-off, up to the `retries` option. Without it, every error ends the run.
+   */
+  retryable?(error: unknown): boolean
 }
 
 /**

@@ -53,6 +53,12 @@ export interface BatchOptions {
    * Default {@link DEFAULT_MAX_CHUNK_BYTES}; `Infinity` turns the bound (and the probe) off.
    */
   readonly maxChunkBytes?: number
+  /**
+   * How many times a chunk read that failed in a way its source calls retryable (keyset: a lost
+   * connection, a server restart or failover) is tried again, waiting 100 ms, 200 ms, 400 ms, …
+   * (at most 5 s) in between; 0 turns retries off. Default {@link DEFAULT_RETRIES}.
+   */
+  readonly retries?: number
   /** Stop after this many items in total. */
   readonly limit?: number
   /** Aborts iteration: the pending fetch is cancelled and the loop throws `signal.reason`. */
@@ -86,6 +92,18 @@ export const DEFAULT_CHUNK_SIZE = 2000
 export const DEFAULT_MAX_CHUNK_BYTES = 16 * 1024 * 1024
 
 /**
+ * Retries of a retryable chunk read when `retries` is not given: with the back-off between them,
+ * about 16 seconds, enough for a database restart or a failover.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RETRIES } from '@batchyield/batch-core'
+ * console.log(DEFAULT_RETRIES) // 8
+ * ```
+ */
+export const DEFAULT_RETRIES = 8
+
+/**
  * Chunks read ahead when `prefetch` is not given: one is enough to overlap database time with
  * the caller's time, at the cost of one extra chunk in memory.
  *
@@ -113,6 +131,7 @@ export interface ResolvedBatchOptions {
   readonly chunkSize: number
   readonly prefetch: number
   readonly maxChunkBytes: number
+  readonly retries: number
   readonly limit: number | undefined
   readonly signal: AbortSignal | undefined
   readonly onProgress: ((progress: Progress) => void) | undefined
@@ -134,13 +153,14 @@ export interface ResolvedBatchOptions {
 export function validateBatchOptions(options: BatchOptions | undefined): ResolvedBatchOptions {
   if (options === undefined) options = {}
   assertOptionsObject('options', options)
-  const { batchYieldSize, chunkSize = DEFAULT_CHUNK_SIZE, prefetch = DEFAULT_PREFETCH, maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES, limit, signal, onProgress } = options
+  const { batchYieldSize, chunkSize = DEFAULT_CHUNK_SIZE, prefetch = DEFAULT_PREFETCH, maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES, retries = DEFAULT_RETRIES, limit, signal, onProgress } = options
   if (batchYieldSize !== undefined) assertPositiveInteger('batchYieldSize', batchYieldSize)
   assertPositiveInteger('chunkSize', chunkSize)
   assertNonNegativeInteger('prefetch', prefetch)
   if (maxChunkBytes !== Number.POSITIVE_INFINITY) assertPositiveInteger('maxChunkBytes', maxChunkBytes, 'or Infinity to turn the bound off')
+  assertNonNegativeInteger('retries', retries)
   if (limit !== undefined) assertNonNegativeInteger('limit', limit)
   if (signal !== undefined) assertAbortSignal('signal', signal)
   if (onProgress !== undefined) assertFunction('onProgress', onProgress)
-  return { batchYieldSize, chunkSize, prefetch, maxChunkBytes, limit, signal, onProgress }
+  return { batchYieldSize, chunkSize, prefetch, maxChunkBytes, retries, limit, signal, onProgress }
 }

@@ -31,12 +31,18 @@ export class ReadAheadRows<T> {
   async take(size: number, signal?: AbortSignal): Promise<T[]> {
     let rows = this.pending
     this.pending = []
-    if (this.ahead !== undefined) {
-      const ahead = this.ahead
-      this.ahead = undefined
-      rows = joined(rows, this.settle(await ahead))
+    try {
+      if (this.ahead !== undefined) {
+        const ahead = this.ahead
+        this.ahead = undefined
+        rows = joined(rows, this.settle(await ahead))
+      }
+      while (rows.length < size && !this.exhausted) rows = joined(rows, this.settle(await this.load(size - rows.length, signal)))
+    } catch (error) {
+      // what was loaded stays for the next take(): a retried take() must not skip it
+      this.pending = rows
+      throw error
     }
-    while (rows.length < size && !this.exhausted) rows = joined(rows, this.settle(await this.load(size - rows.length, signal)))
     if (rows.length > size) {
       this.pending = rows.slice(size)
       rows = rows.slice(0, size)

@@ -64,7 +64,7 @@ describe('validation', () => {
   })
 
   test('validateBatchOptions applies the defaults and accepts unknown adapter options', () => {
-    expect(validateBatchOptions(undefined)).toEqual({ batchYieldSize: undefined, chunkSize: 2000, prefetch: 1, maxChunkBytes: 16 * 1024 * 1024, limit: undefined, signal: undefined, onProgress: undefined })
+    expect(validateBatchOptions(undefined)).toEqual({ batchYieldSize: undefined, chunkSize: 2000, prefetch: 1, maxChunkBytes: 16 * 1024 * 1024, retries: 8, limit: undefined, signal: undefined, onProgress: undefined })
     expect(validateBatchOptions({ batchYieldSize: 5, strategy: 'keyset' } as never)).toMatchObject({ batchYieldSize: 5, chunkSize: 2000 })
     expect(() => validateBatchOptions({ chunkSize: 0 })).toThrow('chunkSize must be a positive integer (1 to 9007199254740991); received 0')
   })

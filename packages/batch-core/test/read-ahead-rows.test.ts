@@ -71,4 +71,24 @@ describe('ReadAheadRows', () => {
     expect(rows.sendAhead(4)).toBe(true)
     await expect(rows.take(4)).rejects.toThrow('connection lost')
   })
+
+  test('a take that fails after some rows were loaded keeps them: taken again (a retry), nothing is skipped', async () => {
+    let next = 1
+    let failNext = false
+    const rows = new ReadAheadRows<number>(async (size) => {
+      if (failNext) {
+        failNext = false
+        throw new Error('connection lost')
+      }
+      const read: number[] = []
+      while (read.length < size && next <= 20) read.push(next++)
+      return { rows: read, exhausted: read.length < size }
+    })
+    expect(await rows.take(3)).toEqual([1, 2, 3])
+    expect(rows.sendAhead(3)).toBe(true) // 4, 5, 6 ahead
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    failNext = true // the take of 5 gets the 3 rows ahead, then its load of 2 more fails
+    await expect(rows.take(5)).rejects.toThrow('connection lost')
+    expect(await rows.take(5)).toEqual([4, 5, 6, 7, 8])
+  })
 })

@@ -16,7 +16,7 @@ import { readAheadOf } from './read-ahead.js'
 import { STRATEGIES, type TypeormBatchOptions } from './options.js'
 import { planQuery, type QueryPlan } from './query-plan.js'
 
-const KNOWN_OPTIONS = new Set(['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'limit', 'signal', 'onProgress', 'strategy', 'after'])
+const KNOWN_OPTIONS = new Set(['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'retries', 'limit', 'signal', 'onProgress', 'strategy', 'after'])
 
 /**
  * Streams the entities of a TypeORM select query in chunks of `chunkSize` rows, yielding lists

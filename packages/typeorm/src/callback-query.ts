@@ -1,6 +1,6 @@
 import { readsInTurns } from '@batchyield/batch-core'
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
-import { nodePostgresClient } from './pg-client.js'
+import { type NodePostgresClient, nodePostgresClient } from './pg-client.js'
 import type { Row } from './portal-reader.js'
 
 /**
@@ -19,14 +19,17 @@ import type { Row } from './portal-reader.js'
  * Anything else takes TypeORM's own path: another driver or pg-native, query subscribers
  * (they see every statement `queryRunner.query()` sends), the query result cache.
  */
-export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, queryRunner: QueryRunner): Promise<Row[]> {
+export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, queryRunner: QueryRunner, signal?: AbortSignal): Promise<Row[]> {
   const typeorm = query as unknown as { loadRawResults(runner: QueryRunner): Promise<Row[]> }
   const { dataSource } = query
   // the adapter turns the result cache off for its queries (query-plan.ts); a query with it on takes TypeORM's path
   const cached = query.expressionMap.cache !== false && dataSource.queryResultCache !== undefined
   const plain = dataSource.driver.options.type === 'postgres' && dataSource.subscribers.length === 0 && !cached
+  signal?.throwIfAborted()
   if (!plain || queryRunner.isReleased) return typeorm.loadRawResults(queryRunner)
   const client = nodePostgresClient(await queryRunner.connect())
+  // the pool may have taken a while: after an abort, nothing new is sent
+  signal?.throwIfAborted()
   if (client === undefined) return typeorm.loadRawResults(queryRunner)
 
   const [sql, parameters] = query.getQueryAndParameters()
@@ -35,8 +38,12 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
   const started = Date.now()
   try {
     const rows = await new Promise<Row[]>((resolve, reject) => {
+      // an abort while the query runs cancels it on the server, which ends it with an error
+      const onAbort = (): void => cancelRunning(client)
+      signal?.addEventListener('abort', onAbort, { once: true })
       readsInTurns(client.connection.stream, (parsed) =>
         client.query(sql, parameters, (error: Error | null, result: { rows: Row[] }) => {
+          signal?.removeEventListener('abort', onAbort)
           parsed()
           if (error) reject(error)
           else resolve(result.rows)
@@ -50,5 +57,21 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
   } catch (driverError) {
     logger.logQueryError(driverError as Error, sql, parameters, queryRunner)
     throw new QueryFailedError(sql, parameters, driverError as Error)
+  }
+}
+
+/**
+ * Sends PostgreSQL's cancel request for the statement `client` is running, the way node-postgres
+ * does it (a new connection carrying the backend's pid and secret key; pg's `Client#cancel`).
+ * Best effort: where that method is missing the statement finishes on its own.
+ */
+export function cancelRunning(client: NodePostgresClient): void {
+  const pg = client as unknown as { constructor: new (config: object) => { cancel?(client: unknown, query: unknown): void }; host?: string; port?: number; activeQuery?: unknown }
+  if (pg.activeQuery === undefined || pg.activeQuery === null) return
+  try {
+    const canceller = new pg.constructor({ host: pg.host, port: pg.port })
+    canceller.cancel?.(client, pg.activeQuery)
+  } catch {
+    // a driver without it: the statement runs to its end, and its connection is released then
   }
 }

@@ -1,6 +1,8 @@
 import { type Chunk, type ChunkSource, encodeResumeToken, type KeyShape, KeysetProgress, ReadAheadRows, seekPredicate } from '@batchyield/batch-core'
 import type { ObjectLiteral, OrderByCondition, QueryRunner, SelectQueryBuilder } from 'typeorm'
+import { cancelRunning } from './callback-query.js'
 import { isConnectionLoss } from './connection-loss.js'
+import { nodePostgresClient } from './pg-client.js'
 import type { Dialect } from './dialect.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrationSendsStatements, loadRawRows } from './hydrate.js'
 import { cloneQuery } from './query-clone.js'
@@ -36,8 +38,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   /** Whether hydrating a chunk sent no statement (known after the first chunk): then it is done in slices. */
   private hydrationQuiet = false
   /** Raw rows of quiet chunks (see readRowsAhead), with the next chunk's read sent ahead when asked. */
-  private readonly rawRows = new ReadAheadRows<Record<string, unknown>>(async (size) => {
-    const rows = await this.loadRaw(size)
+  private readonly rawRows = new ReadAheadRows<Record<string, unknown>>(async (size, signal) => {
+    const rows = await this.loadRaw(size, signal)
     return { rows, exhausted: rows.length < size }
   })
   /**
@@ -67,10 +69,10 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     this.progress = new KeysetProgress(`${plan.entityName} ordered by ${this.keys.map((k) => `${k.column.databaseName} ${k.key.direction}`).join(', ')}`)
   }
 
-  async next(size: number): Promise<Chunk<E>> {
+  async next(size: number, signal?: AbortSignal): Promise<Chunk<E>> {
     try {
       for (;;) {
-        const chunk = this.plan.toManyJoins ? await this.readByRootKeys(size) : await this.readRows(size)
+        const chunk = this.plan.toManyJoins ? await this.readByRootKeys(size, signal) : await this.readRows(size, signal)
         // Rows picked by the key query can vanish before the entity query (concurrent deletes);
         // an empty chunk would end the iteration, so read on.
         if (chunk.items.length > 0 || chunk.done) return chunk
@@ -82,6 +84,11 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
         { cause: error },
       )
     }
+  }
+
+  /** A chunk read that lost its connection can be read again: a failed read leaves the position (and skip()) where it was. */
+  retryable(error: unknown): boolean {
+    return isConnectionLoss((error as { cause?: unknown } | undefined)?.cause ?? error)
   }
 
   async close(): Promise<void> {
@@ -98,8 +105,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   /** One query (see seekConditions) of the entities themselves: ordered, seeking, limited. */
-  private async readRows(size: number): Promise<Chunk<E>> {
-    if (this.hydrationQuiet) return this.readRowsAhead(size)
+  private async readRows(size: number, signal: AbortSignal | undefined): Promise<Chunk<E>> {
+    if (this.hydrationQuiet) return this.readRowsAhead(size, signal)
     // getRawAndEntities(): TypeORM's whole path, which tells whether hydration sends statements
     let items: E[] = []
     const values: unknown[] = []
@@ -107,8 +114,9 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     let lastRow: Record<string, unknown> | undefined
     const identities: unknown[] = []
     for (const condition of this.seekConditions()) {
+      signal?.throwIfAborted() // after an abort nothing new is sent
       const query = this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - count, condition))
-      const { raw, entities } = await query.getRawAndEntities()
+      const { raw, entities } = await sendUnlessAborted(query, signal, () => query.getRawAndEntities())
       this.hydrationQuiet = !hydrationSendsStatements(query)
       if (items.length === 0) items = entities
       else items.push(...entities)
@@ -119,6 +127,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       if (count === size) break
     }
     this.progress.check(identities)
+    this.skip = 0
     if (lastRow !== undefined) this.last = this.rowKeys.read(lastRow)
     this.remember(items, values)
     return { items, done: count < size }
@@ -130,12 +139,12 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
    * the next chunk's query is sent before this chunk is hydrated: its seek position is this
    * chunk's last raw row, so the database reads the next rows while this thread hydrates.
    */
-  private async readRowsAhead(size: number): Promise<Chunk<E>> {
-    const raw = await this.rawRows.take(size)
+  private async readRowsAhead(size: number, signal: AbortSignal | undefined): Promise<Chunk<E>> {
+    const raw = await this.rawRows.take(size, signal)
     const done = this.rawRows.drained
     // one turn of the event loop: the pool hands out a connection and the SELECT is sent
     // before hydration starts, so the server works from the start of it
-    if (this.readAhead.enabled === true && this.rawRows.sendAhead(size)) await new Promise((resolve) => setImmediate(resolve))
+    if (this.readAhead.enabled === true && this.rawRows.sendAhead(size, signal)) await new Promise((resolve) => setImmediate(resolve))
     // the query the rows came from, but for its seek, order and limit, which hydration does not read
     const query = (this.hydrationQuery ??= this.rowKeys.addTo(cloneQuery(this.plan.base)))
     const runner = (query as unknown as { queryRunner?: QueryRunner }).queryRunner ?? (this.hydrationRunner ??= this.plan.dataSource.createQueryRunner())
@@ -147,32 +156,34 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   /** The raw rows of the next `size` entities after `last` (the seek conditions in turn); moves `last` past them. */
-  private async loadRaw(size: number): Promise<Record<string, unknown>[]> {
+  private async loadRaw(size: number, signal: AbortSignal | undefined): Promise<Record<string, unknown>[]> {
     let rows: Record<string, unknown>[] = []
     for (const condition of this.seekConditions()) {
-      const raw = await loadRawRows(this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)))
+      signal?.throwIfAborted()
+      const raw = await loadRawRows(this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)), signal)
       rows = joined(rows, raw)
       if (rows.length === size) break
     }
     this.progress.check(this.rowKeys.identitiesInto(rows, []))
+    this.skip = 0
     if (rows.length > 0) this.last = this.rowKeys.read(rows.at(-1)!)
     return rows
   }
 
   /** Two queries: the next `size` distinct root keys, then those entities with every join. */
-  private async readByRootKeys(size: number): Promise<Chunk<E>> {
+  private async readByRootKeys(size: number, signal: AbortSignal | undefined): Promise<Chunk<E>> {
     const rootKeys: Record<string, unknown>[] = []
     for (const condition of this.seekConditions()) {
+      signal?.throwIfAborted()
       const keyQuery = cloneQuery(this.plan.base)
       keyQuery.select([])
       this.keys.forEach((key, i) => keyQuery.addSelect(key.sql, `${this.prefix}o${i}`))
       this.rowKeys.addTo(keyQuery).distinct(true)
-      rootKeys.push(...(await this.seek(keyQuery, size - rootKeys.length, condition, false).getRawMany()))
+      const seeking = this.seek(keyQuery, size - rootKeys.length, condition, false)
+      rootKeys.push(...(await sendUnlessAborted(seeking, signal, () => seeking.getRawMany())))
       if (rootKeys.length === size) break
     }
     if (rootKeys.length === 0) return { items: [], done: true }
-    this.progress.check(this.rowKeys.identitiesInto(rootKeys, []))
-    this.last = this.rowKeys.read(rootKeys[rootKeys.length - 1]!)
 
     // Load the entities in slices of keys, in order, so the parameter count stays far below
     // the drivers' limits (PostgreSQL: 65535) whatever chunkSize is.
@@ -182,12 +193,17 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     const items: E[] = []
     const values: unknown[] = []
     for (let start = 0; start < rootKeys.length; start += slice) {
+      signal?.throwIfAborted()
       const entityQuery = this.rowKeys.addTo(this.ordered(cloneQuery(this.plan.base), true))
       appendCondition(entityQuery, this.rootKeyCondition(rootKeys.slice(start, start + slice), primary, arrayParameter))
-      const { raw, entities } = await entityQuery.getRawAndEntities()
+      const { raw, entities } = await sendUnlessAborted(entityQuery, signal, () => entityQuery.getRawAndEntities())
       items.push(...entities)
       this.readKeys(raw, entities, values)
     }
+    // the position moves only once the whole chunk is read: a failed read is read again from here
+    this.progress.check(this.rowKeys.identitiesInto(rootKeys, []))
+    this.skip = 0
+    this.last = this.rowKeys.read(rootKeys[rootKeys.length - 1]!)
     this.remember(items, values)
     return { items, done: rootKeys.length < size }
   }
@@ -219,10 +235,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private seek(query: SelectQueryBuilder<E>, size: number, condition: Condition | undefined, withRest = true): SelectQueryBuilder<E> {
     const unpinned = condition?.pinsFirstKeyToNull && !this.plan.dialect.ordersByPinnedNullKey
     this.ordered(query, withRest, unpinned ? 1 : 0).limit(size)
-    if (this.skip > 0) {
-      query.offset(this.skip)
-      this.skip = 0
-    }
+    // the chunk that reads it sets skip to 0 once it succeeded
+    if (this.skip > 0) query.offset(this.skip)
     if (condition !== undefined) appendCondition(query, condition)
     return query
   }
@@ -340,4 +354,34 @@ function appendCondition<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, 
   const map = query.expressionMap
   map.extraAppendedAndWhereCondition = map.extraAppendedAndWhereCondition ? `(${map.extraAppendedAndWhereCondition}) AND (${sql})` : sql
   query.setParameters(parameters)
+}
+
+/**
+ * Runs `send` (a TypeORM call that runs `query`) on a connection taken here, so that an abort while
+ * the pool hands it out sends nothing, and an abort while the statement runs cancels it on the
+ * server (PostgreSQL). Without a signal, or on the caller's own query runner, it is `send()`.
+ */
+async function sendUnlessAborted<E extends ObjectLiteral, T>(query: SelectQueryBuilder<E>, signal: AbortSignal | undefined, send: () => Promise<T>): Promise<T> {
+  if (signal === undefined || (query as unknown as { queryRunner?: QueryRunner }).queryRunner !== undefined) return send()
+  const runner = query.connection.createQueryRunner(query.connection.defaultReplicationModeForReads())
+  try {
+    const connection = await runner.connect()
+    signal.throwIfAborted()
+    query.setQueryRunner(runner)
+    const client = nodePostgresClient(connection)
+    const threadId = (connection as { threadId?: unknown } | undefined)?.threadId
+    const onAbort = (): void => {
+      if (client !== undefined) cancelRunning(client)
+      // MariaDB/MySQL (mysql2): KILL QUERY from another pooled connection ends the statement, not the session
+      else if (typeof threadId === 'number') query.connection.query('KILL QUERY ?', [threadId]).catch(() => {})
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await send()
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  } finally {
+    await runner.release()
+  }
 }
