@@ -7,11 +7,12 @@ import type { FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/
 import { DriverException, type EntityClass, type EntityManager, type EntityMetadata, MikroORM, type Options, raw, wrap } from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
+import { expect } from 'vitest'
 import '../src/index.js'
 import { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '../src/index.js'
 import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
-import { openOrm, pkOf, poolState } from './support.js'
+import { identityMapSize, openOrm, pkOf, poolState } from './support.js'
 
 /** The type matrix driver: `em.find` (in a fresh fork) is the reference, `em.aiterator` the subject. */
 export function mikroOrmMatrixDriver(dialect: Dialect): TypeMatrixDriver {
@@ -65,6 +66,8 @@ export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
         plain: (entity) => ({ class: entity.constructor.name, ...(unordered(wrap(entity).toObject()) as object) }),
         statements: () => t.queries.length,
         poolState: async () => (dialect === 'postgres' ? poolState(t.orm) : undefined),
+        // each chunk's entities live in a fork of their own: the entity manager the run started from stays empty
+        checkAfterRun: () => expect(identityMapSize(t.em)).toBe(0),
         close: () => t.close(),
       }
     },

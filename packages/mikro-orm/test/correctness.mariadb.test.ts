@@ -1,6 +1,13 @@
+import { defineCorrectnessSuite } from '@batchyield/test-fixtures/conformance'
 import { describe } from 'vitest'
-import { defineCorrectnessSuite } from './suites/correctness.js'
+import { mikroOrmFixtureDriver } from './conformance-driver.js'
+import { defineMikroOrmCorrectnessSuite } from './suites/correctness.js'
 
 describe('em.aiterator on MariaDB: results equal em.find (keyset)', () => {
-  defineCorrectnessSuite('mariadb')
+  describe('the conformance scenario', () => {
+    defineCorrectnessSuite(mikroOrmFixtureDriver('mariadb'))
+  })
+  describe("MikroORM's own query options", () => {
+    defineMikroOrmCorrectnessSuite('mariadb')
+  })
 })

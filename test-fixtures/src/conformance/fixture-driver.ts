@@ -108,6 +108,8 @@ export interface FixtureOrm {
   statements(): number
   /** The connection pool's counts, where the driver can read them (else undefined). */
   poolState(): Promise<PoolState | undefined>
+  /** The adapter's own invariants after a finished run (MikroORM: nothing left in the entity manager's identity map). */
+  checkAfterRun?(): void
   close(): Promise<void>
 }
 

@@ -5,6 +5,7 @@
 export { type BoundedRun, boundedRun, describeError, sequenceDiagnosis } from '#src/conformance/bounded-run'
 export { defineCleanupSuite } from '#src/conformance/cleanup-suite'
 export { comparable } from '#src/conformance/comparable'
+export { correctnessCases, correctnessSizes, defineCorrectnessSuite, isTotalOrder } from '#src/conformance/correctness-suite'
 export type { ConformanceStrategy, Direction, ErrorClass, TypeMatrixDriver, TypeMatrixOrm } from '#src/conformance/driver'
 export { collect, expectBatches, expectSameEntities } from '#src/conformance/expect-entities'
 export {

@@ -52,7 +52,8 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
     async open(url, options = {}) {
       const counter = new QueryCounter()
       const dataSource = await openDataSource(dialect, url, { logger: counter, ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }) })
-      const build = (query: FixtureQuery): SelectQueryBuilder<ObjectLiteral> => {
+      /** `forGetMany`: MariaDB cannot parse NULLS FIRST/LAST, so getMany() gets the placement MariaDB has anyway (NULLs first for ASC, last for DESC) unwritten. */
+      const build = (query: FixtureQuery, forGetMany = false): SelectQueryBuilder<ObjectLiteral> => {
         const entity = fixtureEntities[query.table]
         const metadata = dataSource.getMetadata(entity)
         const property = (column: string) => {
@@ -65,14 +66,16 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
         if (query.whereExpression) qb.andWhere(`${query.whereExpression.sql} ${query.whereExpression.op} :value`, { value: query.whereExpression.value })
         if (query.whereIn) qb.andWhere(`${property(query.whereIn.column)} IN (:...values)`, { values: query.whereIn.values })
         for (const term of query.orderBy ?? []) {
-          const nulls = term.nulls === undefined ? undefined : term.nulls === 'first' ? 'NULLS FIRST' : 'NULLS LAST'
+          const natural = (term.direction === 'asc') === (term.nulls === 'first')
+          const written = term.nulls !== undefined && !(forGetMany && dialect === 'mariadb' && natural)
+          const nulls = !written ? undefined : term.nulls === 'first' ? 'NULLS FIRST' : 'NULLS LAST'
           qb.addOrderBy(property(term.column), order(term.direction), nulls)
         }
         if (query.include === 'books' || query.include === 'tags') qb.addOrderBy('c.id', 'ASC') // the children, after the root's order
         return qb
       }
       return {
-        find: (query) => build(query).getMany(),
+        find: (query) => build(query, true).getMany(),
         aiterator: (query, runOptions) => aiterator(build(query), runOptions) as AsyncIterableIterator<unknown>,
         keyOf: (entity) => JSON.stringify(dataSource.getMetadata(entity.constructor).primaryColumns.map((column) => column.getEntityValue(entity))),
         valueOf: (entity, column) => {
