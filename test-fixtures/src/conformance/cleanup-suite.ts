@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { collect } from '#src/conformance/expect-entities'
 import type { FixtureDriver, FixtureOrm, FixtureQuery } from '#src/conformance/fixture-driver'
-import { listSessions } from '#src/sessions'
+import { expectSettled } from '#src/conformance/settled'
 import { useTestDatabase } from '#src/vitest'
 
 const queries: readonly { readonly name: string; readonly query: FixtureQuery }[] = [
@@ -28,32 +28,11 @@ export function defineCleanupSuite(driver: FixtureDriver): void {
     })
     afterEach(async () => {
       try {
-        await expectSettled(orm)
+        expect(await expectSettled(orm, db.url)).toHaveLength(db.dataset.books.length)
       } finally {
         await orm.close()
       }
     })
-
-    /** The pool is idle with nobody waiting (polled for a bounded time: after an abort the source closes once its query settles), nothing is left in a transaction, and the next query runs within 5 s. */
-    async function expectSettled(orm: FixtureOrm): Promise<void> {
-      const deadline = Date.now() + 3_000
-      for (;;) {
-        const pool = await orm.poolState()
-        const inTransaction = (await listSessions(db.url)).filter((session) => session.inTransaction)
-        const settled = inTransaction.length === 0 && (pool === undefined || (pool.waiting === 0 && pool.idle === pool.total))
-        if (settled || Date.now() > deadline) {
-          expect(inTransaction).toEqual([])
-          if (pool !== undefined) expect({ idle: pool.idle, waiting: pool.waiting }).toEqual({ idle: pool.total, waiting: 0 })
-          break
-        }
-        await new Promise((resolve) => setTimeout(resolve, 25))
-      }
-      const next = await Promise.race([
-        orm.find({ table: 'books' }),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the pool did not hand out a connection within 5 s')), 5_000)),
-      ])
-      expect(next).toHaveLength(db.dataset.books.length)
-    }
 
     describe.each(queries)('$name', ({ query }) => {
       it('break after the first batch', async () => {
