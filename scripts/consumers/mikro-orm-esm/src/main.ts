@@ -1,0 +1,56 @@
+// An ESM MikroORM 7 project: em.aiterator() from the side-effect import, flushBatch() to save each batch.
+import { flushBatch } from '@batchyield/mikro-orm'
+import { defineEntity, MikroORM, p } from '@mikro-orm/core'
+import { PostgreSqlDriver } from '@mikro-orm/postgresql'
+
+const ROWS = 23
+const table = `consumer_mikro_orm_esm_${process.pid}`
+
+const ItemSchema = defineEntity({
+  name: 'Item',
+  tableName: table,
+  properties: { id: p.integer().primary(), name: p.string(), done: p.boolean() },
+})
+class Item extends ItemSchema.class {}
+ItemSchema.setClass(Item)
+
+type IsAny<T> = 0 extends 1 & T ? true : false
+
+const orm = await MikroORM.init({ driver: PostgreSqlDriver, clientUrl: process.env.DATABASE_URL, entities: [Item] })
+const em = orm.em.fork()
+try {
+  await em.getConnection().execute(`CREATE TABLE "${table}" (id integer PRIMARY KEY, name text NOT NULL, done boolean NOT NULL DEFAULT false)`)
+  await em.getConnection().execute(`INSERT INTO "${table}" (id, name) SELECT g, 'item ' || g FROM generate_series(1, ${ROWS}) g`)
+  const runs: string[] = []
+  for (const strategy of ['keyset', 'cursor'] as const) {
+    const ids: number[] = []
+    for await (const batch of em.aiterator(Item, { batchYieldSize: 4, chunkSize: 3, strategy })) {
+      const notAny: IsAny<typeof batch> = false
+      void notAny
+      for (const item of batch) {
+        if (!(item instanceof Item) || item.name !== `item ${item.id}`) throw new Error(`not a hydrated Item: ${JSON.stringify(item)}`)
+        ids.push(item.id)
+      }
+    }
+    runs.push(everyRowOnce(`em.aiterator ${strategy}`, ids))
+  }
+  // A backfill: change each batch and save it through the fork that loaded it.
+  for await (const batch of em.aiterator(Item, { where: { done: false }, batchYieldSize: 5, chunkSize: 4 })) {
+    for (const item of batch) item.done = true
+    await flushBatch(batch)
+  }
+  const [{ done }] = await em.getConnection().execute<{ done: string }[]>(`SELECT count(*) AS done FROM "${table}" WHERE done`)
+  if (Number(done) !== ROWS) throw new Error(`flushBatch: expected ${ROWS} rows done, found ${done}`)
+  runs.push(`flushBatch ${done} rows saved`)
+  console.log(`consumer mikro-orm-esm ok: ${runs.join('; ')}`)
+} finally {
+  await em.getConnection().execute(`DROP TABLE IF EXISTS "${table}"`)
+  await orm.close(true)
+}
+
+/** Throws unless `ids` holds 1..ROWS, each once, in order. */
+function everyRowOnce(run: string, ids: readonly number[]): string {
+  const expected = Array.from({ length: ROWS }, (_, i) => i + 1)
+  if (ids.join() !== expected.join()) throw new Error(`${run}: expected ids ${expected.join()}, received ${ids.join()}`)
+  return `${run} ${ids.length} rows once`
+}
