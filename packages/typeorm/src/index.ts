@@ -1,9 +1,10 @@
 import { installAiterator } from './install.js'
 
-// Importing the package adds qb.aiterator(); see installAiterator() for the explicit form.
+// Importing the package adds qb.aiterator(), repo.aiterator() and manager.aiterator(); see installAiterator().
 installAiterator()
 
 export { aiterator } from './aiterator.js'
+export { aiteratorFind } from './aiterator-find.js'
 export { installAiterator } from './install.js'
 export { STRATEGIES, type Strategy, type TypeormBatchOptions } from './options.js'
 export type { BatchOptions, Progress } from '@batchyield/batch-core'

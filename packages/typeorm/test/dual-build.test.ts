@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { SelectQueryBuilder } from 'typeorm'
+import { EntityManager, Repository, SelectQueryBuilder } from 'typeorm'
 import { describe, expect, it } from 'vitest'
 
 // TypeORM users are mostly on CommonJS; ESM users get typeorm's index.mjs, which re-exports the
@@ -52,6 +52,8 @@ describe('ESM and CommonJS builds', () => {
     const require = createRequire(import.meta.url)
     const cjs = require(join(dist, 'index.cjs')) as typeof import('../src/index.js')
     const fromCjs = Object.getOwnPropertyDescriptor(SelectQueryBuilder.prototype, 'aiterator')
+    const finders = () => [Repository.prototype, EntityManager.prototype].map((proto) => Object.getOwnPropertyDescriptor(proto, 'aiterator')?.value as unknown)
+    const findersFromCjs = finders()
     const esm = (await import(join(dist, 'index.js'))) as typeof import('../src/index.js')
     const afterEsm = Object.getOwnPropertyDescriptor(SelectQueryBuilder.prototype, 'aiterator')
 
@@ -59,10 +61,14 @@ describe('ESM and CommonJS builds', () => {
     expect(typeof fromCjs?.value).toBe('function')
     expect(afterEsm?.value).toBe(fromCjs?.value)
     expect(afterEsm?.enumerable).toBe(false)
+    // repo.aiterator and manager.aiterator: installed by the first build, left alone by the second
+    expect(findersFromCjs.map((f) => typeof f)).toEqual(['function', 'function'])
+    expect(finders()).toEqual(findersFromCjs)
 
     cjs.installAiterator()
     esm.installAiterator()
     expect(Object.getOwnPropertyDescriptor(SelectQueryBuilder.prototype, 'aiterator')?.value).toBe(fromCjs?.value)
+    expect(finders()).toEqual(findersFromCjs)
     expect(cjs.aiterator).not.toBe(esm.aiterator) // two builds really were loaded
   })
 
@@ -76,6 +82,19 @@ describe('ESM and CommonJS builds', () => {
       expect((SelectQueryBuilder.prototype as unknown as { aiterator: unknown }).aiterator).toBe(foreign)
     } finally {
       Object.defineProperty(SelectQueryBuilder.prototype, 'aiterator', ours)
+    }
+  })
+
+  it("refuses to replace another library's Repository.prototype.aiterator, naming the class and the function form", async () => {
+    const { installAiterator } = (await import(join(dist, 'index.js'))) as typeof import('../src/index.js')
+    const ours = Object.getOwnPropertyDescriptor(Repository.prototype, 'aiterator')!
+    const foreign = () => 'foreign'
+    Object.defineProperty(Repository.prototype, 'aiterator', { value: foreign, configurable: true, writable: true })
+    try {
+      expect(() => installAiterator()).toThrow(/Repository\.prototype\.aiterator is already defined by another library; use aiteratorFind\(repo, findOptions, options\) instead/)
+      expect((Repository.prototype as unknown as { aiterator: unknown }).aiterator).toBe(foreign)
+    } finally {
+      Object.defineProperty(Repository.prototype, 'aiterator', ours)
     }
   })
 })

@@ -1,0 +1,6 @@
+import { describe } from 'vitest'
+import { defineFindOptionsSuite } from './support/find-options-suite.js'
+
+describe('repo.aiterator / manager.aiterator / aiteratorFind on MariaDB: results equal repo.find', () => {
+  defineFindOptionsSuite('mariadb')
+})
