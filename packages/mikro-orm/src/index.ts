@@ -1,11 +1,12 @@
 import { installAiterator } from './install.js'
 
-// `import '@batchyield/mikro-orm'` adds em.aiterator() to every EntityManager (idempotent).
+// `import '@batchyield/mikro-orm'` adds em.aiterator() to every EntityManager and qb.aiterator() to every QueryBuilder (idempotent).
 installAiterator()
 
 export { aiterator } from './aiterator.js'
 export { entityManagerOf, flushBatch } from './batch-entity-manager.js'
 export { installAiterator } from './install.js'
+export { aiteratorQueryBuilder, type QueryBuilderAiteratorOptions } from './query-builder.js'
 export type { AiteratorOptions, IterationStrategy } from './options.js'
 export { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '@batchyield/batch-core'
 export type { BatchOptions, Progress } from '@batchyield/batch-core'

@@ -1,6 +1,8 @@
-import { EntityManager, type EntityName, type IDatabaseDriver, type Loaded } from '@mikro-orm/core'
+import { type AnyEntity, EntityManager, type EntityName, type IDatabaseDriver, type Loaded } from '@mikro-orm/core'
+import { QueryBuilder } from '@mikro-orm/sql'
 import { aiterator } from './aiterator.js'
 import type { AiteratorOptions } from './options.js'
+import { aiteratorQueryBuilder, type QueryBuilderAiteratorOptions } from './query-builder.js'
 
 declare module '@mikro-orm/core' {
   interface EntityManager<Driver extends IDatabaseDriver = IDatabaseDriver> {
@@ -33,6 +35,54 @@ declare module '@mikro-orm/core' {
   }
 }
 
+declare module '@mikro-orm/sql' {
+  interface QueryBuilder<Entity extends object = AnyEntity, RootAlias extends string = never, Hint extends string = never, Context extends object = never, RawAliases extends string = never, Fields extends string = '*', CTEs extends Record<string, object> = {}> {
+    /**
+     * Streams what `qb.getResultList()` returns (the same entities, order, joined relations and fields),
+     * in lists of `batchYieldSize`, `chunkSize` rows (default 2000) per round trip, each chunk loaded into
+     * a fresh fork. Keyset when the order is on root properties, else a cursor (PostgreSQL). Added by
+     * `import '@batchyield/mikro-orm'`; see `aiteratorQueryBuilder(qb, …)`.
+     *
+     * @example
+     * ```ts
+     * import '@batchyield/mikro-orm'
+     *
+     * const qb = em.createQueryBuilder(Book, 'b').select('*').leftJoinAndSelect('b.author', 'a').where({ 'a.name': { $like: 'A%' } }).orderBy({ publishedAt: 'desc' })
+     * for await (const books of qb.aiterator(500)) await sendToApi(books) // Loaded<Book, 'author'>[]
+     * ```
+     */
+    aiterator(batchYieldSize: number, options?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>): AsyncGenerator<Loaded<Entity, Hint, Fields>[], void, undefined>
+    /**
+     * Streams what `qb.getResultList()` returns in lists of `options.batchYieldSize`.
+     *
+     * @example
+     * ```ts
+     * for await (const books of qb.aiterator({ batchYieldSize: 500, chunkSize: 2000, strategy: 'keyset' })) await index(books)
+     * ```
+     */
+    aiterator(options: QueryBuilderAiteratorOptions & { readonly batchYieldSize: number }): AsyncGenerator<Loaded<Entity, Hint, Fields>[], void, undefined>
+    /**
+     * Streams what `qb.getResultList()` returns, one entity at a time (`chunkSize` rows per round trip).
+     *
+     * @example
+     * ```ts
+     * for await (const book of qb.aiterator()) console.log(book.title)
+     * ```
+     */
+    aiterator(options?: QueryBuilderAiteratorOptions & { readonly batchYieldSize?: undefined }): AsyncGenerator<Loaded<Entity, Hint, Fields>, void, undefined>
+    /**
+     * Options whose `batchYieldSize` is not known statically: lists when it is set, else entities.
+     *
+     * @example
+     * ```ts
+     * const options: QueryBuilderAiteratorOptions = loadOptions()
+     * for await (const item of qb.aiterator(options)) handle(item) // Book | Book[]
+     * ```
+     */
+    aiterator(options?: QueryBuilderAiteratorOptions): AsyncGenerator<Loaded<Entity, Hint, Fields> | Loaded<Entity, Hint, Fields>[], void, undefined>
+  }
+}
+
 /** Marks our method, so a second copy of this package recognises it and installs nothing. */
 const MARK = Symbol.for('@batchyield/mikro-orm.aiterator')
 
@@ -41,9 +91,15 @@ function emAiterator(this: EntityManager, entityName: EntityName<object>, option
 }
 Object.defineProperty(emAiterator, MARK, { value: true })
 
+function qbAiterator(this: QueryBuilder<object>, sizeOrOptions?: number | QueryBuilderAiteratorOptions, more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>): AsyncGenerator<unknown, void, undefined> {
+  return aiteratorQueryBuilder(this, sizeOrOptions, more)
+}
+Object.defineProperty(qbAiterator, MARK, { value: true })
+
 /**
  * Adds `aiterator` to `EntityManager.prototype` (every EntityManager, its forks and driver
- * subclasses). `import '@batchyield/mikro-orm'` calls it once; calling it again is harmless.
+ * subclasses) and to `@mikro-orm/sql`'s `QueryBuilder.prototype` (`em.createQueryBuilder(…)`).
+ * `import '@batchyield/mikro-orm'` calls it once; calling it again is harmless.
  * Throws if another library already put a different `aiterator` there.
  *
  * @example
@@ -53,11 +109,16 @@ Object.defineProperty(emAiterator, MARK, { value: true })
  * ```
  */
 export function installAiterator(): void {
-  const proto = EntityManager.prototype as unknown as Record<string, unknown>
+  install(EntityManager.prototype, emAiterator, 'EntityManager.prototype.aiterator is already defined by another library; use aiterator(em, Entity, options) instead of the method')
+  install(QueryBuilder.prototype, qbAiterator, 'QueryBuilder.prototype.aiterator (@mikro-orm/sql) is already defined by another library; use aiteratorQueryBuilder(qb, options) instead of the method')
+}
+
+function install(prototype: object, method: object, conflict: string): void {
+  const proto = prototype as Record<string, unknown>
   const existing = proto.aiterator as (Record<symbol, unknown> & object) | undefined
   if (existing !== undefined) {
     if (existing[MARK] === true) return
-    throw new Error('@batchyield/mikro-orm: EntityManager.prototype.aiterator is already defined by another library; use aiterator(em, Entity, options) instead of the method')
+    throw new Error(`@batchyield/mikro-orm: ${conflict}`)
   }
-  Object.defineProperty(proto, 'aiterator', { value: emAiterator, writable: true, configurable: true, enumerable: false })
+  Object.defineProperty(proto, 'aiterator', { value: method, writable: true, configurable: true, enumerable: false })
 }

@@ -1,7 +1,7 @@
 import type { EntityManager, Loaded } from '@mikro-orm/core'
 import type { SqlEntityManager } from '@mikro-orm/sql'
 import { describe, expectTypeOf, it } from 'vitest'
-import { aiterator, type AiteratorOptions } from '../src/index.js'
+import { aiterator, type AiteratorOptions, aiteratorQueryBuilder, type QueryBuilderAiteratorOptions } from '../src/index.js'
 import { Author, Book } from './entities.js'
 
 declare const em: EntityManager
@@ -48,5 +48,35 @@ describe('em.aiterator types', () => {
     // @ts-expect-error: orderBy on an unknown property
     em.aiterator(Book, { orderBy: { rank: 'asc' } })
     expectTypeOf<AiteratorOptions<Book>['strategy']>().toEqualTypeOf<'auto' | 'keyset' | 'cursor' | undefined>()
+  })
+})
+
+describe('qb.aiterator types (module augmentation of @mikro-orm/sql)', () => {
+  it("yields what getResultList() returns: the joined relations' hint narrows the entity", () => {
+    const qb = sqlEm.createQueryBuilder(Book, 'b').select('*').leftJoinAndSelect('b.author', 'a').where({ 'a.name': { $like: 'A%' } })
+    type Result = Awaited<ReturnType<typeof qb.getResultList>>[number]
+    expectTypeOf(qb.aiterator(500)).toEqualTypeOf<AsyncGenerator<Result[], void, undefined>>()
+    expectTypeOf(qb.aiterator(500)).toEqualTypeOf<AsyncGenerator<Loaded<Book, 'author', '*'>[], void, undefined>>()
+    expectTypeOf(qb.aiterator()).toEqualTypeOf<AsyncGenerator<Result, void, undefined>>()
+    expectTypeOf(qb.aiterator({ batchYieldSize: 10, strategy: 'cursor' })).toEqualTypeOf<AsyncGenerator<Result[], void, undefined>>()
+  })
+
+  it('a plain query builder yields the entity, and the function form infers the same', () => {
+    const qb = sqlEm.createQueryBuilder(Author, 'a').select('*').orderBy({ createdAt: 'desc' })
+    expectTypeOf(qb.aiterator({ chunkSize: 100 })).toEqualTypeOf<AsyncGenerator<Loaded<Author, never, '*'>, void, undefined>>()
+    expectTypeOf(aiteratorQueryBuilder(qb, 5)).toEqualTypeOf<AsyncGenerator<Loaded<Author, never, '*'>[], void, undefined>>()
+    expectTypeOf(aiteratorQueryBuilder(qb)).toEqualTypeOf<AsyncGenerator<Loaded<Author, never, '*'>, void, undefined>>()
+    const options: QueryBuilderAiteratorOptions = { chunkSize: 10 }
+    expectTypeOf(qb.aiterator(options)).toEqualTypeOf<AsyncGenerator<Loaded<Author, never, '*'> | Loaded<Author, never, '*'>[], void, undefined>>()
+  })
+
+  it('rejects what the query builder decides and unknown strategies', () => {
+    const qb = sqlEm.createQueryBuilder(Book, 'b')
+    // @ts-expect-error: the query builder's own where, not an option
+    qb.aiterator({ where: { rating: 5 } })
+    // @ts-expect-error: not a strategy
+    qb.aiterator({ strategy: 'offset' })
+    // @ts-expect-error: batchYieldSize given twice
+    qb.aiterator(5, { batchYieldSize: 5 })
   })
 })
