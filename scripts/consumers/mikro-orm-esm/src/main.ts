@@ -1,7 +1,7 @@
-// An ESM MikroORM 7 project: em.aiterator() from the side-effect import, flushBatch() to save each batch.
+// An ESM MikroORM 7 project: em.aiterator() and qb.aiterator() from the side-effect import, flushBatch() to save each batch.
 import { flushBatch } from '@batchyield/mikro-orm'
-import { defineEntity, MikroORM, p } from '@mikro-orm/core'
-import { PostgreSqlDriver } from '@mikro-orm/postgresql'
+import { defineEntity, p } from '@mikro-orm/core'
+import { MikroORM } from '@mikro-orm/postgresql'
 
 const ROWS = 23
 const table = `consumer_mikro_orm_esm_${process.pid}`
@@ -16,7 +16,7 @@ ItemSchema.setClass(Item)
 
 type IsAny<T> = 0 extends 1 & T ? true : false
 
-const orm = await MikroORM.init({ driver: PostgreSqlDriver, clientUrl: process.env.DATABASE_URL, entities: [Item] })
+const orm = await MikroORM.init({ clientUrl: process.env.DATABASE_URL, entities: [Item] })
 const em = orm.em.fork()
 try {
   await em.getConnection().execute(`CREATE TABLE "${table}" (id integer PRIMARY KEY, name text NOT NULL, done boolean NOT NULL DEFAULT false)`)
@@ -33,6 +33,15 @@ try {
       }
     }
     runs.push(everyRowOnce(`em.aiterator ${strategy}`, ids))
+    // the query builder form
+    const viaQb: number[] = []
+    const qb = em.createQueryBuilder(Item, 'i').select('*').where({ name: { $like: 'item %' } }).orderBy({ id: 'desc' })
+    for await (const batch of qb.aiterator(4, { chunkSize: 3, strategy })) {
+      const notAnyQb: IsAny<typeof batch> = false
+      void notAnyQb
+      viaQb.push(...batch.map((item) => item.id))
+    }
+    runs.push(everyRowOnce(`qb.aiterator ${strategy}`, viaQb.reverse()))
   }
   // A backfill: change each batch and save it through the fork that loaded it.
   for await (const batch of em.aiterator(Item, { where: { done: false }, batchYieldSize: 5, chunkSize: 4 })) {

@@ -1,7 +1,7 @@
 // A CommonJS TypeORM project as most are written: decorators with emitted metadata, `import` compiled to require().
 import 'reflect-metadata'
 import '@batchyield/typeorm'
-import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm'
+import { Column, DataSource, Entity, Like, PrimaryColumn } from 'typeorm'
 
 const ROWS = 23
 const table = `consumer_typeorm_cjs_${process.pid}`
@@ -34,6 +34,19 @@ async function main(): Promise<void> {
       }
       runs.push(everyRowOnce(`qb.aiterator ${strategy}`, ids))
     }
+    // find options, through the repository and the entity manager
+    const viaRepository: number[] = []
+    for await (const batch of dataSource.getRepository(Item).aiterator({ order: { id: 'DESC' } }, 4, { chunkSize: 3 })) {
+      const typed: Item[] = batch
+      viaRepository.push(...typed.map((item) => item.id))
+    }
+    runs.push(everyRowOnce('repo.aiterator(findOptions)', viaRepository.reverse()))
+    const viaManager: number[] = []
+    for await (const item of dataSource.manager.aiterator(Item, { where: { name: Like('item %') } }, { chunkSize: 5 })) {
+      const typed: Item = item
+      viaManager.push(typed.id)
+    }
+    runs.push(everyRowOnce('manager.aiterator(Entity, findOptions)', viaManager))
     console.log(`consumer typeorm-cjs ok: ${runs.join('; ')}`)
   } finally {
     await dataSource.query(`DROP TABLE IF EXISTS "${table}"`)

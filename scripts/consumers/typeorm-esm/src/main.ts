@@ -1,5 +1,5 @@
 // An ESM TypeORM project without decorators, using the function form (no prototype method needed).
-import { aiterator } from '@batchyield/typeorm'
+import { aiterator, aiteratorFind } from '@batchyield/typeorm'
 import { DataSource, EntitySchema } from 'typeorm'
 
 const ROWS = 23
@@ -41,6 +41,12 @@ try {
     ids.push(typed.id)
   }
   runs.push(everyRowOnce('qb.aiterator() one at a time', ids))
+  const found: number[] = []
+  for await (const batch of aiteratorFind(dataSource.getRepository(ItemSchema), { order: { name: 'ASC', id: 'ASC' } }, { batchYieldSize: 6, chunkSize: 4 })) {
+    const typed: Item[] = batch
+    found.push(...typed.map((item) => item.id))
+  }
+  runs.push(everyRowOnce('aiteratorFind(repo, findOptions)', found.sort((a, b) => a - b)))
   console.log(`consumer typeorm-esm ok: ${runs.join('; ')}`)
 } finally {
   await dataSource.query(`DROP TABLE IF EXISTS "${table}"`)
