@@ -11,6 +11,7 @@ import {
 } from '@batchyield/batch-core'
 import type { EntityManager, EntityMetadata, EntityName, Loaded } from '@mikro-orm/core'
 import { openCursorSource } from './cursor-source.js'
+import { keyDialect } from './key-columns.js'
 import { openKeysetSource } from './keyset-source.js'
 import { resolveOrdering } from './keyset-ordering.js'
 import { type AiteratorOptions, PASSTHROUGH_FIND_OPTIONS, validateAdapterOptions } from './options.js'
@@ -70,7 +71,7 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   const spec: QuerySpec = { em, entityName, meta, where, findOptions, offset, chunkSize: engine.chunkSize, limit: engine.limit,
     readAhead: engine.prefetch > 0, progressEvery: options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1) }
 
-  const ordering = resolveOrdering(meta, em.getPlatform(), orderBy)
+  const ordering = resolveOrdering(meta, em.getPlatform(), orderBy, keyDialect(em))
   const cursorAvailable = supportsCursor(em)
   if (ordering.supported && strategy !== 'cursor') {
     const shape: KeyShape = { keys: ordering.keys, fingerprint: `mikro-orm:${meta.className}` }

@@ -1,5 +1,6 @@
-import { describeValue, type SortKey } from '@batchyield/batch-core'
+import { describeValue, type KeyDialect, type SortKey } from '@batchyield/batch-core'
 import { type EntityMetadata, type EntityProperty, type Platform, QueryOrderNumeric, ReferenceKind, Utils } from '@mikro-orm/core'
+import { type KeyColumn, keyColumn } from './key-columns.js'
 
 /** One entry of an ordering, as `em.find` takes it: `{ [property]: direction }`. */
 export type OrderEntry = Record<string | symbol, unknown>
@@ -8,6 +9,8 @@ export type OrderEntry = Record<string | symbol, unknown>
 export interface KeysetOrdering {
   readonly supported: true
   readonly keys: readonly SortKey[]
+  /** How each key (same positions as `keys`) is sought exactly. */
+  readonly columns: readonly KeyColumn[]
   /** The user's ordering, then the entity's default ordering, then the primary key, as `em.find` entries. */
   readonly orderBy: readonly OrderEntry[]
   /** Lazy scalar sort properties that must be populated so their values can be read. */
@@ -28,10 +31,12 @@ const DIRECTIONS = ['asc', 'desc', 'asc nulls first', 'asc nulls last', 'desc nu
  * Resolves `orderBy` (plus the entity's default ordering and the primary key as tie-breaker)
  * into sort keys from metadata. Keys are property names of the root entity; NULL placement is
  * the one asked for (`'asc nulls first'`…) where the platform supports it, else the database's
- * default (PostgreSQL: NULLs sort highest, MariaDB/MySQL: lowest). Throws TypeError/RangeError
- * for an ordering that `em.find` would reject too (unknown property, bad direction).
+ * default (PostgreSQL: NULLs sort highest, MariaDB/MySQL: lowest). Each key's column type gets
+ * its rule from batch-core's table for `dialect`; a type it refuses makes the ordering unsupported.
+ * Throws TypeError/RangeError for an ordering that `em.find` would reject too (unknown property,
+ * bad direction).
  */
-export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderBy: unknown): KeysetOrdering | UnsupportedOrdering {
+export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderBy: unknown, dialect: KeyDialect): KeysetOrdering | UnsupportedOrdering {
   const entries = [...normalizeOrderBy(orderBy), ...normalizeOrderBy(meta.orderBy, 'the default orderBy of ' + meta.className)]
   const seen = new Set<string | symbol>()
   const merged: OrderEntry[] = []
@@ -95,8 +100,17 @@ export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderB
   const allKeys: SortKey[] = [...keys, ...pkKeys.map((pk): SortKey => ({ field: pk, direction: tieDirection, nulls: tieDirection === 'asc' ? 'last' : 'first', nullable: false }))]
   const lastPk = Math.max(...meta.primaryKeys.map((pk) => allKeys.findIndex((k) => k.field === pk)))
   const total = allKeys.slice(0, lastPk + 1).map((k) => (meta.primaryKeys.includes(k.field) ? { ...k, nullable: false } : k))
+  const columns: KeyColumn[] = []
+  for (const key of total) {
+    const column = keyColumn(meta.properties[key.field] as EntityProperty, platform, dialect)
+    if ('kind' in column) {
+      const reason = `it orders by ${meta.className}.${key.field}, a ${column.type} column, which keyset cannot seek on (${column.reason}): order by a property of another type`
+      return { supported: false, reason, orderBy: orderByWithPk }
+    }
+    columns.push(column)
+  }
   const sortedBy = orderByWithPk.filter((entry) => total.some((k) => k.field === Utils.getObjectQueryKeys(entry)[0]))
-  return { supported: true, keys: total, orderBy: sortedBy, lazyFields }
+  return { supported: true, keys: total, columns, orderBy: sortedBy, lazyFields }
 }
 
 /** The direction of an ordering's last term (`{ author: { name: 'desc' } }` included); 'asc' without one. */

@@ -1,5 +1,5 @@
-import { type ChunkSource, encodeResumeToken, type KeyShape, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
-import { type EntityProperty, Utils } from '@mikro-orm/core'
+import { type ChunkSource, encodeResumeToken, isExactKeyValue, KeysetProgress, type KeyShape, keyValueKind, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
+import { type EntityMetadata, type EntityProperty, helper, type Platform, raw, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
@@ -7,20 +7,24 @@ import type { KeysetOrdering } from './keyset-ordering.js'
 import { pgCallbackContext, type QueryContext } from './pg-callback-context.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { createInSlices, findInSlices, nextTurn, type PlainFind, planPlainFind } from './find-in-slices.js'
-import { type SeekRegion, seekRegions } from './seek-filter.js'
+import { type CompareKey, type SeekRegion, seekRegions } from './seek-filter.js'
 
 /**
  * Keyset strategy: each chunk is `fork.find(Entity, { $and: [where, seek] }, { orderBy, limit })`
  * in a fresh fork, where `seek` selects the rows after the last row's sort key. Nothing is held
  * between chunks (no connection, no transaction), so the caller may query and flush in the loop.
  *
- * A plain read (nothing populated, no timestamp sort key) runs em.find's two halves itself: the
+ * A plain read (nothing populated, every sort key exact as hydrated) runs em.find's two halves itself: the
  * driver's query for the rows, then the entities (`createInSlices`). That lets the next chunk's
  * query go out before this chunk's entities are created when the caller asked for read-ahead
  * (`prefetch` >= 1): its seek position is this chunk's last row, converted as MikroORM hydrates it.
  * The first chunk checks that conversion against its entities, row by row; where they differ
  * (a custom type, an `onInit` hook that changes a sort property) the run seeks from entity values
  * and reads nothing ahead.
+ *
+ * Keys whose hydrated values are not exact (see {@link exactSortValues}) are read exactly after
+ * each chunk and compared as raw column expressions. Every chunk's rows go through a
+ * `KeysetProgress`, which stops the run if a chunk repeats a row of the previous one.
  *
  * `after` holds the decoded key values of a resume token: the first chunk starts after them.
  */
@@ -30,7 +34,10 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const fields = ordering.keys.map((k) => k.field)
   // PostgreSQL reads a `k IS NULL` range in order only when k stays in the ORDER BY
   const keepNullKeyInOrder = base.getDriver().getDependencies().includes('pg')
-  const exact = exactSortValues(base, spec.meta, ordering.keys, spec.findOptions.schema as string | undefined)
+  const exact = exactSortValues(base, spec.meta, ordering.keys, ordering.columns, spec.findOptions.schema as string | undefined)
+  const compareKey = compareKeys(spec.meta, ordering, base.getPlatform())
+  const progress = new KeysetProgress(`${spec.meta.className} ordered by ${fields.join(', ')}`)
+  const identity = identityOf(spec.meta)
   // The sort key values, as read (exact timestamps included), of the entities whose resume token
   // onProgress will ask for: the loop body may change an entity before its token is taken. Only
   // those entities get an entry (one per batch), so per-row cost stays with MikroORM's hydration.
@@ -56,8 +63,9 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const valuesAt = (items: readonly object[], positions: readonly number[]): unknown[][] =>
     positions.map((position) => keyValues(items[position]!, fields, spec.meta.className))
 
+  const toBound = boundValues(spec.meta, ordering, base.getPlatform())
   /** The index regions after the last row: the first chunk starts at the beginning. */
-  const regionsAfter = (values: readonly unknown[] | undefined): (SeekRegion | undefined)[] => (values === undefined ? [undefined] : seekRegions(ordering.keys, values))
+  const regionsAfter = (values: readonly unknown[] | undefined): (SeekRegion | undefined)[] => (values === undefined ? [undefined] : seekRegions(ordering.keys, toBound(values), compareKey))
 
   /** em.find's options for one region's query. */
   const regionOptions = (region: SeekRegion | undefined, limit: number, signal: AbortSignal | undefined): Record<string, unknown> => {
@@ -92,6 +100,7 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
       // rows repeating an entity (none come from MikroORM's SELECTs with a limit today) would merge into it on creation, as in em.find
       rows.push(...found)
     }
+    progress.check(rows.map(identity))
     first = false
     if (plain?.rowsSeek && rows.length > 0) lastValues = rowKey(rows.at(-1)!)
     return { rows, exhausted: rows.length < size }
@@ -135,17 +144,18 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     let positions = exactPositions(chunk.items.length)
     let values = valuesAt(chunk.items, positions)
     if (exact !== undefined) {
-      // A row whose timestamp changed between the two reads (a concurrent write) makes the
-      // chunk be read again; after a few tries the hydrated Dates are used as they are.
+      // A row whose key changed between the two reads (a concurrent write) makes the chunk be
+      // read again; after a few tries the values read last are used.
       for (let attempt = 1; ; attempt++) {
-        const exactValues = await exact.read(chunk.fork, chunk.items, positions, values, signal)
-        if (exactValues !== undefined) values = exactValues
-        if (exactValues !== undefined || attempt === 3) break
+        const read = await exact.read(chunk.fork, chunk.items, positions, values, signal)
+        values = read.values
+        if (read.current || attempt === 3) break
         chunk = (await readChunk(size, signal))!
         positions = exactPositions(chunk.items.length)
         values = valuesAt(chunk.items, positions)
       }
     }
+    progress.check(chunk.items.map(identity))
     first = false
     return taken(chunk.items, positions, values, chunk.items.length < size, true)
   }
@@ -164,6 +174,7 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     const items = await createInSlices(chunkEntityManager(base), rows.create, loaded)
     const positions = exactPositions(items.length)
     const values = valuesAt(items, positions)
+    assertExact(spec.meta, ordering, platform, values.at(-1))
     const seekFromValues = !rows.rowsSeek
     if (read === 0) {
       // The first chunk: seek from rows from now on if every row's key converts to its entity's.
@@ -181,6 +192,72 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   }
 }
 
+/**
+ * The filter key of each sort property: the property itself, or (see `KeyColumn.rawCompare`) a
+ * raw comparison of `rule.compare(column)`, so the value is bound as it is (not converted by the
+ * property's type) and compared with what `ORDER BY` sorts by.
+ */
+function compareKeys(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform): CompareKey {
+  const raws = new Map<string, (alias: string) => string>()
+  ordering.keys.forEach((key, i) => {
+    const column = ordering.columns[i]!
+    const field = (meta.properties[key.field] as EntityProperty).fieldNames[0]!
+    if (column.rawCompare) raws.set(key.field, (alias) => column.rule.compare(`${alias}.${platform.quoteIdentifier(field)}`))
+  })
+  // a fresh fragment per use: MikroORM keys a raw filter by the fragment's own symbol
+  return (field) => {
+    const sql = raws.get(field)
+    return sql === undefined ? field : raw(sql)
+  }
+}
+
+/**
+ * The seek values as bound: a key compared raw but sought from its hydrated value gets what a
+ * property filter would have bound, the value through its custom type (values read exactly are
+ * database values already).
+ */
+function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform): (values: readonly unknown[]) => readonly unknown[] {
+  const converted = ordering.keys.flatMap((key, i) => {
+    const type = (meta.properties[key.field] as EntityProperty).customType
+    const column = ordering.columns[i]!
+    return column.rawCompare && column.hydratedExact && type !== undefined ? [{ i, type }] : []
+  })
+  if (converted.length === 0) return (values) => values
+  return (values) => {
+    const bound = [...values]
+    for (const { i, type } of converted) if (bound[i] !== null) bound[i] = type.convertToDatabaseValue(bound[i], platform, { mode: 'query' })
+    return bound
+  }
+}
+
+/** A chunk row's identity for the progress guard: its primary key value, or the list of them. */
+function identityOf(meta: EntityMetadata): (row: object) => unknown {
+  const pks = meta.primaryKeys
+  if (pks.length === 1) {
+    const pk = pks[0]!
+    return (row) => (row as Record<string, unknown>)[pk]
+  }
+  return (row) => pks.map((pk) => (row as Record<string, unknown>)[pk])
+}
+
+/**
+ * The plain path binds hydrated values (through the property's type, as em.find binds a filter)
+ * because the property's runtime type says they are exact; a custom type whose database values
+ * contradict it would bind something else, so the run stops instead.
+ */
+function assertExact(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform, values: readonly unknown[] | undefined): void {
+  values?.forEach((value, i) => {
+    const rule = ordering.columns[i]!.rule
+    const prop = meta.properties[ordering.keys[i]!.field] as EntityProperty
+    const bound = value === null || prop.customType === undefined ? value : prop.customType.convertToDatabaseValue(value, platform, { mode: 'query' })
+    if (isExactKeyValue(rule, bound)) return
+    throw new TypeError(
+      `Keyset iteration over ${meta.className}: sort property ${meta.className}.${prop.name} is declared with runtime type ${JSON.stringify(prop.runtimeType)}, but the value it binds is ${keyValueKind(bound) ?? Object.prototype.toString.call(bound)}, which does not read back exactly from its ${rule.type} column. ` +
+        "Make the custom type's compareAsType() match what convertToDatabaseValue returns, order by another property, or use strategy: 'cursor' (PostgreSQL)",
+    )
+  })
+}
+
 /** A plain-read run: its rows, the create options of its entities, and whether it seeks from rows (checked on the first chunk). */
 interface PlainRows {
   readonly reader: ReadAheadRows<object>
@@ -193,16 +270,25 @@ function sameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => (value instanceof Date && b[i] instanceof Date ? value.getTime() === (b[i] as Date).getTime() : Object.is(value, b[i])))
 }
 
-/** The sort key values of a loaded entity, in key order. */
+/**
+ * The sort key values of a loaded entity, in key order. A single-table hierarchy's discriminator
+ * column is a property MikroORM does not set on entities; its value is the entity class's own.
+ */
 export function keyValues(entity: object, fields: readonly string[], className: string): unknown[] {
   return fields.map((field) => {
     let value = (entity as Record<string, unknown>)[field]
     if (Utils.isScalarReference(value)) value = value.unwrap()
+    if (value === undefined) value = discriminatorValue(entity, field)
     if (value === undefined) {
       throw new Error(`@batchyield/mikro-orm: sort property ${className}.${field} was not loaded, so the next chunk cannot be positioned`)
     }
     return value
   })
+}
+
+function discriminatorValue(entity: object, field: string): unknown {
+  const meta = helper(entity).__meta
+  return meta.root.discriminatorColumn === field ? meta.discriminatorValue : undefined
 }
 
 /**

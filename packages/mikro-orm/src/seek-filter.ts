@@ -1,7 +1,16 @@
 import { type SeekPredicate, seekPredicate, type SortKey } from '@batchyield/batch-core'
 
-/** A MikroORM `FilterQuery` object, built from property names only (values are bound as parameters). */
-export type SeekFilter = Record<string, unknown>
+/** A MikroORM `FilterQuery` object, built from property names and raw column fragments (values are bound as parameters). */
+export type SeekFilter = Record<string | symbol, unknown>
+
+/**
+ * The filter key a comparison on `field` uses: the property name, or a raw SQL fragment (a fresh
+ * `raw()` key) when the seek must compare an expression of the column or bind its value untouched
+ * by the property's type. NULL tests always use the property.
+ */
+export type CompareKey = (field: string) => string | symbol
+
+const byProperty: CompareKey = (field) => field
 
 const OPERATORS = { '<': '$lt', '>': '$gt', '=': '$eq' } as const
 
@@ -19,14 +28,14 @@ const OPERATORS = { '<': '$lt', '>': '$gt', '=': '$eq' } as const
  * // { $or: [{ rating: { $lt: 3 } }, { $and: [{ rating: { $eq: 3 } }, { id: { $gt: 41 } }] }] }
  * ```
  */
-export function toSeekFilter(predicate: SeekPredicate): SeekFilter {
+export function toSeekFilter(predicate: SeekPredicate, compareKey: CompareKey = byProperty): SeekFilter {
   switch (predicate.kind) {
     case 'or':
-      return { $or: predicate.terms.map(toSeekFilter) }
+      return { $or: predicate.terms.map((term) => toSeekFilter(term, compareKey)) }
     case 'and':
-      return { $and: predicate.terms.map(toSeekFilter) }
+      return { $and: predicate.terms.map((term) => toSeekFilter(term, compareKey)) }
     case 'compare':
-      return { [predicate.field]: { [OPERATORS[predicate.op]]: predicate.value } }
+      return { [compareKey(predicate.field)]: { [OPERATORS[predicate.op]]: bindable(predicate.value) } }
     case 'isNull':
       return { [predicate.field]: null }
     case 'isNotNull':
@@ -53,7 +62,7 @@ export interface SeekRegion {
  * as the start of an index range. When the first key is nullable, its NULLs form a region of their
  * own at one end of the index, which a bound on values cannot reach; the rows after the position
  * are then read as two ranges: the rest of the current region, then the whole other one if it
- * comes later.
+ * comes later. The bound compares what the seek compares (`compareKey`).
  *
  * @example
  * ```ts
@@ -63,7 +72,7 @@ export interface SeekRegion {
  * //  { publishedAt: null }]
  * ```
  */
-export function seekRegions(keys: readonly SortKey[], lastValues: readonly unknown[]): SeekRegion[] {
+export function seekRegions(keys: readonly SortKey[], lastValues: readonly unknown[], compareKey: CompareKey = byProperty): SeekRegion[] {
   const [first, ...rest] = keys
   const value = lastValues[0]
   if (first === undefined) return []
@@ -72,15 +81,25 @@ export function seekRegions(keys: readonly SortKey[], lastValues: readonly unkno
   if (value === null) {
     // inside the NULL region: the rest of it (by the remaining keys), then the values if they come after
     const after = seekPredicate(rest, lastValues.slice(1))
-    if (after.kind !== 'false') regions.push({ filter: { $and: [{ [first.field]: null }, toSeekFilter(after)] }, firstKeyIsNull: true })
+    if (after.kind !== 'false') regions.push({ filter: { $and: [{ [first.field]: null }, toSeekFilter(after, compareKey)] }, firstKeyIsNull: true })
     if (first.nulls === 'first') regions.push({ filter: { [first.field]: { $ne: null } }, firstKeyIsNull: false })
     return regions
   }
   const values = seekPredicate([{ ...first, nullable: false }, ...rest], lastValues)
   if (values.kind !== 'false') {
-    const bound = { [first.field]: { [first.direction === 'asc' ? '$gte' : '$lte']: value } }
-    regions.push({ filter: { $and: [bound, toSeekFilter(values)] }, firstKeyIsNull: false })
+    const bound = { [compareKey(first.field)]: { [first.direction === 'asc' ? '$gte' : '$lte']: bindable(value) } }
+    regions.push({ filter: { $and: [bound, toSeekFilter(values, compareKey)] }, firstKeyIsNull: false })
   }
   if (nullable && first.nulls === 'last') regions.push({ filter: { [first.field]: null }, firstKeyIsNull: true })
   return regions
+}
+
+/**
+ * A key value as the filter binds it: MikroORM writes a number into the SQL as a numeric literal,
+ * which is exact for integers only (a real column compares with it as double; NaN and ±Infinity
+ * are no literals), so other numbers go as their shortest round-trip text, which the server casts
+ * to the column's type. Only raw column comparisons get such values (see `KeyColumn.rawCompare`).
+ */
+function bindable(value: unknown): unknown {
+  return typeof value === 'number' && !Number.isSafeInteger(value) ? String(value) : value
 }

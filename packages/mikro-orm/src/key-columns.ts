@@ -1,0 +1,73 @@
+import { type KeyDialect, type KeyType, type KeyValueKind, keyType, type RefusedKeyType } from '@batchyield/batch-core'
+import { type EntityManager, type EntityProperty, IntegerType, type Platform, SmallIntType, TinyIntType } from '@mikro-orm/core'
+
+/**
+ * How one sort property is sought exactly: batch-core's rule for its database type, and whether
+ * the value MikroORM hydrates binds back as it is. Decided once per run from metadata.
+ */
+export interface KeyColumn {
+  readonly rule: KeyType
+  /**
+   * The hydrated value binds back exactly and the seek compares the column itself; else the seek
+   * value is read with `rule.read(column)` and compared with `rule.compare(column)`.
+   */
+  readonly hydratedExact: boolean
+  /**
+   * The seek compares a raw fragment of the column, binding the value as it is (not through the
+   * property's type), and non-integer numbers as their text: keys read exactly, and keys that may
+   * hold fractions, because MikroORM writes numbers into the SQL as numeric literals (a real
+   * column compared with one compares as double; NaN and Infinity are no literals), while a text
+   * value is cast by the server to the column's type.
+   */
+  readonly rawCompare: boolean
+}
+
+/**
+ * The key-type dialect of `em`'s database, from its driver's native dependencies (the same signal
+ * the strategy choice uses; platform classes are not exported by `@mikro-orm/core`).
+ */
+export function keyDialect(em: EntityManager): KeyDialect {
+  const dependencies = em.getDriver().getDependencies()
+  if (dependencies.includes('pg')) return 'postgresql'
+  if (dependencies.includes('mysql2') || dependencies.includes('mariadb')) return 'mysql'
+  return 'sqlite'
+}
+
+/** The rule for `prop`'s column on `dialect`, or the refusal. */
+export function keyColumn(prop: EntityProperty, platform: Platform, dialect: KeyDialect): KeyColumn | RefusedKeyType {
+  const columnType = prop.columnTypes?.[0] ?? 'unknown'
+  const rule = keyType(dialect, columnType)
+  if (rule.kind === 'refused') return rule
+  const kinds = hydratedKinds(prop, platform, columnType)
+  const hydratedExact = rule.comparesColumn && kinds !== undefined && kinds.every((kind) => rule.exactAs.includes(kind))
+  return { rule, hydratedExact, rawCompare: !hydratedExact || kinds.includes('number') }
+}
+
+/**
+ * The kinds of value MikroORM hydrates for `prop` (its runtime type, custom types included), or
+ * undefined for Dates, objects and unknown runtime types, which are always read exactly.
+ */
+function hydratedKinds(prop: EntityProperty, platform: Platform, columnType: string): readonly KeyValueKind[] | undefined {
+  switch (prop.runtimeType) {
+    case 'number':
+      // an integer column's numbers are integers; any other number column may hold fractions
+      return integerColumn(platform, columnType) ? ['integer'] : ['integer', 'number']
+    case 'string':
+      return ['string']
+    case 'bigint':
+      return ['bigint']
+    case 'boolean':
+      return ['boolean']
+    case 'Buffer':
+    case 'Uint8Array':
+      return ['buffer']
+    default:
+      return undefined
+  }
+}
+
+/** Whether MikroORM maps the column to one of its integer types (BigInt excluded: beyond 2^53 a number is lossy). */
+function integerColumn(platform: Platform, columnType: string): boolean {
+  const mapped = platform.getMappedType(columnType)
+  return mapped instanceof IntegerType || mapped instanceof SmallIntType || mapped instanceof TinyIntType
+}
