@@ -68,3 +68,22 @@ export class StrategyUnavailableError extends Error {
 export class KeysetProgressError extends Error {
   override readonly name = 'KeysetProgressError'
 }
+
+/**
+ * A partition descriptor (from an adapter's `partitions()`) that cannot be used here: made for
+ * another query (entity, ordering or conditions), by another format version, or altered.
+ *
+ * @example
+ * ```ts
+ * import { InvalidPartitionError } from '@batchyield/batch-core'
+ *
+ * try {
+ *   // for await (const batch of qb.aiterator({ batchYieldSize: 500, partition: JSON.parse(job.data) })) …
+ * } catch (error) {
+ *   if (error instanceof InvalidPartitionError) console.error('this job belongs to another query:', error.message)
+ * }
+ * ```
+ */
+export class InvalidPartitionError extends TypeError {
+  override readonly name = 'InvalidPartitionError'
+}

@@ -1,5 +1,6 @@
 // Test-only models of what a database does with a SortKey list and a SeekPredicate, so the
 // predicate can be checked against an independent definition of "sorts after".
+import fc from 'fast-check'
 import type { SeekPredicate, SortKey } from '../src/keyset-types.js'
 
 export type Row = Readonly<Record<string, unknown>>
@@ -75,3 +76,42 @@ export function structuralProblems(p: SeekPredicate, top = true): string[] {
     }
   }
 }
+
+/** Sort keys and rows for them (the properties of seek-predicate and keyset-range tests). */
+export interface Spec {
+  readonly keys: SortKey[]
+  readonly rows: Row[]
+}
+
+const keySpec = (field: string) =>
+  fc.record({
+    field: fc.constant(field),
+    direction: fc.constantFrom('asc' as const, 'desc' as const),
+    nulls: fc.constantFrom('first' as const, 'last' as const),
+    nullable: fc.constantFrom(true, false, undefined),
+    kind: fc.constantFrom('int' as const, 'string' as const),
+  })
+
+/** 1–3 non-unique keys over tiny domains (many ties and NULLs), then rows for them; `id` (unique) appended as the last key when `withTieBreaker`. */
+export const specs = (withTieBreaker: boolean): fc.Arbitrary<Spec> =>
+  fc
+    .tuple(fc.integer({ min: 1, max: 3 }), fc.constantFrom('asc' as const, 'desc' as const), fc.constantFrom('first' as const, 'last' as const))
+    .chain(([n, idDirection, idNulls]) =>
+      fc.tuple(fc.tuple(...Array.from({ length: n }, (_, i) => keySpec(`k${i}`))), fc.constant(idDirection), fc.constant(idNulls)),
+    )
+    .chain(([specsOfKeys, idDirection, idNulls]) => {
+      const value = (s: (typeof specsOfKeys)[number]) => {
+        const plain: fc.Arbitrary<number | string> = s.kind === 'int' ? fc.integer({ min: -2, max: 2 }) : fc.constantFrom('', 'a', 'B', 'ab', 'ä')
+        return s.nullable === false ? plain : fc.option(plain, { nil: null, freq: 3 })
+      }
+      const row = fc.tuple(...specsOfKeys.map(value))
+      return fc.array(row, { maxLength: 25 }).map((tuples): Spec => {
+        const keys: SortKey[] = specsOfKeys.map(({ field, direction, nulls, nullable }) => (nullable === undefined ? { field, direction, nulls } : { field, direction, nulls, nullable }))
+        const rows = tuples.map((t, i) => Object.fromEntries([...keys.map((k, j) => [k.field, t[j]]), ['id', i]]))
+        if (withTieBreaker) keys.push({ field: 'id', direction: idDirection, nulls: idNulls, nullable: false })
+        return { keys, rows }
+      })
+    })
+
+/** A row's key values, in key order. */
+export const valuesOf = (keys: readonly SortKey[], row: Row): unknown[] => keys.map((k) => row[k.field])

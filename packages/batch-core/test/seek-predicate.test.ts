@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { SeekPredicate, SortKey } from '../src/keyset-types.js'
 import { seekPredicate } from '../src/seek-predicate.js'
-import { compareByKeys, matchesSeek, type Row, structuralProblems } from './keyset-reference.js'
+import { compareByKeys, matchesSeek, type Row, specs, structuralProblems, valuesOf } from './keyset-reference.js'
 
 const id = (direction: 'asc' | 'desc' = 'asc'): SortKey => ({ field: 'id', direction, nulls: 'last', nullable: false })
 const cmp = (field: string, op: '<' | '>' | '=', value: unknown): SeekPredicate => ({ kind: 'compare', field, op, value })
@@ -125,43 +125,6 @@ describe('seekPredicate: bad input', () => {
 })
 
 // ---- properties against the reference model in keyset-reference.ts ----
-
-interface Spec {
-  readonly keys: SortKey[]
-  readonly rows: Row[]
-}
-
-const keySpec = (field: string) =>
-  fc.record({
-    field: fc.constant(field),
-    direction: fc.constantFrom('asc' as const, 'desc' as const),
-    nulls: fc.constantFrom('first' as const, 'last' as const),
-    nullable: fc.constantFrom(true, false, undefined),
-    kind: fc.constantFrom('int' as const, 'string' as const),
-  })
-
-/** 1–3 non-unique keys over tiny domains (many ties and NULLs), then rows for them. */
-const specs = (withTieBreaker: boolean) =>
-  fc
-    .tuple(fc.integer({ min: 1, max: 3 }), fc.constantFrom('asc' as const, 'desc' as const), fc.constantFrom('first' as const, 'last' as const))
-    .chain(([n, idDirection, idNulls]) =>
-      fc.tuple(fc.tuple(...Array.from({ length: n }, (_, i) => keySpec(`k${i}`))), fc.constant(idDirection), fc.constant(idNulls)),
-    )
-    .chain(([specsOfKeys, idDirection, idNulls]) => {
-      const value = (s: (typeof specsOfKeys)[number]) => {
-        const plain: fc.Arbitrary<number | string> = s.kind === 'int' ? fc.integer({ min: -2, max: 2 }) : fc.constantFrom('', 'a', 'B', 'ab', 'ä')
-        return s.nullable === false ? plain : fc.option(plain, { nil: null, freq: 3 })
-      }
-      const row = fc.tuple(...specsOfKeys.map(value))
-      return fc.array(row, { maxLength: 25 }).map((tuples): Spec => {
-        const keys: SortKey[] = specsOfKeys.map(({ field, direction, nulls, nullable }) => (nullable === undefined ? { field, direction, nulls } : { field, direction, nulls, nullable }))
-        const rows = tuples.map((t, i) => Object.fromEntries([...keys.map((k, j) => [k.field, t[j]]), ['id', i]]))
-        if (withTieBreaker) keys.push({ field: 'id', direction: idDirection, nulls: idNulls, nullable: false })
-        return { keys, rows }
-      })
-    })
-
-const valuesOf = (keys: readonly SortKey[], row: Row) => keys.map((k) => row[k.field])
 
 // Properties return booleans rather than calling expect(): fast-check then shrinks a failure to a
 // small counterexample quickly, without building a diff at every shrinking step.

@@ -6,6 +6,8 @@ import {
   iterateChunks,
   type KeyShape,
   KeysetOrderingError,
+  type KeysetRange,
+  resolveRangeOptions,
   StrategyUnavailableError,
   validateBatchOptions,
 } from '@batchyield/batch-core'
@@ -14,8 +16,11 @@ import { CursorSource } from './cursor-source.js'
 import { KeysetSource } from './keyset-source.js'
 import { readAheadOf } from './read-ahead.js'
 import { STRATEGIES, type TypeormBatchOptions } from './options.js'
-import { planQuery, type QueryPlan } from './query-plan.js'
+import { partitionQueryOf } from './partition-query.js'
+import { keyShapeOf, planQuery, type QueryPlan } from './query-plan.js'
 
+/** Where a keyset run starts and stops (see RangeOptions). */
+const RANGE_OPTIONS = ['from', 'to', 'partition'] as const
 const KNOWN_OPTIONS = new Set(['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'retries', 'limit', 'signal', 'onProgress', 'strategy', 'after'])
 
 /**
@@ -50,14 +55,15 @@ export function aiterator<E extends ObjectLiteral>(
     throw new TypeError(`aiterator(): the first argument must be a TypeORM SelectQueryBuilder; received ${describeValue(qb)}`)
   }
   const options = normalizeOptions(sizeOrOptions, more)
-  const { strategy: requested = 'auto', after, ...batchOptions } = options
+  const { strategy: requested = 'auto', after, from, to, partition, ...batchOptions } = options
   const engineOptions = validateBatchOptions(batchOptions)
   assertOneOf('strategy', requested, STRATEGIES)
   if (after !== undefined && typeof after !== 'string') {
     throw new TypeError(`after must be a resume token string (progress.cursor of an earlier run); received ${describeValue(after)} (${typeof after})`)
   }
   const plan = planQuery(qb)
-  const strategy = chooseStrategy(plan, requested, after)
+  const bounded = from !== undefined || to !== undefined || partition !== undefined
+  const strategy = chooseStrategy(plan, requested, after, bounded)
   const limit = minDefined(engineOptions.limit, plan.take)
   const prefix = uniquePrefix(plan)
 
@@ -65,9 +71,10 @@ export function aiterator<E extends ObjectLiteral>(
     return iterateChunks(() => CursorSource.open(plan, prefix, readAheadOf(engineOptions)), { ...engineOptions, limit })
   }
   const ordering = plan.keyset!
-  const shape: KeyShape = { keys: ordering.keys.map((k) => k.key), fingerprint: `typeorm:${plan.metadata.tablePath}` }
+  const shape: KeyShape = keyShapeOf(plan, ordering)
   const afterValues = after === undefined ? undefined : decodeResumeToken(after, shape)
-  return iterateChunks(() => new KeysetSource(plan, ordering, shape, prefix, afterValues, keptChunks(engineOptions), readAheadOf(engineOptions)), { ...engineOptions, limit })
+  const range: KeysetRange | undefined = bounded ? resolveRangeOptions({ from, to, partition }, shape, () => partitionQueryOf(plan, ordering).conditions) : undefined
+  return iterateChunks(() => new KeysetSource(plan, ordering, shape, prefix, afterValues, keptChunks(engineOptions), readAheadOf(engineOptions), range), { ...engineOptions, limit })
 }
 
 /**
@@ -101,18 +108,21 @@ function normalizeOptions(sizeOrOptions: unknown, more: unknown): TypeormBatchOp
 
 function checkKnown(options: TypeormBatchOptions): TypeormBatchOptions {
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(`aiterator(): unknown option ${JSON.stringify(key)}; accepted options are ${[...KNOWN_OPTIONS].join(', ')}`)
+    if (!KNOWN_OPTIONS.has(key) && !(RANGE_OPTIONS as readonly string[]).includes(key)) {
+      throw new TypeError(`aiterator(): unknown option ${JSON.stringify(key)}; accepted options are ${[...KNOWN_OPTIONS, ...RANGE_OPTIONS].join(', ')}`)
     }
   }
   return options
 }
 
-function chooseStrategy(plan: QueryPlan<ObjectLiteral>, requested: 'auto' | 'keyset' | 'cursor', after: string | undefined): 'keyset' | 'cursor' {
+function chooseStrategy(plan: QueryPlan<ObjectLiteral>, requested: 'auto' | 'keyset' | 'cursor', after: string | undefined, bounded = false): 'keyset' | 'cursor' {
   const { dialect } = plan
   if (requested === 'cursor') {
     if (after !== undefined) {
       throw new TypeError(`after (a resume token) works with strategy 'keyset' only; received strategy 'cursor'. Use strategy 'keyset' or 'auto' to resume`)
+    }
+    if (bounded) {
+      throw new TypeError(`from, to and partition (positions in the keyset ordering) work with strategy 'keyset' only; received strategy 'cursor'. Use strategy 'keyset' or 'auto'`)
     }
     if (!dialect.supportsCursor) {
       throw new StrategyUnavailableError(`strategy 'cursor' needs server-side cursors, which ${dialect.name} does not offer through TypeORM; use strategy 'keyset' (or 'auto')`)
@@ -121,9 +131,9 @@ function chooseStrategy(plan: QueryPlan<ObjectLiteral>, requested: 'auto' | 'key
     return 'cursor'
   }
   if (plan.keyset !== undefined) return 'keyset'
-  if (requested === 'keyset' || after !== undefined) {
-    const why = requested === 'keyset' ? "strategy 'keyset'" : 'after (a resume token, keyset only)'
-    throw new KeysetOrderingError(`${why} cannot follow this query's ordering: ${plan.keysetProblem}. Order by columns of ${plan.entityName} only${dialect.supportsCursor && after === undefined ? ", or use strategy 'cursor'" : ''}`)
+  if (requested === 'keyset' || after !== undefined || bounded) {
+    const why = requested === 'keyset' ? "strategy 'keyset'" : after !== undefined ? 'after (a resume token, keyset only)' : 'from, to and partition (keyset only)'
+    throw new KeysetOrderingError(`${why} cannot follow this query's ordering: ${plan.keysetProblem}. Order by columns of ${plan.entityName} only${dialect.supportsCursor && after === undefined && !bounded ? ", or use strategy 'cursor'" : ''}`)
   }
   if (!dialect.supportsCursor) {
     throw new KeysetOrderingError(`strategy 'auto' cannot stream this query on ${dialect.name}: ${plan.keysetProblem}, and ${dialect.name} has no server-side cursors. Order by columns of ${plan.entityName} (the primary key is appended as tie-breaker)`)

@@ -1,4 +1,18 @@
-import { type Chunk, type ChunkSource, encodeResumeToken, type KeyShape, KeysetProgress, ReadAheadRows, seekPredicate } from '@batchyield/batch-core'
+import {
+  type Chunk,
+  type ChunkSource,
+  encodeResumeToken,
+  type KeyShape,
+  KeysetProgress,
+  type KeysetRange,
+  leadingKeyRanges,
+  type LeadingKeyRange,
+  leadingValue,
+  rangePredicate,
+  ReadAheadRows,
+  type SeekPredicate,
+  seekPredicate,
+} from '@batchyield/batch-core'
 import type { ObjectLiteral, OrderByCondition, QueryRunner, SelectQueryBuilder } from 'typeorm'
 import { cancelRunning } from './callback-query.js'
 import { isConnectionLoss } from './connection-loss.js'
@@ -35,6 +49,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   /** Stops the run if a chunk repeats a row of the previous one (a seek that did not advance). */
   private readonly progress: KeysetProgress
   private readonly keys: readonly KeyColumn[]
+  /** The range's condition over the keys (batch-core's rangePredicate), when the run has one. */
+  private readonly rangeCondition: SeekPredicate | undefined
   /** Whether hydrating a chunk sent no statement (known after the first chunk): then it is done in slices. */
   private hydrationQuiet = false
   /** Raw rows of quiet chunks (see readRowsAhead), with the next chunk's read sent ahead when asked. */
@@ -59,8 +75,11 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     /** Chunks to keep key values for; 0 when `cursorOf()` is never called. */
     private readonly retain: number,
     private readonly readAhead: ReadAhead = {},
+    /** Where the run starts and stops (`from`/`to`/`partition`); every chunk stays inside it, `after` too. */
+    private readonly range?: KeysetRange,
   ) {
     this.keys = ordering.keys
+    this.rangeCondition = range === undefined ? undefined : rangePredicate(this.keys.map((k) => k.key), range)
     this.last = after
     // A resume token already accounts for skip(): it points past rows the first run yielded.
     this.skip = after === undefined ? plan.skip : 0
@@ -250,6 +269,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
    * ranges, the rest of the non-NULL values and then the NULLs (which all come after them).
    */
   private seekConditions(): (Condition | undefined)[] {
+    if (this.range !== undefined) return this.boundedSeekConditions(this.range)
     const last = this.last
     if (last === undefined) return [undefined]
     const [first] = this.keys
@@ -265,6 +285,45 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     if (first!.key.nullable === false || first!.key.nulls === 'first') return [render(this.keys, bound, boundParameters)]
     const nonNull = [{ ...first!, key: { ...first!.key, nullable: false } }, ...this.keys.slice(1)]
     return [render(nonNull, bound, boundParameters), { sql: `${first!.sql} IS NULL`, parameters: {}, pinsFirstKeyToNull: true }]
+  }
+
+  /**
+   * seekConditions() of a run with a range: the seek after `last` and the range's condition, ANDed
+   * with each stretch of the leading key that rows of the range can still lie in (batch-core's
+   * leadingKeyRanges: at most the values and the NULLs), read in turn. Each stretch is a plain index
+   * range from where the run stands to where the range ends, so a chunk near the end of a partition
+   * stops at the partition's end instead of scanning the index on to the end of the table.
+   */
+  private boundedSeekConditions(range: KeysetRange): Condition[] {
+    const last = this.last
+    const first = this.keys[0]!
+    const lower = last !== undefined ? last[0] : range.from === undefined ? undefined : leadingValue(range.from)
+    const upper = range.to === undefined ? undefined : leadingValue(range.to)
+    const seek = last === undefined ? undefined : seekPredicate(this.keys.map((k) => k.key), last)
+    return leadingKeyRanges(first.key, lower, upper).map((stretch) => {
+      const parameters: Record<string, unknown> = {}
+      const terms = [this.stretchSql(first, stretch, parameters)]
+      for (const predicate of [seek, this.rangeCondition]) {
+        if (predicate !== undefined) terms.push(renderSeek(predicate, this.columns, `${this.prefix}p`, parameters))
+      }
+      return { sql: terms.filter((t) => t !== '').join(' AND ') || '1 = 1', parameters, pinsFirstKeyToNull: stretch.kind === 'nulls' }
+    })
+  }
+
+  /** One stretch of the leading key as SQL: `IS NULL`, or `>=`/`<=` its ends (`IS NOT NULL` without ends). */
+  private stretchSql(first: KeyColumn, stretch: LeadingKeyRange, parameters: Record<string, unknown>): string {
+    if (stretch.kind === 'nulls') return `${first.sql} IS NULL`
+    const terms: string[] = []
+    if (stretch.atLeast !== undefined) {
+      parameters[`${this.prefix}lo`] = stretch.atLeast
+      terms.push(`${compareSql(first)} >= :${this.prefix}lo`)
+    }
+    if (stretch.atMost !== undefined) {
+      parameters[`${this.prefix}hi`] = stretch.atMost
+      terms.push(`${compareSql(first)} <= :${this.prefix}hi`)
+    }
+    if (terms.length === 0 && first.key.nullable !== false) terms.push(`${first.sql} IS NOT NULL`)
+    return terms.join(' AND ')
   }
 
   /**

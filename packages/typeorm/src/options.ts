@@ -1,4 +1,4 @@
-import type { BatchOptions } from '@batchyield/batch-core'
+import type { BatchOptions, RangeOptions } from '@batchyield/batch-core'
 
 /**
  * How the rows are read:
@@ -15,7 +15,8 @@ export const STRATEGIES = ['auto', 'keyset', 'cursor'] as const satisfies readon
 
 /**
  * Options of {@link aiterator} / `qb.aiterator()`: the engine's {@link BatchOptions} plus the
- * read strategy and a resume token.
+ * read strategy, a resume token, and where to start and stop (`from`, `to`, or a `partition`
+ * from {@link partitions}; keyset only).
  *
  * @example
  * ```ts
@@ -26,7 +27,7 @@ export const STRATEGIES = ['auto', 'keyset', 'cursor'] as const satisfies readon
  * // after a crash: qb.aiterator({ batchYieldSize: 500, after: token })
  * ```
  */
-export interface TypeormBatchOptions extends BatchOptions {
+export interface TypeormBatchOptions extends BatchOptions, RangeOptions {
   /** Default `'auto'`. See {@link Strategy}. */
   readonly strategy?: Strategy
   /**

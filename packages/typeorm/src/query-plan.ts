@@ -1,4 +1,4 @@
-import { type KeyType, keyType, type RefusedKeyType, type SortKey } from '@batchyield/batch-core'
+import { type KeyShape, type KeyType, keyType, type RefusedKeyType, type SortKey } from '@batchyield/batch-core'
 import type { DataSource, EntityMetadata, ObjectLiteral, OrderByCondition, SelectQueryBuilder } from 'typeorm'
 import { type ColumnMetadata, type Dialect, dialectOf } from './dialect.js'
 import { cloneQuery } from './query-clone.js'
@@ -236,4 +236,9 @@ export function readSql(key: KeyColumn): string {
 /** The SQL the seek compares with a key's value. */
 export function compareSql(key: KeyColumn): string {
   return key.type.kind === 'exact' ? key.type.compare(key.sql) : key.sql
+}
+
+/** What resume tokens and partition descriptors of this keyset ordering are tied to: its keys and the table. */
+export function keyShapeOf(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering): KeyShape {
+  return { keys: ordering.keys.map((k) => k.key), fingerprint: `typeorm:${plan.metadata.tablePath}` }
 }

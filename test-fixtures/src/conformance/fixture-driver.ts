@@ -64,7 +64,16 @@ export interface FixtureRunOptions {
   after?: string
   signal?: AbortSignal
   onProgress?: (progress: { rows: number; batches: number; chunks: number; cursor?: string | undefined }) => void
+  /** Start here: a resume token, or values of the leading sort keys (keyset positions; see the partition scenario). */
+  from?: string | readonly unknown[]
+  /** Stop here: a resume token (that row is the last), or values of the leading sort keys (the last row before them). */
+  to?: string | readonly unknown[]
+  /** A descriptor from {@link FixtureOrm.partitions} of the same query. */
+  partition?: unknown
 }
+
+/** How `partitions()` finds its cuts (the adapters' `method` option). */
+export type PartitionMethodName = 'sample' | 'statistics' | 'scan'
 
 /** A connection pool's counts: connections open, idle in the pool, and callers waiting for one. */
 export interface PoolState {
@@ -84,7 +93,11 @@ export interface FixtureDriver {
     readonly StrategyUnavailableError: ErrorClass
     /** What the ORM throws for an error the database reported (TypeORM `QueryFailedError`, MikroORM `DriverException`). */
     readonly DatabaseError: ErrorClass
+    /** The adapter's `InvalidPartitionError` (re-exported from `@batchyield/batch-core`), for the partition scenario. */
+    readonly InvalidPartitionError?: ErrorClass
   }
+  /** The `partitions()` methods the adapter offers on this dialect, for the partition scenario. */
+  readonly partitionMethods?: readonly PartitionMethodName[]
   /** Opens the ORM on `url` (a database with the fixture schema) with entities for every {@link FixtureTableName}. */
   open(url: string, options?: { poolSize?: number }): Promise<FixtureOrm>
 }
@@ -108,6 +121,11 @@ export interface FixtureOrm {
   statements(): number
   /** The connection pool's counts, where the driver can read them (else undefined). */
   poolState(): Promise<PoolState | undefined>
+  /**
+   * The adapter's `partitions()` of the query (TypeORM: of its query builder; MikroORM: of the entity
+   * and find options): at most `count` plain JSON descriptors, in the ordering's order.
+   */
+  partitions?(query: FixtureQuery, count: number, options?: { method?: PartitionMethodName }): Promise<unknown[]>
   /** The adapter's own invariants after a finished run (MikroORM: nothing left in the entity manager's identity map). */
   checkAfterRun?(): void
   close(): Promise<void>

@@ -16,6 +16,7 @@ export {
   type FixtureRunOptions,
   fixturePrimaryKeys,
   type FixtureTableName,
+  type PartitionMethodName,
   type PoolState,
   type SortTerm,
   withPrimaryKey,
@@ -24,6 +25,7 @@ export { defineHostileKeysSuite, extraHostileKeys, nulHostileKeys } from '#src/c
 export { defaultMatrixRows, type MatrixRow, matrixRows, type MatrixRowsOptions } from '#src/conformance/matrix-rows'
 export { createTypeMatrix, matrixTableStatements } from '#src/conformance/matrix-table'
 export { mariadbPools, postgresPools, type ValuePool } from '#src/conformance/matrix-values'
+export { definePartitionSuite, partitionShapes } from '#src/conformance/partition-suite'
 export { defineResumeSuite } from '#src/conformance/resume-suite'
 export { expectSettled } from '#src/conformance/settled'
 export { type KeysetOutcome, type MatrixColumn, matrixColumns, typeMatrix, typeMatrixTable } from '#src/conformance/type-matrix'

@@ -1,7 +1,7 @@
 import type { Dialect } from '@batchyield/test-fixtures'
 import type { Direction, FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
 import { DataSource, type ObjectLiteral, QueryFailedError, type SelectQueryBuilder } from 'typeorm'
-import { aiterator, InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '../../src/index.js'
+import { aiterator, InvalidPartitionError, InvalidResumeTokenError, KeysetOrderingError, partitions, StrategyUnavailableError, type TypeormBatchOptions } from '../../src/index.js'
 import { openDataSource, QueryCounter } from './data-source.js'
 import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
@@ -48,7 +48,8 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
   return {
     adapter: 'TypeORM',
     dialect,
-    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError, DatabaseError: QueryFailedError },
+    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError, DatabaseError: QueryFailedError, InvalidPartitionError },
+    partitionMethods: dialect === 'postgres' ? ['sample', 'statistics', 'scan'] : ['scan'],
     async open(url, options = {}) {
       const counter = new QueryCounter()
       const dataSource = await openDataSource(dialect, url, { logger: counter, ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }) })
@@ -76,7 +77,8 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
       }
       return {
         find: (query) => build(query, true).getMany(),
-        aiterator: (query, runOptions) => aiterator(build(query), runOptions) as AsyncIterableIterator<unknown>,
+        aiterator: (query, runOptions) => aiterator(build(query), runOptions as TypeormBatchOptions) as AsyncIterableIterator<unknown>,
+        partitions: (query, count, partitionOptions) => partitions(build(query), count, partitionOptions),
         keyOf: (entity) => JSON.stringify(dataSource.getMetadata(entity.constructor).primaryColumns.map((column) => column.getEntityValue(entity))),
         valueOf: (entity, column) => {
           const found = dataSource.getMetadata(entity.constructor).findColumnWithDatabaseName(column)
