@@ -40,9 +40,35 @@ describe('KeysetProgress', () => {
     expect(() => progress.check([1, 5])).not.toThrow()
   })
 
+  it("compares the chunk's first row: a row another session moved ahead comes back with other key values and is no repeat", () => {
+    const progress = new KeysetProgress('Book ordered by rating, id')
+    progress.check([[1, 10], [2, 11], [3, 12]])
+    // row 11 moved from rating 2 to rating 5: yielded again, as the concurrency rules say
+    expect(() => progress.check([[4, 13], [5, 11]])).not.toThrow()
+    expect(() => progress.check([[5, 11]])).toThrow(KeysetProgressError)
+  })
+
   it('is exported as an Error subclass with its own name', () => {
     const error = new KeysetProgressError('x')
     expect(error).toBeInstanceOf(Error)
     expect(error.name).toBe('KeysetProgressError')
+  })
+})
+
+describe('KeysetProgressError names the repeated row by its key values', () => {
+  it('one key, several keys, bytes and bigints', () => {
+    const named = (first: unknown[], second: unknown[]) => {
+      const progress = new KeysetProgress('T')
+      progress.check(first)
+      try {
+        progress.check(second)
+      } catch (error) {
+        return (error as Error).message
+      }
+      throw new Error('expected a KeysetProgressError')
+    }
+    expect(named([1], [1])).toContain('returned the row 1 that')
+    expect(named([['abc', 2]], [['abc', 2]])).toContain('returned the row ("abc", 2) that')
+    expect(named([[Buffer.from([1, 255]), 5n]], [[Buffer.from([1, 255]), 5n]])).toContain('returned the row (0x01ff, 5n) that')
   })
 })

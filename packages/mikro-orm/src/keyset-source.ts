@@ -37,7 +37,8 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const exact = exactSortValues(base, spec.meta, ordering.keys, ordering.columns, spec.findOptions.schema as string | undefined)
   const compareKey = compareKeys(spec.meta, ordering, base.getPlatform())
   const progress = new KeysetProgress(`${spec.meta.className} ordered by ${fields.join(', ')}`)
-  const identity = identityOf(spec.meta)
+  const identity = entityIdentity(fields, spec.meta.className)
+  const identityOfRow = rowIdentity(fields)
   // The sort key values, as read (exact timestamps included), of the entities whose resume token
   // onProgress will ask for: the loop body may change an entity before its token is taken. Only
   // those entities get an entry (one per batch), so per-row cost stays with MikroORM's hydration.
@@ -100,7 +101,7 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
       // rows repeating an entity (none come from MikroORM's SELECTs with a limit today) would merge into it on creation, as in em.find
       rows.push(...found)
     }
-    progress.check(rows.map(identity))
+    progress.check(rows.map(identityOfRow))
     first = false
     if (plain?.rowsSeek && rows.length > 0) lastValues = rowKey(rows.at(-1)!)
     return { rows, exhausted: rows.length < size }
@@ -230,14 +231,21 @@ function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, platform: P
   }
 }
 
-/** A chunk row's identity for the progress guard: its primary key value, or the list of them. */
-function identityOf(meta: EntityMetadata): (row: object) => unknown {
-  const pks = meta.primaryKeys
-  if (pks.length === 1) {
-    const pk = pks[0]!
-    return (row) => (row as Record<string, unknown>)[pk]
+/**
+ * A mapped row's identity for the progress guard: its sort key values (the primary key last), one
+ * value or the list of them. A row another session moved ahead has other values, so it is no repeat.
+ */
+function rowIdentity(fields: readonly string[]): (row: object) => unknown {
+  if (fields.length === 1) {
+    const field = fields[0]!
+    return (row) => (row as Record<string, unknown>)[field]
   }
-  return (row) => pks.map((pk) => (row as Record<string, unknown>)[pk])
+  return (row) => fields.map((field) => (row as Record<string, unknown>)[field])
+}
+
+/** An entity's identity for the progress guard: its sort key values as loaded (see rowIdentity). */
+export function entityIdentity(fields: readonly string[], className: string): (entity: object) => unknown {
+  return fields.length === 1 ? (entity) => keyValues(entity, fields, className)[0] : (entity) => keyValues(entity, fields, className)
 }
 
 /**

@@ -4,7 +4,7 @@ import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering, OrderEntry } from './keyset-ordering.js'
-import { keyValues } from './keyset-source.js'
+import { entityIdentity, keyValues } from './keyset-source.js'
 import { type CompareKey, type SeekRegion, seekRegions } from './seek-filter.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
@@ -56,7 +56,7 @@ export function openQueryBuilderKeysetSource(spec: QueryBuilderSpec, ordering: K
   const compareKey = compareKeys(meta, ordering, platform)
   const toBound = boundValues(meta, ordering, platform)
   const progress = new KeysetProgress(`${meta.className} (query builder) ordered by ${fields.join(', ')}`)
-  const identity = identityOf(meta)
+  const identity = entityIdentity(fields, meta.className)
   const keysOf = new WeakMap<object, readonly unknown[]>()
   const pkFields = meta.primaryKeys
   let lastValues = after
@@ -303,16 +303,6 @@ function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, platform: P
     for (const { i, type } of converted) if (bound[i] !== null) bound[i] = type.convertToDatabaseValue(bound[i], platform, { mode: 'query' })
     return bound
   }
-}
-
-/** An entity's identity for the progress guard: its primary key value, or the list of them. */
-function identityOf(meta: EntityMetadata): (entity: object) => unknown {
-  const pks = meta.primaryKeys
-  if (pks.length === 1) {
-    const pk = pks[0]!
-    return (entity) => (entity as Record<string, unknown>)[pk]
-  }
-  return (entity) => pks.map((pk) => (entity as Record<string, unknown>)[pk])
 }
 
 /** What the sources use of `@mikro-orm/sql`'s QueryBuilder, typed structurally. */

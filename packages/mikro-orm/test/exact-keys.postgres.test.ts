@@ -92,7 +92,7 @@ describe('PostgreSQL: keyset sort keys whose hydrated value is not what the data
     const run = collectBatches(t.em.aiterator(Code, { orderBy: { code: 'asc' }, strategy: 'keyset', chunkSize: 2, batchYieldSize: 2, limit: 50 }))
     const error = await within(10_000, run.then(() => undefined, (e: unknown) => e), 'the lossy run')
     expect(error).toBeInstanceOf(KeysetProgressError)
-    expect((error as Error).message).toMatch(/Code ordered by code, id: chunk 2 returned the row 1 that chunk 1 already returned/)
+    expect((error as Error).message).toMatch(/Code ordered by code, id: chunk 2 returned the row \("abc\w*", 1\) that chunk 1 already returned/)
     // the same with em.find per chunk (populating a lazy property leaves the plain read)
     const viaFind = collectBatches(t.em.aiterator(Code, { orderBy: { code: 'asc' }, strategy: 'keyset', chunkSize: 3, batchYieldSize: 3, limit: 50, populate: ['note'] }))
     await expect(within(10_000, viaFind, 'the lossy run')).rejects.toThrow(KeysetProgressError)
