@@ -107,7 +107,7 @@ interface Registrations {
  * onLoad to fire" has no effect either (`dispatchOnLoadEvent` only acts on listeners), so its
  * remaining effects are done directly too: the entity stored (under the key its merge check
  * computed), its data normalized (where that changes anything) and kept as the change-tracking
- * snapshot. Measured together: a 1M-row keyset run took 9.05 s instead of 11.1 s.
+ * snapshot. Together they are a large share of a plain read's time (bench/results/history.md).
  * A listener subscribed while a chunk's entities are being created sees onLoad from the next chunk on.
  */
 function registrations(meta: EntityMetadata<object>, fork: EntityManager, keysAreScalar: boolean): Registrations {
@@ -228,8 +228,8 @@ const shells = new WeakMap<object, { readonly relationAccessors: object; readonl
  * MikroORM loads itself (em.find, references) start from `Object.create(prototype)` and get new
  * accessor functions per instance; on that chain, our entity finds the accessor step taken with
  * other functions and becomes a dictionary-mode object, slower to create and to read. That happens
- * once the application has run em.find, until a major GC clears the step: in the benchmark, the
- * first ~220,000 of 1M entities.
+ * once the application has run em.find, until a major GC clears the step, which can take a large
+ * part of a long run (bench/results/history.md).
  * A chain holds one set of accessors, so there is one shell per set: ours (`accessors`) with the
  * relation accessors MikroORM's propagation setup defines (`__meta.definedProperties` of the
  * prototype, new when another MikroORM instance discovers the same entity classes).

@@ -3,7 +3,8 @@ import { entityCreator } from './entity-creator.js'
 
 /**
  * Entities created between two turns of the event loop: about a millisecond of MikroORM's work, so a
- * slow consumer's timers wait at most that long for a read-ahead (200 let a 5 ms timer run late by ~3 ms).
+ * slow consumer's timers wait at most that long for a read-ahead (larger slices made its timers run late;
+ * bench/results/history.md).
  */
 export const SLICE_ROWS = 50
 
@@ -11,8 +12,8 @@ export const SLICE_ROWS = 50
  * `fork.find(entityName, where, options)` for a chunk, with one difference: the entities are
  * created `SLICE_ROWS` at a time, with a turn of the event loop in between.
  *
- * Why: creating a managed MikroORM entity costs ~10 µs, so `em.find` of a 2,000-row chunk runs
- * ~20-30 ms of synchronous JavaScript. During a read-ahead that block lands while the caller is
+ * Why: `em.find` of a whole chunk creates all its managed entities in one block of synchronous
+ * JavaScript. During a read-ahead that block lands while the caller is
  * working on the previous batch, and holds up its timers and I/O until it ends: the fetch and the
  * caller's work then take turns instead of overlapping. In slices, they interleave.
  *

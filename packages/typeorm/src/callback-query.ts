@@ -9,9 +9,9 @@ import type { Row } from './portal-reader.js'
  * instead of the promise `queryRunner.query()` awaits: the same pg Query, rows, type parsers,
  * logging, slow-query log and `QueryFailedError`.
  *
- * Why: reading 1,000,000 rows as 500 keyset queries of 2,000, the promise path spent 553 ms in
- * young-generation GCs and promoted most rows to the old space (3.5 s), the callback path
- * 121 ms with nothing promoted (2.8 s) (bench `events` table, Node 24, pg 8.23).
+ * Why: with the promise path each chunk's rows stay reachable past the next young-generation GC,
+ * so V8 promotes them to the old space and leaves them for full GCs; with the callback path nothing
+ * is promoted (bench/results/history.md).
  *
  * The rows are parsed in turns of the event loop (batch-core's `readsInTurns`): a timer that falls
  * due waits for at most one more socket read, not for the whole chunk.
