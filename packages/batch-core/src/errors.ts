@@ -70,6 +70,26 @@ export class KeysetProgressError extends Error {
 }
 
 /**
+ * A database statement of the run outlasted the `chunkTimeoutMs` option (a stalled network, a
+ * black-holed connection, a server that stopped answering): it was cancelled, and the message says
+ * what the run did about it.
+ *
+ * @example
+ * ```ts
+ * import { ChunkTimeoutError } from '@batchyield/batch-core'
+ *
+ * try {
+ *   // for await (const batch of qb.aiterator({ batchYieldSize: 500, chunkTimeoutMs: 30_000 })) …
+ * } catch (error) {
+ *   if (error instanceof ChunkTimeoutError) console.error('the database did not answer in time:', error.message)
+ * }
+ * ```
+ */
+export class ChunkTimeoutError extends Error {
+  override readonly name = 'ChunkTimeoutError'
+}
+
+/**
  * A partition descriptor (from an adapter's `partitions()`) that cannot be used here: made for
  * another query (entity, ordering or conditions), by another format version, or altered.
  *

@@ -59,6 +59,13 @@ export interface BatchOptions {
    * (at most 5 s) in between; 0 turns retries off. Default {@link DEFAULT_RETRIES}.
    */
   readonly retries?: number
+  /**
+   * The longest one database statement of a chunk may take, in milliseconds: a stalled network or
+   * a black-holed connection otherwise waits as long as the driver does (with pg's defaults,
+   * forever). On expiry the statement is cancelled on the server; the cursor strategy then fails
+   * with a `ChunkTimeoutError`. Default: none.
+   */
+  readonly chunkTimeoutMs?: number
   /** Stop after this many items in total. */
   readonly limit?: number
   /** Aborts iteration: the pending fetch is cancelled and the loop throws `signal.reason`. */
@@ -131,6 +138,7 @@ export interface ResolvedBatchOptions {
   readonly chunkSize: number
   readonly prefetch: number
   readonly maxChunkBytes: number
+  readonly chunkTimeoutMs: number | undefined
   readonly retries: number
   readonly limit: number | undefined
   readonly signal: AbortSignal | undefined
@@ -153,14 +161,15 @@ export interface ResolvedBatchOptions {
 export function validateBatchOptions(options: BatchOptions | undefined): ResolvedBatchOptions {
   if (options === undefined) options = {}
   assertOptionsObject('options', options)
-  const { batchYieldSize, chunkSize = DEFAULT_CHUNK_SIZE, prefetch = DEFAULT_PREFETCH, maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES, retries = DEFAULT_RETRIES, limit, signal, onProgress } = options
+  const { batchYieldSize, chunkSize = DEFAULT_CHUNK_SIZE, prefetch = DEFAULT_PREFETCH, maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES, retries = DEFAULT_RETRIES, chunkTimeoutMs, limit, signal, onProgress } = options
   if (batchYieldSize !== undefined) assertPositiveInteger('batchYieldSize', batchYieldSize)
   assertPositiveInteger('chunkSize', chunkSize)
   assertNonNegativeInteger('prefetch', prefetch)
   if (maxChunkBytes !== Number.POSITIVE_INFINITY) assertPositiveInteger('maxChunkBytes', maxChunkBytes, 'or Infinity to turn the bound off')
   assertNonNegativeInteger('retries', retries)
+  if (chunkTimeoutMs !== undefined) assertPositiveInteger('chunkTimeoutMs', chunkTimeoutMs)
   if (limit !== undefined) assertNonNegativeInteger('limit', limit)
   if (signal !== undefined) assertAbortSignal('signal', signal)
   if (onProgress !== undefined) assertFunction('onProgress', onProgress)
-  return { batchYieldSize, chunkSize, prefetch, maxChunkBytes, retries, limit, signal, onProgress }
+  return { batchYieldSize, chunkSize, prefetch, maxChunkBytes, retries, chunkTimeoutMs, limit, signal, onProgress }
 }

@@ -68,7 +68,7 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   const findOptions: Record<string, unknown> = {}
   for (const key of PASSTHROUGH_FIND_OPTIONS) if (options[key] !== undefined) findOptions[key] = options[key]
   if (loadStrategy !== undefined) findOptions.strategy = loadStrategy
-  const spec: QuerySpec = { em, entityName, meta, where, findOptions, offset, chunkSize: engine.chunkSize, limit: engine.limit,
+  const spec: QuerySpec = { em, entityName, meta, where, findOptions, offset, chunkSize: engine.chunkSize, limit: engine.limit, chunkTimeoutMs: engine.chunkTimeoutMs,
     readAhead: engine.prefetch > 0, progressEvery: options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1) }
 
   const ordering = resolveOrdering(meta, em.getPlatform(), orderBy, keyDialect(em))

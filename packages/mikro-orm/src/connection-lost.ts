@@ -1,14 +1,13 @@
+import { isConnectionLoss } from '@batchyield/batch-core'
 import { ConnectionException } from '@mikro-orm/core'
 
 /**
- * A session ended by the server (SQLSTATE class 08, 57P01..57P03) or a client that already
- * knows its connection is gone (node-postgres: "not queryable", "Connection terminated";
- * mysql2: "closed state", PROTOCOL_CONNECTION_LOST).
+ * The connection is gone (the session was ended by the server, the socket failed or closed), by
+ * batch-core's rules shared with the TypeORM adapter (`isConnectionLoss`): it looks through
+ * MikroORM's `DriverException`, whose fields are the driver error's.
  */
 export function isConnectionLost(error: unknown): error is Error {
-  if (!(error instanceof Error)) return false
-  const code = String((error as { code?: unknown }).code ?? '')
-  return /^08|^57P0[123]$|^PROTOCOL_CONNECTION_LOST$/.test(code) || /not queryable|Connection terminated|terminating connection|closed state/i.test(error.message)
+  return error instanceof Error && isConnectionLoss(error)
 }
 
 /** A MikroORM `ConnectionException` with `message` (what was lost, what to do), the driver's code, and `error` as its `cause`. */

@@ -1,5 +1,5 @@
 import { type ChunkSource, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
-import { ConnectionException, type EntityManager, type EntityMetadata, type EntityProperty, helper, Utils } from '@mikro-orm/core'
+import { type ConnectionException, type EntityManager, type EntityMetadata, type EntityProperty, helper, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import type { OrderEntry } from './keyset-ordering.js'
@@ -21,8 +21,9 @@ import { openServerSideCursor, type ServerSideCursor } from './server-side-curso
  *   collections are complete.
  *
  * Holds one connection (outside a transaction: its own read-only REPEATABLE READ transaction)
- * from the first chunk until `close()`. A killed session makes the next statement fail at once;
- * the connection then goes back to the pool, which drops it.
+ * from the first chunk until `close()`; batch-core's `CursorSession` decides what is sent on it
+ * and whether it may go back to the pool (see server-side-cursor.ts). After an abort or an early
+ * exit nothing new is sent: a FETCH in flight is cancelled, and no chunk's entities are loaded.
  */
 export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]): ChunkSource<object> {
   const base = contextEntityManager(spec.em)
@@ -40,8 +41,8 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
    * before it (a join on a to-many condition repeats a row's key; the primary key ends the order,
    * so repeats are adjacent) and the first `offset` ones. Fewer rows than fetched are not the end.
    */
-  const fetchRows = async (size: number): Promise<RowLoad<Record<string, unknown>>> => {
-    const fetched = await cursor!.fetch(size)
+  const fetchRows = async (size: number, signal: AbortSignal | undefined): Promise<RowLoad<Record<string, unknown>>> => {
+    const fetched = await cursor!.fetch(size, signal)
     const rows: Record<string, unknown>[] = []
     for (const row of fetched) {
       const hash = Utils.getPrimaryKeyHash(pkColumns.map((column) => row[column]) as string[])
@@ -63,24 +64,28 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
         rows += chunk.items.length
         return chunk
       } catch (error) {
-        throw isConnectionLost(error) ? lostConnection(error, rows) : error
+        // a statement that failed because the connection went (an 'error' event may come first)
+        const loss = isConnectionLost(error) ? error : signal.aborted ? undefined : cursor?.lostConnection
+        throw loss instanceof Error ? lostConnection(loss, rows) : error
       }
     },
     async close() {
       try {
-        await reader.close() // a FETCH sent ahead: its failure is the connection's, which close() reports
+        // the session cancels a FETCH sent ahead that nobody will read; the reader then drops its outcome
         await cursor?.close()
+        await reader.close()
       } catch (error) {
         throw isConnectionLost(error) ? lostConnection(error, rows) : error
       }
     },
   }
 
-  async function open(): Promise<ServerSideCursor> {
+  async function open(signal: AbortSignal): Promise<ServerSideCursor> {
     const connectionType = (spec.findOptions.connectionType as 'read' | 'write' | undefined) ?? 'read'
+    const cursorOptions = { chunkTimeoutMs: spec.chunkTimeoutMs, signal }
     const planner = chunkEntityManager(base)
     const find = await planPlainFind(planner, spec.entityName, andWhere(spec.where), findOptions)
-    if (find === undefined) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType)
+    if (find === undefined) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
     const driver = planner.getDriver() as unknown as SqlDriver
     const qb = await driver.createQueryBuilderFromOptions(spec.meta, find.condition, { em: planner, ...find.query })
     // The rows are mapped as qb.execute maps them, with the query builder's populate (internal in
@@ -88,8 +93,8 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
     // `autoJoinOneToOneOwner`). em.find's populate alone leaves such a join's alias column in the row.
     // Without that state, the keys-only cursor below loads each chunk with em.find: slower, same entities.
     const populate = qb.state?.populate
-    if (!Array.isArray(populate)) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType)
-    const opened = await openServerSideCursor(base, qb.toQuery(), connectionType)
+    if (!Array.isArray(populate)) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
+    const opened = await openServerSideCursor(base, qb.toQuery(), connectionType, cursorOptions)
     // Those joins are to-one (a plain read populates nothing), and fetchRows drops a row repeating the
     // one before it, so qb.execute's merge of repeated rows (mergeJoinedResult) has nothing to merge.
     plain = { find, mapRow: (row) => driver.mapResult(row, spec.meta, populate, qb, {}) }
@@ -97,13 +102,16 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
   }
 
   async function readChunk(size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> {
-    cursor ??= await open()
+    cursor ??= await open(signal)
     const taken = await reader.take(size, signal)
     if (taken.length === 0) return { items: [], done: true }
     const done = reader.drained
     // The next chunk's FETCH goes out before this chunk's entities are created, so the server
-    // reads the next rows while this thread creates entities.
-    if (plain !== undefined && spec.readAhead && reader.sendAhead(spec.chunkSize, signal)) await nextTurn()
+    // reads the next rows while this thread creates entities. It asks for as many rows as the
+    // engine's latest request: the engine bounds requests by maxChunkBytes too.
+    if (plain !== undefined && spec.readAhead && reader.sendAhead(size, signal)) await nextTurn()
+    // once the run is over (abort, early exit), no chunk query is sent
+    signal.throwIfAborted()
     const fork = chunkEntityManager(base)
     // Load on the cursor's connection (and snapshot); afterwards the fork is the caller's again,
     // so flushing the chunk does not write into the cursor's read-only transaction.

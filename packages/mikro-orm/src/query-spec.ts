@@ -15,6 +15,8 @@ export interface QuerySpec {
   readonly chunkSize: number
   /** Total row cap, when given. */
   readonly limit: number | undefined
+  /** The engine's resolved `chunkTimeoutMs`: the longest one statement of a chunk may take. */
+  readonly chunkTimeoutMs?: number
   /**
    * The caller asked for read-ahead (`prefetch` >= 1): a source may send its next chunk's read
    * before creating the current chunk's entities, reading at most one chunk beyond what the

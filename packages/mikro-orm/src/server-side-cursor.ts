@@ -1,14 +1,15 @@
+import { cancelNodePostgresStatement, type CursorConnection, CursorSession } from '@batchyield/batch-core'
 import type { EntityManager, Transaction } from '@mikro-orm/core'
-import { heldClientContext, mikroOrmPgPool } from './pg-callback-context.js'
+import { destroyPgClient, endPgClient, heldClientContext, mikroOrmPgPool, type PgClient, pgClientOf } from './pg-callback-context.js'
 
 /**
  * A PostgreSQL server-side cursor driven by plain statements (`DECLARE … NO SCROLL CURSOR FOR`,
- * `FETCH FORWARD n`, `CLOSE`) on one connection.
+ * `FETCH FORWARD n`, then `COMMIT`, `ROLLBACK` or `CLOSE`) on one connection; when to send which,
+ * and what to do with the connection afterwards, is batch-core's {@link CursorSession}.
  *
  * Why not `em.stream` (pg-cursor under Kysely): when the session is killed, pg-cursor's `close()`
  * waits forever for a reply that never comes (brianc/node-postgres#2642) and the loop hangs with
- * the connection checked out. Plain statements on a dead connection fail at once, and the
- * connection is handed back through a `finally`, so the pool drops it and recovers.
+ * the connection checked out. Plain statements on a dead connection fail at once.
  *
  * Outside a transaction the cursor runs in its own read-only `REPEATABLE READ` transaction on a
  * connection held until {@link ServerSideCursor.close}; inside the caller's transaction it uses
@@ -20,15 +21,17 @@ export interface ServerSideCursor {
   readonly ctx: Transaction
   /** True when the cursor opened (and will end) its own transaction. */
   readonly ownsTransaction: boolean
-  /** Up to `count` next rows. */
+  /** Up to `count` next rows; see {@link CursorSession.fetch} for abort and `chunkTimeoutMs`. */
   fetch(count: number, signal?: AbortSignal): Promise<Record<string, unknown>[]>
-  /** Closes the cursor, ends its own transaction and hands the connection back, whatever fails. Idempotent. */
+  /** The error that took the connection, once it is gone. */
+  readonly lostConnection: unknown
+  /** Ends the cursor and hands the connection back, or destroys it when its end is not confirmed. Idempotent. */
   close(): Promise<void>
 }
 
 /** What this needs from a SQL EntityManager (`@mikro-orm/sql`), typed structurally. */
 interface SqlDriver {
-  execute(sql: string, params: unknown[], method: 'all' | 'run', ctx?: Transaction, loggerContext?: { signal?: AbortSignal }): Promise<unknown>
+  execute(sql: string, params: unknown[], method: 'all' | 'run', ctx?: Transaction): Promise<unknown>
   getConnection(type?: 'read' | 'write'): {
     getClient(): KyselyLike
     ensureConnection(): Promise<void>
@@ -39,12 +42,19 @@ interface KyselyLike {
   connection(): { execute<T>(work: (db: Transaction) => Promise<T>): Promise<T> }
 }
 
+/** How the cursor's connection is held: the statements' context, the raw pg client if reachable, and how to hand it back. */
+interface Held {
+  readonly ctx: Transaction
+  readonly client: PgClient | undefined
+  release(destroy: boolean): Promise<void>
+}
+
 let cursorCount = 0
 
 /**
  * Declares a cursor for `query` (SQL with `?` placeholders and its parameters, as MikroORM's
  * query builder renders them). `em` gives the driver and, when it has one, the caller's
- * transaction.
+ * transaction. `chunkTimeoutMs` bounds each statement, `signal` aborts opening.
  *
  * @example
  * ```ts
@@ -56,90 +66,118 @@ let cursorCount = 0
  * }
  * ```
  */
-export async function openServerSideCursor(em: EntityManager, query: { sql: string; params: readonly unknown[] }, connectionType: 'read' | 'write' = 'read'): Promise<ServerSideCursor> {
+export async function openServerSideCursor(
+  em: EntityManager,
+  query: { sql: string; params: readonly unknown[] },
+  connectionType: 'read' | 'write' = 'read',
+  options: { readonly chunkTimeoutMs?: number; readonly signal?: AbortSignal } = {},
+): Promise<ServerSideCursor> {
   const driver = em.getDriver() as unknown as SqlDriver
   const name = em.getPlatform().quoteIdentifier(`batchyield_cursor_${++cursorCount}`)
   const callerTransaction = em.getTransactionContext<Transaction>()
+  const ownsTransaction = callerTransaction === undefined
+  options.signal?.throwIfAborted()
 
-  let ctx: Transaction
-  let release = (): Promise<void> => Promise.resolve()
+  let held: Held
   if (callerTransaction !== undefined) {
-    ctx = callerTransaction
+    // Only a timeout cancels a statement in the caller's transaction: find its client only then.
+    const client = options.chunkTimeoutMs === undefined ? undefined : await pgClientOf(em, callerTransaction, connectionType).catch(() => undefined)
+    held = { ctx: callerTransaction, client, release: async () => {} }
   } else {
-    const connection = driver.getConnection(connectionType)
-    // MikroORM's first query checks the server on a pooled connection: do it before holding one
-    // (on a pool of one it would wait for the connection held here).
-    await connection.ensureConnection()
-    const pool = await mikroOrmPgPool(em)
-    if (pool !== undefined) {
-      // One client of MikroORM's pool held until close(), its statements run through pg's callback
-      // API (see pgCallbackContext); MikroORM still logs them. pg's pool drops a dead client.
-      const client = await pool.connect()
-      ctx = heldClientContext(client) as unknown as Transaction
-      release = async () => client.release()
-    } else {
-      // Hold one connection until close(): Kysely hands it back to the pool when `work` settles,
-      // even when the connection died, and pg's pool then drops a dead one.
-      let hold!: () => void
-      const held = new Promise<void>((resolve) => (hold = resolve))
-      let handedBack!: Promise<void>
-      ctx = await new Promise<Transaction>((resolve, reject) => {
-        handedBack = connection
-          .getClient()
-          .connection()
-          .execute(async (db) => {
-            resolve(db)
-            await held
-          })
-          .catch(reject)
-      })
-      release = () => {
-        hold()
-        return handedBack
-      }
-    }
-    try {
-      await driver.execute('begin transaction isolation level repeatable read read only', [], 'run', ctx)
+    held = await holdConnection(em, driver, connectionType)
+  }
+  const { ctx, client } = held
+
+  // the client's 'error' event: the connection died, possibly while no statement was running
+  let lost: unknown
+  let session: CursorSession<Record<string, unknown>> | undefined
+  const onClientError = (error: Error): void => {
+    lost ??= error
+    session?.connectionLost(error)
+  }
+  client?.on?.('error', onClientError)
+
+  const run = (sql: string, params: readonly unknown[] = []) => driver.execute(sql, [...params], 'run', ctx).then(() => undefined)
+  const connection: CursorConnection<Record<string, unknown>> = {
+    async begin() {
+      await run('begin transaction isolation level repeatable read read only')
       // em.find runs a read under the EntityManager's session context (row-level security: set_config
       // and role) in a short transaction of its own; the cursor's transaction carries it the same way
       const sessionContext = em.getTransactionSessionContext()
-      if (sessionContext !== undefined) await connection.applySessionContext(ctx, sessionContext)
-    } catch (error) {
-      // the connection goes back to the pool: not inside a transaction (after a failed BEGIN this only warns)
-      await driver.execute('rollback', [], 'run', ctx).catch(() => {})
-      await release()
-      throw error
-    }
+      if (sessionContext !== undefined) await driver.getConnection(connectionType).applySessionContext(ctx, sessionContext)
+    },
+    declare: () => run(`declare ${name} no scroll cursor for ${query.sql}`, query.params),
+    fetch: async (count) => (await driver.execute(`fetch forward ${count} from ${name}`, [], 'all', ctx)) as Record<string, unknown>[],
+    closeCursor: () => run(`close ${name}`),
+    commit: () => run('commit'),
+    rollback: () => run('rollback'),
+    ...(client === undefined ? {} : { cancel: async () => void (await cancelNodePostgresStatement(client)) }),
+    async release(destroy) {
+      client?.removeListener?.('error', onClientError)
+      await held.release(destroy !== undefined)
+    },
   }
-
-  const ownsTransaction = callerTransaction === undefined
-  let closing: Promise<void> | undefined
-  const close = async (): Promise<void> => {
-    try {
-      // Own transaction: ending it closes the cursor. Caller's transaction: close only the cursor.
-      await driver.execute(ownsTransaction ? 'commit' : `close ${name}`, [], 'run', ctx)
-    } finally {
-      await release()
-    }
-  }
-
-  try {
-    await driver.execute(`declare ${name} no scroll cursor for ${query.sql}`, [...query.params], 'run', ctx)
-  } catch (error) {
-    await (ownsTransaction ? driver.execute('rollback', [], 'run', ctx) : Promise.resolve()).catch(() => {})
-    await release()
-    throw error
-  }
+  const opened = await CursorSession.open(connection, { ownsTransaction, chunkTimeoutMs: options.chunkTimeoutMs, signal: options.signal })
+  session = opened
+  if (lost !== undefined) opened.connectionLost(lost)
 
   return {
     ctx,
     ownsTransaction,
-    async fetch(count, signal) {
-      if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`fetch count must be a positive integer; received ${count}`)
-      return (await driver.execute(`fetch forward ${count} from ${name}`, [], 'all', ctx, signal ? { signal } : undefined)) as Record<string, unknown>[]
+    fetch: (count, signal) => {
+      if (!Number.isSafeInteger(count) || count < 1) return Promise.reject(new RangeError(`fetch count must be a positive integer; received ${count}`))
+      return opened.fetch(count, signal)
     },
-    close() {
-      return (closing ??= close())
+    get lostConnection() {
+      return opened.broken?.kind === 'lost' ? opened.broken.error : lost
+    },
+    close: () => opened.close(),
+  }
+}
+
+/**
+ * Holds one connection for the cursor's own transaction: a client of MikroORM's own `pg` pool
+ * (its statements through pg's callback API, see `pgCallbackContext`), or where MikroORM must
+ * acquire connections itself (hooks, replicas), one held through Kysely until `release`, its pg
+ * client looked up so that it can be cancelled and destroyed.
+ */
+async function holdConnection(em: EntityManager, driver: SqlDriver, connectionType: 'read' | 'write'): Promise<Held> {
+  const connection = driver.getConnection(connectionType)
+  // MikroORM's first query checks the server on a pooled connection: do it before holding one
+  // (on a pool of one it would wait for the connection held here).
+  await connection.ensureConnection()
+  const pool = await mikroOrmPgPool(em)
+  if (pool !== undefined) {
+    const client = await pool.connect()
+    return {
+      ctx: heldClientContext(client) as unknown as Transaction,
+      client,
+      release: async (destroy) => (destroy ? destroyPgClient(client) : client.release()),
+    }
+  }
+  // Kysely hands the connection back to the pool when `work` settles.
+  let hold!: () => void
+  const held = new Promise<void>((resolve) => (hold = resolve))
+  let handedBack!: Promise<void>
+  const ctx = await new Promise<Transaction>((resolve, reject) => {
+    handedBack = connection
+      .getClient()
+      .connection()
+      .execute(async (db) => {
+        resolve(db)
+        await held
+      })
+      .catch(reject)
+  })
+  const client = await pgClientOf(em, ctx, connectionType).catch(() => undefined)
+  return {
+    ctx,
+    client,
+    release: async (destroy) => {
+      // ended first, the client is dropped by pg's pool when Kysely hands it back; unfound, it can only be handed back
+      if (destroy && client !== undefined) endPgClient(client)
+      hold()
+      await handedBack.catch(() => {})
     },
   }
 }

@@ -21,7 +21,7 @@ import { keyShapeOf, planQuery, type QueryPlan } from './query-plan.js'
 
 /** Where a keyset run starts and stops (see RangeOptions). */
 const RANGE_OPTIONS = ['from', 'to', 'partition'] as const
-const KNOWN_OPTIONS = new Set(['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'retries', 'limit', 'signal', 'onProgress', 'strategy', 'after'])
+const KNOWN_OPTIONS = new Set(['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'retries', 'chunkTimeoutMs', 'limit', 'signal', 'onProgress', 'strategy', 'after'])
 
 /**
  * Streams the entities of a TypeORM select query in chunks of `chunkSize` rows, yielding lists
@@ -68,7 +68,7 @@ export function aiterator<E extends ObjectLiteral>(
   const prefix = uniquePrefix(plan)
 
   if (strategy === 'cursor') {
-    return iterateChunks(() => CursorSource.open(plan, prefix, readAheadOf(engineOptions)), { ...engineOptions, limit })
+    return iterateChunks(() => CursorSource.open(plan, prefix, readAheadOf(engineOptions), engineOptions.chunkTimeoutMs), { ...engineOptions, limit })
   }
   const ordering = plan.keyset!
   const shape: KeyShape = keyShapeOf(plan, ordering)

@@ -1,17 +1,12 @@
+import { isConnectionLoss as lostByCoreRules } from '@batchyield/batch-core'
+
 /**
- * The server ended the session (PostgreSQL: SQLSTATE class 08 connection exception, 57P0x
- * shutdown, 25P03 idle-in-transaction timeout; MariaDB/MySQL: the connection was killed or
- * lost) or the socket closed under the query.
+ * The server ended the session or the socket failed under the query, by batch-core's rules
+ * shared with the MikroORM adapter (`isConnectionLoss`: PostgreSQL SQLSTATE class 08, 57P0x,
+ * 25P03; MariaDB/MySQL killed or lost connections; socket errors such as `ECONNRESET`; the
+ * drivers' "Connection terminated" and "closed state"). Looks through TypeORM's
+ * `QueryFailedError` to its `driverError`.
  */
 export function isConnectionLoss(error: unknown): boolean {
-  const driverError = (error as { driverError?: { code?: unknown; message?: unknown } } | undefined)?.driverError
-  const code = typeof driverError?.code === 'string' ? driverError.code : ''
-  const message = error instanceof Error ? error.message : ''
-  return (
-    /^(08|57P0)/.test(code) ||
-    code === '25P03' ||
-    code === 'PROTOCOL_CONNECTION_LOST' ||
-    code === 'ER_CONNECTION_KILLED' ||
-    /Connection terminated|Connection lost|connection is in closed state/i.test(message)
-  )
+  return lostByCoreRules(error)
 }

@@ -1,4 +1,4 @@
-import type { Chunk, ChunkSource } from '@batchyield/batch-core'
+import { cancelNodePostgresStatement, type Chunk, type ChunkSource, ChunkTimeoutError, type CursorConnection, CursorSession } from '@batchyield/batch-core'
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
 import { isConnectionLoss } from './connection-loss.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrateRows } from './hydrate.js'
@@ -7,6 +7,7 @@ import { type PortalReader, portalReader, type Row } from './portal-reader.js'
 import { cloneQuery } from './query-clone.js'
 import type { QueryPlan } from './query-plan.js'
 import type { ReadAhead } from './read-ahead.js'
+import { type NodePostgresClient, nodePostgresClient } from './pg-client.js'
 import { RowKeys } from './row-keys.js'
 
 /** Cursor runs currently holding a pooled connection, per data source (named in pool-timeout errors). */
@@ -22,14 +23,19 @@ const openRuns = new WeakMap<object, number>()
  *
  * If the query builder runs on a query runner inside a transaction, the cursor lives in that
  * transaction (its isolation level applies) and the transaction is left open for its owner.
+ *
+ * What is sent when, and whether the connection may go back to the pool, is batch-core's
+ * `CursorSession` (shared with the MikroORM adapter); this class renders its statements with
+ * TypeORM's query runner and hydrates the rows.
  */
 export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private pending: Row[] = []
   private exhausted = false
   private skipRoots: number
-  private declared = false
-  private transactionStarted = false
   private counted = false
+  /** The connection was handed back (or destroyed): by the session's end, or by close() when no session opened. */
+  private released = false
+  private session: CursorSession<Row> | undefined
   /** Why the server closed our connection, if it did (TypeORM then releases the runner). */
   private connectionError: Error | undefined
   /** Whether hydrating a chunk sent no statement (known after the first chunk): then reads may go ahead. */
@@ -41,6 +47,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private connection: { on(event: 'error', listener: (error: Error) => void): unknown; removeListener(event: 'error', listener: (error: Error) => void): unknown } | undefined
   private readonly onConnectionError = (error: Error) => {
     this.connectionError ??= error
+    this.session?.connectionLost(error)
   }
 
   private constructor(
@@ -51,12 +58,13 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     private readonly ownsRunner: boolean,
     private readonly name: string,
     private readonly readAhead: ReadAhead,
+    private readonly chunkTimeoutMs: number | undefined,
   ) {
     this.skipRoots = plan.skip
   }
 
-  /** Opens the transaction (unless the query's runner is already in one) and declares the cursor. */
-  static async open<E extends ObjectLiteral>(plan: QueryPlan<E>, prefix: string, readAhead: ReadAhead = {}): Promise<CursorSource<E>> {
+  /** Prepares the query; the transaction and the cursor are opened by the first next(). */
+  static open<E extends ObjectLiteral>(plan: QueryPlan<E>, prefix: string, readAhead: ReadAhead = {}, chunkTimeoutMs?: number): CursorSource<E> {
     const query = cloneQuery(plan.base)
     const rowKeys = new RowKeys(plan.primary, prefix, (key) => key.sql)
     rowKeys.addTo(query)
@@ -67,37 +75,71 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     }
     const callers = (query as unknown as { queryRunner?: QueryRunner }).queryRunner
     const runner = callers ?? plan.dataSource.createQueryRunner(plan.dataSource.defaultReplicationModeForReads())
-    const source = new CursorSource(plan, query, rowKeys, runner, callers === undefined, `${prefix}cursor`, readAhead)
-    try {
-      await source.declare()
-    } catch (error) {
-      await source.close().catch(() => {})
-      throw error
-    }
-    return source
+    return new CursorSource(plan, query, rowKeys, runner, callers === undefined, `${prefix}cursor`, readAhead, chunkTimeoutMs)
   }
 
-  private async declare(): Promise<void> {
+  /** Takes the connection and opens the session: BEGIN (unless the runner is in a transaction) and DECLARE. */
+  private async openSession(signal: AbortSignal): Promise<CursorSession<Row>> {
+    signal.throwIfAborted()
     const connection = await this.acquire()
     if (typeof connection?.on === 'function') {
       this.connection = connection as NonNullable<CursorSource<E>['connection']>
       connection.on('error', this.onConnectionError)
     }
-    if (!this.runner.isTransactionActive) {
-      this.transactionStarted = true
-      await this.runner.startTransaction('REPEATABLE READ')
-      await this.runner.query('SET TRANSACTION READ ONLY')
+    const pg = nodePostgresClient(connection)
+    const ownsTransaction = !this.runner.isTransactionActive
+    const session = await CursorSession.open(this.statements(connection, pg), { ownsTransaction, chunkTimeoutMs: this.chunkTimeoutMs, signal })
+    this.session = session
+    if (this.connectionError !== undefined) session.connectionLost(this.connectionError)
+    return session
+  }
+
+  /** The cursor's statements through TypeORM's query runner (and, for reads, node-postgres's wire protocol). */
+  private statements(connection: unknown, pg: NodePostgresClient | undefined): CursorConnection<Row> {
+    const { runner, name } = this
+    const connected = <T>(send: () => Promise<T>): Promise<T> => {
+      // TypeORM releases the runner when its connection errors: say why, as the connection loss it is
+      if (runner.isReleased) return Promise.reject(this.connectionError ?? new Error('Connection terminated: the query runner was released'))
+      return send()
     }
-    this.query.expressionMap.queryEntity = true // the SQL getMany() runs (adds unselected primary columns)
-    const [sql, parameters] = this.query.getQueryAndParameters()
-    await this.runner.query(`DECLARE ${this.name} NO SCROLL CURSOR FOR ${sql}`, parameters)
-    this.declared = true
-    // Query subscribers (beforeQuery/afterQuery) see every statement runner.query() sends: with
-    // any registered, chunks stay FETCH statements through it.
-    if (this.plan.dataSource.subscribers.length === 0) this.readPortal = portalReader(this.plan.dataSource.driver, connection, this.name)
-    if (!this.plan.toManyJoins && this.skipRoots > 0) {
-      await this.runner.query(`MOVE FORWARD ${this.skipRoots} IN ${this.name}`)
-      this.skipRoots = 0
+    return {
+      begin: () =>
+        connected(async () => {
+          await runner.startTransaction('REPEATABLE READ')
+          await runner.query('SET TRANSACTION READ ONLY')
+        }),
+      declare: () =>
+        connected(async () => {
+          this.query.expressionMap.queryEntity = true // the SQL getMany() runs (adds unselected primary columns)
+          const [sql, parameters] = this.query.getQueryAndParameters()
+          await runner.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, parameters)
+          // Query subscribers (beforeQuery/afterQuery) see every statement runner.query() sends: with
+          // any registered, chunks stay FETCH statements through it.
+          if (this.plan.dataSource.subscribers.length === 0) this.readPortal = portalReader(this.plan.dataSource.driver, connection, name)
+          if (!this.plan.toManyJoins && this.skipRoots > 0) {
+            await runner.query(`MOVE FORWARD ${this.skipRoots} IN ${name}`)
+            this.skipRoots = 0
+          }
+        }),
+      fetch: (count) =>
+        connected(() => {
+          const sql = `FETCH FORWARD ${count} FROM ${name}`
+          return this.readPortal ? this.executePortal(sql, count, this.readPortal) : runner.query(sql, undefined, true).then((result) => result.records as Row[])
+        }),
+      closeCursor: () => connected(() => runner.query(`CLOSE ${name}`)),
+      commit: () => connected(() => runner.commitTransaction()),
+      rollback: () => connected(() => runner.rollbackTransaction()),
+      ...(pg === undefined ? {} : { cancel: async () => void (await cancelNodePostgresStatement(connection)) }),
+      release: async (destroy) => {
+        this.released = true
+        this.connection?.removeListener('error', this.onConnectionError)
+        this.uncount()
+        if (!this.ownsRunner) return // the caller's runner and connection stay the caller's
+        // A connection whose transaction end is not confirmed is destroyed rather than pooled.
+        const release = (runner as unknown as { releasePostgresConnection?: (error?: unknown) => Promise<void> }).releasePostgresConnection
+        if (destroy !== undefined && release) await release.call(runner, destroy.reason instanceof Error ? destroy.reason : new Error(String(destroy.reason)))
+        else await runner.release()
+      },
     }
   }
 
@@ -117,13 +159,13 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     return connection
   }
 
-  async next(size: number): Promise<Chunk<E>> {
+  async next(size: number, signal: AbortSignal): Promise<Chunk<E>> {
+    const session = (this.session ??= await this.onConnection(() => this.openSession(signal), signal))
     for (;;) {
       let rows = this.pending
       this.pending = []
       if (!this.exhausted) {
-        this.assertConnected()
-        const read = this.ahead ?? { size, rows: this.fetch(size) }
+        const read = this.ahead ?? { size, rows: this.fetch(session, size, signal) }
         this.ahead = undefined
         const fetched = await read.rows
         if (fetched.length < read.size) this.exhausted = true
@@ -143,12 +185,14 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       }
       rows = this.dropSkipped(rows)
       const done = this.exhausted && this.pending.length === 0
+      // once the run is over (abort, early exit), nothing new is sent: no read ahead, no hydration queries
+      signal.throwIfAborted()
       // Not while hydrating sends statements of its own: they would wait behind the read (and
       // fail with it, hiding its error). Rows left over from a read ahead mean the engine is
       // asking for its last few.
       if (this.readAhead.enabled === true && this.hydrationQuiet && !this.exhausted && (this.plan.toManyJoins || this.pending.length === 0)) {
-        const rowsAhead = this.fetch(size)
-        rowsAhead.catch(() => {}) // awaited by the next next() or by close()
+        const rowsAhead = this.fetch(session, size, signal)
+        rowsAhead.catch(() => {}) // awaited by the next next(), or dropped by close()
         this.ahead = { size, rows: rowsAhead }
       }
       if (rows.length === 0) {
@@ -157,17 +201,17 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       }
       // One row per entity and no statements to send: hydrate in slices (see hydrateInSlices).
       const sliced = !this.plan.toManyJoins && this.hydrationQuiet
-      const { entities, sendsStatements } = await this.onConnection(() =>
-        sliced ? hydrateInSlices(this.query, this.runner, rows, HYDRATION_SLICE_ROWS) : hydrateRows(this.query, this.runner, rows),
+      const { entities, sendsStatements } = await this.onConnection(
+        () => (sliced ? hydrateInSlices(this.query, this.runner, rows, HYDRATION_SLICE_ROWS) : hydrateRows(this.query, this.runner, rows)),
+        signal,
       )
       this.hydrationQuiet = !sendsStatements
       return { items: entities, done }
     }
   }
 
-  private fetch(size: number): Promise<Row[]> {
-    const sql = `FETCH FORWARD ${size} FROM ${this.name}`
-    return this.onConnection(() => (this.readPortal ? this.executePortal(sql, size, this.readPortal) : this.runner.query(sql, undefined, true).then((result) => result.records)))
+  private fetch(session: CursorSession<Row>, size: number, signal: AbortSignal): Promise<Row[]> {
+    return this.onConnection(() => session.fetch(size, signal), signal)
   }
 
   /**
@@ -175,13 +219,15 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
    * queries, which may wait behind a read sent ahead): if the connection died under it, the
    * clear error of lostConnection().
    */
-  private async onConnection<T>(step: () => Promise<T>): Promise<T> {
+  private async onConnection<T>(step: () => Promise<T>, signal: AbortSignal): Promise<T> {
     try {
       return await step()
     } catch (error) {
+      if (error instanceof ChunkTimeoutError || (signal.aborted && error === signal.reason)) throw error
       // The connection may have died under this statement; its 'error' event can trail the rejection.
       await new Promise((resolve) => setImmediate(resolve))
-      if (this.runner.isReleased || this.connectionError || isConnectionLoss(error)) throw this.lostConnection(error)
+      // (a runner released by TypeORM, not by our own end, lost its connection)
+      if ((this.runner.isReleased && !this.released) || this.connectionError || isConnectionLoss(error)) throw this.lostConnection(error)
       throw error
     }
   }
@@ -196,11 +242,6 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       logger.logQueryError(driverError as Error, sql, undefined, this.runner)
       throw new QueryFailedError(sql, undefined, driverError as Error)
     }
-  }
-
-  /** A clear error instead of TypeORM's "Query runner already released" when the server closed the connection. */
-  private assertConnected(): void {
-    if (this.runner.isReleased) throw this.lostConnection(undefined)
   }
 
   private lostConnection(fetchError: unknown): Error {
@@ -223,47 +264,27 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     return start === 0 ? rows : rows.slice(start)
   }
 
-  /** CLOSE, then COMMIT (ROLLBACK if anything failed) and release, whatever state we are in. */
+  /**
+   * Ends the session (COMMIT, ROLLBACK after a failure or a cancel, CLOSE in the caller's
+   * transaction; a connection whose end is not confirmed is destroyed, see CursorSession). A read
+   * sent ahead that nobody took is cancelled there; its outcome is no news to the caller.
+   */
   async close(): Promise<void> {
-    let failure: { error: unknown } | undefined
-    // A read sent ahead that nobody took: wait for it (the connection is busy until then). Its
-    // error is no news to the caller, who never asked for those rows, but unless the connection
-    // died it aborted the transaction: then CLOSE would fail, and ROLLBACK ends it.
-    const unread = await this.ahead?.rows.then(
-      () => undefined,
-      (error: unknown) => ({ error }),
-    )
+    const ahead = this.ahead
     this.ahead = undefined
-    const aborted = unread !== undefined && this.connectionError === undefined && !this.runner.isReleased && !isConnectionLoss(unread.error)
-    // Once the session is gone, so are its cursor and transaction: nothing is left to clean up
-    // on the server, and a "Connection terminated" from CLOSE is no news to the caller (a FETCH
-    // that hit it already failed the run; after a break, nobody is waiting for rows).
-    let lost: Error | undefined = this.connectionError
-    const attempt = async (step: () => Promise<unknown>) => {
-      try {
-        await step()
-      } catch (error) {
-        if (this.connectionError || isConnectionLoss(error)) lost ??= this.connectionError ?? (error as Error)
-        else failure ??= { error }
-      }
+    try {
+      if (this.session !== undefined) await this.session.close()
+      else if (!this.released) await this.statements(undefined, undefined).release(undefined) // no session opened: nothing was begun
+    } finally {
+      await ahead?.rows.catch(() => {})
+      this.uncount()
     }
-    const usable = () => lost === undefined && !this.runner.isReleased
-    if (this.declared && usable() && !aborted) await attempt(() => this.runner.query(`CLOSE ${this.name}`))
-    if (this.transactionStarted && this.runner.isTransactionActive && usable()) {
-      await attempt(() => (failure || aborted ? this.runner.rollbackTransaction() : this.runner.commitTransaction()))
-    }
-    if (this.ownsRunner) {
-      // A connection whose clean-up failed (or that died) is in an unknown state: destroy it rather than pool it.
-      const release = (this.runner as unknown as { releasePostgresConnection?: (error?: unknown) => Promise<void> }).releasePostgresConnection
-      const broken = failure?.error ?? lost
-      await attempt(() => (broken && release ? release.call(this.runner, broken) : this.runner.release()))
-    }
-    this.connection?.removeListener('error', this.onConnectionError)
-    if (this.counted) {
-      this.counted = false
-      openRuns.set(this.plan.dataSource, (openRuns.get(this.plan.dataSource) ?? 1) - 1)
-    }
-    if (failure) throw failure.error
+  }
+
+  private uncount(): void {
+    if (!this.counted) return
+    this.counted = false
+    openRuns.set(this.plan.dataSource, (openRuns.get(this.plan.dataSource) ?? 1) - 1)
   }
 }
 
