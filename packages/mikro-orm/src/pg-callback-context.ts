@@ -107,9 +107,8 @@ export async function mikroOrmPgPool(em: EntityManager): Promise<PgPool | undefi
  * of its promise API.
  *
  * Why: with the promise API each result stays reachable past the next young-generation GC, so
- * every chunk's rows are promoted to the old generation and left for full GCs (measured at 1M
- * rows: 510 MB promoted against ~100 MB, and about 9% of the run; the same effect the TypeORM
- * keyset source avoids in `callback-query.ts`).
+ * every chunk's rows are promoted to the old generation and left for full GCs (the same effect the
+ * TypeORM keyset source avoids in `callback-query.ts`; bench/results/history.md).
  */
 export async function pgCallbackContext(em: EntityManager): Promise<QueryContext | undefined> {
   const pool = await mikroOrmPgPool(em)
