@@ -116,10 +116,8 @@ async function checkTarball(name: string, tarball: string): Promise<void> {
       continue
     }
     const { sources } = JSON.parse(await readFile(join(pkgDir, map), 'utf8')) as { sources: string[] }
-    for (const s of sources) {
-      const target = join(dirname(map), s).split('\\').join('/')
-      if (!has(target)) problems.push(`${map} maps to ${s}, which is not in the tarball`)
-    }
+    const missing = sources.filter((source) => !has(join(dirname(map), source).split('\\').join('/')))
+    if (missing.length > 0) problems.push(`${map} maps to ${missing.length} of its ${sources.length} sources that are not in the tarball (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`)
   }
   if (problems.length > 0) throw new Error(`${name} tarball: ${problems.join('; ')}`)
   console.log(`${name}: ${files.length} files, entry points, maps and metadata complete`)
