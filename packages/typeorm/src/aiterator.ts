@@ -74,7 +74,7 @@ export function aiterator<E extends ObjectLiteral>(
   const shape: KeyShape = keyShapeOf(plan, ordering)
   const afterValues = after === undefined ? undefined : decodeResumeToken(after, shape)
   const range: KeysetRange | undefined = bounded ? resolveRangeOptions({ from, to, partition }, shape, () => partitionQueryOf(plan, ordering).conditions) : undefined
-  return iterateChunks(() => new KeysetSource(plan, ordering, shape, prefix, afterValues, keptChunks(engineOptions), readAheadOf(engineOptions), range), { ...engineOptions, limit })
+  return iterateChunks(() => new KeysetSource(plan, ordering, shape, prefix, afterValues, keptChunks(engineOptions), readAheadOf(engineOptions), range, engineOptions.chunkTimeoutMs), { ...engineOptions, limit })
 }
 
 /**

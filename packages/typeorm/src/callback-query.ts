@@ -1,6 +1,7 @@
-import { readsInTurns } from '@batchyield/batch-core'
+import { boundStatement, ChunkTimeoutError, readsInTurns } from '@batchyield/batch-core'
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
-import { type NodePostgresClient, nodePostgresClient } from './pg-client.js'
+import { nodePostgresClient } from './pg-client.js'
+import { statementControls } from './statement-controls.js'
 import type { Row } from './portal-reader.js'
 
 /**
@@ -19,7 +20,7 @@ import type { Row } from './portal-reader.js'
  * Anything else takes TypeORM's own path: another driver or pg-native, query subscribers
  * (they see every statement `queryRunner.query()` sends), the query result cache.
  */
-export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, queryRunner: QueryRunner, signal?: AbortSignal): Promise<Row[]> {
+export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, queryRunner: QueryRunner, signal?: AbortSignal, timeoutMs?: number): Promise<Row[]> {
   const typeorm = query as unknown as { loadRawResults(runner: QueryRunner): Promise<Row[]> }
   const { dataSource } = query
   // the adapter turns the result cache off for its queries (query-plan.ts); a query with it on takes TypeORM's path
@@ -37,10 +38,11 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
   logger.logQuery(sql, parameters, queryRunner)
   const started = Date.now()
   try {
-    const rows = await new Promise<Row[]>((resolve, reject) => {
-      // an abort while the query runs cancels it on the server, which ends it with an error
-      const onAbort = (): void => cancelRunning(client)
-      signal?.addEventListener('abort', onAbort, { once: true })
+    const controls = statementControls(client, dataSource)
+    // an abort while the query runs cancels it on the server, which ends it with an error
+    const onAbort = (): void => void controls.cancel()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const statement = new Promise<Row[]>((resolve, reject) => {
       readsInTurns(client.connection.stream, (parsed) =>
         client.query(sql, parameters, (error: Error | null, result: { rows: Row[] }) => {
           signal?.removeEventListener('abort', onAbort)
@@ -50,28 +52,14 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
         }),
       )
     })
+    const rows = await boundStatement(statement, { timeoutMs, ...controls, what: "The keyset chunk's SELECT" })
     const took = Date.now() - started
     const slow = dataSource.driver.options.maxQueryExecutionTime
     if (slow && took > slow) logger.logQuerySlow(took, sql, parameters, queryRunner)
     return rows
   } catch (driverError) {
     logger.logQueryError(driverError as Error, sql, parameters, queryRunner)
+    if (driverError instanceof ChunkTimeoutError) throw driverError
     throw new QueryFailedError(sql, parameters, driverError as Error)
-  }
-}
-
-/**
- * Sends PostgreSQL's cancel request for the statement `client` is running, the way node-postgres
- * does it (a new connection carrying the backend's pid and secret key; pg's `Client#cancel`).
- * Best effort: where that method is missing the statement finishes on its own.
- */
-export function cancelRunning(client: NodePostgresClient): void {
-  const pg = client as unknown as { constructor: new (config: object) => { cancel?(client: unknown, query: unknown): void }; host?: string; port?: number; activeQuery?: unknown }
-  if (pg.activeQuery === undefined || pg.activeQuery === null) return
-  try {
-    const canceller = new pg.constructor({ host: pg.host, port: pg.port })
-    canceller.cancel?.(client, pg.activeQuery)
-  } catch {
-    // a driver without it: the statement runs to its end, and its connection is released then
   }
 }

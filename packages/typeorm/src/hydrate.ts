@@ -55,9 +55,9 @@ export function hydrationSendsStatements(executed: SelectQueryBuilder<ObjectLite
  * after; its transaction handling) but returns the raw rows only, unhydrated (read as
  * callback-query's loadRawResults() reads them).
  */
-export async function loadRawRows(query: SelectQueryBuilder<ObjectLiteral>, signal?: AbortSignal): Promise<Record<string, unknown>[]> {
+export async function loadRawRows(query: SelectQueryBuilder<ObjectLiteral>, signal?: AbortSignal, timeoutMs?: number): Promise<Record<string, unknown>[]> {
   const execution = query as unknown as EntityExecution
-  execution.executeEntitiesAndRawResults = async (queryRunner) => ({ raw: await loadRawResults(query, queryRunner, signal), entities: [] })
+  execution.executeEntitiesAndRawResults = async (queryRunner) => ({ raw: await loadRawResults(query, queryRunner, signal, timeoutMs), entities: [] })
   return (await query.getRawAndEntities()).raw as Record<string, unknown>[]
 }
 

@@ -12,11 +12,12 @@ import {
   ReadAheadRows,
   type SeekPredicate,
   seekPredicate,
+  boundStatement,
+  ChunkTimeoutError,
 } from '@batchyield/batch-core'
 import type { ObjectLiteral, OrderByCondition, QueryRunner, SelectQueryBuilder } from 'typeorm'
-import { cancelRunning } from './callback-query.js'
 import { isConnectionLoss } from './connection-loss.js'
-import { nodePostgresClient } from './pg-client.js'
+import { statementControls } from './statement-controls.js'
 import type { Dialect } from './dialect.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrationSendsStatements, loadRawRows } from './hydrate.js'
 import { cloneQuery } from './query-clone.js'
@@ -77,6 +78,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     private readonly readAhead: ReadAhead = {},
     /** Where the run starts and stops (`from`/`to`/`partition`); every chunk stays inside it, `after` too. */
     private readonly range?: KeysetRange,
+    /** Bounds each statement (cancel, then close its connection; the chunk is read again). */
+    private readonly chunkTimeoutMs?: number,
   ) {
     this.keys = ordering.keys
     this.rangeCondition = range === undefined ? undefined : rangePredicate(this.keys.map((k) => k.key), range)
@@ -97,7 +100,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
         if (chunk.items.length > 0 || chunk.done) return chunk
       }
     } catch (error) {
-      if (!isConnectionLoss(error)) throw error
+      if (error instanceof ChunkTimeoutError || !isConnectionLoss(error)) throw error
       throw new Error(
         `The keyset strategy lost its database connection while reading a chunk (${(error as Error).message}). Nothing is held between chunks and the pool replaces the connection: run again with 'after' set to the last onProgress cursor to continue after the last batch you finished`,
         { cause: error },
@@ -107,7 +110,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
 
   /** A chunk read that lost its connection can be read again: a failed read leaves the position (and skip()) where it was. */
   retryable(error: unknown): boolean {
-    return isConnectionLoss((error as { cause?: unknown } | undefined)?.cause ?? error)
+    return error instanceof ChunkTimeoutError || isConnectionLoss((error as { cause?: unknown } | undefined)?.cause ?? error)
   }
 
   async close(): Promise<void> {
@@ -135,7 +138,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     for (const condition of this.seekConditions()) {
       signal?.throwIfAborted() // after an abort nothing new is sent
       const query = this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - count, condition))
-      const { raw, entities } = await sendUnlessAborted(query, signal, () => query.getRawAndEntities())
+      const { raw, entities } = await sendUnlessAborted(query, signal, this.chunkTimeoutMs, () => query.getRawAndEntities())
       this.hydrationQuiet = !hydrationSendsStatements(query)
       if (items.length === 0) items = entities
       else items.push(...entities)
@@ -179,7 +182,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     let rows: Record<string, unknown>[] = []
     for (const condition of this.seekConditions()) {
       signal?.throwIfAborted()
-      const raw = await loadRawRows(this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)), signal)
+      const raw = await loadRawRows(this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)), signal, this.chunkTimeoutMs)
       rows = joined(rows, raw)
       if (rows.length === size) break
     }
@@ -199,7 +202,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       this.keys.forEach((key, i) => keyQuery.addSelect(key.sql, `${this.prefix}o${i}`))
       this.rowKeys.addTo(keyQuery).distinct(true)
       const seeking = this.seek(keyQuery, size - rootKeys.length, condition, false)
-      rootKeys.push(...(await sendUnlessAborted(seeking, signal, () => seeking.getRawMany())))
+      rootKeys.push(...(await sendUnlessAborted(seeking, signal, this.chunkTimeoutMs, () => seeking.getRawMany())))
       if (rootKeys.length === size) break
     }
     if (rootKeys.length === 0) return { items: [], done: true }
@@ -215,7 +218,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       signal?.throwIfAborted()
       const entityQuery = this.rowKeys.addTo(this.ordered(cloneQuery(this.plan.base), true))
       appendCondition(entityQuery, this.rootKeyCondition(rootKeys.slice(start, start + slice), primary, arrayParameter))
-      const { raw, entities } = await sendUnlessAborted(entityQuery, signal, () => entityQuery.getRawAndEntities())
+      const { raw, entities } = await sendUnlessAborted(entityQuery, signal, this.chunkTimeoutMs, () => entityQuery.getRawAndEntities())
       items.push(...entities)
       this.readKeys(raw, entities, values)
     }
@@ -417,26 +420,22 @@ function appendCondition<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, 
 
 /**
  * Runs `send` (a TypeORM call that runs `query`) on a connection taken here, so that an abort while
- * the pool hands it out sends nothing, and an abort while the statement runs cancels it on the
- * server (PostgreSQL). Without a signal, or on the caller's own query runner, it is `send()`.
+ * the pool hands it out sends nothing, an abort while the statement runs cancels it on the server,
+ * and `chunkTimeoutMs` bounds it (batch-core's boundStatement). Without a signal, or on the
+ * caller's own query runner (a cancel would abort the caller's transaction), it is `send()`.
  */
-async function sendUnlessAborted<E extends ObjectLiteral, T>(query: SelectQueryBuilder<E>, signal: AbortSignal | undefined, send: () => Promise<T>): Promise<T> {
+async function sendUnlessAborted<E extends ObjectLiteral, T>(query: SelectQueryBuilder<E>, signal: AbortSignal | undefined, timeoutMs: number | undefined, send: () => Promise<T>): Promise<T> {
   if (signal === undefined || (query as unknown as { queryRunner?: QueryRunner }).queryRunner !== undefined) return send()
   const runner = query.connection.createQueryRunner(query.connection.defaultReplicationModeForReads())
   try {
-    const connection = await runner.connect()
+    const connection: unknown = await runner.connect()
     signal.throwIfAborted()
     query.setQueryRunner(runner)
-    const client = nodePostgresClient(connection)
-    const threadId = (connection as { threadId?: unknown } | undefined)?.threadId
-    const onAbort = (): void => {
-      if (client !== undefined) cancelRunning(client)
-      // MariaDB/MySQL (mysql2): KILL QUERY from another pooled connection ends the statement, not the session
-      else if (typeof threadId === 'number') query.connection.query('KILL QUERY ?', [threadId]).catch(() => {})
-    }
+    const controls = statementControls(connection, query.connection)
+    const onAbort = (): void => void controls.cancel()
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      return await send()
+      return await boundStatement(send(), { timeoutMs, ...controls, what: "The keyset chunk's SELECT" })
     } finally {
       signal.removeEventListener('abort', onAbort)
     }

@@ -124,3 +124,61 @@ describe('MariaDB: a chunk SELECT running when the signal aborts is ended with K
     }
   })
 })
+
+describe('keyset with chunkTimeoutMs on a black-holed connection', () => {
+  it('the stuck SELECT is cancelled, its connection closed, the chunk read again once the network heals: every row once', { timeout: 30_000 }, async () => {
+    const { openTcpProxy } = await import('./support/tcp-proxy.js')
+    await using proxy = await openTcpProxy(db.url)
+    const { DataSource } = await import('typeorm')
+    const { entities } = await import('./support/entities.js')
+    const proxied = await new DataSource({ type: 'postgres', url: proxy.url, entities, synchronize: false, poolSize: 1, logging: false }).initialize()
+    try {
+      const ids: number[] = []
+      let healed = false
+      let stuckPid = 0
+      for await (const batch of aiterator(proxied.getRepository(Book).createQueryBuilder('b').orderBy('b.id'), { batchYieldSize: 10, chunkSize: 10, prefetch: 0, strategy: 'keyset', chunkTimeoutMs: 300 })) {
+        ids.push(...batch.map((b) => b.id))
+        if (ids.length === 20 && !healed) {
+          // the pool's only connection, about to be black-holed mid-SELECT
+          stuckPid = ((await proxied.query('SELECT pg_backend_pid() AS pid')) as { pid: number }[])[0]!.pid
+          proxy.blackhole()
+          // heals while the run is between retries: before that, the chunk's SELECT and the reconnects hang
+          setTimeout(() => {
+            healed = true
+            proxy.heal()
+          }, 1500)
+        }
+      }
+      expect(healed).toBe(true)
+      expect(ids).toEqual(allIds())
+      // the stuck statement's connection was closed (not waited for): its backend is gone
+      const alive = () => withConnection(db.url, async (c) => (await c.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [stuckPid])).length)
+      await expect.poll(alive, { timeout: 5_000 }).toBe(0)
+    } finally {
+      await proxied.destroy()
+    }
+  })
+
+  it('with retries: 0 the run ends with a ChunkTimeoutError naming the option', { timeout: 30_000 }, async () => {
+    const { openTcpProxy } = await import('./support/tcp-proxy.js')
+    const { ChunkTimeoutError } = await import('@batchyield/batch-core')
+    await using proxy = await openTcpProxy(db.url)
+    const { DataSource } = await import('typeorm')
+    const { entities } = await import('./support/entities.js')
+    const proxied = await new DataSource({ type: 'postgres', url: proxy.url, entities, synchronize: false, poolSize: 1, logging: false }).initialize()
+    try {
+      let batches = 0
+      const error = await (async () => {
+        for await (const _ of aiterator(proxied.getRepository(Book).createQueryBuilder('b').orderBy('b.id'), { batchYieldSize: 10, chunkSize: 10, prefetch: 0, strategy: 'keyset', chunkTimeoutMs: 300, retries: 0 })) {
+          if (++batches === 1) proxy.blackhole()
+        }
+      })().then(() => undefined, (e: unknown) => e)
+      expect(error).toBeInstanceOf(ChunkTimeoutError)
+      expect((error as Error).message).toMatch(/^The keyset chunk's SELECT did not finish within chunkTimeoutMs \(300 ms\) and was cancelled/)
+      expect(batches).toBe(1)
+      proxy.heal()
+    } finally {
+      await proxied.destroy()
+    }
+  })
+})

@@ -1,0 +1,29 @@
+import { cancelNodePostgresStatement, type StatementBound } from '@batchyield/batch-core'
+import type { DataSource } from 'typeorm'
+import { nodePostgresClient } from './pg-client.js'
+
+/**
+ * How to cancel the statement running on a pooled driver connection, and how to close that
+ * connection when a cancel does not end it: node-postgres (a cancel request over a new connection;
+ * closing the socket), mysql2 (`KILL QUERY` from another pooled connection; `destroy()`). Other
+ * drivers: nothing (the statement runs to its end).
+ */
+export function statementControls(connection: unknown, dataSource: DataSource): Pick<StatementBound, 'cancel' | 'destroy'> {
+  const client = nodePostgresClient(connection)
+  if (client !== undefined) {
+    return {
+      cancel: () => cancelNodePostgresStatement(client),
+      destroy: () => (client.connection as { stream?: { destroy?(): void } }).stream?.destroy?.(),
+    }
+  }
+  const mysql = connection as { threadId?: unknown; destroy?(): void } | undefined
+  if (typeof mysql?.threadId === 'number') {
+    const threadId = mysql.threadId
+    return {
+      // ends the statement, not the session
+      cancel: () => dataSource.query('KILL QUERY ?', [threadId]).catch(() => {}),
+      destroy: () => mysql.destroy?.(),
+    }
+  }
+  return { cancel: () => {}, destroy: () => {} }
+}
