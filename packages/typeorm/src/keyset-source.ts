@@ -348,8 +348,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
    * last entity of a batch (or each entity without batches). That entity is in the latest chunk
    * the engine has taken; after it, at most `prefetch` chunks are queued and one more may have
    * returned from `next()` without being queued yet: so prefetch + 2 chunks are enough (the
-   * caller passes one more to spare). Kept as arrays, one per chunk, instead of a map entry per
-   * entity, which cost ~15% of a run; tested in progress-tokens.test.ts.
+   * caller passes one more to spare). Kept as arrays, one per chunk: a map entry per entity cost
+   * a measurable share of a run. Tested by the conformance resume scenario (every token resumes).
    */
   private remember(items: readonly E[], values: unknown[]): void {
     if (this.retain === 0) return
