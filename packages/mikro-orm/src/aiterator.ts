@@ -6,6 +6,7 @@ import {
   KeysetOrderingError,
   type KeyShape,
   type OpenChunkSource,
+  resolveRangeOptions,
   StrategyUnavailableError,
   validateBatchOptions,
 } from '@batchyield/batch-core'
@@ -15,6 +16,7 @@ import { keyDialect } from './key-columns.js'
 import { openKeysetSource } from './keyset-source.js'
 import { resolveOrdering } from './keyset-ordering.js'
 import { type AiteratorOptions, PASSTHROUGH_FIND_OPTIONS, validateAdapterOptions } from './options.js'
+import { entityPartitionQuery, keyShape } from './partitions.js'
 import type { QuerySpec } from './query-spec.js'
 
 /**
@@ -63,7 +65,11 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   const engine = validateBatchOptions(options)
   validateAdapterOptions(options)
   const meta = entityMetadata(em, entityName)
-  const { where, orderBy, offset, strategy = 'auto', loadStrategy, after } = options
+  const { where, orderBy, offset, strategy = 'auto', loadStrategy, after, from, to, partition } = options
+  const bounded = from !== undefined || to !== undefined || partition !== undefined
+  if (bounded && strategy === 'cursor') {
+    throw new TypeError(`from, to and partition (positions in the keyset ordering) work with the keyset strategy only; received strategy: 'cursor'. Use strategy: 'keyset' or 'auto'`)
+  }
 
   const findOptions: Record<string, unknown> = {}
   for (const key of PASSTHROUGH_FIND_OPTIONS) if (options[key] !== undefined) findOptions[key] = options[key]
@@ -74,15 +80,17 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   const ordering = resolveOrdering(meta, em.getPlatform(), orderBy, keyDialect(em))
   const cursorAvailable = supportsCursor(em)
   if (ordering.supported && strategy !== 'cursor') {
-    const shape: KeyShape = { keys: ordering.keys, fingerprint: `mikro-orm:${meta.className}` }
+    const shape: KeyShape = keyShape(meta, ordering)
     const resumeAfter = after === undefined ? undefined : decodeResumeToken(after, shape)
-    return () => openKeysetSource(spec, ordering, shape, resumeAfter)
+    const range = bounded ? resolveRangeOptions({ from, to, partition }, shape, () => entityPartitionQuery(meta, ordering, { where, filters: findOptions.filters, schema: findOptions.schema }).conditions) : undefined
+    return () => openKeysetSource(spec, ordering, shape, resumeAfter, range)
   }
-  if (strategy === 'keyset' || (strategy === 'auto' && (!cursorAvailable || after !== undefined))) {
+  if (strategy === 'keyset' || (strategy === 'auto' && (!cursorAvailable || after !== undefined || bounded))) {
     const reason = ordering.supported ? '' : ordering.reason
     const fallback =
       strategy === 'keyset' ? "or use strategy: 'cursor' (PostgreSQL)"
       : after !== undefined ? "(a resume token needs keyset; the cursor strategy cannot resume)"
+      : bounded ? '(from, to and partition need keyset)'
       : `('cursor', the fallback, needs PostgreSQL; this EntityManager uses ${platformName(em)})`
     throw new KeysetOrderingError(
       `Keyset iteration over ${meta.className} cannot follow this ordering: ${reason}. Order by scalar properties of ${meta.className} (the primary key is appended as the tie-breaker) ${fallback}`,

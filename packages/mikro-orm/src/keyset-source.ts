@@ -1,4 +1,4 @@
-import { type ChunkSource, encodeResumeToken, isExactKeyValue, KeysetProgress, type KeyShape, keyValueKind, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
+import { type ChunkSource, type KeysetRange, encodeResumeToken, isExactKeyValue, KeysetProgress, type KeyShape, keyValueKind, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
 import { type EntityMetadata, type EntityProperty, helper, type Platform, raw, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
@@ -7,7 +7,7 @@ import type { KeysetOrdering } from './keyset-ordering.js'
 import { pgCallbackContext, type QueryContext } from './pg-callback-context.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { createInSlices, findInSlices, nextTurn, type PlainFind, planPlainFind } from './find-in-slices.js'
-import { type CompareKey, type SeekRegion, seekRegions } from './seek-filter.js'
+import { type CompareKey, regionsFor, type SeekRegion } from './seek-filter.js'
 
 /**
  * Keyset strategy: each chunk is `fork.find(Entity, { $and: [where, seek] }, { orderBy, limit })`
@@ -28,7 +28,7 @@ import { type CompareKey, type SeekRegion, seekRegions } from './seek-filter.js'
  *
  * `after` holds the decoded key values of a resume token: the first chunk starts after them.
  */
-export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shape: KeyShape, after: readonly unknown[] | undefined): ChunkSource<object> {
+export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shape: KeyShape, after: readonly unknown[] | undefined, range?: KeysetRange): ChunkSource<object> {
   const base = contextEntityManager(spec.em)
   const options = withSortFieldsLoaded(spec.findOptions, ordering)
   const fields = ordering.keys.map((k) => k.field)
@@ -65,8 +65,8 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     positions.map((position) => keyValues(items[position]!, fields, spec.meta.className))
 
   const toBound = boundValues(spec.meta, ordering, base.getPlatform())
-  /** The index regions after the last row: the first chunk starts at the beginning. */
-  const regionsAfter = (values: readonly unknown[] | undefined): (SeekRegion | undefined)[] => (values === undefined ? [undefined] : seekRegions(ordering.keys, toBound(values), compareKey))
+  /** The index regions after the last row (the first chunk starts at the beginning), inside the range (`from`/`to`/`partition`) when there is one. */
+  const regionsAfter = (values: readonly unknown[] | undefined): (SeekRegion | undefined)[] => regionsFor(ordering.keys, values, range, toBound, compareKey)
 
   /** em.find's options for one region's query. */
   const regionOptions = (region: SeekRegion | undefined, limit: number, signal: AbortSignal | undefined): Record<string, unknown> => {
@@ -226,7 +226,8 @@ function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, platform: P
   if (converted.length === 0) return (values) => values
   return (values) => {
     const bound = [...values]
-    for (const { i, type } of converted) if (bound[i] !== null) bound[i] = type.convertToDatabaseValue(bound[i], platform, { mode: 'query' })
+    // a range's `at` bound holds values of the leading keys only
+    for (const { i, type } of converted) if (i < bound.length && bound[i] !== null) bound[i] = type.convertToDatabaseValue(bound[i], platform, { mode: 'query' })
     return bound
   }
 }

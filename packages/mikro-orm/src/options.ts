@@ -1,4 +1,4 @@
-import { assertNonNegativeInteger, assertOneOf, type BatchOptions, describeValue } from '@batchyield/batch-core'
+import { assertNonNegativeInteger, assertOneOf, type BatchOptions, describeValue, type RangeOptions } from '@batchyield/batch-core'
 import { type FilterQuery, type FindOptions, LoadStrategy, type OrderDefinition } from '@mikro-orm/core'
 
 /**
@@ -48,8 +48,9 @@ type PassthroughFindOptions<Entity, Hint extends string, Fields extends string, 
 /**
  * Options of `em.aiterator(Entity, options)`: the engine's {@link BatchOptions} (`batchYieldSize`,
  * `chunkSize`, `prefetch`, `limit`, `signal`, `onProgress`), the query (`where`, `orderBy`,
- * `offset`, and `em.find`'s `populate`, `fields`, `exclude`, `filters`, `populateWhere`, …), and
- * how to read (`strategy`, `after`, `loadStrategy`).
+ * `offset`, and `em.find`'s `populate`, `fields`, `exclude`, `filters`, `populateWhere`, …), how
+ * to read (`strategy`, `after`, `loadStrategy`), and where to start and stop (`from`, `to`, or a
+ * `partition` from `partitions()`; keyset only).
  *
  * `populate` and `fields` narrow the yielded type exactly as they do for `em.find`.
  *
@@ -69,6 +70,7 @@ type PassthroughFindOptions<Entity, Hint extends string, Fields extends string, 
  */
 export interface AiteratorOptions<Entity, Hint extends string = never, Fields extends string = never, Excludes extends string = never>
   extends BatchOptions,
+    RangeOptions,
     PassthroughFindOptions<Entity, Hint, Fields, Excludes> {
   /** The `em.find` condition. Default: every row. */
   readonly where?: FilterQuery<Entity>
@@ -92,7 +94,7 @@ export interface AiteratorOptions<Entity, Hint extends string = never, Fields ex
 }
 
 const ENGINE_OPTIONS = ['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'chunkTimeoutMs', 'limit', 'signal', 'onProgress'] as const
-const ADAPTER_OPTIONS = ['where', 'orderBy', 'offset', 'strategy', 'loadStrategy', 'after'] as const
+const ADAPTER_OPTIONS = ['where', 'orderBy', 'offset', 'strategy', 'loadStrategy', 'after', 'from', 'to', 'partition'] as const
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...ENGINE_OPTIONS, ...ADAPTER_OPTIONS, ...PASSTHROUGH_FIND_OPTIONS])
 const LOAD_STRATEGIES = Object.values(LoadStrategy)
 

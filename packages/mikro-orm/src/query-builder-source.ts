@@ -1,11 +1,11 @@
-import { type ChunkSource, encodeResumeToken, KeysetProgress, type KeyShape, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
+import { type ChunkSource, encodeResumeToken, type KeysetRange, KeysetProgress, type KeyShape, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
 import { type EntityManager, type EntityMetadata, type EntityProperty, helper, type Platform, QueryFlag, raw, type Transaction, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering, OrderEntry } from './keyset-ordering.js'
 import { entityIdentity, keyValues } from './keyset-source.js'
-import { type CompareKey, type SeekRegion, seekRegions } from './seek-filter.js'
+import { type CompareKey, regionsFor, type SeekRegion } from './seek-filter.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
 /**
@@ -45,7 +45,14 @@ export interface QueryBuilderSpec {
  * Seek regions, exact timestamps, resume tokens and the progress guard are the ones `em.aiterator`'s
  * keyset strategy uses (seek-filter, exact-sort-values, batch-core), so both read the same rows.
  */
-export function openQueryBuilderKeysetSource(spec: QueryBuilderSpec, ordering: KeysetOrdering, trailingOrder: readonly OrderEntry[], shape: KeyShape, after: readonly unknown[] | undefined): ChunkSource<object> {
+export function openQueryBuilderKeysetSource(
+  spec: QueryBuilderSpec,
+  ordering: KeysetOrdering,
+  trailingOrder: readonly OrderEntry[],
+  shape: KeyShape,
+  after: readonly unknown[] | undefined,
+  range?: KeysetRange,
+): ChunkSource<object> {
   const { meta, alias } = spec
   const base = contextEntityManager(spec.em)
   const platform = base.getPlatform()
@@ -98,7 +105,7 @@ export function openQueryBuilderKeysetSource(spec: QueryBuilderSpec, ordering: K
   }
 
   const readChunk = async (size: number): Promise<{ items: object[]; fork: EntityManager } | undefined> => {
-    const regions = lastValues === undefined ? [undefined] : seekRegions(ordering.keys, toBound(lastValues), compareKey)
+    const regions = regionsFor(ordering.keys, lastValues, range, toBound, compareKey)
     if (regions.length === 0) return undefined
     const fork = chunkEntityManager(base)
     const items: object[] = []
@@ -300,7 +307,7 @@ function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, platform: P
   if (converted.length === 0) return (values) => values
   return (values) => {
     const bound = [...values]
-    for (const { i, type } of converted) if (bound[i] !== null) bound[i] = type.convertToDatabaseValue(bound[i], platform, { mode: 'query' })
+    for (const { i, type } of converted) if (i < bound.length && bound[i] !== null) bound[i] = type.convertToDatabaseValue(bound[i], platform, { mode: 'query' })
     return bound
   }
 }

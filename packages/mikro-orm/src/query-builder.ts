@@ -1,4 +1,6 @@
 import {
+  type RangeOptions,
+  resolveRangeOptions,
   assertOneOf,
   assertOptionsObject,
   type BatchOptions,
@@ -14,7 +16,8 @@ import {
 import { type EntityManager, type EntityMetadata, ReferenceKind, Utils } from '@mikro-orm/core'
 import type { QueryBuilder } from '@mikro-orm/sql'
 import { keyDialect } from './key-columns.js'
-import { type OrderEntry, resolveOrdering } from './keyset-ordering.js'
+import { type KeysetOrdering, type OrderEntry, resolveOrdering } from './keyset-ordering.js'
+import { keyShape, queryBuilderPartitionQuery } from './partitions.js'
 import { ITERATION_STRATEGIES, type IterationStrategy } from './options.js'
 import { assertRetargetable, openQueryBuilderCursorSource, openQueryBuilderKeysetSource, type QueryBuilderSpec, type SqlQueryBuilder } from './query-builder-source.js'
 
@@ -29,14 +32,14 @@ import { assertRetargetable, openQueryBuilderCursorSource, openQueryBuilderKeyse
  * for await (const books of qb.aiterator({ batchYieldSize: 500, onProgress: (p) => (token = p.cursor) })) await index(books)
  * ```
  */
-export interface QueryBuilderAiteratorOptions extends BatchOptions {
+export interface QueryBuilderAiteratorOptions extends BatchOptions, RangeOptions {
   /** `'auto'` (default), `'keyset'` or `'cursor'`; see {@link IterationStrategy}. */
   readonly strategy?: IterationStrategy
   /** Resume token from an earlier run's `onProgress` `cursor`: start right after that entity (keyset only). */
   readonly after?: string
 }
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'retries', 'chunkTimeoutMs', 'limit', 'signal', 'onProgress', 'strategy', 'after'])
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'retries', 'chunkTimeoutMs', 'limit', 'signal', 'onProgress', 'strategy', 'after', 'from', 'to', 'partition'])
 
 /** The entities `qb.getResultList()` returns, as `aiterator` yields them. */
 type ResultOf<QB> = QB extends { getResultList(...args: any[]): Promise<readonly (infer Result)[]> } ? Result : never
@@ -72,43 +75,71 @@ export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any
 export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(qb: QB, options?: number | QueryBuilderAiteratorOptions, more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>): AsyncGenerator<ResultOf<QB> | ResultOf<QB>[], void, undefined>
 export function aiteratorQueryBuilder(qb: unknown, sizeOrOptions?: number | QueryBuilderAiteratorOptions, more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>): AsyncGenerator<unknown, void, undefined> {
   const options = normalizeOptions(sizeOrOptions, more)
-  const { strategy = 'auto', after, ...batchOptions } = options
+  const { strategy = 'auto', after, from, to, partition, ...batchOptions } = options
   const engine = validateBatchOptions(batchOptions)
   assertOneOf('strategy', strategy, ITERATION_STRATEGIES)
   if (after !== undefined && typeof after !== 'string') {
     throw new TypeError(`after must be a resume token string (the cursor reported by onProgress); received ${describeValue(after)} (${typeof after})`)
   }
+  const read = queryBuilderPlan(qb)
+  const limit = minDefined(engine.limit, read.qb.state.limit)
+  const range = from === undefined && to === undefined && partition === undefined ? undefined : { from, to, partition }
+  const open = plan(read, strategy, after, options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1), range)
+  return iterateChunks(open, { ...engine, limit }) as AsyncGenerator<unknown, void, undefined>
+}
+
+/** A query builder as the strategies read it: a snapshot of it, its EntityManager, entity, root alias, to-many joins and order. */
+export interface QueryBuilderPlan {
+  readonly qb: SqlQueryBuilder
+  readonly em: EntityManager
+  readonly meta: EntityMetadata
+  readonly alias: string
+  readonly toMany: boolean
+  readonly order: SplitOrder
+  /** The keyset ordering (root properties, then the primary key), when keyset can follow the order. */
+  readonly ordering: KeysetOrdering | undefined
+  /** Why keyset cannot follow the order, when it cannot. */
+  readonly keysetProblem: string | undefined
+}
+
+/** Checks `qb` (TypeError for query builders that cannot be streamed) and reads it once: later changes to it do not matter. */
+export function queryBuilderPlan(qb: unknown): QueryBuilderPlan {
   const source = assertQueryBuilder(qb)
   const snapshot = source.clone()
   const em = (source as unknown as { em?: EntityManager }).em!
   const meta = snapshot.mainAlias.meta!
   const alias = snapshot.alias
   const { state } = snapshot
-  const limit = minDefined(engine.limit, state.limit)
-  const open = plan(snapshot, em, meta, alias, strategy, after, options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1))
-  return iterateChunks(open, { ...engine, limit }) as AsyncGenerator<unknown, void, undefined>
+  const toMany = Object.values(state.joins).some((join) => join.prop.kind === ReferenceKind.ONE_TO_MANY || join.prop.kind === ReferenceKind.MANY_TO_MANY)
+  const order = splitOrder(state.orderBy, meta, alias)
+  const resolved = order.problem === undefined ? resolveOrdering(meta, em.getPlatform(), order.root, keyDialect(em)) : undefined
+  const ordering = resolved?.supported === true ? resolved : undefined
+  const keysetProblem = order.problem ?? (resolved?.supported === false ? resolved.reason : undefined)
+  return { qb: snapshot, em, meta, alias, toMany, order, ordering, keysetProblem }
 }
 
 /** Picks the strategy and returns how to open its source; throws what a caller must change. */
-function plan(qb: SqlQueryBuilder, em: EntityManager, meta: EntityMetadata, alias: string, strategy: IterationStrategy, after: string | undefined, progressEvery: number | undefined): OpenChunkSource<object> {
+function plan(read: QueryBuilderPlan, strategy: IterationStrategy, after: string | undefined, progressEvery: number | undefined, range: RangeOptions | undefined): OpenChunkSource<object> {
+  const { qb, em, meta, alias, toMany, order, ordering, keysetProblem } = read
   const { state } = qb
-  const toMany = Object.values(state.joins).some((join) => join.prop.kind === ReferenceKind.ONE_TO_MANY || join.prop.kind === ReferenceKind.MANY_TO_MANY)
-  const order = splitOrder(state.orderBy, meta, alias)
-  const ordering = order.problem === undefined ? resolveOrdering(meta, em.getPlatform(), order.root, keyDialect(em)) : undefined
-  const keysetProblem = order.problem ?? (ordering?.supported === false ? ordering.reason : undefined)
+  if (range !== undefined && strategy === 'cursor') {
+    throw new TypeError(`from, to and partition (positions in the keyset ordering) work with the keyset strategy only; received strategy: 'cursor'. Use strategy: 'keyset' or 'auto'`)
+  }
   const cursorAvailable = em.getDriver().getDependencies().includes('pg')
   const spec = (keyFields: readonly string[]): QueryBuilderSpec => ({ qb, em, meta, alias, toMany, offset: state.offset, progressEvery, extraFields: missingFields(state.fields, alias, keyFields) })
 
-  if (ordering?.supported === true && strategy !== 'cursor') {
-    const shape: KeyShape = { keys: ordering.keys, fingerprint: `mikro-orm:${meta.className}` }
+  if (ordering !== undefined && strategy !== 'cursor') {
+    const shape: KeyShape = keyShape(meta, ordering)
     const resumeAfter = after === undefined ? undefined : decodeResumeToken(after, shape)
+    const within = range === undefined ? undefined : resolveRangeOptions(range, shape, () => queryBuilderPartitionQuery(qb, meta, ordering).conditions)
     const keyFields = [...new Set([...ordering.keys.map((k) => k.field), ...meta.primaryKeys])]
-    return () => openQueryBuilderKeysetSource(spec(keyFields), ordering, order.trailing, shape, resumeAfter)
+    return () => openQueryBuilderKeysetSource(spec(keyFields), ordering, order.trailing, shape, resumeAfter, within)
   }
-  if (strategy === 'keyset' || (strategy === 'auto' && (!cursorAvailable || after !== undefined))) {
+  if (strategy === 'keyset' || (strategy === 'auto' && (!cursorAvailable || after !== undefined || range !== undefined))) {
     const fallback =
       strategy === 'keyset' ? "or use strategy: 'cursor' (PostgreSQL)"
       : after !== undefined ? '(a resume token needs keyset; the cursor strategy cannot resume)'
+      : range !== undefined ? '(from, to and partition need keyset)'
       : `('cursor', the fallback, needs PostgreSQL; this EntityManager uses ${platformName(em)})`
     throw new KeysetOrderingError(
       `Keyset iteration over ${meta.className} (query builder) cannot follow this ordering: ${keysetProblem}. Order by root properties of ${meta.className} (the primary key is appended as the tie-breaker; joined columns may follow it) ${fallback}`,
@@ -133,7 +164,7 @@ function plan(qb: SqlQueryBuilder, em: EntityManager, meta: EntityMetadata, alia
   return () => openQueryBuilderCursorSource(spec(meta.primaryKeys), orderBy)
 }
 
-interface SplitOrder {
+export interface SplitOrder {
   /** The leading terms on root properties, as em.find entries (`{ publishedAt: 'desc' }`). */
   readonly root: OrderEntry[]
   /** The terms after the primary key is complete, as the query builder holds them (they order joined rows). */

@@ -1,4 +1,4 @@
-import { type SeekPredicate, seekPredicate, type SortKey } from '@batchyield/batch-core'
+import { type KeysetRange, leadingKeyRanges, type LeadingKeyRange, leadingValue, rangePredicate, type SeekPredicate, seekPredicate, type SortKey } from '@batchyield/batch-core'
 
 /** A MikroORM `FilterQuery` object, built from property names and raw column fragments (values are bound as parameters). */
 export type SeekFilter = Record<string | symbol, unknown>
@@ -92,6 +92,65 @@ export function seekRegions(keys: readonly SortKey[], lastValues: readonly unkno
   }
   if (nullable && first.nulls === 'last') regions.push({ filter: { [first.field]: null }, firstKeyIsNull: true })
   return regions
+}
+
+/**
+ * The regions a keyset chunk reads after `lastValues` (undefined: the first chunk, from the start;
+ * its one region `undefined` means no seek condition), inside `range` when the run has one. Seek
+ * and range values go through `toBound` (what the seek binds for a key value).
+ */
+export function regionsFor(
+  keys: readonly SortKey[],
+  lastValues: readonly unknown[] | undefined,
+  range: KeysetRange | undefined,
+  toBound: (values: readonly unknown[]) => readonly unknown[],
+  compareKey: CompareKey = byProperty,
+): (SeekRegion | undefined)[] {
+  const last = lastValues === undefined ? undefined : toBound(lastValues)
+  if (range === undefined) return last === undefined ? [undefined] : seekRegions(keys, last, compareKey)
+  const bound = (b: KeysetRange['from']): KeysetRange['from'] => (b === undefined ? undefined : 'after' in b ? { after: toBound(b.after) } : { at: toBound(b.at) })
+  return rangeRegions(keys, last, { from: bound(range.from), to: bound(range.to) }, compareKey)
+}
+
+/**
+ * {@link seekRegions} for a run with a range (`from`/`to`, a `partition`): the rows after
+ * `lastValues` (from the start of the range before the first chunk) that lie in `range`. Each
+ * region is one stretch of the first key (batch-core's `leadingKeyRanges`: its values, bounded at
+ * both ends where the range is, and its NULLs), ANDed with the seek and the range's own condition,
+ * so the database starts and stops its index scan at the region's ends: a chunk near the end of a
+ * partition does not scan on to the end of the index. Range values are bound as seek values are.
+ *
+ * @example
+ * ```ts
+ * // published_at asc, NULLs last; the rows from 2024-01-01 up to (not including) 2024-07-01
+ * rangeRegions(keys, undefined, { from: { at: ['2024-01-01'] }, to: { at: ['2024-07-01'] } }).map((r) => r.filter)
+ * // [{ $and: [{ publishedAt: { $gte: '2024-01-01', $lte: '2024-07-01' } }, { $and: [<at or after 2024-01-01>, <before 2024-07-01>] }] }]
+ * ```
+ */
+export function rangeRegions(keys: readonly SortKey[], lastValues: readonly unknown[] | undefined, range: KeysetRange, compareKey: CompareKey = byProperty): SeekRegion[] {
+  const first = keys[0]
+  if (first === undefined) return []
+  const seek = lastValues === undefined ? undefined : seekPredicate(keys, lastValues)
+  const within = rangePredicate(keys, range)
+  if (seek?.kind === 'false' || within?.kind === 'false') return []
+  const conditions = [seek, within].flatMap((p) => (p === undefined ? [] : [toSeekFilter(p, compareKey)]))
+  const lower = lastValues !== undefined ? lastValues[0] : range.from === undefined ? undefined : leadingValue(range.from)
+  const upper = range.to === undefined ? undefined : leadingValue(range.to)
+  return leadingKeyRanges(first, lower, upper).map((stretch) => {
+    const hint = stretchFilter(first, stretch, compareKey)
+    const terms = hint === undefined ? conditions : [hint, ...conditions]
+    return { filter: terms.length === 0 ? {} : terms.length === 1 ? terms[0]! : { $and: terms }, firstKeyIsNull: stretch.kind === 'nulls' }
+  })
+}
+
+/** One stretch of the first key as a filter: `null`, or `$gte`/`$lte` its ends (`$ne: null` without ends; nothing for a key that is never NULL). */
+function stretchFilter(first: SortKey, stretch: LeadingKeyRange, compareKey: CompareKey): SeekFilter | undefined {
+  if (stretch.kind === 'nulls') return { [first.field]: null }
+  const bounds: Record<string, unknown> = {}
+  if (stretch.atLeast !== undefined) bounds.$gte = bindable(stretch.atLeast)
+  if (stretch.atMost !== undefined) bounds.$lte = bindable(stretch.atMost)
+  if (Object.keys(bounds).length > 0) return { [compareKey(first.field)]: bounds }
+  return first.nullable === false ? undefined : { [first.field]: { $ne: null } }
 }
 
 /**

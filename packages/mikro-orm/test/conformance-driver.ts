@@ -9,7 +9,7 @@ import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { expect } from 'vitest'
 import '../src/index.js'
-import { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '../src/index.js'
+import { InvalidPartitionError, InvalidResumeTokenError, KeysetOrderingError, partitions, StrategyUnavailableError } from '../src/index.js'
 import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
 import { identityMapSize, openOrm, pkOf, poolState } from './support.js'
@@ -49,7 +49,8 @@ export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
   return {
     adapter: 'MikroORM',
     dialect,
-    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError, DatabaseError: DriverException },
+    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError, DatabaseError: DriverException, InvalidPartitionError },
+    partitionMethods: dialect === 'postgres' ? ['sample', 'statistics', 'scan'] : ['scan'],
     async open(url, options = {}) {
       const t = openOrm(dialect, url, options.poolSize === undefined ? {} : { pool: { min: 0, max: options.poolSize } })
       return {
@@ -60,6 +61,10 @@ export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
         aiterator: (query, runOptions) => {
           const { entity, where, orderBy, populate } = spell(t.em, query)
           return t.em.aiterator(entity, { where, ...(orderBy ? { orderBy } : {}), populate, ...runOptions } as never) as AsyncIterableIterator<unknown>
+        },
+        partitions: (query, count, partitionOptions) => {
+          const { entity, where, orderBy } = spell(t.em, query)
+          return partitions(t.em, entity, count, { where, ...(orderBy ? { orderBy } : {}), ...partitionOptions })
         },
         keyOf: pkOf,
         valueOf: (entity, column) => (entity as Record<string, unknown>)[propertyOf(t.em.getMetadata(entity.constructor as EntityClass<object>), column)],
