@@ -11,7 +11,7 @@ import { ensureBenchDatabase, ensureEventsRowsLogged } from './events-table.ts'
 import { describeMachine } from './machine.ts'
 import type { ChildRequest } from './child-protocol.ts'
 import type { Mode } from './modes/mode.ts'
-import { childNodeArgs, loadMode, modeNames, wholeTableModes } from './modes/registry.ts'
+import { childNodeArgs, loadMode, modeNames, selectModeNames, wholeTableModes } from './modes/registry.ts'
 import { renderChartSvg } from './report-chart.ts'
 import { renderMarkdown } from './report-markdown.ts'
 import { runChild, runInterleaved, withBaselineThroughout, type Measurement } from './runner.ts'
@@ -55,15 +55,6 @@ Options:
   -h, --help        show this help
 `
 
-function selectModes(filter: string | undefined): string[] {
-  if (filter === undefined) return [...modeNames]
-  const patterns = filter.split(',').map((p) => p.trim()).filter(Boolean)
-  const selected = modeNames.filter((name) => patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p)))
-  const unmatched = patterns.filter((p) => !modeNames.some((name) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p)))
-  if (unmatched.length) throw new TypeError(`--modes: no mode matches ${unmatched.map((p) => JSON.stringify(p)).join(', ')}; modes: ${modeNames.join(', ')}`)
-  return selected
-}
-
 const values = parseCommandLine(help, {
   rows: { type: 'string' },
   runs: { type: 'string' },
@@ -85,7 +76,7 @@ const batchYieldSize = positiveInteger('batch-size', values['batch-size'], 500)
 const heapMib = positiveInteger('heap-mib', values['heap-mib'], 16_384)
 const smallDefault = rows > 100_000 ? 100_000 : 0
 const small = positiveInteger('small', values.small, smallDefault, true)
-const selected = selectModes(values.modes)
+const selected = selectModeNames(values.modes, modeNames)
 const outDir = values.out ?? fileURLToPath(new URL('../results/', import.meta.url))
 
 const url = values.url ?? (await ensureBenchDatabase())

@@ -22,7 +22,10 @@ export interface ChildResult {
   sampledPeakRssBytes: number
   /** RSS after connecting, before the job: the part of the peak that is not the job's. */
   setupRssBytes: number
-  /** Sum of `quantity` over every row read: proves the consumer touched every entity, and must agree across modes. */
+  /**
+   * Sum of `quantity` over every row read (the wide modes: of `id` plus the payload's length): proves the
+   * consumer touched every entity, and must agree across modes.
+   */
   checksum: number
   /** With `liveHeapEvery`: `[rows, heapUsed after a full GC]` pairs. */
   liveHeap?: [number, number][]

@@ -20,6 +20,7 @@ let batches = 0
 let checksum = 0
 let firstBatchMs = Number.NaN
 const delay = mode.consumerDelayMs
+const checksumOf = mode.checksumOf
 const liveHeapEvery = request.liveHeapEvery
 const gc = (globalThis as { gc?: () => void }).gc
 if (liveHeapEvery !== undefined && gc === undefined) throw new Error('liveHeapEvery needs node --expose-gc')
@@ -34,8 +35,9 @@ await job.run(async (items) => {
     gc!()
     liveHeap.push([rows, process.memoryUsage().heapUsed])
   }
+  if (checksumOf !== undefined) for (const item of items) checksum += checksumOf(item)
   // Entities have `quantity`; TypeORM's raw stream rows carry the alias prefix.
-  for (const item of items) checksum += (item as { quantity?: number }).quantity ?? (item as { e_quantity: number }).e_quantity
+  else for (const item of items) checksum += (item as { quantity?: number }).quantity ?? (item as { e_quantity: number }).e_quantity
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
 })
 const wallMs = performance.now() - started

@@ -27,7 +27,7 @@ export interface PreparedJob {
   close(): Promise<void>
 }
 
-/** One way of reading the whole `events` table, measured in its own process. */
+/** One way of reading a whole table (`events`, or `wide_events` for the wide modes), measured in its own process. */
 export interface Mode {
   name: string
   library: 'pg' | 'TypeORM' | 'MikroORM'
@@ -36,6 +36,8 @@ export interface Mode {
   consumerDelayMs: number
   /** Whether `limit` is honoured, so the mode can also be measured at a smaller scale. */
   supportsLimit: boolean
+  /** What one item adds to the run's checksum; default: its `quantity` (the `events` modes). */
+  checksumOf?: (item: object) => number
   prepare(config: ModeConfig): Promise<PreparedJob>
 }
 

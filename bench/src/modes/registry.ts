@@ -28,6 +28,24 @@ export const modeLoaders: Record<string, () => Promise<Mode>> = {
 export const modeNames: readonly string[] = Object.keys(modeLoaders)
 
 /**
+ * The wide-row modes of `npm run bench:wide` (table `wide_events`), in report order: each adapter and
+ * strategy with the defaults, then the same with `maxChunkBytes: Infinity`. Not part of `npm run bench`.
+ */
+export const wideModeLoaders: Record<string, () => Promise<Mode>> = {
+  'wide-typeorm-keyset': async () => (await import('./wide-typeorm.ts')).wideTypeormKeyset,
+  'wide-typeorm-cursor': async () => (await import('./wide-typeorm.ts')).wideTypeormCursor,
+  'wide-mikro-keyset': async () => (await import('./wide-mikro-orm.ts')).wideMikroKeyset,
+  'wide-mikro-cursor': async () => (await import('./wide-mikro-orm.ts')).wideMikroCursor,
+  'wide-typeorm-keyset-unbounded': async () => (await import('./wide-typeorm.ts')).wideTypeormKeysetUnbounded,
+  'wide-typeorm-cursor-unbounded': async () => (await import('./wide-typeorm.ts')).wideTypeormCursorUnbounded,
+  'wide-mikro-keyset-unbounded': async () => (await import('./wide-mikro-orm.ts')).wideMikroKeysetUnbounded,
+  'wide-mikro-cursor-unbounded': async () => (await import('./wide-mikro-orm.ts')).wideMikroCursorUnbounded,
+}
+
+/** Wide mode names in report order. */
+export const wideModeNames: readonly string[] = Object.keys(wideModeLoaders)
+
+/**
  * The baselines that hold every row of the table in memory at once. At 1M rows `em.find` needs more than
  * V8's default heap limit (4 GiB here), so these alone run with a larger `--max-old-space-size`; every other
  * mode runs with Node's defaults, as a user would run it.
@@ -48,9 +66,27 @@ export function childNodeArgs(mode: string, heapMib: number, baseArgs: readonly 
 }
 
 export async function loadMode(name: string): Promise<Mode> {
-  const load = modeLoaders[name]
+  const load = modeLoaders[name] ?? wideModeLoaders[name]
   if (load === undefined) {
-    throw new RangeError(`Unknown mode ${JSON.stringify(name)}; accepted: ${modeNames.join(', ')}`)
+    throw new RangeError(`Unknown mode ${JSON.stringify(name)}; accepted: ${[...modeNames, ...wideModeNames].join(', ')}`)
   }
   return load()
+}
+
+/**
+ * The names among `names` that `filter` selects: comma-separated names or prefixes ending in `*`; all of
+ * them when `filter` is undefined. Throws a TypeError naming the patterns that match nothing.
+ *
+ * @example
+ * selectModeNames('floor,typeorm-*', modeNames) // ['floor', 'typeorm-getmany', 'typeorm-skip-take', …]
+ */
+export function selectModeNames(filter: string | undefined, names: readonly string[]): string[] {
+  if (filter === undefined) return [...names]
+  const patterns = filter.split(',').map((p) => p.trim()).filter(Boolean)
+  const matches = (name: string, p: string) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p)
+  const unmatched = patterns.filter((p) => !names.some((name) => matches(name, p)))
+  if (unmatched.length || patterns.length === 0) {
+    throw new TypeError(`--modes: no mode matches ${unmatched.length ? unmatched.map((p) => JSON.stringify(p)).join(', ') : JSON.stringify(filter)}; modes: ${names.join(', ')}`)
+  }
+  return names.filter((name) => patterns.some((p) => matches(name, p)))
 }
