@@ -1,4 +1,4 @@
-import { type ChunkSource, type KeysetRange, encodeResumeToken, isExactKeyValue, KeysetProgress, type KeyShape, keyValueKind, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
+import { ChunkTimeoutError, type ChunkSource, type KeysetRange, encodeResumeToken, isExactKeyValue, KeysetProgress, type KeyShape, keyValueKind, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
 import { type EntityMetadata, type EntityProperty, helper, type Platform, raw, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
@@ -82,7 +82,9 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     const items: object[] = []
     for (const region of regions) {
       if (items.length === size) break
-      items.push(...(await findInSlices(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - items.length, signal))))
+      signal.throwIfAborted() // after an abort nothing new is sent
+      const statement = boundedSignal(signal, spec.chunkTimeoutMs)
+      items.push(...(await statement.run(() => findInSlices(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - items.length, statement.signal)))))
     }
     return { items, fork }
   }
@@ -95,9 +97,11 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     const ctx = fork.getTransactionContext() ?? (fork.getTransactionSessionContext() === undefined ? await (callbackContext ??= pgCallbackContext(base)) : undefined)
     for (const region of regions) {
       if (rows.length === size) break
-      const find = await planPlainFind(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - rows.length, signal))
+      signal?.throwIfAborted() // after an abort nothing new is sent
+      const statement = boundedSignal(signal, spec.chunkTimeoutMs)
+      const find = await planPlainFind(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - rows.length, statement.signal))
       if (find === undefined) throw new Error('@batchyield/mikro-orm: a keyset chunk stopped being a plain read')
-      const found = (await fork.getDriver().find(spec.entityName, find.condition, { ctx, em: fork, ...find.query } as never)) as object[]
+      const found = (await statement.run(() => fork.getDriver().find(spec.entityName, find.condition, { ctx, em: fork, ...find.query } as never))) as object[]
       // rows repeating an entity (none come from MikroORM's SELECTs with a limit today) would merge into it on creation, as in em.find
       rows.push(...found)
     }
@@ -121,7 +125,7 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
       try {
         return await nextChunk(size, signal)
       } catch (error) {
-        if (!isConnectionLost(error) || signal.aborted) throw error
+        if (error instanceof ChunkTimeoutError || !isConnectionLost(error) || signal.aborted) throw error
         throw connectionLostError(
           error,
           `The keyset strategy lost its database connection while reading the chunk after ${read} rows (the session was terminated or the connection dropped): ${error.message}. ` +
@@ -131,6 +135,10 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     },
     async close() {
       await plain?.reader.close()
+    },
+    /** A chunk read that lost its connection can be read again: the position moves only once a whole chunk (or load) is read. */
+    retryable(error) {
+      return error instanceof ChunkTimeoutError || isConnectionLost(error) || isConnectionLost((error as { cause?: unknown } | undefined)?.cause)
     },
     cursorOf(item) {
       return encodeResumeToken(shape, keysOf.get(item) ?? keyValues(item, fields, spec.meta.className))
@@ -171,7 +179,8 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     const loaded = await rows.reader.take(size, signal)
     if (loaded.length === 0) return { items: [], done: true }
     const done = rows.reader.drained
-    if (rows.rowsSeek && spec.readAhead && rows.reader.sendAhead(spec.chunkSize, signal)) await nextTurn() // the query goes out
+    // the read sent ahead asks for what the engine asked for last (its size follows maxChunkBytes)
+    if (rows.rowsSeek && spec.readAhead && rows.reader.sendAhead(size, signal)) await nextTurn() // the query goes out
     const items = await createInSlices(chunkEntityManager(base), rows.create, loaded)
     const positions = exactPositions(items.length)
     const values = valuesAt(items, positions)
@@ -319,4 +328,29 @@ function withSortFieldsLoaded(findOptions: Readonly<Record<string, unknown>>, or
     options.populate = [...populate, ...ordering.lazyFields.filter((f) => !populate.includes(f))]
   }
   return options
+}
+
+/**
+ * The signal one keyset statement runs under: the run's, plus `chunkTimeoutMs` (MikroORM cancels a
+ * query whose signal aborts). `run()` turns the failure of a statement the timeout ended into a
+ * `ChunkTimeoutError`, which the source calls retryable: the chunk is read again.
+ */
+function boundedSignal(signal: AbortSignal | undefined, timeoutMs: number | undefined): { signal: AbortSignal | undefined; run<T>(send: () => Promise<T>): Promise<T> } {
+  if (timeoutMs === undefined) return { signal, run: (send) => send() }
+  const timeout = AbortSignal.timeout(timeoutMs)
+  const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+  return {
+    signal: combined,
+    async run(send) {
+      try {
+        return await send()
+      } catch (error) {
+        if (!timeout.aborted || signal?.aborted === true) throw error
+        throw new ChunkTimeoutError(
+          `The keyset chunk's query did not finish within chunkTimeoutMs (${timeoutMs} ms) and was cancelled; the keyset strategy reads the chunk again (retries), as nothing is held between chunks`,
+          { cause: error },
+        )
+      }
+    },
+  }
 }

@@ -93,7 +93,7 @@ export interface AiteratorOptions<Entity, Hint extends string = never, Fields ex
   readonly after?: string
 }
 
-const ENGINE_OPTIONS = ['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'chunkTimeoutMs', 'limit', 'signal', 'onProgress'] as const
+const ENGINE_OPTIONS = ['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'retries', 'chunkTimeoutMs', 'limit', 'signal', 'onProgress'] as const
 const ADAPTER_OPTIONS = ['where', 'orderBy', 'offset', 'strategy', 'loadStrategy', 'after', 'from', 'to', 'partition'] as const
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...ENGINE_OPTIONS, ...ADAPTER_OPTIONS, ...PASSTHROUGH_FIND_OPTIONS])
 const LOAD_STRATEGIES = Object.values(LoadStrategy)

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import '../src/index.js'
 import { entities, Event, EventSchema } from './entities.js'
 import { collectBatches, describeEntity, openOrm, pkOf, type TestOrm } from './support.js'
+import { WHOLE_CHUNKS } from './whole-chunks.js'
 
 /** A SKU as a value object: each read makes a new one, so two reads of a row are equal only by value. */
 class Sku {
@@ -78,7 +79,7 @@ describe("strategy 'keyset', a plain read with read-ahead", () => {
     onEventInit = () => void selectsAtCreate.push(selects(t.queries).length)
     try {
       t.queries.length = 0
-      const events = (await collectBatches(t.em.aiterator(Event, { strategy: 'keyset', chunkSize: 300, batchYieldSize: 300, prefetch }))).flat()
+      const events = (await collectBatches(t.em.aiterator(Event, { strategy: 'keyset', chunkSize: 300, batchYieldSize: 300, prefetch, ...WHOLE_CHUNKS }))).flat()
       expect(events).toHaveLength(1_000)
       // SELECT n reads chunk n (300, 300, 300, 100). The first chunk checks that rows convert to
       // their entities' keys before any read-ahead; after it, chunk n's entities come after SELECT n + 1.
@@ -96,7 +97,7 @@ describe("strategy 'keyset', a plain read with read-ahead", () => {
   it('a limit that ends inside a chunk read ahead: exactly em.find’s entities, the rows beyond it never yielded', async () => {
     const expected = await t.em.fork({ clear: true }).find(Event, {}, { orderBy: { kind: 'desc', id: 'desc' }, limit: 750 })
     t.queries.length = 0
-    const batches = await collectBatches(t.em.aiterator(Event, { strategy: 'keyset', orderBy: { kind: 'desc' }, chunkSize: 300, batchYieldSize: 70, prefetch: 1, limit: 750 }))
+    const batches = await collectBatches(t.em.aiterator(Event, { strategy: 'keyset', orderBy: { kind: 'desc' }, chunkSize: 300, batchYieldSize: 70, prefetch: 1, limit: 750, ...WHOLE_CHUNKS }))
     const actual = batches.flat()
     expect(actual.map(describeEntity)).toEqual(expected.map(describeEntity))
     batches.slice(0, -1).forEach((batch) => expect(batch).toHaveLength(70))
@@ -112,7 +113,7 @@ describe("strategy 'keyset', a plain read with read-ahead", () => {
     expect(expected[0]!.sku).toBeInstanceOf(Sku)
     skus.queries.length = 0
     skuSelectsAtCreate.length = 0
-    const actual = (await collectBatches(skus.em.aiterator(SkuLine, { strategy: 'keyset', orderBy: { sku: 'asc' }, chunkSize: 13, batchYieldSize: 13, prefetch: 1 }))).flat()
+    const actual = (await collectBatches(skus.em.aiterator(SkuLine, { strategy: 'keyset', orderBy: { sku: 'asc' }, chunkSize: 13, batchYieldSize: 13, prefetch: 1, ...WHOLE_CHUNKS }))).flat()
     expect(actual.map(pkOf)).toEqual(expected.map(pkOf))
     expect(actual.map((line) => (line.sku as Sku).code)).toEqual(expected.map((line) => (line.sku as Sku).code))
     // chunk n's entities are created after SELECT n and before SELECT n + 1: nothing read ahead
