@@ -207,7 +207,7 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
  * raw comparison of `rule.compare(column)`, so the value is bound as it is (not converted by the
  * property's type) and compared with what `ORDER BY` sorts by.
  */
-function compareKeys(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform): CompareKey {
+export function compareKeys(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform): CompareKey {
   const raws = new Map<string, (alias: string) => string>()
   ordering.keys.forEach((key, i) => {
     const column = ordering.columns[i]!
@@ -226,7 +226,7 @@ function compareKeys(meta: EntityMetadata, ordering: KeysetOrdering, platform: P
  * property filter would have bound, the value through its custom type (values read exactly are
  * database values already).
  */
-function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform): (values: readonly unknown[]) => readonly unknown[] {
+export function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform): (values: readonly unknown[]) => readonly unknown[] {
   const converted = ordering.keys.flatMap((key, i) => {
     const type = (meta.properties[key.field] as EntityProperty).customType
     const column = ordering.columns[i]!

@@ -1,11 +1,11 @@
 import { type ChunkSource, encodeResumeToken, type KeysetRange, KeysetProgress, type KeyShape, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
-import { type EntityManager, type EntityMetadata, type EntityProperty, helper, type Platform, QueryFlag, raw, type Transaction, Utils } from '@mikro-orm/core'
+import { type EntityManager, type EntityMetadata, type EntityProperty, helper, QueryFlag, type Transaction, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering, OrderEntry } from './keyset-ordering.js'
-import { entityIdentity, keyValues } from './keyset-source.js'
-import { type CompareKey, regionsFor, type SeekRegion } from './seek-filter.js'
+import { boundValues, compareKeys, entityIdentity, keyValues } from './keyset-source.js'
+import { regionsFor, type SeekRegion } from './seek-filter.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
 /**
@@ -157,6 +157,10 @@ export function openQueryBuilderKeysetSource(
     cursorOf(item) {
       return encodeResumeToken(shape, keysOf.get(item) ?? keyValues(item, fields, meta.className))
     },
+    /** As em.aiterator's keyset source: the position moves only once a whole chunk is read. */
+    retryable(error) {
+      return isConnectionLost(error) || isConnectionLost((error as { cause?: unknown } | undefined)?.cause)
+    },
   }
 }
 
@@ -279,38 +283,7 @@ function keyCondition(pkFields: readonly string[], keys: readonly unknown[][]): 
   return { [Utils.getPrimaryKeyHash(pkFields as string[])]: { $in: keys } }
 }
 
-/**
- * The filter key of each sort property: the property, or a raw comparison of `rule.compare(column)` (see
- * `KeyColumn.rawCompare`). The same as keyset-source.ts's `compareKeys`, kept in step with it.
- */
-function compareKeys(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform): CompareKey {
-  const raws = new Map<string, (alias: string) => string>()
-  ordering.keys.forEach((key, i) => {
-    const column = ordering.columns[i]!
-    const field = (meta.properties[key.field] as EntityProperty).fieldNames[0]!
-    if (column.rawCompare) raws.set(key.field, (alias) => column.rule.compare(`${alias}.${platform.quoteIdentifier(field)}`))
-  })
-  // a fresh fragment per use: MikroORM keys a raw filter by the fragment's own symbol
-  return (field) => {
-    const sql = raws.get(field)
-    return sql === undefined ? field : raw(sql)
-  }
-}
 
-/** The seek values as bound (keyset-source.ts's `boundValues`, kept in step with it). */
-function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform): (values: readonly unknown[]) => readonly unknown[] {
-  const converted = ordering.keys.flatMap((key, i) => {
-    const type = (meta.properties[key.field] as EntityProperty).customType
-    const column = ordering.columns[i]!
-    return column.rawCompare && column.hydratedExact && type !== undefined ? [{ i, type }] : []
-  })
-  if (converted.length === 0) return (values) => values
-  return (values) => {
-    const bound = [...values]
-    for (const { i, type } of converted) if (i < bound.length && bound[i] !== null) bound[i] = type.convertToDatabaseValue(bound[i], platform, { mode: 'query' })
-    return bound
-  }
-}
 
 /** What the sources use of `@mikro-orm/sql`'s QueryBuilder, typed structurally. */
 export interface SqlQueryBuilder {
