@@ -28,20 +28,24 @@ export function partitionSampleSize(count: number): number {
 }
 
 /**
- * The percentage of a table's pages to sample (PostgreSQL `TABLESAMPLE SYSTEM (p)`) to get about
- * `target` rows of a query the planner expects `estimatedRows` from: 100 (every page) when the
- * estimate is unknown or not above the target.
+ * The percentage of a table's pages to sample (PostgreSQL `TABLESAMPLE SYSTEM (p)`) for about
+ * `target` key tuples of a query the planner expects `estimate.rows` from, on a table of
+ * `estimate.pages` pages: enough pages for `target` rows, and at least `target` pages, because the
+ * rows of one page are neighbours in the ordering when the table is stored in that order (rows
+ * inserted in key order), and then count as one sample. 100 (every page) when the estimates are
+ * not above the target, or both unknown (NaN); an unknown one leaves it to the other.
  *
  * @example
  * ```ts
  * import { samplePercent } from '@batchyield/batch-core'
- * samplePercent(1_000_000, 1_000) // 0.1
- * samplePercent(500, 1_000)       // 100
+ * samplePercent({ rows: 1_000_000, pages: 27_000 }, 1_000) // 3.7: 1,000 of 27,000 pages
+ * samplePercent({ rows: 1_000_000, pages: 500 }, 1_000)    // 100
  * ```
  */
-export function samplePercent(estimatedRows: number, target: number): number {
-  if (!(estimatedRows > target) || !(target > 0)) return 100
-  return Math.min(100, (100 * target) / estimatedRows)
+export function samplePercent(estimate: { readonly rows: number; readonly pages: number }, target: number): number {
+  // an estimate that is not a number says nothing: the other one decides (neither: every page)
+  const shares = [estimate.rows, estimate.pages].filter((total) => Number.isFinite(total)).map((total) => (total > target && target > 0 ? target / total : 1))
+  return shares.length === 0 ? 100 : Math.min(100, 100 * Math.max(...shares))
 }
 
 /**

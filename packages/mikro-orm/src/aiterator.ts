@@ -67,6 +67,10 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   const meta = entityMetadata(em, entityName)
   const { where, orderBy, offset, strategy = 'auto', loadStrategy, after, from, to, partition } = options
   const bounded = from !== undefined || to !== undefined || partition !== undefined
+  if (bounded && offset !== undefined && offset > 0) {
+    // a range is read as up to two index stretches: an offset would be applied to each
+    throw new TypeError(`offset (${offset}) cannot be combined with from, to or partition: a range starts at a position. Move the start with from instead`)
+  }
   if (bounded && strategy === 'cursor') {
     throw new TypeError(`from, to and partition (positions in the keyset ordering) work with the keyset strategy only; received strategy: 'cursor'. Use strategy: 'keyset' or 'auto'`)
   }

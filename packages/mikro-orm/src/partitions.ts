@@ -30,8 +30,9 @@ const sql = (em: EntityManager) => em as unknown as SqlEntityManager
  * How `partitions()` finds where to cut; it only decides how even the partitions are, never which
  * rows they hold:
  * - `'sample'` (PostgreSQL; the default there): the key columns of a page sample of the table
- *   (`TABLESAMPLE SYSTEM`, sized from the planner's row estimate of the query to about 100 rows
- *   per partition, at least 1,000), with the query's own conditions, in its order;
+ *   (`TABLESAMPLE SYSTEM`, sized from the planner's row estimate of the query and the table's size
+ *   to about 100 rows and 100 pages per partition, at least 1,000), with the query's own
+ *   conditions, in its order;
  * - `'statistics'` (PostgreSQL): the planner's histogram of the leading sort key
  *   (`pg_stats.histogram_bounds`, as of the last `ANALYZE`); reads no row at all, but cuts only on
  *   that key's values and knows nothing of the query's conditions; `'sample'` when the key has no
@@ -237,7 +238,7 @@ async function cuts(sampler: Sampler, method: 'sample' | 'statistics' | 'scan', 
 /** Key tuples of the query in its order, about `target` of them, evenly spread (see TypeORM's partitions.ts, which does the same). */
 async function sampledKeys(sampler: Sampler, method: 'sample' | 'scan', target: number): Promise<unknown[][]> {
   if (method === 'scan') return bucketStarts(sampler, target, undefined)
-  let percent = samplePercent(await estimatedRows(sampler), target)
+  let percent = samplePercent({ rows: await estimatedRows(sampler), pages: await tablePages(sampler) }, target)
   for (;;) {
     const samples = await bucketStarts(sampler, target, percent)
     if (samples.length >= target / 4 || percent >= 100) return samples
@@ -313,6 +314,14 @@ async function estimatedRows(sampler: Sampler): Promise<number> {
   const explained = (typeof plan === 'string' ? JSON.parse(plan) : plan) as [{ Plan?: { 'Plan Rows'?: unknown } }] | undefined
   const rows = explained?.[0]?.Plan?.['Plan Rows']
   return typeof rows === 'number' ? rows : Number.NaN
+}
+
+/** The root table's size in pages (its file size: no row is read). */
+async function tablePages({ em, meta, schema }: Sampler): Promise<number> {
+  const driver = em.getDriver() as unknown as { getTableName(meta: EntityMetadata, options: { schema?: string }): string }
+  const table = driver.getTableName(meta, schema === undefined ? {} : { schema })
+  const [row] = await sql(em).execute<{ pages: string | number }[]>("select pg_relation_size(to_regclass(?)) / current_setting('block_size')::bigint as pages", [table])
+  return Number(row?.pages ?? Number.NaN)
 }
 
 /**

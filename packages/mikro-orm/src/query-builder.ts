@@ -122,6 +122,10 @@ export function queryBuilderPlan(qb: unknown): QueryBuilderPlan {
 function plan(read: QueryBuilderPlan, strategy: IterationStrategy, after: string | undefined, progressEvery: number | undefined, range: RangeOptions | undefined): OpenChunkSource<object> {
   const { qb, em, meta, alias, toMany, order, ordering, keysetProblem } = read
   const { state } = qb
+  if (range !== undefined && (state.offset ?? 0) > 0) {
+    // a range is read as up to two index stretches: an offset would be applied to each
+    throw new TypeError(`offset(${state.offset}) cannot be combined with from, to or partition: a range starts at a position. Move the start with from instead`)
+  }
   if (range !== undefined && strategy === 'cursor') {
     throw new TypeError(`from, to and partition (positions in the keyset ordering) work with the keyset strategy only; received strategy: 'cursor'. Use strategy: 'keyset' or 'auto'`)
   }

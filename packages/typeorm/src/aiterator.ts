@@ -64,6 +64,10 @@ export function aiterator<E extends ObjectLiteral>(
   const plan = planQuery(qb)
   const bounded = from !== undefined || to !== undefined || partition !== undefined
   const strategy = chooseStrategy(plan, requested, after, bounded)
+  if (bounded && plan.skip > 0) {
+    // a range is read as up to two index stretches: an OFFSET would be applied to each
+    throw new TypeError(`skip(${plan.skip}) cannot be combined with from, to or partition: a range starts at a position. Move the start with from instead`)
+  }
   const limit = minDefined(engineOptions.limit, plan.take)
   const prefix = uniquePrefix(plan)
 

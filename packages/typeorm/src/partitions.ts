@@ -20,8 +20,9 @@ import { type KeyColumn, type KeysetOrdering, planQuery, type QueryPlan, readSql
  * How {@link partitions} finds where to cut; it only decides how even the partitions are, never
  * which rows they hold:
  * - `'sample'` (PostgreSQL; the default there): the key columns of a page sample of the table
- *   (`TABLESAMPLE SYSTEM`, sized from the planner's row estimate of the query to about 100 rows
- *   per partition, at least 1,000), with the query's own conditions, in its order;
+ *   (`TABLESAMPLE SYSTEM`, sized from the planner's row estimate of the query and the table's size
+ *   to about 100 rows and 100 pages per partition, at least 1,000), with the query's own
+ *   conditions, in its order;
  * - `'statistics'` (PostgreSQL): the planner's histogram of the leading sort key
  *   (`pg_stats.histogram_bounds`, as of the last `ANALYZE`); reads no row at all, but cuts only on
  *   that key's values and knows nothing of the query's conditions; `'sample'` when the key has no
@@ -117,7 +118,7 @@ function chooseMethod(plan: QueryPlan<ObjectLiteral>, requested: PartitionMethod
  */
 async function sampledKeys(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering, method: 'sample' | 'scan', target: number): Promise<unknown[][]> {
   if (method === 'scan') return bucketStarts(plan, ordering, target, undefined)
-  let percent = samplePercent(await estimatedRows(plan, ordering), target)
+  let percent = samplePercent({ rows: await estimatedRows(plan, ordering), pages: await tablePages(plan) }, target)
   for (;;) {
     const samples = await bucketStarts(plan, ordering, target, percent)
     if (samples.length >= target / 4 || percent >= 100) return samples
@@ -181,6 +182,13 @@ async function estimatedRows(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrd
   const explained = (typeof raw === 'string' ? JSON.parse(raw) : raw) as [{ Plan?: { 'Plan Rows'?: unknown } }] | undefined
   const rows = explained?.[0]?.Plan?.['Plan Rows']
   return typeof rows === 'number' ? rows : Number.NaN
+}
+
+/** The root table's size in pages (its file size: no row is read). */
+async function tablePages(plan: QueryPlan<ObjectLiteral>): Promise<number> {
+  const table = plan.metadata.tablePath.split('.').map((part) => plan.base.escape(part)).join('.')
+  const [row] = (await runQuery(plan.base, 'SELECT pg_relation_size(to_regclass($1)) / current_setting(\'block_size\')::bigint AS pages', [table])) as { pages: string | number }[]
+  return Number(row?.pages ?? Number.NaN)
 }
 
 /**

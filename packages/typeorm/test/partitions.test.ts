@@ -51,6 +51,13 @@ describe('partitions() of a TypeORM query builder (PostgreSQL)', () => {
     expect(logger.queries.length).toBe(before)
   })
 
+  it('a range does not combine with skip(): it starts at a position', async () => {
+    const [part] = await partitions(books(), 2)
+    expect(() => aiterator(books().skip(3), { partition: part })).toThrow(/skip\(3\) cannot be combined with from, to or partition/)
+    expect(() => aiterator(books().skip(3), { from: [10] })).toThrow(TypeError)
+    expect(() => aiterator(books().take(3), { from: [10] })).not.toThrow()
+  })
+
   it('leaves the query builder as it was (the page sample is on its clone)', async () => {
     const qb = books().where('b.rating > :r', { r: 1 }).orderBy('b.publishedAt', 'DESC')
     const sql = qb.getQuery()

@@ -77,6 +77,13 @@ export function definePartitionsQueryBuilderSuite(dialect: Dialect): void {
     expect(() => books(2).aiterator({ strategy: 'cursor', partition: part })).toThrow(TypeError)
   })
 
+  it('a range does not combine with an offset: it starts at a position', async () => {
+    const [part] = await partitions(t.em, Book, 2)
+    expect(() => t.em.aiterator(Book, { offset: 3, partition: part })).toThrow(/offset \(3\) cannot be combined with from, to or partition/)
+    expect(() => em().createQueryBuilder(Book, 'b').select('*').offset(3).aiterator({ from: [10] })).toThrow(/offset\(3\) cannot be combined/)
+    expect(() => t.em.aiterator(Book, { limit: 3, from: [10] })).not.toThrow()
+  })
+
   it('refuses what it cannot split, before any statement', async () => {
     const before = t.queries.length
     await expect(partitionsQueryBuilder(em().createQueryBuilder(Book, 'b').select('*').limit(10), 2)).rejects.toThrow(/sets limit\(10\)/)
