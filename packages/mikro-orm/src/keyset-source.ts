@@ -138,6 +138,8 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     },
     /** A chunk read that lost its connection can be read again: the position moves only once a whole chunk (or load) is read. */
     retryable(error) {
+      // inside the caller's transaction its connection is the only one: reading again cannot help
+      if (base.getTransactionContext() !== undefined) return false
       return error instanceof ChunkTimeoutError || isConnectionLost(error) || isConnectionLost((error as { cause?: unknown } | undefined)?.cause)
     },
     cursorOf(item) {

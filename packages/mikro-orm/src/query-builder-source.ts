@@ -159,6 +159,8 @@ export function openQueryBuilderKeysetSource(
     },
     /** As em.aiterator's keyset source: the position moves only once a whole chunk is read. */
     retryable(error) {
+      // inside the caller's transaction its connection is the only one: reading again cannot help
+      if (base.getTransactionContext() !== undefined) return false
       return isConnectionLost(error) || isConnectionLost((error as { cause?: unknown } | undefined)?.cause)
     },
   }

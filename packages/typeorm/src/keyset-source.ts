@@ -110,6 +110,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
 
   /** A chunk read that lost its connection can be read again: a failed read leaves the position (and skip()) where it was. */
   retryable(error: unknown): boolean {
+    // on the caller's query runner (its transaction) there is no other connection to read on
+    if ((this.plan.base as unknown as { queryRunner?: QueryRunner }).queryRunner !== undefined) return false
     return error instanceof ChunkTimeoutError || isConnectionLoss((error as { cause?: unknown } | undefined)?.cause ?? error)
   }
 
