@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { entityManagerOf, flushBatch } from '../src/index.js'
 import { Author, Book } from './entities.js'
 import { identityMapSize, openOrm, type TestOrm } from './support.js'
+import { WHOLE_CHUNKS } from './whole-chunks.js'
 
 const db = useTestDatabase('postgres', { seed: true })
 let t: TestOrm
@@ -33,7 +34,7 @@ describe('memory: each chunk lives in its own fork', () => {
     it(`${strategy}: populated relations load once per chunk, never one query per entity`, async () => {
       const before = t.queries.length
       let rows = 0
-      for await (const books of t.em.aiterator(Book, { strategy, populate: ['author', 'tags'], chunkSize: 50, batchYieldSize: 50 })) {
+      for await (const books of t.em.aiterator(Book, { strategy, populate: ['author', 'tags'], chunkSize: 50, batchYieldSize: 50, ...WHOLE_CHUNKS })) {
         rows += books.length
         expect(books.every((b) => b.author.name.length > 0 && b.tags.isInitialized())).toBe(true)
       }
