@@ -1,6 +1,6 @@
 import { boundStatement, ChunkTimeoutError, readsInTurns } from '@batchyield/batch-core'
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
-import { nodePostgresClient } from './pg-client.js'
+import { dataSourceOf, nodePostgresClient, socketOf, typeormRawRows } from './internals.js'
 import { statementControls } from './statement-controls.js'
 import type { Row } from './portal-reader.js'
 
@@ -18,20 +18,18 @@ import type { Row } from './portal-reader.js'
  * due waits for at most one more socket read, not for the whole chunk.
  *
  * Anything else takes TypeORM's own path: another driver or pg-native, query subscribers
- * (they see every statement `queryRunner.query()` sends), the query result cache.
+ * (they see every statement `queryRunner.query()` sends).
  */
 export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, queryRunner: QueryRunner, signal?: AbortSignal, timeoutMs?: number): Promise<Row[]> {
-  const typeorm = query as unknown as { loadRawResults(runner: QueryRunner): Promise<Row[]> }
-  const { dataSource } = query
-  // the adapter turns the result cache off for its queries (query-plan.ts); a query with it on takes TypeORM's path
-  const cached = query.expressionMap.cache !== false && dataSource.queryResultCache !== undefined
-  const plain = dataSource.driver.options.type === 'postgres' && dataSource.subscribers.length === 0 && !cached
+  const dataSource = dataSourceOf(query)
+  // the result cache needs no check: the adapter turns it off for its queries (query-plan.ts)
+  const plain = dataSource.driver.options.type === 'postgres' && dataSource.subscribers.length === 0
   signal?.throwIfAborted()
-  if (!plain || queryRunner.isReleased) return typeorm.loadRawResults(queryRunner)
+  if (!plain || queryRunner.isReleased) return typeormRawRows(query, queryRunner)
   const client = nodePostgresClient(await queryRunner.connect())
   // the pool may have taken a while: after an abort, nothing new is sent
   signal?.throwIfAborted()
-  if (client === undefined) return typeorm.loadRawResults(queryRunner)
+  if (client === undefined) return typeormRawRows(query, queryRunner)
 
   const [sql, parameters] = query.getQueryAndParameters()
   const { logger } = dataSource
@@ -43,7 +41,7 @@ export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, q
     const onAbort = (): void => void controls.cancel()
     signal?.addEventListener('abort', onAbort, { once: true })
     const statement = new Promise<Row[]>((resolve, reject) => {
-      readsInTurns(client.connection.stream, (parsed) =>
+      readsInTurns(socketOf(client), (parsed) =>
         client.query(sql, parameters, (error: Error | null, result: { rows: Row[] }) => {
           signal?.removeEventListener('abort', onAbort)
           parsed()

@@ -2,12 +2,13 @@ import { cancelNodePostgresStatement, type Chunk, type ChunkSource, ChunkTimeout
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
 import { isConnectionLoss } from './connection-loss.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrateRows } from './hydrate.js'
-import { keysetOrderBy } from './keyset-source.js'
+import { asEntityQuery, type Paths, pathsOf, queryRunnerOf, releaseDestroyed } from './internals.js'
+import { appendCondition, keysetOrderBy, MAX_PARAMETERS, rootKeyCondition } from './keyset-source.js'
 import { type PortalReader, portalReader, type Row } from './portal-reader.js'
 import { cloneQuery } from './query-clone.js'
 import type { QueryPlan } from './query-plan.js'
 import type { ReadAhead } from './read-ahead.js'
-import { type NodePostgresClient, nodePostgresClient } from './pg-client.js'
+import { type NodePostgresClient, nodePostgresClient } from './internals.js'
 import { RowKeys } from './row-keys.js'
 
 /** Cursor runs currently holding a pooled connection, per data source (named in pool-timeout errors). */
@@ -40,6 +41,8 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private connectionError: Error | undefined
   /** Whether hydrating a chunk sent no statement (known after the first chunk): then reads may go ahead. */
   private hydrationQuiet = false
+  /** What this TypeORM offers (internals.ts): on the public path each chunk's entities are loaded by their keys. */
+  private paths: Paths | undefined
   /** The next chunk's read, sent before this chunk is hydrated (see ReadAhead). */
   private ahead: { readonly size: number; readonly rows: Promise<Row[]> } | undefined
   /** Reads chunks with a protocol-level Execute of the cursor (see portalReader); undefined: FETCH statements. */
@@ -73,7 +76,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       // the terms that order joined rows (the same ORDER BY keyset uses).
       query.orderBy({ ...keysetOrderBy(plan.rootOrdering.keys, plan.dialect), ...plan.rootOrdering.rest })
     }
-    const callers = (query as unknown as { queryRunner?: QueryRunner }).queryRunner
+    const callers = queryRunnerOf(query)
     const runner = callers ?? plan.dataSource.createQueryRunner(plan.dataSource.defaultReplicationModeForReads())
     return new CursorSource(plan, query, rowKeys, runner, callers === undefined, `${prefix}cursor`, readAhead, chunkTimeoutMs)
   }
@@ -110,12 +113,12 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
         }),
       declare: () =>
         connected(async () => {
-          this.query.expressionMap.queryEntity = true // the SQL getMany() runs (adds unselected primary columns)
+          asEntityQuery(this.query) // the SQL getMany() runs (adds unselected primary columns)
           const [sql, parameters] = this.query.getQueryAndParameters()
           await runner.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, parameters)
           // Query subscribers (beforeQuery/afterQuery) see every statement runner.query() sends: with
-          // any registered, chunks stay FETCH statements through it.
-          if (this.plan.dataSource.subscribers.length === 0) this.readPortal = portalReader(this.plan.dataSource.driver, connection, name)
+          // any registered, or on the public path, chunks stay FETCH statements through it.
+          if (this.plan.dataSource.subscribers.length === 0 && this.paths?.cursor === 'fast') this.readPortal = portalReader(this.plan.dataSource.driver, connection, name)
           if (!this.plan.toManyJoins && this.skipRoots > 0) {
             await runner.query(`MOVE FORWARD ${this.skipRoots} IN ${name}`)
             this.skipRoots = 0
@@ -136,9 +139,8 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
         this.uncount()
         if (!this.ownsRunner) return // the caller's runner and connection stay the caller's
         // A connection whose transaction end is not confirmed is destroyed rather than pooled.
-        const release = (runner as unknown as { releasePostgresConnection?: (error?: unknown) => Promise<void> }).releasePostgresConnection
-        if (destroy !== undefined && release) await release.call(runner, destroy.reason instanceof Error ? destroy.reason : new Error(String(destroy.reason)))
-        else await runner.release()
+        const destroyed = destroy !== undefined && (await releaseDestroyed(runner, destroy.reason instanceof Error ? destroy.reason : new Error(String(destroy.reason))))
+        if (!destroyed) await runner.release()
       },
     }
   }
@@ -160,6 +162,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   async next(size: number, signal: AbortSignal): Promise<Chunk<E>> {
+    this.paths ??= await pathsOf(this.plan.base)
     const session = (this.session ??= await this.onConnection(() => this.openSession(signal), signal))
     for (;;) {
       let rows = this.pending
@@ -199,6 +202,7 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
         if (done) return { items: [], done }
         continue
       }
+      if (this.paths.cursor === 'public') return { items: await this.onConnection(() => this.entitiesByKeys(rows), signal), done }
       // One row per entity and no statements to send: hydrate in slices (see hydrateInSlices).
       const sliced = !this.plan.toManyJoins && this.hydrationQuiet
       const { entities, sendsStatements } = await this.onConnection(
@@ -208,6 +212,36 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       this.hydrationQuiet = !sendsStatements
       return { items: entities, done }
     }
+  }
+
+  /**
+   * The public path (internals.ts): the entities of the rows' root keys, loaded by
+   * getRawAndEntities() of the cursor's own query for those keys on the cursor's connection (so in
+   * its transaction and snapshot), in the order the cursor returned them. It sends statements, so
+   * no read goes ahead of it.
+   */
+  private async entitiesByKeys(rows: readonly Row[]): Promise<E[]> {
+    const position = new Map<string, number>()
+    const keys: unknown[][] = []
+    for (const row of rows) {
+      const root = this.rowKeys.rootOf(row)
+      if (position.has(root)) continue
+      position.set(root, keys.length)
+      keys.push(this.rowKeys.read(row))
+    }
+    const entities: E[] = Array.from({ length: keys.length })
+    const { primary, dialect } = this.plan
+    const slice = primary.length === 1 && dialect.arrayParameters ? keys.length : Math.max(1, Math.floor(MAX_PARAMETERS / primary.length))
+    for (let start = 0; start < keys.length; start += slice) {
+      const query = cloneQuery(this.query).setQueryRunner(this.runner)
+      appendCondition(query, rootKeyCondition(keys.slice(start, start + slice), primary, `${this.name}_`, dialect.arrayParameters))
+      const { raw, entities: loaded } = await query.getRawAndEntities()
+      this.rowKeys.firstRows(raw, loaded).forEach((row, i) => {
+        entities[position.get(this.rowKeys.rootOf(row))!] = loaded[i]!
+      })
+    }
+    // an entity another transaction deleted since the FETCH (only in the caller's own READ COMMITTED transaction) is gone
+    return entities.filter((entity) => entity !== undefined)
   }
 
   private fetch(session: CursorSession<Row>, size: number, signal: AbortSignal): Promise<Row[]> {

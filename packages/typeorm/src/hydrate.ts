@@ -1,19 +1,15 @@
 import type { ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm'
 import { loadRawResults } from './callback-query.js'
+import { entitiesOfRows, hydrationSendsStatements, rawRowsOf } from './internals.js'
 import { cloneQuery } from './query-clone.js'
+
+export { hydrationSendsStatements }
 
 /**
  * Rows hydrated per turn of the event loop: under a millisecond of TypeORM's work, so a slow
  * consumer's timers wait at most that long for a read-ahead's hydration.
  */
 export const HYDRATION_SLICE_ROWS = 125
-
-/** The TypeORM 1.1 internals that `getMany()` runs after the query (protected in its typings). */
-interface EntityExecution {
-  loadRawResults(queryRunner: QueryRunner): Promise<unknown[]>
-  executeEntitiesAndRawResults(queryRunner: QueryRunner): Promise<{ raw: unknown[]; entities: unknown[] }>
-  relationMetadatas: unknown[]
-}
 
 /** Entities hydrated from raw rows. */
 export interface Hydrated<E> {
@@ -30,35 +26,22 @@ export interface Hydrated<E> {
  * `getMany()` takes: relation ids (extra queries on `queryRunner`), the raw-to-entity
  * transformer (column transformers, embeddeds, joined relations), relations loaded by
  * `relationLoadStrategy: 'query'` and `afterLoad` listeners. Only the SQL round trip is replaced
- * by the rows we already fetched.
+ * by the rows we already fetched (internals.ts: the fast path, where pathsOf() found it works).
  */
 export async function hydrateRows<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[]): Promise<Hydrated<E>> {
-  const execution = cloneQuery(query) as unknown as EntityExecution & SelectQueryBuilder<E>
-  execution.expressionMap.queryEntity = true
-  execution.loadRawResults = async () => [...rows]
-  const { entities } = await execution.executeEntitiesAndRawResults(queryRunner)
-  return { entities: entities as E[], sendsStatements: hydrationSendsStatements(execution) }
-}
-
-/**
- * Whether TypeORM's hydration of `executed` (a query whose entities were just loaded) sent
- * statements of its own: executeEntitiesAndRawResults() has added the entity's @RelationId
- * properties to the attributes by then.
- */
-export function hydrationSendsStatements(executed: SelectQueryBuilder<ObjectLiteral>): boolean {
-  const map = executed.expressionMap
-  return map.relationIdAttributes.length > 0 || (map.relationLoadStrategy === 'query' && (executed as unknown as EntityExecution).relationMetadatas.length > 0)
+  const execution = cloneQuery(query)
+  const entities = await entitiesOfRows(execution, queryRunner, rows)
+  return { entities, sendsStatements: hydrationSendsStatements(execution) }
 }
 
 /**
  * Runs `query` as getRawAndEntities() does (its query runner, or one from the pool, released
  * after; its transaction handling) but returns the raw rows only, unhydrated (read as
- * callback-query's loadRawResults() reads them).
+ * callback-query's loadRawResults() reads them). `handed` is false when TypeORM ran the query
+ * itself (the override ignored): the rows are then its own raw rows of the same query.
  */
-export async function loadRawRows(query: SelectQueryBuilder<ObjectLiteral>, signal?: AbortSignal, timeoutMs?: number): Promise<Record<string, unknown>[]> {
-  const execution = query as unknown as EntityExecution
-  execution.executeEntitiesAndRawResults = async (queryRunner) => ({ raw: await loadRawResults(query, queryRunner, signal, timeoutMs), entities: [] })
-  return (await query.getRawAndEntities()).raw as Record<string, unknown>[]
+export function loadRawRows(query: SelectQueryBuilder<ObjectLiteral>, signal?: AbortSignal, timeoutMs?: number): Promise<{ rows: Record<string, unknown>[]; handed: boolean }> {
+  return rawRowsOf(query, (queryRunner) => loadRawResults(query, queryRunner, signal, timeoutMs))
 }
 
 /**

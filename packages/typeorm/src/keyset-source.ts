@@ -17,6 +17,7 @@ import {
 } from '@batchyield/batch-core'
 import type { ObjectLiteral, OrderByCondition, QueryRunner, SelectQueryBuilder } from 'typeorm'
 import { isConnectionLoss } from './connection-loss.js'
+import { appendCondition as appendSql, dataSourceOf, type Paths, pathsOf, queryRunnerOf } from './internals.js'
 import { statementControls } from './statement-controls.js'
 import type { Dialect } from './dialect.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrationSendsStatements, loadRawRows } from './hydrate.js'
@@ -54,6 +55,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private readonly rangeCondition: SeekPredicate | undefined
   /** Whether hydrating a chunk sent no statement (known after the first chunk): then it is done in slices. */
   private hydrationQuiet = false
+  /** What this TypeORM offers (internals.ts): on the public path every chunk is getRawAndEntities(). */
+  private paths: Paths | undefined
   /** Raw rows of quiet chunks (see readRowsAhead), with the next chunk's read sent ahead when asked. */
   private readonly rawRows = new ReadAheadRows<Record<string, unknown>>(async (size, signal) => {
     const rows = await this.loadRaw(size, signal)
@@ -92,6 +95,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   async next(size: number, signal?: AbortSignal): Promise<Chunk<E>> {
+    this.paths ??= await pathsOf(this.plan.base)
     try {
       for (;;) {
         const chunk = this.plan.toManyJoins ? await this.readByRootKeys(size, signal) : await this.readRows(size, signal)
@@ -111,7 +115,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   /** A chunk read that lost its connection can be read again: a failed read leaves the position (and skip()) where it was. */
   retryable(error: unknown): boolean {
     // on the caller's query runner (its transaction) there is no other connection to read on
-    if ((this.plan.base as unknown as { queryRunner?: QueryRunner }).queryRunner !== undefined) return false
+    if (queryRunnerOf(this.plan.base) !== undefined) return false
     return error instanceof ChunkTimeoutError || isConnectionLoss((error as { cause?: unknown } | undefined)?.cause ?? error)
   }
 
@@ -141,7 +145,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       signal?.throwIfAborted() // after an abort nothing new is sent
       const query = this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - count, condition))
       const { raw, entities } = await sendUnlessAborted(query, signal, this.chunkTimeoutMs, () => query.getRawAndEntities())
-      this.hydrationQuiet = !hydrationSendsStatements(query)
+      this.hydrationQuiet = this.paths!.keyset === 'fast' && !hydrationSendsStatements(query)
       if (items.length === 0) items = entities
       else items.push(...entities)
       this.readKeys(raw, entities, values)
@@ -171,7 +175,7 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     if (this.readAhead.enabled === true && this.rawRows.sendAhead(size, signal)) await new Promise((resolve) => setImmediate(resolve))
     // the query the rows came from, but for its seek, order and limit, which hydration does not read
     const query = (this.hydrationQuery ??= this.rowKeys.addTo(cloneQuery(this.plan.base)))
-    const runner = (query as unknown as { queryRunner?: QueryRunner }).queryRunner ?? (this.hydrationRunner ??= this.plan.dataSource.createQueryRunner())
+    const runner = queryRunnerOf(query) ?? (this.hydrationRunner ??= this.plan.dataSource.createQueryRunner())
     const { entities } = await hydrateInSlices(query, runner, raw, HYDRATION_SLICE_ROWS)
     const values: unknown[] = []
     this.readKeys(raw, entities, values)
@@ -184,7 +188,9 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     let rows: Record<string, unknown>[] = []
     for (const condition of this.seekConditions()) {
       signal?.throwIfAborted()
-      const raw = await loadRawRows(this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)), signal, this.chunkTimeoutMs)
+      const { rows: raw, handed } = await loadRawRows(this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)), signal, this.chunkTimeoutMs)
+      // TypeORM ran the chunk's query itself: its raw rows are the same, and later runs take the public path
+      if (!handed) this.paths!.keyset = 'public'
       rows = joined(rows, raw)
       if (rows.length === size) break
     }
@@ -232,27 +238,13 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     return { items, done: rootKeys.length < size }
   }
 
-  /** `pk = ANY(:ids)` (one array parameter), `pk IN (:...ids)`, or `(a = :x AND b = :y) OR …` for composite keys. */
+  /** rootKeyCondition() of the rows' primary key values. */
   private rootKeyCondition(rows: readonly Record<string, unknown>[], primary: readonly { key: KeyColumn; i: number }[], arrayParameter: boolean): Condition {
-    const parameters: Record<string, unknown> = {}
-    if (primary.length === 1) {
-      const { key, i } = primary[0]!
-      parameters[`${this.prefix}ids`] = rows.map((row) => this.rowKeys.read(row)[i])
-      const column = compareSql(key)
-      return { sql: arrayParameter ? `${column} = ANY(:${this.prefix}ids)` : `${column} IN (:...${this.prefix}ids)`, parameters }
-    }
-    const sql = rows
-      .map((row, r) => {
-        const values = this.rowKeys.read(row)
-        const terms = primary.map(({ key, i }) => {
-          const name = `${this.prefix}id${r}_${i}`
-          parameters[name] = values[i]
-          return `${compareSql(key)} = :${name}`
-        })
-        return `(${terms.join(' AND ')})`
-      })
-      .join(' OR ')
-    return { sql, parameters }
+    const values = rows.map((row) => {
+      const keys = this.rowKeys.read(row)
+      return primary.map(({ i }) => keys[i])
+    })
+    return rootKeyCondition(values, primary.map(({ key }) => key), this.prefix, arrayParameter)
   }
 
   /** Adds ORDER BY keys, a seek condition, LIMIT `size`, and the first chunk's OFFSET. */
@@ -399,24 +391,44 @@ function joined<T>(first: T[], rest: T[]): T[] {
 }
 
 /** Parameters per entity query when loading a chunk's root keys (drivers cap them; PostgreSQL at 65535). */
-const MAX_PARAMETERS = 10_000
+export const MAX_PARAMETERS = 10_000
+
+/**
+ * `pk = ANY(:ids)` (one array parameter), `pk IN (:...ids)`, or `(a = :x AND b = :y) OR …` for
+ * composite keys: the rows whose primary key is one of `values` (one array per entity, in the
+ * order of `primary`).
+ */
+export function rootKeyCondition(values: readonly (readonly unknown[])[], primary: readonly KeyColumn[], prefix: string, arrayParameter: boolean): Condition {
+  const parameters: Record<string, unknown> = {}
+  if (primary.length === 1) {
+    parameters[`${prefix}ids`] = values.map((keys) => keys[0])
+    const column = compareSql(primary[0]!)
+    return { sql: arrayParameter ? `${column} = ANY(:${prefix}ids)` : `${column} IN (:...${prefix}ids)`, parameters }
+  }
+  const sql = values
+    .map((keys, r) => {
+      const terms = primary.map((key, i) => {
+        const name = `${prefix}id${r}_${i}`
+        parameters[name] = keys[i]
+        return `${compareSql(key)} = :${name}`
+      })
+      return `(${terms.join(' AND ')})`
+    })
+    .join(' OR ')
+  return { sql, parameters }
+}
 
 /** A WHERE fragment with `:named` parameters. */
-interface Condition {
+export interface Condition {
   readonly sql: string
   readonly parameters: Record<string, unknown>
   /** Every row it selects has a NULL first key (so that key need not be in the ORDER BY). */
   readonly pinsFirstKeyToNull?: boolean
 }
 
-/**
- * ANDs a condition to the query. TypeORM renders `extraAppendedAndWhereCondition` as
- * `WHERE ( <the query's own conditions> ) AND ( <ours> )`, so the user's `a OR b` stays
- * bracketed (a plain `andWhere()` would give `a OR b AND seek`).
- */
-function appendCondition<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, { sql, parameters }: Condition): void {
-  const map = query.expressionMap
-  map.extraAppendedAndWhereCondition = map.extraAppendedAndWhereCondition ? `(${map.extraAppendedAndWhereCondition}) AND (${sql})` : sql
+/** ANDs a condition and its parameters to the query, the user's own conditions kept in brackets (internals.ts). */
+export function appendCondition<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, { sql, parameters }: Condition): void {
+  appendSql(query, sql)
   query.setParameters(parameters)
 }
 
@@ -427,13 +439,14 @@ function appendCondition<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, 
  * caller's own query runner (a cancel would abort the caller's transaction), it is `send()`.
  */
 async function sendUnlessAborted<E extends ObjectLiteral, T>(query: SelectQueryBuilder<E>, signal: AbortSignal | undefined, timeoutMs: number | undefined, send: () => Promise<T>): Promise<T> {
-  if (signal === undefined || (query as unknown as { queryRunner?: QueryRunner }).queryRunner !== undefined) return send()
-  const runner = query.connection.createQueryRunner(query.connection.defaultReplicationModeForReads())
+  if (signal === undefined || queryRunnerOf(query) !== undefined) return send()
+  const dataSource = dataSourceOf(query)
+  const runner = dataSource.createQueryRunner(dataSource.defaultReplicationModeForReads())
   try {
     const connection: unknown = await runner.connect()
     signal.throwIfAborted()
     query.setQueryRunner(runner)
-    const controls = statementControls(connection, query.connection)
+    const controls = statementControls(connection, dataSource)
     const onAbort = (): void => void controls.cancel()
     signal.addEventListener('abort', onAbort, { once: true })
     try {

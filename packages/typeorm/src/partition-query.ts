@@ -1,5 +1,6 @@
 import type { PartitionQuery } from '@batchyield/batch-core'
-import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm'
+import type { ObjectLiteral } from 'typeorm'
+import { readQuery, whereClauseOf } from './internals.js'
 import { type KeysetOrdering, keyShapeOf, type QueryPlan } from './query-plan.js'
 
 /**
@@ -11,23 +12,13 @@ import { type KeysetOrdering, keyShapeOf, type QueryPlan } from './query-plan.js
  */
 export function partitionQueryOf(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering): PartitionQuery {
   const base = plan.base
-  const innerJoins = base.expressionMap.joinAttributes
-    .filter((join) => join.direction === 'INNER')
-    .map((join) => [typeof join.entityOrProperty === 'function' ? join.entityOrProperty.name : String(join.entityOrProperty), join.alias.name, join.condition ?? ''])
+  const innerJoins = readQuery(base)
+    .joins.filter((join) => join.inner)
+    .map((join) => [join.target, join.alias, join.condition])
   const parameters = Object.entries(base.getParameters())
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => [name, jsonOf(value)])
-  return { shape: keyShapeOf(plan, ordering), conditions: JSON.stringify({ where: whereClause(base), innerJoins, parameters }) }
-}
-
-/**
- * The WHERE clause alone, from TypeORM's `createWhereExpression()` (a protected method of its query
- * builders since 0.2; checked before use). Without it, the whole SQL stands in: stricter (another
- * select list is then another query), never looser.
- */
-function whereClause(query: SelectQueryBuilder<ObjectLiteral>): string {
-  const create = (query as unknown as { createWhereExpression?: unknown }).createWhereExpression
-  return typeof create === 'function' ? String(create.call(query)) : query.getQuery()
+  return { shape: keyShapeOf(plan, ordering), conditions: JSON.stringify({ where: whereClauseOf(base), innerJoins, parameters }) }
 }
 
 /** A parameter's value as JSON, bigints as `12n`; one that JSON cannot write (a cycle) as its String(). */

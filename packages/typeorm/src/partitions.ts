@@ -11,7 +11,8 @@ import {
   splitPoints,
   StrategyUnavailableError,
 } from '@batchyield/batch-core'
-import type { ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm'
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm'
+import { dataSourceOf, queryRunnerOf, readRootFrom } from './internals.js'
 import { cloneQuery } from './query-clone.js'
 import { partitionQueryOf } from './partition-query.js'
 import { type KeyColumn, type KeysetOrdering, planQuery, type QueryPlan, readSql } from './query-plan.js'
@@ -138,11 +139,8 @@ function keysQuery(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering, per
   query.orderBy()
   if (percent !== undefined) {
     // TABLESAMPLE attaches to the table itself: the root alias reads a sampled copy of the table
-    // (TypeORM renders a from-alias with `subQuery` as `(subQuery) "alias"`; the clone's aliases are its own)
-    const root = query.expressionMap.aliases.find((alias) => alias.type === 'from' && alias.name === plan.alias)
-    if (root === undefined) throw new Error(`internal: the query has no FROM alias ${plan.alias}`)
     const table = plan.metadata.tablePath.split('.').map((part) => query.escape(part)).join('.')
-    root.subQuery = `(SELECT * FROM ${table} TABLESAMPLE SYSTEM (:${P}percent))`
+    readRootFrom(query, plan.alias, `(SELECT * FROM ${table} TABLESAMPLE SYSTEM (:${P}percent))`)
     query.setParameter(`${P}percent`, percent)
   }
   return query
@@ -210,6 +208,5 @@ async function histogramBounds(plan: QueryPlan<ObjectLiteral>, ordering: KeysetO
 
 /** Runs SQL on the query's own query runner (its transaction) when it has one, else on the pool. */
 function runQuery(query: SelectQueryBuilder<ObjectLiteral>, sql: string, parameters: readonly unknown[]): Promise<unknown> {
-  const runner = (query as unknown as { queryRunner?: QueryRunner }).queryRunner
-  return query.connection.query(sql, [...parameters], runner)
+  return dataSourceOf(query).query(sql, [...parameters], queryRunnerOf(query))
 }

@@ -1,5 +1,5 @@
 import { readsInTurns } from '@batchyield/batch-core'
-import { type NodePostgresClient, nodePostgresClient } from './pg-client.js'
+import { type NodePostgresClient, nodePostgresClient, pgResultClass, type PgRowParser, socketOf } from './internals.js'
 
 /** A raw row as node-postgres parses it: column alias to value. */
 export type Row = Record<string, unknown>
@@ -7,13 +7,7 @@ export type Row = Record<string, unknown>
 /** Reads up to `rows` more rows of the cursor. */
 export type PortalReader = (rows: number) => Promise<Row[]>
 
-/** node-postgres's row parser (`pg.Result`): the client gives it its type parsers (`_types`) when the query is queued. */
-interface RowParser {
-  addFields(fields: unknown[]): void
-  parseRow(fields: unknown[]): Row
-}
-
-type ResultClass = new (rowMode?: string, types?: unknown) => RowParser
+type ResultClass = new (rowMode?: string, types?: unknown) => PgRowParser
 
 /**
  * Reads a `DECLARE`d cursor with the extended protocol's Execute message, which PostgreSQL
@@ -35,14 +29,14 @@ type ResultClass = new (rowMode?: string, types?: unknown) => RowParser
  * ```
  */
 export function portalReader(driver: unknown, client: unknown, portal: string): PortalReader | undefined {
-  const Result = (driver as { postgres?: { Result?: unknown } } | undefined)?.postgres?.Result
+  const Result = pgResultClass(driver)
   const pg = nodePostgresClient(client)
-  if (typeof Result !== 'function' || pg === undefined) return undefined
+  if (Result === undefined || pg === undefined) return undefined
   return (rows) =>
     new Promise<Row[]>((resolve, reject) => {
-      readsInTurns(pg.connection.stream, (parsed) =>
+      readsInTurns(socketOf(pg), (parsed) =>
         pg.query(
-          new PortalExecution(Result as ResultClass, portal, rows, (error, read) => {
+          new PortalExecution(Result, portal, rows, (error, read) => {
             parsed()
             if (error) reject(error)
             else resolve(read!)
@@ -58,7 +52,7 @@ export function portalReader(driver: unknown, client: unknown, portal: string): 
  */
 class PortalExecution {
   /** Named `_result` so that `client.query()` hands it the client's own type parsers. */
-  readonly _result: RowParser
+  readonly _result: PgRowParser
   private readonly rows: Row[] = []
 
   constructor(
@@ -89,7 +83,7 @@ class PortalExecution {
   }
 
   handleDataRow(message: { fields: unknown[] }): void {
-    this.rows.push(this._result.parseRow(message.fields))
+    this.rows.push(this._result.parseRow(message.fields) as Row)
   }
 
   /** The Sync is already sent: the server answers ReadyForQuery after an error too, which the client swallows. */

@@ -1,11 +1,5 @@
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm'
-
-/** The parts of a SelectQueryBuilder that `clone()` leaves behind (TypeORM 1.1 internals). */
-interface FindOptionsState {
-  findOptions: unknown
-  relationMetadatas: unknown[]
-  eagerLoadChain: Set<string>
-}
+import { copyFindOptionsState } from './internals.js'
 
 /**
  * `qb.clone()` copies the expression map (joins, wheres, parameters, the query runner) but not
@@ -15,10 +9,6 @@ interface FindOptionsState {
  */
 export function cloneQuery<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>): SelectQueryBuilder<E> {
   const copy = qb.clone()
-  const from = qb as unknown as FindOptionsState
-  const to = copy as unknown as FindOptionsState
-  to.findOptions = from.findOptions
-  to.relationMetadatas = [...(from.relationMetadatas ?? [])]
-  to.eagerLoadChain = new Set(from.eagerLoadChain ?? [])
+  copyFindOptionsState(qb, copy)
   return copy
 }

@@ -1,6 +1,7 @@
 import { type KeyShape, type KeyType, keyType, type RefusedKeyType, type SortKey } from '@batchyield/batch-core'
 import type { DataSource, EntityMetadata, ObjectLiteral, OrderByCondition, SelectQueryBuilder } from 'typeorm'
 import { type ColumnMetadata, type Dialect, dialectOf } from './dialect.js'
+import { dataSourceOf, readQuery } from './internals.js'
 import { cloneQuery } from './query-clone.js'
 
 /** One column of the keyset ordering, resolved from ORM metadata. */
@@ -53,9 +54,9 @@ export interface KeysetOrdering {
  * map. Throws TypeError for query builders this adapter cannot stream.
  */
 export function planQuery<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>): QueryPlan<E> {
-  const map = qb.expressionMap
+  const map = readQuery(qb)
   const mainAlias = map.mainAlias
-  if (!mainAlias?.hasMetadata) {
+  if (mainAlias === undefined) {
     throw new TypeError('aiterator() needs a query builder that selects an entity (e.g. repository.createQueryBuilder("u")); this one has no entity alias')
   }
   if (map.lockMode === 'optimistic') {
@@ -63,38 +64,33 @@ export function planQuery<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>): Q
   }
   const metadata = mainAlias.metadata
   const alias = mainAlias.name
-  const dataSource = qb.connection
+  const dataSource = dataSourceOf(qb)
   const dialect = dialectOf(dataSource)
-  const toManyJoins = map.joinAttributes.some((join) => join.relation === undefined || join.isMany)
+  const toManyJoins = map.joins.some((join) => join.toMany)
   const escaped = (column: ColumnMetadata) => `${qb.escape(alias)}.${qb.escape(column.databaseName)}`
 
   const pagination = (pageOption: 'take' | 'skip', rawOption: 'limit' | 'offset'): number | undefined => {
     const page = map[pageOption]
     const raw = map[rawOption]
-    if (raw !== undefined && raw !== null && toManyJoins) {
+    if (raw !== undefined && toManyJoins) {
       throw new TypeError(
         `aiterator(): ${rawOption}(${raw}) counts SQL rows, and this query joins to-many relations, so it would cut entities apart; use ${pageOption}() instead, which counts entities`,
       )
     }
-    if (page !== undefined && page !== null && raw !== undefined && raw !== null && page !== raw) {
+    if (page !== undefined && raw !== undefined && page !== raw) {
       throw new TypeError(`aiterator(): the query sets both ${pageOption}(${page}) and ${rawOption}(${raw}); set one of them`)
     }
-    return page ?? raw ?? undefined
+    return page ?? raw
   }
   const take = pagination('take', 'limit')
   const skip = pagination('skip', 'offset') ?? 0
 
-  const base = cloneQuery(qb)
-  base.expressionMap.take = undefined
-  base.expressionMap.skip = undefined
-  base.expressionMap.limit = undefined
-  base.expressionMap.offset = undefined
   // A cached chunk would be a stale chunk: the result cache is never used for our queries.
-  base.expressionMap.cache = false
+  const base = cloneQuery(qb).take(undefined).skip(undefined).limit(undefined).offset(undefined).cache(false)
 
   const keyColumn = (column: ColumnMetadata, key: SortKey): KeyColumn => ({ column, key, sql: escaped(column), type: typeOf(dataSource, dialect, column) })
   const primary = metadata.primaryColumns.map((column) => keyColumn(column, { field: column.databaseName, direction: 'asc', nulls: dialect.defaultNulls('asc'), nullable: false }))
-  const ordering = map.selectDistinctOn.length > 0 ? resolveDistinctOn(map.selectDistinctOn, map.allOrderBys, alias, metadata, dialect, keyColumn, toManyJoins) : resolveKeyset(map.allOrderBys, alias, metadata, dialect, keyColumn)
+  const ordering = map.distinctOn.length > 0 ? resolveDistinctOn(map.distinctOn, map.orderBys, alias, metadata, dialect, keyColumn, toManyJoins) : resolveKeyset(map.orderBys, alias, metadata, dialect, keyColumn)
   const rootOrdering = typeof ordering === 'string' ? undefined : ordering
   const keysetProblem = typeof ordering === 'string' ? ordering : unseekable(ordering, metadata)
   return {

@@ -1,6 +1,6 @@
 import { cancelNodePostgresStatement, type StatementBound } from '@batchyield/batch-core'
 import type { DataSource } from 'typeorm'
-import { nodePostgresClient } from './pg-client.js'
+import { nodePostgresClient, socketOf } from './internals.js'
 
 /**
  * How to cancel the statement running on a pooled driver connection, and how to close that
@@ -13,7 +13,7 @@ export function statementControls(connection: unknown, dataSource: DataSource): 
   if (client !== undefined) {
     return {
       cancel: () => cancelNodePostgresStatement(client),
-      destroy: () => (client.connection as { stream?: { destroy?(): void } }).stream?.destroy?.(),
+      destroy: () => socketOf(client)?.destroy?.(),
     }
   }
   const mysql = connection as { threadId?: unknown; destroy?(): void } | undefined
