@@ -1,6 +1,6 @@
 import type { ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm'
 import { loadRawResults } from './callback-query.js'
-import { entitiesOfRows, hydrationSendsStatements, rawRowsOf } from './internals.js'
+import { hydrationOf, hydrationSendsStatements, overrideIgnored, rawRowsOf } from './internals.js'
 import { cloneQuery } from './query-clone.js'
 
 export { hydrationSendsStatements }
@@ -30,8 +30,10 @@ export interface Hydrated<E> {
  */
 export async function hydrateRows<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[]): Promise<Hydrated<E>> {
   const execution = cloneQuery(query)
-  const entities = await entitiesOfRows(execution, queryRunner, rows)
-  return { entities, sendsStatements: hydrationSendsStatements(execution) }
+  const hydration = hydrationOf(execution, queryRunner, rows)
+  const { entities } = await hydration.result
+  if (!hydration.handed()) throw overrideIgnored()
+  return { entities: entities as E[], sendsStatements: hydrationSendsStatements(execution) }
 }
 
 /**

@@ -17,8 +17,8 @@ import type { DataSource, EntityMetadata, ObjectLiteral, OrderByCondition, Query
  * - node-postgres: chunk reads by the client's callback API and by a protocol-level Execute of
  *   the cursor; anything else, TypeORM's own `queryRunner.query()`.
  * A version whose internals do not match degrades to the public paths, never to a wrong or
- * unbounded query: a probe's query selects nothing (`1 = 0`), and so does the query that hydrates
- * rows already read, should TypeORM ever send it.
+ * unbounded query: a probe's query selects nothing (`1 = 0`), and a fast hydration checks that
+ * TypeORM took the rows it was handed (else it throws).
  *
  * `BATCHYIELD_TYPEORM_PATHS=public` in the environment takes the public paths on any version.
  */
@@ -82,7 +82,9 @@ async function detect(qb: SelectQueryBuilder<ObjectLiteral>): Promise<Paths> {
   const runner = dataSource.createQueryRunner()
   let hydrates: boolean
   try {
-    hydrates = (await runOnRows(probe(), runner, [])).handed
+    const hydration = hydrationOf(probe(), runner, [])
+    await hydration.result
+    hydrates = hydration.handed()
   } finally {
     await runner.release()
   }
@@ -241,28 +243,28 @@ export function hydrationSendsStatements(executed: SelectQueryBuilder<ObjectLite
 }
 
 /**
- * Entities of raw rows that `execution`'s SQL returned, through TypeORM's own path, the one
- * `getMany()` takes (`executeEntitiesAndRawResults()`): only the SQL round trip (`loadRawResults()`)
- * is replaced by the rows given. `execution` is a clone the caller owns. Should TypeORM not ask
- * `loadRawResults()` for the rows, the query it sends selects nothing, and this throws.
+ * Starts TypeORM's own hydration of raw rows that `execution`'s SQL returned, the path `getMany()`
+ * takes (`executeEntitiesAndRawResults()`), with only the SQL round trip (`loadRawResults()`)
+ * replaced by the rows given; `execution` is a clone the caller owns. `handed()` tells afterwards
+ * whether TypeORM asked for the rows. Used only where {@link pathsOf}'s probe proved that it does
+ * (the probe's query selects nothing, so a TypeORM that ignores the override reads no table); a
+ * per-slice `1 = 0` here made every slice's entities outlive young-generation GCs. Not async itself
+ * for the same reason: the caller awaits TypeORM's promise directly.
  */
-export async function entitiesOfRows<E extends ObjectLiteral>(execution: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[]): Promise<E[]> {
-  const { entities, handed } = await runOnRows(execution, queryRunner, rows)
-  if (!handed) throw new Error("internal: TypeORM hydrated without asking loadRawResults() for the rows (checked at first use; set BATCHYIELD_TYPEORM_PATHS=public to take TypeORM's public API)")
-  return entities as E[]
-}
-
-async function runOnRows(execution: SelectQueryBuilder<ObjectLiteral>, queryRunner: QueryRunner, rows: readonly unknown[]): Promise<{ entities: unknown[]; handed: boolean }> {
+export function hydrationOf<E extends ObjectLiteral>(execution: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[]): { readonly result: Promise<{ entities: unknown[] }>; handed(): boolean } {
   const target = execution as unknown as EntityExecution
   let handed = false
   asEntityQuery(execution)
-  appendCondition(execution, '1 = 0')
   target.loadRawResults = async () => {
     handed = true
     return [...rows]
   }
-  const { entities } = await target.executeEntitiesAndRawResults(queryRunner)
-  return { entities, handed }
+  return { result: target.executeEntitiesAndRawResults(queryRunner), handed: () => handed }
+}
+
+/** Thrown by a hydration whose rows TypeORM did not ask for (checked at first use, so only on a TypeORM that changed under a run). */
+export function overrideIgnored(): Error {
+  return new Error("internal: TypeORM hydrated without asking loadRawResults() for the rows (checked at first use; set BATCHYIELD_TYPEORM_PATHS=public to take TypeORM's public API)")
 }
 
 /**
