@@ -6,6 +6,7 @@ installAiterator()
 export { aiterator } from './aiterator.js'
 export { aiteratorFind } from './aiterator-find.js'
 export { installAiterator } from './install.js'
+export { UnsupportedTypeormError } from './internals.js'
 export { STRATEGIES, type Strategy, type TypeormBatchOptions } from './options.js'
 export type { BatchOptions, Progress } from '@batchyield/batch-core'
 export { InvalidResumeTokenError, KeysetOrderingError, KeysetProgressError, StrategyUnavailableError } from '@batchyield/batch-core'
