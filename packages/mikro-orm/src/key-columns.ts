@@ -24,7 +24,9 @@ export interface KeyColumn {
 
 /**
  * The key-type dialect of `em`'s database, from its driver's native dependencies (the same signal
- * the strategy choice uses; platform classes are not exported by `@mikro-orm/core`).
+ * the strategy choice uses; platform classes are not exported by `@mikro-orm/core`). SQLite
+ * (`@mikro-orm/sqlite`'s better-sqlite3, libSQL) binds key values as the driver returns them, and
+ * so does any other driver: batch-core's SQLite rules.
  */
 export function keyDialect(em: EntityManager): KeyDialect {
   const dependencies = em.getDriver().getDependencies()
