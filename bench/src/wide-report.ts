@@ -99,7 +99,7 @@ export function renderWideMarkdown(input: WideReportInput): string {
     `Medians of ${input.runs} run(s) per mode, each run in a fresh Node process with Node's default flags, modes interleaved. ` +
       `batchYieldSize ${input.batchYieldSize}; everything else at the library's defaults (chunkSize ${defaults.chunkSize}, maxChunkBytes ${bytesLabel(defaults.maxChunkBytes)}, prefetch ${defaults.prefetch}), ` +
       'and the same four iterators with `maxChunkBytes: Infinity`, how they read before the byte bound. ' +
-      `Goal (issue 16 item 6): with the defaults, every iterator's peak RSS stays under ${goal}; judged by the highest run.`,
+      `Goal: with the defaults, every iterator's peak RSS stays under ${goal}; judged by the highest run.`,
     '',
     ...machineLines(input.machine, []),
     '',
@@ -170,7 +170,7 @@ export function renderWideReadmeSection(input: WideReportInput): string {
         `with each adapter and strategy: batchYieldSize ${input.batchYieldSize}, everything else at its default (chunkSize ${input.defaults.chunkSize}, ` +
         `maxChunkBytes ${bytesLabel(input.defaults.maxChunkBytes)}), then with \`maxChunkBytes: Infinity\`, how it read before the byte bound. ` +
         `Each run in its own Node process with Node's defaults, interleaved, ${input.runs} run${input.runs === 1 ? '' : 's'} each; peak RSS of the highest run, median wall time. ` +
-        `Goal (issue 16): with the defaults, under ${goal}. ` +
+        `Goal: with the defaults, under ${goal}. ` +
         `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC, ${machine.cpu} (${machine.cores} cores, ${machine.ramGiB} GiB), Node ${machine.node}. ` +
         'Full table: [bench/results/wide.md](bench/results/wide.md).',
     ),
