@@ -54,11 +54,27 @@ const pools: Record<string, readonly unknown[]> = {
   booleanV: [true, false],
   textV: ['a', 'A', 'a ', 'á', 'a\u0301', '', '😀', "it's", 'a\tb', 'b', '-- ', '/*', '?'],
   varcharV: ['x', 'x ', 'X', 'xx', '%', '_'],
-  blobV: [Buffer.from([]), Buffer.from([0]), Buffer.from([0, 0]), Buffer.from([255]), Buffer.from([1, 2]), Buffer.from([1, 2, 0])],
+  blobV: [
+    Buffer.from([]),
+    Buffer.from([0]),
+    Buffer.from([0, 0]),
+    Buffer.from([255]),
+    Buffer.from([1, 2]),
+    Buffer.from([1, 2, 0]),
+  ],
   dateV: ['2024-02-29', '0001-01-01', '9999-12-31', '2024-03-01'],
-  datetimeV: [new Date('2024-01-01T00:00:00.000Z'), new Date('2024-01-01T00:00:00.001Z'), new Date('1970-01-01T00:00:00.000Z'), new Date('2099-12-31T23:59:59.999Z')],
+  datetimeV: [
+    new Date('2024-01-01T00:00:00.000Z'),
+    new Date('2024-01-01T00:00:00.001Z'),
+    new Date('1970-01-01T00:00:00.000Z'),
+    new Date('2099-12-31T23:59:59.999Z'),
+  ],
   timeV: ['00:00:00', '23:59:59', '12:00:00.5', '12:00:00'],
-  uuidV: ['00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000001', 'ffffffff-ffff-4fff-bfff-ffffffffffff'],
+  uuidV: [
+    '00000000-0000-4000-8000-000000000000',
+    '00000000-0000-4000-8000-000000000001',
+    'ffffffff-ffff-4fff-bfff-ffffffffffff',
+  ],
   enumV: ['zeta', 'alpha', 'mid'],
   jsonV: [{ a: 1 }, { a: 1, b: 2 }, [1, 2], 'text', 0, { b: 1 }],
   arrayV: [['a'], ['a', 'b'], ['b'], ['a', '']],
@@ -100,7 +116,12 @@ describe('SQLite (@mikro-orm/sqlite)', () => {
   })
 
   const em = (): SqlEntityManager => orm.em.fork() as SqlEntityManager
-  const plain = (row: object) => comparable(Object.fromEntries(orm.getMetadata(SqliteRow).props.map((prop) => [prop.name, (row as Record<string, unknown>)[prop.name]])))
+  const plain = (row: object) =>
+    comparable(
+      Object.fromEntries(
+        orm.getMetadata(SqliteRow).props.map((prop) => [prop.name, (row as Record<string, unknown>)[prop.name]]),
+      ),
+    )
   const idOf = (row: SqliteRow) => row.id
 
   it('the driver is SQLite and every property holds values and NULLs', async () => {
@@ -109,26 +130,54 @@ describe('SQLite (@mikro-orm/sqlite)', () => {
     expect(all).toHaveLength(ROWS)
     for (const property of properties) {
       const values = all.map((row) => (row as unknown as Record<string, unknown>)[property])
-      expect(values.some((value) => value === null), `${property} has NULLs`).toBe(true)
-      expect(new Set(values.map((value) => JSON.stringify(comparable(value)))).size, `${property} has several values`).toBeGreaterThan(2)
+      expect(
+        values.some((value) => value === null),
+        `${property} has NULLs`,
+      ).toBe(true)
+      expect(
+        new Set(values.map((value) => JSON.stringify(comparable(value)))).size,
+        `${property} has several values`,
+      ).toBeGreaterThan(2)
     }
   })
 
   for (const property of properties) {
     for (const direction of ['asc', 'desc'] as const) {
       it(`ordered by ${property} ${direction}: keyset and auto yield exactly em.find's sequence, chunk sizes ${chunkSizes.join(', ')}`, async () => {
-        const expected = await em().find(SqliteRow, {}, { orderBy: [{ [property]: direction }, { id: direction }] as never })
+        const expected = await em().find(
+          SqliteRow,
+          {},
+          { orderBy: [{ [property]: direction }, { id: direction }] as never },
+        )
         expect(expected).toHaveLength(ROWS)
         const check = async (chunkSize: number, batchYieldSize: number, strategy: 'keyset' | 'auto') => {
-          const run = await boundedRun(() => em().aiterator(SqliteRow, { orderBy: { [property]: direction } as never, chunkSize, batchYieldSize, strategy }), ROWS)
+          const run = await boundedRun(
+            () =>
+              em().aiterator(SqliteRow, {
+                orderBy: { [property]: direction } as never,
+                chunkSize,
+                batchYieldSize,
+                strategy,
+              }),
+            ROWS,
+          )
           const actual = run.batches.flat()
-          expect(sequenceDiagnosis(expected.map(idOf), run, actual.map(idOf)), `${strategy}, chunkSize ${chunkSize}, batchYieldSize ${batchYieldSize}`).toBe('')
+          expect(
+            sequenceDiagnosis(expected.map(idOf), run, actual.map(idOf)),
+            `${strategy}, chunkSize ${chunkSize}, batchYieldSize ${batchYieldSize}`,
+          ).toBe('')
           expect(actual.map(plain)).toEqual(expected.map(plain))
           run.batches.slice(0, -1).forEach((batch) => expect(batch.length).toBe(batchYieldSize))
         }
-        for (const strategy of ['keyset', 'auto'] as const) for (const chunkSize of chunkSizes) await check(chunkSize, 4, strategy)
+        for (const strategy of ['keyset', 'auto'] as const)
+          for (const chunkSize of chunkSizes) await check(chunkSize, 4, strategy)
         await fc.assert(
-          fc.asyncProperty(fc.constantFrom(...chunkSizes), fc.integer({ min: 1, max: 12 }), fc.constantFrom('keyset' as const, 'auto' as const), check),
+          fc.asyncProperty(
+            fc.constantFrom(...chunkSizes),
+            fc.integer({ min: 1, max: 12 }),
+            fc.constantFrom('keyset' as const, 'auto' as const),
+            check,
+          ),
           { numRuns: 4, endOnFailure: true },
         )
       })
@@ -141,7 +190,9 @@ describe('SQLite (@mikro-orm/sqlite)', () => {
     const expected = await em().find(SqliteRow, {}, { orderBy: [...(orderBy as object[]), { id: 'desc' }] as never })
     for (const chunkSize of chunkSizes) {
       const run = await boundedRun(() => em().aiterator(SqliteRow, { orderBy, chunkSize, batchYieldSize: 5 }), ROWS)
-      expect(sequenceDiagnosis(expected.map(idOf), run, run.batches.flat().map(idOf)), `chunkSize ${chunkSize}`).toBe('')
+      expect(sequenceDiagnosis(expected.map(idOf), run, run.batches.flat().map(idOf)), `chunkSize ${chunkSize}`).toBe(
+        '',
+      )
     }
   })
 
@@ -149,7 +200,10 @@ describe('SQLite (@mikro-orm/sqlite)', () => {
     const where = { integerV: { $ne: null }, booleanV: true }
     const expected = await em().find(SqliteRow, where, { orderBy: [{ doubleV: 'desc' }, { id: 'desc' }] })
     expect(expected.length).toBeGreaterThan(3)
-    const run = await boundedRun(() => em().aiterator(SqliteRow, { where, orderBy: { doubleV: 'desc' }, chunkSize: 2, batchYieldSize: 3 }), ROWS)
+    const run = await boundedRun(
+      () => em().aiterator(SqliteRow, { where, orderBy: { doubleV: 'desc' }, chunkSize: 2, batchYieldSize: 3 }),
+      ROWS,
+    )
     expect(sequenceDiagnosis(expected.map(idOf), run, run.batches.flat().map(idOf))).toBe('')
   })
 
@@ -158,22 +212,34 @@ describe('SQLite (@mikro-orm/sqlite)', () => {
     const expected = await em().find(SqliteRow, {}, { orderBy: [orderBy, { id: 'desc' }] })
     let token: string | undefined
     const first: SqliteRow[] = []
-    for await (const batch of em().aiterator(SqliteRow, { orderBy, batchYieldSize: 7, chunkSize: 3, onProgress: (progress) => (token = progress.cursor) })) {
+    for await (const batch of em().aiterator(SqliteRow, {
+      orderBy,
+      batchYieldSize: 7,
+      chunkSize: 3,
+      onProgress: (progress) => (token = progress.cursor),
+    })) {
       first.push(...batch)
       if (first.length >= 14) break
     }
     expect(token).toBeDefined()
     const rest: SqliteRow[] = []
-    for await (const batch of em().aiterator(SqliteRow, { orderBy, batchYieldSize: 7, chunkSize: 3, after: token })) rest.push(...batch)
+    for await (const batch of em().aiterator(SqliteRow, { orderBy, batchYieldSize: 7, chunkSize: 3, after: token }))
+      rest.push(...batch)
     expect([...first, ...rest].map(idOf)).toEqual(expected.map(idOf))
   })
 
   it('qb.aiterator: exactly qb.getResultList(), chunk sizes 1, 2, 3 and 7', async () => {
-    const qb = () => em().createQueryBuilder(SqliteRow, 'r').where({ textV: { $ne: null } }).orderBy({ textV: 'asc', decimalNumber: 'desc' })
+    const qb = () =>
+      em()
+        .createQueryBuilder(SqliteRow, 'r')
+        .where({ textV: { $ne: null } })
+        .orderBy({ textV: 'asc', decimalNumber: 'desc' })
     const expected = await qb().orderBy({ textV: 'asc', decimalNumber: 'desc', id: 'desc' }).getResultList()
     for (const chunkSize of chunkSizes) {
       const run = await boundedRun<SqliteRow>(() => qb().aiterator({ chunkSize, batchYieldSize: 4 }), ROWS)
-      expect(sequenceDiagnosis(expected.map(idOf), run, run.batches.flat().map(idOf)), `chunkSize ${chunkSize}`).toBe('')
+      expect(sequenceDiagnosis(expected.map(idOf), run, run.batches.flat().map(idOf)), `chunkSize ${chunkSize}`).toBe(
+        '',
+      )
     }
   })
 
@@ -184,7 +250,10 @@ describe('SQLite (@mikro-orm/sqlite)', () => {
     expect(descriptors).toHaveLength(3)
     const ids: number[] = []
     for (const partition of descriptors) {
-      const run = await boundedRun(() => em().aiterator(SqliteRow, { orderBy, partition, chunkSize: 4, batchYieldSize: 5 }), ROWS)
+      const run = await boundedRun(
+        () => em().aiterator(SqliteRow, { orderBy, partition, chunkSize: 4, batchYieldSize: 5 }),
+        ROWS,
+      )
       expect(run.threw, String(run.error)).toBe(false)
       ids.push(...run.batches.flat().map(idOf))
     }
