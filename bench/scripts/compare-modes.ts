@@ -22,5 +22,9 @@ for (let run = 0; run < runs; run++) {
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 for (const mode of modes) {
-  console.log(`${mode.padEnd(32)} median ${median(walls.get(mode)!).toFixed(0).padStart(6)} ms  first ${median(firsts.get(mode)!).toFixed(1)} ms  peak RSS ${median(peaks.get(mode)!).toFixed(0)} MiB  runs ${walls.get(mode)!.map((w) => w.toFixed(0)).join(' ')}`)
+  const runs = walls.get(mode)!.map((w) => w.toFixed(0)).join(' ')
+  const wall = median(walls.get(mode)!).toFixed(0).padStart(6)
+  const first = median(firsts.get(mode)!).toFixed(1)
+  const peak = median(peaks.get(mode)!).toFixed(0)
+  console.log(`${mode.padEnd(32)} median ${wall} ms  first ${first} ms  peak RSS ${peak} MiB  runs ${runs}`)
 }

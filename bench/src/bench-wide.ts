@@ -105,7 +105,21 @@ async function writeReport(measurements: readonly Measurement[], runsDone: numbe
   await writeFile(join(outDir, 'wide.md'), markdown)
   await writeFile(
     join(outDir, 'wide.json'),
-    `${JSON.stringify({ machine, shape, runs: runsDone, batchYieldSize, defaults: base.defaults, goalBytes, expectedChecksum: base.expectedChecksum, summaries: summarizeWide(input), measurements }, null, 2)}\n`,
+    JSON.stringify(
+      {
+        machine,
+        shape,
+        runs: runsDone,
+        batchYieldSize,
+        defaults: base.defaults,
+        goalBytes,
+        expectedChecksum: base.expectedChecksum,
+        summaries: summarizeWide(input),
+        measurements,
+      },
+      null,
+      2,
+    ) + '\n',
   )
   if (values.out === undefined) {
     const readme = fileURLToPath(new URL('../../README.md', import.meta.url))

@@ -129,7 +129,22 @@ async function writeReport(measured: readonly Measurement[], runsDone: number, l
   await writeFile(join(outDir, 'latest.svg'), svg)
   await writeFile(
     join(outDir, 'latest.json'),
-    `${JSON.stringify({ machine, rows, runs: runsDone, chunkSize, batchYieldSize, nodeArgsByMode, measurements: measured, summaries, bar, liveHeap }, null, 2)}\n`,
+    JSON.stringify(
+      {
+        machine,
+        rows,
+        runs: runsDone,
+        chunkSize,
+        batchYieldSize,
+        nodeArgsByMode,
+        measurements: measured,
+        summaries,
+        bar,
+        liveHeap,
+      },
+      null,
+      2,
+    ) + '\n',
   )
   // The default results directory also refreshes the "Latest results" section of bench/README.md.
   if (values.out === undefined) {
