@@ -27,6 +27,8 @@ export interface ChildResult {
    * consumer touched every entity, and must agree across modes.
    */
   checksum: number
+  /** The adapter's paths the run took (see `PreparedJob.paths`), for the modes that report them. */
+  paths?: Readonly<Record<string, string>>
   /** With `liveHeapEvery`: `[rows, heapUsed after a full GC]` pairs. */
   liveHeap?: [number, number][]
 }

@@ -42,6 +42,7 @@ await job.run(async (items) => {
 })
 const wallMs = performance.now() - started
 const memory = peak.stop()
+const paths = await job.paths?.()
 await job.close()
 
 const result: ChildResult = {
@@ -54,6 +55,7 @@ const result: ChildResult = {
   sampledPeakRssBytes: memory.sampledPeakBytes,
   setupRssBytes,
   checksum,
+  ...(paths === undefined ? {} : { paths }),
   ...(liveHeapEvery === undefined ? {} : { liveHeap }),
 }
 process.stdout.write(`${resultPrefix}${JSON.stringify(result)}\n`)

@@ -37,6 +37,20 @@ function childFlagsLine(byMode: Record<string, readonly string[]>, modes: readon
   return `- Child flags: ${[...listed, `${show(rest)} for every other mode`].join('; ')}`
 }
 
+/**
+ * For each `…-public` mode measured beside its fast counterpart (the same name without `-public`, same
+ * scale): what the public paths cost, as ratios of wall time and peak RSS. Empty without such pairs.
+ */
+function publicPathLines(summaries: readonly ModeSummary[]): string[] {
+  const lines = summaries.flatMap((pub) => {
+    if (!pub.mode.endsWith('-public')) return []
+    const fast = summaries.find((s) => s.mode === pub.mode.slice(0, -'-public'.length) && s.limit === pub.limit)
+    if (fast === undefined || !Number.isFinite(pub.wallMs) || !Number.isFinite(fast.wallMs)) return []
+    return [`- ${pub.label} against ${fast.label}${fast.paths ? ` (${fast.paths})` : ''}: wall time ${(pub.wallMs / fast.wallMs).toFixed(2)}x, peak RSS ${(pub.maxRssBytes / fast.maxRssBytes).toFixed(2)}x`]
+  })
+  return lines.length ? ['Public paths against the fast paths, same run:', '', ...lines, ''] : []
+}
+
 /** Renders the results as Markdown: machine and versions, the medians table, the bar, failures. */
 export function renderMarkdown(input: ReportInput): string {
   const { machine } = input
@@ -52,14 +66,15 @@ export function renderMarkdown(input: ReportInput): string {
     ...machineLines(machine, []),
     childFlagsLine(input.childNodeArgs, [...new Set(input.summaries.map((s) => s.mode))]),
     '',
-    '| Mode | Library | Rows | Wall time | Rows/s | Peak RSS | First batch | vs floor | Runs |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| Mode | Library | Paths | Rows | Wall time | Rows/s | Peak RSS | First batch | vs floor | Runs |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|',
     ...input.summaries.map((s) => {
       const vsFloor = floor && Number.isFinite(s.wallMs) ? `${(s.wallMs / floor.wallMs).toFixed(2)}x` : 'n/a'
       const runs = s.failures.length ? `${s.runs - s.failures.length}/${s.runs}` : `${s.runs}`
-      return `| ${s.label} | ${input.modes[s.mode]?.library ?? ''} | ${int(s.rows)} | ${ms(s.wallMs)} | ${int(s.rowsPerSecond)} | ${mib(s.maxRssBytes)} | ${ms(s.firstBatchMs)} | ${vsFloor} | ${runs} |`
+      return `| ${s.label} | ${input.modes[s.mode]?.library ?? ''} | ${s.paths ?? ''} | ${int(s.rows)} | ${ms(s.wallMs)} | ${int(s.rowsPerSecond)} | ${mib(s.maxRssBytes)} | ${ms(s.firstBatchMs)} | ${vsFloor} | ${runs} |`
     }),
     '',
+    ...publicPathLines(input.summaries),
     'Peak RSS is the child process\'s kernel `maxRSS` (Node, the ORM and the job together). First batch: time from the start of the job to the first batch, page, chunk or entity the consumer receives (for `getMany`/`em.find`, the whole result). Not timed: starting Node, connecting, and one warm-up query that loads a single entity through the ORM (so every mode starts with the ORM query and hydration code already compiled).',
     '',
     'Modes:',

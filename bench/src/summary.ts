@@ -1,3 +1,4 @@
+import type { ChildResult } from './child-protocol.ts'
 import type { Measurement } from './runner.ts'
 import { median } from './stats.ts'
 
@@ -15,10 +16,17 @@ export interface ModeSummary {
   maxRssBytes: number
   firstBatchMs: number
   checksum: number | undefined
+  /** The adapter's paths the runs took (`keyset fast`, …; several when runs differed), for the modes that report them. */
+  paths: string | undefined
 }
 
 export function labelOf(mode: string, limit: number | undefined): string {
   return limit === undefined ? mode : `${mode} @${limit >= 1000 && limit % 1000 === 0 ? `${limit / 1000}k` : limit}`
+}
+
+function pathsOf(results: readonly ChildResult[]): string | undefined {
+  const seen = new Set(results.flatMap((r) => (r.paths === undefined ? [] : [Object.entries(r.paths).map(([strategy, path]) => `${strategy} ${path}`).join(', ')])))
+  return seen.size === 0 ? undefined : [...seen].join(' / ')
 }
 
 /** Groups measurements by mode and scale, in first-seen order, and takes medians. */
@@ -46,6 +54,7 @@ export function summarize(measurements: readonly Measurement[]): ModeSummary[] {
       maxRssBytes: ok.length ? median(ok.map((r) => r.maxRssBytes)) : Number.NaN,
       firstBatchMs: ok.length ? median(ok.map((r) => r.firstBatchMs)) : Number.NaN,
       checksum: ok[0]?.checksum,
+      paths: pathsOf(ok),
     }
   })
 }

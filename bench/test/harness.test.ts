@@ -71,7 +71,7 @@ describe('bench harness (tiny table)', () => {
       bar: [],
       modes: { floor: { library: 'pg', description: 'floor' }, 'typeorm-skip-take': { library: 'TypeORM', description: 'offset' } },
     })
-    expect(markdown).toContain('| floor @100 | pg | 100 |')
+    expect(markdown).toContain('| floor @100 | pg |  | 100 |')
     expect(markdown).toContain("- Child flags: `--max-old-space-size=512` for `typeorm-skip-take`; Node's defaults for every other mode")
     expect(markdown).toContain(machine.postgres)
     expect(markdown).not.toContain('the denominator of every ratio')
@@ -82,6 +82,31 @@ describe('bench harness (tiny table)', () => {
     const svg = await renderChartSvg(summaries, { floor: 'pg', 'typeorm-skip-take': 'TypeORM' }, 'smoke')
     expect(svg).toMatch(/^<svg[^>]*>/)
     expect(svg).toContain('typeorm-skip-take')
+  })
+
+  it('records the path each TypeORM aiterator run took, and sets a -public mode beside its fast one', async () => {
+    const base = { url: db.url, chunkSize: 70, batchYieldSize: 25 }
+    const measurements = await runInterleaved({
+      requests: ['typeorm-aiterator-cursor-p1', 'typeorm-aiterator-cursor-p1-public', 'typeorm-aiterator-keyset-p1-public'].map((mode) => ({ ...base, mode })),
+      runs: 1,
+      childOptions: { nodeArgs: [] },
+    })
+    const taken = measurements.map((m) => {
+      if ('error' in m) throw new Error(m.error)
+      expect(m.result.rows).toBe(rows)
+      return [m.request.mode, m.result.paths]
+    })
+    expect(taken).toEqual([
+      ['typeorm-aiterator-cursor-p1', { cursor: 'fast' }],
+      ['typeorm-aiterator-cursor-p1-public', { cursor: 'public' }],
+      ['typeorm-aiterator-keyset-p1-public', { keyset: 'public' }],
+    ])
+    const summaries = summarize(measurements)
+    const markdown = renderMarkdown({ machine: await describeMachine(db.url), tableRows: rows, runs: 1, chunkSize: 70, batchYieldSize: 25, childNodeArgs: {}, summaries, bar: [], modes: {} })
+    expect(markdown).toContain('| typeorm-aiterator-cursor-p1-public |  | cursor public | 300 |')
+    expect(markdown).toMatch(/- typeorm-aiterator-cursor-p1-public against typeorm-aiterator-cursor-p1 \(cursor fast\): wall time \d+\.\d\dx, peak RSS \d+\.\d\dx/)
+    // without its fast counterpart in the run, a public mode gets no ratio
+    expect(markdown).not.toContain('typeorm-aiterator-keyset-p1-public against')
   })
 
   it('gives the larger heap to the whole-table baselines only; every streaming mode runs with Node defaults', () => {

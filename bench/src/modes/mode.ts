@@ -24,6 +24,11 @@ export type Sink = (items: readonly object[]) => void | Promise<void>
 /** A connected job: setup (connections, metadata) is done and is not part of the timing. */
 export interface PreparedJob {
   run(sink: Sink): Promise<void>
+  /**
+   * Which of the adapter's paths the run took (e.g. `{ keyset: 'fast' }`: its own reads and hydration
+   * through ORM internals, or `'public'`: the ORM's public API), asked after the timed run.
+   */
+  paths?(): Promise<Readonly<Record<string, string>>>
   close(): Promise<void>
 }
 

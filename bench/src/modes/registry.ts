@@ -13,6 +13,8 @@ export const modeLoaders: Record<string, () => Promise<Mode>> = {
   'typeorm-aiterator-keyset-p1': async () => (await import('./typeorm-aiterator.ts')).typeormKeysetP1,
   'typeorm-aiterator-cursor-p0': async () => (await import('./typeorm-aiterator.ts')).typeormCursorP0,
   'typeorm-aiterator-cursor-p1': async () => (await import('./typeorm-aiterator.ts')).typeormCursorP1,
+  'typeorm-aiterator-keyset-p1-public': async () => (await import('./typeorm-aiterator.ts')).typeormKeysetP1Public,
+  'typeorm-aiterator-cursor-p1-public': async () => (await import('./typeorm-aiterator.ts')).typeormCursorP1Public,
   'mikro-find': async () => (await import('./mikro-orm-baselines.ts')).mikroFind,
   'mikro-offset-fork': async () => (await import('./mikro-orm-baselines.ts')).mikroOffsetFork,
   'mikro-stream': async () => (await import('./mikro-orm-baselines.ts')).mikroStream,
