@@ -96,7 +96,7 @@ export class ChunkReader<T> {
     if (!this.wanted && this.queue.length >= this.options.prefetch) return
     this.wanted = false
     const { limit } = this.options
-    const next = this.sizer.next(this.received)
+    const next = this.sizer.next()
     const size = limit === undefined ? next : Math.min(next, limit - this.received)
     this.inflight = this.fetch(size).then(() => {
       this.inflight = undefined

@@ -2,10 +2,11 @@
  * How many rows the engine asks the source for next: `chunkSize`, bounded by `maxChunkBytes` at the
  * row width seen so far. Internal to the engine.
  *
- * Nobody knows a query's row width before its rows arrive, so the first round trip is a probe of at
- * most {@link PROBE_ROWS} rows; every chunk after it is sized from the widest rows sampled so far.
- * When batches are smaller than chunks, the first round trip reads one batch (after a probe, the
- * second reads the rest of it), so the caller's first batch does not wait for a whole chunk.
+ * Nobody knows a query's row width before its rows arrive. The first round trip reads the first
+ * batch (`batchYieldSize` rows, at most `chunkSize`), so the caller gets it after one round trip, and
+ * its rows are the sample: the caller holds a batch of them anyway, so reading it whole costs no
+ * memory the batch does not. Without `batchYieldSize` it reads {@link PROBE_ROWS} rows. Every
+ * request after the first is sized from the widest rows sampled so far.
  */
 export class ChunkSizer {
   /** The widest estimate (bytes per item) seen so far; 0 before the first chunk. */
@@ -18,16 +19,13 @@ export class ChunkSizer {
     private readonly maxChunkBytes: number,
   ) {}
 
-  /** The size of the next request, `received` items having arrived so far. */
-  next(received: number): number {
-    const { chunkSize, batchYieldSize } = this
-    const bounded = this.maxChunkBytes !== Number.POSITIVE_INFINITY
-    let size = chunkSize
-    if (bounded) size = this.#chunks === 0 ? Math.min(size, PROBE_ROWS) : Math.min(size, Math.max(1, Math.floor(this.maxChunkBytes / Math.max(1, this.#bytesPerItem))))
-    // the first round trip reads one batch (and, after a probe smaller than that, the second the rest of it)
-    const firstBatch = this.#chunks === 0 || (this.#chunks === 1 && bounded && PROBE_ROWS < (batchYieldSize ?? 0))
-    const firstBatchLacks = firstBatch && batchYieldSize !== undefined && batchYieldSize < chunkSize ? batchYieldSize - received : 0
-    return firstBatchLacks > 0 ? Math.min(size, firstBatchLacks) : size
+  /** The size of the next request. */
+  next(): number {
+    const { chunkSize, maxChunkBytes } = this
+    const bounded = maxChunkBytes !== Number.POSITIVE_INFINITY
+    if (this.#chunks === 0) return Math.min(chunkSize, this.batchYieldSize ?? (bounded ? PROBE_ROWS : chunkSize))
+    if (!bounded) return chunkSize
+    return Math.min(chunkSize, Math.max(1, Math.floor(maxChunkBytes / Math.max(1, this.#bytesPerItem))))
   }
 
   /** Learns the row width from a chunk: a few items spread over it are measured. */
@@ -42,7 +40,7 @@ export class ChunkSizer {
   }
 }
 
-/** Rows of the first round trip, whose width nothing tells in advance. */
+/** Rows of the first round trip when items are yielded one at a time: their width is not known in advance. */
 export const PROBE_ROWS = 32
 /** Items measured per chunk. */
 const SAMPLES = 8

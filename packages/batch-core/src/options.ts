@@ -49,8 +49,10 @@ export interface BatchOptions {
   /**
    * A bound on one chunk's size in memory, in bytes (estimated from a few items of each chunk), so
    * that wide rows do not make `chunkSize` rows a huge chunk: the engine asks for fewer rows once it
-   * has seen how wide they are. The first round trip reads at most 32 rows, to learn the width.
-   * Default {@link DEFAULT_MAX_CHUNK_BYTES}; `Infinity` turns the bound (and the probe) off.
+   * has seen how wide they are. The first round trip, before any width is known, reads the first
+   * batch (`batchYieldSize` rows, at most `chunkSize`), or 32 rows when items are yielded one at a
+   * time; its rows are the first sample. Default {@link DEFAULT_MAX_CHUNK_BYTES}; `Infinity` turns the
+   * bound off.
    */
   readonly maxChunkBytes?: number
   /**

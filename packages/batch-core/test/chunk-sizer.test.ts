@@ -28,26 +28,85 @@ async function count(iterator: AsyncIterable<unknown[]>): Promise<number> {
   return n
 }
 
+/** Each yielded batch's length, with how many requests had been made when it came. */
+async function batchesAndRequests(iterator: AsyncIterable<unknown[]>, requests: readonly number[]): Promise<{ length: number; requestsSoFar: number }[]> {
+  const seen: { length: number; requestsSoFar: number }[] = []
+  for await (const batch of iterator) seen.push({ length: batch.length, requestsSoFar: requests.length })
+  return seen
+}
+
 describe('maxChunkBytes: chunks bounded in bytes as well as rows', () => {
-  test('the first round trip is a probe of 32 rows; wide rows then come as many as fit in maxChunkBytes', async () => {
+  test('the first round trip reads the first batch; wide rows then come as many as fit in maxChunkBytes', async () => {
     const { open, requests } = rowsOf(1000, () => 100_000)
     expect(await count(iterateChunks(open, { batchYieldSize: 10, chunkSize: 2000, maxChunkBytes: 1_000_000 }))).toBe(1000)
-    expect(requests[0]).toBe(10) // one batch first (smaller than the probe)
+    expect(requests[0]).toBe(10)
     expect(new Set(requests.slice(1, -1))).toEqual(new Set([9])) // 1,000,000 / (100,000 + overhead)
   })
 
-  test('narrow rows still come chunkSize at a time after the probe, and the first batch is the probe plus what it lacks', async () => {
-    const { open, requests } = rowsOf(10_000, () => 100)
-    expect(await count(iterateChunks(open, { batchYieldSize: 500, chunkSize: 2000 }))).toBe(10_000)
-    expect(requests.slice(0, 4)).toEqual([32, 468, 2000, 2000])
+  test('a first batch wider than maxChunkBytes is still read in one round trip (the caller holds it whole anyway); the next requests are sized', async () => {
+    const { open, requests } = rowsOf(300, () => 100_000)
+    const seen = await batchesAndRequests(iterateChunks(open, { batchYieldSize: 50, chunkSize: 2000, maxChunkBytes: 1_000_000, prefetch: 0 }), requests)
+    expect(seen[0]).toEqual({ length: 50, requestsSoFar: 1 })
+    expect(requests.slice(0, 3)).toEqual([50, 9, 9])
   })
 
-  test('without batchYieldSize the probe comes first, then whole chunks', async () => {
+  test('narrow rows: the same requests as without the bound (the first batch, then whole chunks), and the first batch after one round trip', async () => {
+    for (const maxChunkBytes of [undefined, Number.POSITIVE_INFINITY]) {
+      const { open, requests } = rowsOf(10_000, () => 100)
+      const seen = await batchesAndRequests(iterateChunks(open, { batchYieldSize: 500, chunkSize: 2000, prefetch: 0, maxChunkBytes }), requests)
+      expect(seen.reduce((n, batch) => n + batch.length, 0)).toBe(10_000)
+      expect(seen[0]).toEqual({ length: 500, requestsSoFar: 1 })
+      expect(requests).toEqual([500, 2000, 2000, 2000, 2000, 2000]) // the last asks a whole chunk and gets the 1500 left
+    }
+  })
+
+  test('with read-ahead the request sent ahead after the first batch is sized from it', async () => {
+    const { open, requests } = rowsOf(10_000, () => 100)
+    const seen = await batchesAndRequests(iterateChunks(open, { batchYieldSize: 500, chunkSize: 2000, prefetch: 1 }), requests)
+    expect(seen[0]?.length).toBe(500)
+    expect(requests.slice(0, 3)).toEqual([500, 2000, 2000])
+  })
+
+  test('batches as large as chunks or larger: the first request is a whole chunk, as without the bound', async () => {
+    for (const batchYieldSize of [2000, 5000]) {
+      const { open, requests } = rowsOf(5000, () => 10)
+      const seen = await batchesAndRequests(iterateChunks(open, { batchYieldSize, chunkSize: 2000, prefetch: 0 }), requests)
+      expect(seen[0]).toEqual({ length: batchYieldSize, requestsSoFar: Math.ceil(batchYieldSize / 2000) })
+      expect(requests).toEqual([2000, 2000, 2000])
+    }
+  })
+
+  test('without batchYieldSize the first round trip reads 32 rows (the first item comes from it), then whole chunks', async () => {
     const { open, requests } = rowsOf(5000, () => 10)
     let n = 0
-    for await (const _ of iterateChunks(open, { chunkSize: 2000 })) n++
+    for await (const _ of iterateChunks(open, { chunkSize: 2000, prefetch: 0 })) {
+      if (n === 0) expect(requests).toHaveLength(1)
+      n++
+    }
     expect(n).toBe(5000)
     expect(requests).toEqual([32, 2000, 2000, 2000]) // the last asks a whole chunk and gets the 968 left
+  })
+
+  test('a retried first read asks for the same size again', async () => {
+    const { open: openRows, requests } = rowsOf(3000, () => 10)
+    let failed = false
+    const open = (): ChunkSource<unknown> => {
+      const source = openRows()
+      return {
+        async next(size, signal) {
+          if (!failed) {
+            failed = true
+            requests.push(size)
+            throw new Error('connection lost')
+          }
+          return source.next(size, signal)
+        },
+        retryable: () => true,
+        close() {},
+      }
+    }
+    expect(await count(iterateChunks(open, { batchYieldSize: 100, chunkSize: 2000, prefetch: 0 }))).toBe(3000)
+    expect(requests).toEqual([100, 100, 2000, 2000])
   })
 
   test('rows that widen mid-run shrink the chunks from the next request on', async () => {
@@ -57,10 +116,15 @@ describe('maxChunkBytes: chunks bounded in bytes as well as rows', () => {
     expect(Math.max(...afterWide)).toBeLessThanOrEqual(Math.floor(5_000_000 / 50_000))
   })
 
-  test('Infinity turns the bound and the probe off', async () => {
+  test('Infinity turns the bound off: whole chunks, also without batchYieldSize', async () => {
     const { open, requests } = rowsOf(5000, () => 1_000_000)
     expect(await count(iterateChunks(open, { batchYieldSize: 2000, chunkSize: 2000, maxChunkBytes: Number.POSITIVE_INFINITY }))).toBe(5000)
     expect(requests).toEqual([2000, 2000, 2000])
+    const plain = rowsOf(3000, () => 10)
+    let items = 0
+    for await (const _ of iterateChunks(plain.open, { chunkSize: 2000, maxChunkBytes: Number.POSITIVE_INFINITY })) items++
+    expect(items).toBe(3000)
+    expect(plain.requests).toEqual([2000, 2000])
   })
 
   test('limit still caps the total exactly', async () => {
