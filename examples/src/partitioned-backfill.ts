@@ -170,7 +170,8 @@ async function runCoordinator(): Promise<number> {
               (SELECT coalesce(sum(writes), 0) FROM partitioned_backfill WHERE run = $1) AS processed,
               (SELECT count(*) FROM partitioned_backfill WHERE run = $1) AS distinct,
               (SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM partitioned_backfill b WHERE b.run = $1 AND b.event_id = e.id)) AS missing,
-              (SELECT count(*) FROM partitioned_backfill b JOIN events e ON e.id = b.event_id WHERE b.run = $1 AND b.amount_cents <> (e.amount * 100)::bigint) AS wrong,
+              (SELECT count(*) FROM partitioned_backfill b JOIN events e ON e.id = b.event_id
+                WHERE b.run = $1 AND b.amount_cents <> (e.amount * 100)::bigint) AS wrong,
               (SELECT coalesce(sum(starts), 0) FROM partitioned_checkpoints WHERE run = $1) AS starts`,
       [run],
     )) as Record<string, string>[]
@@ -267,7 +268,10 @@ async function runWorker(): Promise<void> {
         // job to a second worker while this one still runs (a lock lost to a long pause), one of the two
         // transactions finds the checkpoint moved, and its batch is rolled back instead of written twice.
         const [moved] = (await manager.query(
-          `WITH moved AS (UPDATE partitioned_checkpoints SET after = $3, rows = rows + $4 WHERE run = $1 AND partition = $2 AND after IS NOT DISTINCT FROM $5 RETURNING 1)
+          `WITH moved AS (
+             UPDATE partitioned_checkpoints SET after = $3, rows = rows + $4
+             WHERE run = $1 AND partition = $2 AND after IS NOT DISTINCT FROM $5 RETURNING 1
+           )
            SELECT count(*)::int AS n FROM moved`,
           [run, partition.index, after, events.length, position],
         )) as { n: number }[]
