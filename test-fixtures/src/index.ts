@@ -45,3 +45,4 @@ export {
   type TestDatabase,
   testDatabasePrefix,
 } from '#src/test-database'
+export { openTcpProxy, type TcpProxy } from '#src/tcp-proxy'

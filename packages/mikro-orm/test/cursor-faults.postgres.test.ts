@@ -6,14 +6,13 @@
  * a connection whose transaction end is not confirmed is destroyed, never pooled.
  */
 import { ChunkTimeoutError } from '@batchyield/batch-core'
-import { listSessions, openQueryGate } from '@batchyield/test-fixtures'
+import { listSessions, openQueryGate, openTcpProxy } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { ConnectionException, DriverException, type Options, raw } from '@mikro-orm/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import '../src/index.js'
 import { Book } from './entities.js'
 import { expectSettled, idleInTransaction, openOrm, pkOf, poolState, type TestOrm, within } from './support.js'
-import { openTcpProxy } from './tcp-proxy.js'
 
 const db = useTestDatabase('postgres', { seed: true })
 let t: TestOrm | undefined

@@ -1,6 +1,6 @@
 import 'reflect-metadata'
 import { ChunkTimeoutError } from '@batchyield/batch-core'
-import { listSessions, openQueryGate } from '@batchyield/test-fixtures'
+import { listSessions, openQueryGate, openTcpProxy } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { DataSource } from 'typeorm'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -9,7 +9,6 @@ import { collect } from './support/collect.js'
 import { QueryCounter } from './support/data-source.js'
 import { Author, Book, entities } from './support/entities.js'
 import { expectCleanPool, pgPool } from './support/pool.js'
-import { openTcpProxy } from './support/tcp-proxy.js'
 
 // The cursor strategy's faults beyond a killed session (faults.test.ts): a driver-side timeout, an
 // abort with a FETCH in flight, a reset or black-holed network. Each on a pool of one connection,

@@ -1,4 +1,4 @@
-import { openQueryGate, withConnection } from '@batchyield/test-fixtures'
+import { openQueryGate, openTcpProxy, withConnection } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import type { DataSource } from 'typeorm'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -130,7 +130,6 @@ describe('MariaDB: a chunk SELECT running when the signal aborts is ended with K
 
 describe('keyset with chunkTimeoutMs on a black-holed connection', () => {
   it('the stuck SELECT is cancelled, its connection closed, the chunk read again once the network heals: every row once', { timeout: 30_000 }, async () => {
-    const { openTcpProxy } = await import('./support/tcp-proxy.js')
     await using proxy = await openTcpProxy(db.url)
     const { DataSource } = await import('typeorm')
     const { entities } = await import('./support/entities.js')
@@ -163,7 +162,6 @@ describe('keyset with chunkTimeoutMs on a black-holed connection', () => {
   })
 
   it('with retries: 0 the run ends with a ChunkTimeoutError naming the option', { timeout: 30_000 }, async () => {
-    const { openTcpProxy } = await import('./support/tcp-proxy.js')
     const { ChunkTimeoutError } = await import('@batchyield/batch-core')
     await using proxy = await openTcpProxy(db.url)
     const { DataSource } = await import('typeorm')

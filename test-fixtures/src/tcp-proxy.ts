@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket, connect } from 'node:net'
 
 /**
  * A TCP proxy on loopback in front of the database, which a test can make misbehave the way a
- * network does. PostgreSQL URLs only (`url()` swaps the host and port).
+ * network or a restarting server does. PostgreSQL URLs only (`url` swaps the host and port).
  *
  * @example
  * ```ts
@@ -23,6 +23,15 @@ export interface TcpProxy extends AsyncDisposable {
   heal(): void
   /** Resets every open connection (TCP RST): its client reads `ECONNRESET`. */
   reset(): void
+  /**
+   * The server goes away, as in a restart or a failover: every open connection is reset and the
+   * port stops listening, so a new connection is refused (`ECONNREFUSED`) until {@link TcpProxy.up}.
+   */
+  down(): void
+  /** Listens again on the same port, forwarding to the same server (the restarted one, or the new primary). */
+  up(): Promise<void>
+  /** Connections accepted and forwarded so far. */
+  readonly connections: number
   close(): Promise<void>
 }
 
@@ -33,12 +42,14 @@ export async function openTcpProxy(databaseUrl: string): Promise<TcpProxy> {
   /** Connections accepted during a cut: nothing was forwarded, and they go when it heals. */
   const stranded = new Set<Socket>()
   let cut = false
+  let connections = 0
   const server: Server = createServer((client) => {
     client.on('error', () => {})
     if (cut) {
       stranded.add(client)
       return
     }
+    connections++
     const upstream = connect(Number(target.port || 5432), target.hostname)
     upstream.on('error', () => {})
     const pair = { client, server: upstream }
@@ -54,22 +65,40 @@ export async function openTcpProxy(databaseUrl: string): Promise<TcpProxy> {
     client.on('close', closed)
     upstream.on('close', closed)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  await listen(0)
   const { port } = server.address() as { port: number }
   const url = new URL(databaseUrl)
   url.hostname = '127.0.0.1'
   url.port = String(port)
 
+  const reset = (): void => {
+    for (const pair of pairs) {
+      pairs.delete(pair)
+      pair.client.resetAndDestroy()
+      pair.server.destroy()
+    }
+  }
   const close = async (): Promise<void> => {
     for (const { client, server: upstream } of pairs) {
       client.destroy()
       upstream.destroy()
     }
     for (const client of stranded) client.destroy()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()))
   }
   return {
     url: url.toString(),
+    get connections() {
+      return connections
+    },
     blackhole() {
       cut = true
     },
@@ -84,12 +113,14 @@ export async function openTcpProxy(databaseUrl: string): Promise<TcpProxy> {
         pair.server.destroy()
       }
     },
-    reset() {
-      for (const pair of pairs) {
-        pairs.delete(pair)
-        pair.client.resetAndDestroy()
-        pair.server.destroy()
-      }
+    reset,
+    down() {
+      // stops listening at once; close()'s callback would wait for the connections reset() ends
+      if (server.listening) server.close()
+      reset()
+    },
+    async up() {
+      if (!server.listening) await listen(port)
     },
     close,
     [Symbol.asyncDispose]: close,
