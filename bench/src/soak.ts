@@ -18,8 +18,8 @@ const help = `Usage: npm run soak -- [options]
 
 Seeds the fixture table \`events\` with N rows (skipped when it already holds exactly those rows), then for
 each adapter and strategy starts one Node process that opens ONE pool and runs --concurrency aiterator
-loops at once (after a process that runs one loop alone, for comparison), each over the whole table, each checking that it sees every row exactly once (a bitset of
-ids, count and sum(id) against the table). Then it checks the pool ended idle (node-postgres' counters)
+loops at once (after a process that runs one loop alone, for comparison), each over the whole table, each
+checking that it sees every row exactly once (a bitset of ids, count and sum(id) against the table). Then it checks the pool ended idle (node-postgres' counters)
 and that no session with the run's application_name is left active or in a transaction (pg_stat_activity),
 or connected after the pool closed. Writes bench/results/soak.md and soak.json; exits 1 if a check failed.
 
