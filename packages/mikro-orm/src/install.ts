@@ -1,8 +1,9 @@
 import { type AnyEntity, EntityManager, type EntityName, type IDatabaseDriver, type Loaded } from '@mikro-orm/core'
-import { QueryBuilder } from '@mikro-orm/sql'
+import type { QueryBuilder } from '@mikro-orm/sql'
 import { aiterator } from './aiterator.js'
 import type { AiteratorOptions } from './options.js'
 import { aiteratorQueryBuilder, type QueryBuilderAiteratorOptions } from './query-builder.js'
+import { sqlPackageName, sqlQueryBuilderClass } from './sql-package.js'
 
 declare module '@mikro-orm/core' {
   interface EntityManager<Driver extends IDatabaseDriver = IDatabaseDriver> {
@@ -98,7 +99,8 @@ Object.defineProperty(qbAiterator, MARK, { value: true })
 
 /**
  * Adds `aiterator` to `EntityManager.prototype` (every EntityManager, its forks and driver
- * subclasses) and to `@mikro-orm/sql`'s `QueryBuilder.prototype` (`em.createQueryBuilder(…)`).
+ * subclasses) and to the SQL layer's `QueryBuilder.prototype` (`em.createQueryBuilder(…)`; `@mikro-orm/sql`
+ * on MikroORM 7, `@mikro-orm/knex` on 6, when installed).
  * `import '@batchyield/mikro-orm'` calls it once; calling it again is harmless.
  * Throws if another library already put a different `aiterator` there.
  *
@@ -110,7 +112,10 @@ Object.defineProperty(qbAiterator, MARK, { value: true })
  */
 export function installAiterator(): void {
   install(EntityManager.prototype, emAiterator, 'EntityManager.prototype.aiterator is already defined by another library; use aiterator(em, Entity, options) instead of the method')
-  install(QueryBuilder.prototype, qbAiterator, 'QueryBuilder.prototype.aiterator (@mikro-orm/sql) is already defined by another library; use aiteratorQueryBuilder(qb, options) instead of the method')
+  const QueryBuilderClass = sqlQueryBuilderClass()
+  if (QueryBuilderClass !== undefined) {
+    install(QueryBuilderClass.prototype, qbAiterator, `QueryBuilder.prototype.aiterator (${sqlPackageName()}) is already defined by another library; use aiteratorQueryBuilder(qb, options) instead of the method`)
+  }
 }
 
 function install(prototype: object, method: object, conflict: string): void {
