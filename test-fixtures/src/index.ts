@@ -45,4 +45,4 @@ export {
   type TestDatabase,
   testDatabasePrefix,
 } from '#src/test-database'
-export { openTcpProxy, type TcpProxy } from '#src/tcp-proxy'
+export { openTcpProxy, restartUnderGate, type TcpProxy } from '#src/tcp-proxy'

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket, connect } from 'node:net'
+import type { QueryGate } from '#src/query-gate'
 
 /**
  * A TCP proxy on loopback in front of the database, which a test can make misbehave the way a
@@ -30,6 +31,8 @@ export interface TcpProxy extends AsyncDisposable {
   down(): void
   /** Listens again on the same port, forwarding to the same server (the restarted one, or the new primary). */
   up(): Promise<void>
+  /** {@link TcpProxy.down}, then {@link TcpProxy.up} after `downMs` (default 1500): resolves once the server is back. */
+  restart(downMs?: number): Promise<void>
   /** Connections accepted and forwarded so far. */
   readonly connections: number
   close(): Promise<void>
@@ -86,6 +89,14 @@ export async function openTcpProxy(databaseUrl: string): Promise<TcpProxy> {
       pair.server.destroy()
     }
   }
+  const down = (): void => {
+    // stops listening at once; close()'s callback would wait for the connections reset() ends
+    if (server.listening) server.close()
+    reset()
+  }
+  const up = async (): Promise<void> => {
+    if (!server.listening) await listen(port)
+  }
   const close = async (): Promise<void> => {
     for (const { client, server: upstream } of pairs) {
       client.destroy()
@@ -114,15 +125,31 @@ export async function openTcpProxy(databaseUrl: string): Promise<TcpProxy> {
       }
     },
     reset,
-    down() {
-      // stops listening at once; close()'s callback would wait for the connections reset() ends
-      if (server.listening) server.close()
-      reset()
-    },
-    async up() {
-      if (!server.listening) await listen(port)
+    down,
+    up,
+    async restart(downMs = 1500) {
+      down()
+      await new Promise((resolve) => setTimeout(resolve, downMs))
+      await up()
     },
     close,
     [Symbol.asyncDispose]: close,
+  }
+}
+
+/**
+ * A restart in the middle of a statement: once a statement waits at the (shut) `gate`, the server behind
+ * `proxy` restarts; the gate opens right after the connections are reset. Resolves once the server is back;
+ * rejects when no statement came to the gate within `timeoutMs`. The gate is open afterwards in any case.
+ */
+export async function restartUnderGate(proxy: TcpProxy, gate: QueryGate, { downMs = 1500, timeoutMs = 10_000 } = {}): Promise<void> {
+  try {
+    const waiting = await gate.waiting(timeoutMs)
+    if (waiting.length === 0) throw new Error(`no statement came to the shut gate within ${timeoutMs} ms`)
+    const restarted = proxy.restart(downMs)
+    await gate.open()
+    await restarted
+  } finally {
+    await gate.open()
   }
 }
