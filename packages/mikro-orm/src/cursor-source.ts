@@ -1,8 +1,9 @@
 import { type ChunkSource, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
-import { type ConnectionException, type EntityManager, type EntityMetadata, type EntityProperty, helper, Utils } from '@mikro-orm/core'
+import { type ConnectionException, type EntityManager, type EntityProperty, helper, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import type { OrderEntry } from './keyset-ordering.js'
+import { plainCursorQuery } from './internals.js'
 import { createInSlices, findInSlices, nextTurn, type PlainFind, planPlainFind } from './find-in-slices.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
@@ -86,18 +87,15 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
     const planner = chunkEntityManager(base)
     const find = await planPlainFind(planner, spec.entityName, andWhere(spec.where), findOptions)
     if (find === undefined) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
-    const driver = planner.getDriver() as unknown as SqlDriver
-    const qb = await driver.createQueryBuilderFromOptions(spec.meta, find.condition, { em: planner, ...find.query })
-    // The rows are mapped as qb.execute maps them, with the query builder's populate (internal in
-    // MikroORM 7): em.find's, plus the joins MikroORM adds on its own (the key of an inverse one-to-one,
-    // `autoJoinOneToOneOwner`). em.find's populate alone leaves such a join's alias column in the row.
-    // Without that state, the keys-only cursor below loads each chunk with em.find: slower, same entities.
-    const populate = qb.state?.populate
-    if (!Array.isArray(populate)) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
-    const opened = await openServerSideCursor(base, qb.toQuery(), connectionType, cursorOptions)
+    // The rows are mapped as qb.execute maps them, with the query builder's populate: em.find's, plus
+    // the joins MikroORM adds on its own (the key of an inverse one-to-one, `autoJoinOneToOneOwner`).
+    // Without it (the public path), the keys-only cursor below loads each chunk with em.find: slower, same entities.
+    const rowsQuery = await plainCursorQuery(planner, spec.meta, find.condition, find.query)
+    if (rowsQuery === undefined) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
+    const opened = await openServerSideCursor(base, rowsQuery.query, connectionType, cursorOptions)
     // Those joins are to-one (a plain read populates nothing), and fetchRows drops a row repeating the
     // one before it, so qb.execute's merge of repeated rows (mergeJoinedResult) has nothing to merge.
-    plain = { find, mapRow: (row) => driver.mapResult(row, spec.meta, populate, qb, {}) }
+    plain = { find, mapRow: rowsQuery.mapRow }
     return opened
   }
 
@@ -133,12 +131,6 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
       if (cursor.ownsTransaction) fork.resetTransactionContext()
     }
   }
-}
-
-/** What the plain-read cursor needs from a SQL driver (`@mikro-orm/sql`'s AbstractSqlDriver), typed structurally. */
-interface SqlDriver {
-  createQueryBuilderFromOptions(meta: EntityMetadata, where: object, options: Record<string, unknown>): Promise<{ toQuery(): { sql: string; params: readonly unknown[] }; readonly state?: { readonly populate?: unknown } }>
-  mapResult(row: Record<string, unknown>, meta: EntityMetadata, populate: unknown[], qb: unknown, map: object): object
 }
 
 function lostConnection(error: Error, rows: number): ConnectionException {

@@ -1,11 +1,5 @@
 import { type EntityData, EntityHelper, ObjectHydrator, type EntityManager, type EntityMetadata, type EntityName, EventType, helper, ReferenceKind, Utils } from '@mikro-orm/core'
-
-/**
- * The MikroORM releases whose `EntityFactory.create` the creator was written against and tested
- * with (it calls MikroORM internals in that method's order). Other releases use
- * `EntityFactory.create` itself until they are tested.
- */
-export const TESTED_MIKRO_ORM = /^7\.2\./
+import { pathsOf } from './internals.js'
 
 /** The options em.find creates its entities with (`merge`, `convertCustomTypes`), plus its `refresh` and `schema`. */
 export interface CreateOptions {
@@ -35,7 +29,7 @@ export interface CreateOptions {
  * how to create exactly (inheritance, embeddables, custom accessors, a collection declared before
  * a scalar, virtual entities, a forced constructor, `propagationOnPrototype: false`, ...) go to
  * `EntityFactory.create` itself, as does every entity on a MikroORM release other than
- * {@link TESTED_MIKRO_ORM}. The test `entity-creator.postgres.test.ts` holds both to the
+ * `FAST_CREATOR_LINES` (internals.ts). The test `entity-creator.postgres.test.ts` holds both to the
  * same result, entity by entity.
  */
 export function entityCreator(fork: EntityManager, entityName: EntityName<object>, options: CreateOptions): (row: object) => object {
@@ -43,6 +37,8 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
   const meta = fork.getMetadata(entityName) as EntityMetadata<object>
   const createOptions = { merge: true, refresh: options.refresh, schema: options.schema, convertCustomTypes: true }
   const viaFactory = (row: object): object => factory.create(entityName, row as EntityData<object>, { ...createOptions })
+  // it calls MikroORM internals in EntityFactory.create's order: only on the lines it was tested on (internals.ts)
+  if (pathsOf(fork).creator !== 'fast') return viaFactory
   const accessors = propertyAccessors(meta, fork)
   if (accessors === undefined) return viaFactory
 
@@ -263,7 +259,6 @@ function propertyAccessors(meta: EntityMetadata<object>, em: EntityManager): rea
 }
 
 function plainAccessors(meta: EntityMetadata<object>, em: EntityManager): readonly [string, PropertyDescriptor][] | null {
-  if (!TESTED_MIKRO_ORM.test(Utils.getORMVersion())) return null
   const m = meta as EntityMetadata<object> & { forceConstructor?: boolean; embeddable?: boolean; polymorphs?: unknown }
   if (m.virtual || m.embeddable || m.forceConstructor || m.polymorphs !== undefined || meta.root.inheritanceType !== undefined) return null
   if (!em.config.get('propagationOnPrototype')) return null

@@ -1,5 +1,6 @@
-import { type EntityManager, type EntityName, helper, QueryHelper, Utils } from '@mikro-orm/core'
+import { type EntityManager, type EntityName, QueryHelper, Utils } from '@mikro-orm/core'
 import { entityCreator } from './entity-creator.js'
+import { assertCreatedFrom, dispatchOnLoad, findSteps, keepsBound, setSerializationContext } from './internals.js'
 
 /**
  * Entities created between two turns of the event loop: about a millisecond of MikroORM's work, so a
@@ -44,11 +45,12 @@ export interface PlainFind {
  * undefined when em.find would do more than one query and `EntityFactory.create` per row.
  */
 export async function planPlainFind(fork: EntityManager, entityName: EntityName<object>, where: object, options: Record<string, unknown>): Promise<PlainFind | undefined> {
-  const em = fork as unknown as FindSteps
+  const em = findSteps(fork)
   const meta = fork.getMetadata(entityName)
-  if (!eligible(fork, meta, options)) return undefined
+  if (em === undefined || !eligible(fork, meta, options)) return undefined
   const prepared = em.prepareOptions({ ...options })
-  const populate = await fork.preparePopulate(entityName, prepared as object)
+  if (!keepsBound(prepared, options)) return undefined
+  const populate = await em.preparePopulate(entityName, prepared as object)
   if (populate.length > 0) return undefined // eager relations or populated lazy properties
 
   const condition = await em.processWhere(entityName, where, prepared, 'read')
@@ -72,31 +74,19 @@ export async function createInSlices(fork: EntityManager, plain: PlainFind, rows
     const end = Math.min(rows.length, start + SLICE_ROWS)
     for (let i = start; i < end; i++) entities.push(create(rows[i]!))
   }
+  assertCreatedFrom(fork, rows, entities)
   const unique = Utils.unique(entities)
   // em.find's populate step, which for a plain read only sets each entity's serialization context
   // (EntityLoader.setSerializationContext): fields '*' unless `fields` is given. A later partial load
   // of the entity (`fields`) adds to that set; without it the set would hold only the later fields.
   const context = { populate: plain.query.populate, fields: plain.query.fields, exclude: plain.query.exclude }
-  for (const entity of unique) (helper(entity) as unknown as SerializationContextSetter).setSerializationContext(context)
-  await fork.getUnitOfWork().dispatchOnLoadEvent()
+  for (const entity of unique) setSerializationContext(entity, context)
+  await dispatchOnLoad(fork)
   return unique
-}
-
-interface SerializationContextSetter {
-  setSerializationContext(options: { populate: unknown; fields: unknown; exclude: unknown }): void
-}
-
-/** The protected steps of `EntityManager.find` (MikroORM 7) this function reuses. */
-interface FindSteps {
-  prepareOptions(options: Record<string, unknown>): Record<string, unknown>
-  processWhere(entityName: EntityName<object>, where: object, options: Record<string, unknown>, type: 'read'): Promise<object>
-  createPopulateWhere(where: object, options: Record<string, unknown>): object
-  getJoinedFilters(meta: object, options: Record<string, unknown>): Promise<object | undefined>
 }
 
 /** Only what em.find does plainly: no cache, no union branches, no index check, no virtual entity, a fork with nothing loaded. */
 function eligible(fork: EntityManager, meta: { virtual?: boolean }, options: Record<string, unknown>): boolean {
-  const steps = fork as unknown as Partial<FindSteps>
   return (
     meta.virtual !== true &&
     options.cache === undefined &&
@@ -105,11 +95,7 @@ function eligible(fork: EntityManager, meta: { virtual?: boolean }, options: Rec
     options.disableIdentityMap !== true &&
     !fork.config.get('disableIdentityMap') &&
     fork.getUnitOfWork().getIdentityMap().values().length === 0 && // so em.find would have nothing to auto-flush first
-    fork.getUnitOfWork().getPersistStack().size === 0 &&
-    typeof steps.prepareOptions === 'function' &&
-    typeof steps.processWhere === 'function' &&
-    typeof steps.createPopulateWhere === 'function' &&
-    typeof steps.getJoinedFilters === 'function'
+    fork.getUnitOfWork().getPersistStack().size === 0
   )
 }
 

@@ -1,5 +1,6 @@
 import { describeValue, type KeyDialect, type SortKey } from '@batchyield/batch-core'
 import { type EntityMetadata, type EntityProperty, type Platform, QueryOrderNumeric, ReferenceKind, Utils } from '@mikro-orm/core'
+import { objectQueryKeys } from './internals.js'
 import { type KeyColumn, keyColumn } from './key-columns.js'
 
 /** One entry of an ordering, as `em.find` takes it: `{ [property]: direction }`. */
@@ -41,7 +42,7 @@ export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderB
   const seen = new Set<string | symbol>()
   const merged: OrderEntry[] = []
   for (const entry of entries) {
-    for (const key of Utils.getObjectQueryKeys(entry)) {
+    for (const key of objectQueryKeys(entry)) {
       if (seen.has(key)) continue
       seen.add(key)
       merged.push({ [key]: entry[key] })
@@ -52,7 +53,7 @@ export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderB
   const lazyFields: string[] = []
   let reason: string | undefined
   for (const entry of merged) {
-    const key = Utils.getObjectQueryKeys(entry)[0]!
+    const key = objectQueryKeys(entry)[0]!
     const direction = entry[key]
     if (typeof key === 'symbol') {
       reason ??= 'it orders by a raw SQL expression'
@@ -109,7 +110,7 @@ export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderB
     }
     columns.push(column)
   }
-  const sortedBy = orderByWithPk.filter((entry) => total.some((k) => k.field === Utils.getObjectQueryKeys(entry)[0]))
+  const sortedBy = orderByWithPk.filter((entry) => total.some((k) => k.field === objectQueryKeys(entry)[0]))
   return { supported: true, keys: total, columns, orderBy: sortedBy, lazyFields }
 }
 
@@ -117,7 +118,7 @@ export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderB
 function lastDirection(entry: OrderEntry | undefined): 'asc' | 'desc' {
   let value: unknown = entry
   while (Utils.isPlainObject(value)) {
-    const keys = Utils.getObjectQueryKeys(value as object)
+    const keys = objectQueryKeys(value as object)
     if (keys.length === 0) return 'asc'
     value = (value as Record<string | symbol, unknown>)[keys.at(-1)!]
   }

@@ -3,6 +3,7 @@ import { type EntityMetadata, type EntityProperty, helper, type Platform, raw, U
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
+import { transactionSessionContext } from './internals.js'
 import type { KeysetOrdering } from './keyset-ordering.js'
 import { pgCallbackContext, type QueryContext } from './pg-callback-context.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
@@ -94,7 +95,7 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     const regions = regionsAfter(lastValues)
     const rows: object[] = []
     const fork = chunkEntityManager(base) // plans and queries; the entities are created in another
-    const ctx = fork.getTransactionContext() ?? (fork.getTransactionSessionContext() === undefined ? await (callbackContext ??= pgCallbackContext(base)) : undefined)
+    const ctx = fork.getTransactionContext() ?? (transactionSessionContext(fork) === undefined ? await (callbackContext ??= pgCallbackContext(base)) : undefined)
     for (const region of regions) {
       if (rows.length === size) break
       signal?.throwIfAborted() // after an abort nothing new is sent

@@ -13,8 +13,9 @@ import {
   splitPoints,
   StrategyUnavailableError,
 } from '@batchyield/batch-core'
-import { type EntityManager, type EntityMetadata, type EntityName, type EntityProperty, type FilterQuery, helper, raw, RawQueryFragment, Reference, Utils } from '@mikro-orm/core'
+import { type EntityManager, type EntityMetadata, type EntityName, type EntityProperty, type FilterQuery, helper, raw, Reference, Utils } from '@mikro-orm/core'
 import type { QueryBuilder } from '@mikro-orm/sql'
+import { knownRawFragment, queryBuilderState } from './internals.js'
 import { keyDialect } from './key-columns.js'
 import { type KeysetOrdering, resolveOrdering } from './keyset-ordering.js'
 import { queryBuilderPlan } from './query-builder.js'
@@ -165,7 +166,7 @@ export async function partitionsQueryBuilder(qb: QueryBuilder<any, any, any, any
   if (plan.ordering === undefined) {
     throw new KeysetOrderingError(`partitionsQueryBuilder() cuts a query's keyset ordering, and this one over ${plan.meta.className} cannot be followed: ${plan.keysetProblem}. Order by root properties of ${plan.meta.className}`)
   }
-  const { state } = plan.qb
+  const state = queryBuilderState(plan.qb)
   if (state.limit !== undefined || state.offset !== undefined) {
     throw new TypeError(`partitionsQueryBuilder() splits the whole query, and this query builder sets ${state.limit !== undefined ? `limit(${state.limit})` : `offset(${state.offset})`}; remove it (limit each partition's run with the limit option instead)`)
   }
@@ -191,7 +192,7 @@ export function entityPartitionQuery(meta: EntityMetadata, ordering: KeysetOrder
 
 /** What a descriptor for `qb.aiterator()` is tied to: the key shape, and the query builder's conditions, inner joins and schema. */
 export function queryBuilderPartitionQuery(qb: object, meta: EntityMetadata, ordering: KeysetOrdering): PartitionQuery {
-  const { state } = qb as unknown as { state: { cond: unknown; joins: Record<string, { type: string; path?: string; alias: string; cond?: unknown }>; schema?: string } }
+  const state = queryBuilderState(qb)
   // inner joins drop rows; left joins only load more with each row
   const joins = Object.values(state.joins)
     .filter((join) => join.type.includes('inner'))
@@ -373,7 +374,7 @@ function canonical(value: unknown, seen: Set<object>): unknown {
   if (value instanceof Date) return `date:${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()}`
   if (value instanceof RegExp) return `regexp:${String(value)}`
   if (value instanceof Uint8Array) return `bytes:${Array.from(value, (b) => b.toString(16).padStart(2, '0')).join('')}`
-  const fragment = RawQueryFragment.getKnownFragment(value)
+  const fragment = knownRawFragment(value)
   if (fragment !== undefined) return { raw: fragment.sql, params: canonical(fragment.params, seen) }
   if (Reference.isReference(value)) return canonical((value as Reference<object>).unwrap(), seen)
   if (Utils.isEntity(value)) return { entity: helper(value).__meta.className, pk: canonical(helper(value).getPrimaryKey(true), seen) }
@@ -384,7 +385,7 @@ function canonical(value: unknown, seen: Set<object>): unknown {
       .sort()
       .map((key) => [key, canonical((value as Record<string, unknown>)[key], seen)])
     for (const symbol of Object.getOwnPropertySymbols(value)) {
-      const known = RawQueryFragment.getKnownFragment(symbol)
+      const known = knownRawFragment(symbol)
       const key = known === undefined ? `symbol:${symbol.description ?? ''}` : `raw:${known.sql}:${JSON.stringify(canonical(known.params, seen))}`
       entries.push([key, canonical((value as Record<symbol, unknown>)[symbol], seen)])
     }

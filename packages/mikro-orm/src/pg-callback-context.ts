@@ -1,5 +1,6 @@
 import { readsInTurns, waitFor } from '@batchyield/batch-core'
 import type { EntityManager } from '@mikro-orm/core'
+import { connectionHooks, kyselyOf, nativePgPool, pathsOf, pgPoolClients, pgProcessId, pgSocket } from './internals.js'
 
 /** What MikroORM's `connection.execute(sql, params, method, ctx)` calls on its query context. */
 export interface QueryContext {
@@ -53,7 +54,7 @@ export function endPgClient(client: PgClient): void {
 }
 
 function destroySocket(client: PgClient): void {
-  const stream = client.connection?.stream as { destroy?(): void } | undefined
+  const stream = pgSocket(client)
   if (typeof stream?.destroy === 'function') stream.destroy()
 }
 
@@ -65,20 +66,13 @@ function destroySocket(client: PgClient): void {
  * instance or dialect passed in `driverOptions`): then nothing can be cancelled or destroyed.
  */
 export async function pgClientOf(em: EntityManager, ctx: unknown, connectionType: 'read' | 'write'): Promise<PgClient | undefined> {
-  const connection = em.getDriver().getConnection(connectionType) as unknown as SqlConnection
-  const pool = (await connection.getNativeClient?.().catch(() => undefined)) as { _clients?: unknown } | undefined
-  if (!Array.isArray(pool?._clients)) return undefined
+  const pool = await nativePgPool(em, connectionType)
+  const clients = pool === undefined ? undefined : pgPoolClients<PgClient>(pool)
+  if (clients === undefined) return undefined
   const execute = (em.getDriver() as unknown as { execute(sql: string, params: unknown[], method: 'all', ctx: unknown): Promise<{ pid?: unknown }[]> }).execute
   const [row] = await execute.call(em.getDriver(), 'select pg_backend_pid() as pid', [], 'all', ctx)
   const pid = Number(row?.pid)
-  return (pool._clients as PgClient[]).find((client) => client.processID === pid)
-}
-
-/** The MikroORM internals consulted to decide whether the callback context may stand in for MikroORM's own. */
-interface SqlConnection {
-  readonly options?: { onCreateConnection?: unknown; onReserveConnection?: unknown }
-  getNativeClient?(): Promise<unknown>
-  getClient(): QueryContext
+  return clients.find((client) => pgProcessId(client) === pid)
 }
 
 /**
@@ -90,14 +84,14 @@ interface SqlConnection {
 export async function mikroOrmPgPool(em: EntityManager): Promise<PgPool | undefined> {
   const driver = em.getDriver()
   const config = em.config
+  // statements on the pool's clients stand in for MikroORM's own execution: only where that was tested
+  if (pathsOf(em).pgCallback !== 'fast') return undefined
   if (!driver.getDependencies().includes('pg')) return undefined
   if (config.get('onCreateConnection' as never) !== undefined || config.get('onReserveConnection' as never) !== undefined) return undefined
   if (config.get('sessionContext' as never) === 'connection') return undefined
   if (((config.get('replicas' as never) as unknown[] | undefined) ?? []).length > 0) return undefined
-  const connection = driver.getConnection('write') as unknown as SqlConnection
-  if (connection.options?.onCreateConnection !== undefined || connection.options?.onReserveConnection !== undefined) return undefined
-  const pool = (await connection.getNativeClient?.().catch(() => undefined)) as PgPool | undefined
-  return typeof pool?.connect === 'function' ? pool : undefined
+  if (connectionHooks(em)) return undefined
+  return (await nativePgPool(em, 'write')) as PgPool | undefined
 }
 
 /**
@@ -113,11 +107,10 @@ export async function mikroOrmPgPool(em: EntityManager): Promise<PgPool | undefi
 export async function pgCallbackContext(em: EntityManager): Promise<QueryContext | undefined> {
   const pool = await mikroOrmPgPool(em)
   if (pool === undefined) return undefined
-  const connection = em.getDriver().getConnection('write') as unknown as SqlConnection
   return {
     async executeQuery(compiled, abort) {
       if (abort?.inflightQueryAbortStrategy !== undefined && abort.inflightQueryAbortStrategy !== 'ignore query') {
-        return connection.getClient().executeQuery(compiled, abort) // cancelling the statement needs Kysely's connection
+        return kyselyOf<QueryContext>(em, 'write').executeQuery(compiled, abort) // cancelling the statement needs Kysely's connection
       }
       const signal = abort?.signal
       signal?.throwIfAborted()
@@ -152,7 +145,7 @@ export function heldClientContext(client: PgClient): QueryContext {
  */
 async function runOnClient(client: PgClient, compiled: CompiledQuery, signal: AbortSignal | undefined, done: () => void): Promise<{ rows: unknown[] }> {
   const result = new Promise<{ rows?: unknown[] }>((resolve, reject) => {
-    readsInTurns(client.connection?.stream, (parsed) =>
+    readsInTurns(pgSocket(client) as Parameters<typeof readsInTurns>[0], (parsed) =>
       client.query(compiled.sql, [...compiled.parameters], (error, res) => {
         parsed()
         done()

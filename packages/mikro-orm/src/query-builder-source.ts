@@ -5,6 +5,7 @@ import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering, OrderEntry } from './keyset-ordering.js'
 import { boundValues, compareKeys, entityIdentity, keyValues } from './keyset-source.js'
+import { queryBuilderState, retargetQueryBuilder } from './internals.js'
 import { regionsFor, type SeekRegion } from './seek-filter.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
@@ -59,7 +60,7 @@ export function openQueryBuilderKeysetSource(
   const fields = ordering.keys.map((k) => k.field)
   // PostgreSQL reads a `k IS NULL` range in order only when k stays in the ORDER BY
   const keepNullKeyInOrder = base.getDriver().getDependencies().includes('pg')
-  const exact = exactSortValues(base, meta, ordering.keys, ordering.columns, spec.qb.state.schema)
+  const exact = exactSortValues(base, meta, ordering.keys, ordering.columns, queryBuilderState(spec.qb).schema)
   const compareKey = compareKeys(meta, ordering, platform)
   const toBound = boundValues(meta, ordering, platform)
   const progress = new KeysetProgress(`${meta.className} (query builder) ordered by ${fields.join(', ')}`)
@@ -257,26 +258,14 @@ export function openQueryBuilderCursorSource(spec: QueryBuilderSpec, orderBy: re
  * in the fields `em` and `context` (protected in 7.x's typings), and offers no public way to run a clone
  * elsewhere. Loading into the caller's EntityManager would grow its identity map with every row, so
  * each chunk's clone gets the chunk's fork. Checked when `qb.aiterator()` is called
- * ({@link assertRetargetable}): a release without those fields gets an error, never unbounded memory.
+ * (`assertRetargetable` in internals.ts): a release without those fields gets an error, never unbounded memory.
  */
 function chunkQuery(spec: QueryBuilderSpec, fork: EntityManager, ctx: Transaction | undefined): SqlQueryBuilder {
   const chunk = spec.qb.clone(['limit', 'offset'])
-  const fields = chunk as unknown as { em: EntityManager; context: Transaction | undefined }
-  fields.em = fork
-  if (ctx !== undefined) fields.context = ctx
+  retargetQueryBuilder(chunk, fork, ctx)
   chunk.cache(false)
   if (spec.extraFields.length > 0) chunk.addSelect([...spec.extraFields])
   return chunk
-}
-
-/** Throws unless `qb` keeps its EntityManager and transaction where {@link chunkQuery} sets them. */
-export function assertRetargetable(qb: object): void {
-  if (!Object.hasOwn(qb, 'em') || !Object.hasOwn(qb, 'context')) {
-    throw new TypeError(
-      "qb.aiterator(): this MikroORM release's QueryBuilder does not keep its EntityManager in the field 'em' (and transaction in 'context'), which @batchyield/mikro-orm needs to load each chunk into a fresh fork; " +
-        'use em.aiterator(Entity, { where, orderBy, populate }) instead, or an @batchyield/mikro-orm release made for this MikroORM version',
-    )
-  }
 }
 
 /** `{ id: { $in: [...] } }`, or for a composite key the tuple form MikroORM understands. */
@@ -293,21 +282,6 @@ export interface SqlQueryBuilder {
   readonly type: string
   readonly connectionType?: 'read' | 'write'
   readonly mainAlias: { readonly aliasName: string; readonly meta?: EntityMetadata }
-  /** MikroORM's internal state (public getter, documented as internal in 7.x). */
-  readonly state: {
-    readonly orderBy: readonly OrderEntry[]
-    readonly joins: Readonly<Record<string, { readonly prop: EntityProperty }>>
-    readonly fields?: readonly unknown[]
-    readonly groupBy: readonly unknown[]
-    readonly having: object
-    readonly ctes: readonly unknown[]
-    readonly unionQuery?: unknown
-    readonly distinctOn?: readonly unknown[]
-    readonly partitionLimit?: unknown
-    readonly limit?: number
-    readonly offset?: number
-    readonly schema?: string
-  }
   clone(reset?: readonly string[]): SqlQueryBuilder
   select(fields: string[], distinct?: boolean): SqlQueryBuilder
   addSelect(fields: string[]): SqlQueryBuilder

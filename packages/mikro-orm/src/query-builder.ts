@@ -19,7 +19,8 @@ import { keyDialect } from './key-columns.js'
 import { type KeysetOrdering, type OrderEntry, resolveOrdering } from './keyset-ordering.js'
 import { keyShape, queryBuilderPartitionQuery } from './partitions.js'
 import { ITERATION_STRATEGIES, type IterationStrategy } from './options.js'
-import { assertRetargetable, openQueryBuilderCursorSource, openQueryBuilderKeysetSource, type QueryBuilderSpec, type SqlQueryBuilder } from './query-builder-source.js'
+import { assertRetargetable, objectQueryKeys, queryBuilderEntityManager, queryBuilderState } from './internals.js'
+import { openQueryBuilderCursorSource, openQueryBuilderKeysetSource, type QueryBuilderSpec, type SqlQueryBuilder } from './query-builder-source.js'
 
 /**
  * Options of `qb.aiterator()`: the engine's {@link BatchOptions} plus how to read. What to read (entity,
@@ -82,7 +83,7 @@ export function aiteratorQueryBuilder(qb: unknown, sizeOrOptions?: number | Quer
     throw new TypeError(`after must be a resume token string (the cursor reported by onProgress); received ${describeValue(after)} (${typeof after})`)
   }
   const read = queryBuilderPlan(qb)
-  const limit = minDefined(engine.limit, read.qb.state.limit)
+  const limit = minDefined(engine.limit, queryBuilderState(read.qb).limit)
   const range = from === undefined && to === undefined && partition === undefined ? undefined : { from, to, partition }
   const open = plan(read, strategy, after, options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1), range)
   return iterateChunks(open, { ...engine, limit }) as AsyncGenerator<unknown, void, undefined>
@@ -106,10 +107,10 @@ export interface QueryBuilderPlan {
 export function queryBuilderPlan(qb: unknown): QueryBuilderPlan {
   const source = assertQueryBuilder(qb)
   const snapshot = source.clone()
-  const em = (source as unknown as { em?: EntityManager }).em!
+  const em = queryBuilderEntityManager(source)!
   const meta = snapshot.mainAlias.meta!
   const alias = snapshot.alias
-  const { state } = snapshot
+  const state = queryBuilderState(snapshot)
   const toMany = Object.values(state.joins).some((join) => join.prop.kind === ReferenceKind.ONE_TO_MANY || join.prop.kind === ReferenceKind.MANY_TO_MANY)
   const order = splitOrder(state.orderBy, meta, alias)
   const resolved = order.problem === undefined ? resolveOrdering(meta, em.getPlatform(), order.root, keyDialect(em)) : undefined
@@ -121,7 +122,7 @@ export function queryBuilderPlan(qb: unknown): QueryBuilderPlan {
 /** Picks the strategy and returns how to open its source; throws what a caller must change. */
 function plan(read: QueryBuilderPlan, strategy: IterationStrategy, after: string | undefined, progressEvery: number | undefined, range: RangeOptions | undefined): OpenChunkSource<object> {
   const { qb, em, meta, alias, toMany, order, ordering, keysetProblem } = read
-  const { state } = qb
+  const state = queryBuilderState(qb)
   if (range !== undefined && (state.offset ?? 0) > 0) {
     // a range is read as up to two index stretches: an offset would be applied to each
     throw new TypeError(`offset(${state.offset}) cannot be combined with from, to or partition: a range starts at a position. Move the start with from instead`)
@@ -190,7 +191,7 @@ function splitOrder(entries: readonly OrderEntry[], meta: EntityMetadata, alias:
   const pks = new Set(meta.primaryKeys)
   let problem: string | undefined
   for (const entry of entries) {
-    for (const key of Utils.getObjectQueryKeys(entry)) {
+    for (const key of objectQueryKeys(entry)) {
       const value = entry[key]
       if (pks.size === 0) {
         trailing.push({ [key]: value })
@@ -218,7 +219,7 @@ function missingFields(fields: readonly unknown[] | undefined, alias: string, ke
 /** The direction of the order's last term ('asc' without one), which the appended primary key follows. */
 function lastDirection(entries: readonly OrderEntry[]): string {
   const last = entries.at(-1)
-  const key = last === undefined ? undefined : Utils.getObjectQueryKeys(last).at(-1)
+  const key = last === undefined ? undefined : objectQueryKeys(last).at(-1)
   const value = key === undefined ? undefined : last![key]
   return (typeof value === 'string' && value.trim().toLowerCase().startsWith('desc')) || value === -1 ? 'desc' : 'asc'
 }
@@ -232,13 +233,13 @@ function assertQueryBuilder(qb: unknown): SqlQueryBuilder {
     throw new TypeError(`aiteratorQueryBuilder(): the first argument must be a MikroORM QueryBuilder (em.createQueryBuilder(Entity, alias)); received ${describeValue(qb)}`)
   }
   const builder = candidate as SqlQueryBuilder
-  if ((builder as unknown as { em?: unknown }).em === undefined) {
+  if (queryBuilderEntityManager(builder) === undefined) {
     throw new TypeError('qb.aiterator(): this query builder has no EntityManager to load entities into; make it with em.createQueryBuilder(Entity, alias)')
   }
   assertRetargetable(builder)
   if (builder.type !== 'SELECT') throw new TypeError(`qb.aiterator() streams the entities of a select query; this query builder is ${describeValue(builder.type)}`)
   if (builder.mainAlias.meta === undefined) throw new TypeError('qb.aiterator() streams entities; this query builder selects from a raw table or a subquery (use its getResultList() or execute())')
-  const { state } = builder
+  const state = queryBuilderState(builder)
   const unsupported =
     state.groupBy.length > 0 ? 'groupBy()'
     : Utils.hasObjectKeys(state.having) ? 'having()'

@@ -1,5 +1,6 @@
 import { cancelNodePostgresStatement, type CursorConnection, CursorSession } from '@batchyield/batch-core'
 import type { EntityManager, Transaction } from '@mikro-orm/core'
+import { applySessionContext, kyselyOf, transactionSessionContext } from './internals.js'
 import { destroyPgClient, endPgClient, heldClientContext, mikroOrmPgPool, type PgClient, pgClientOf } from './pg-callback-context.js'
 
 /**
@@ -33,9 +34,7 @@ export interface ServerSideCursor {
 interface SqlDriver {
   execute(sql: string, params: unknown[], method: 'all' | 'run', ctx?: Transaction): Promise<unknown>
   getConnection(type?: 'read' | 'write'): {
-    getClient(): KyselyLike
     ensureConnection(): Promise<void>
-    applySessionContext(trx: Transaction, sessionContext: object): Promise<void>
   }
 }
 interface KyselyLike {
@@ -103,8 +102,8 @@ export async function openServerSideCursor(
       await run('begin transaction isolation level repeatable read read only')
       // em.find runs a read under the EntityManager's session context (row-level security: set_config
       // and role) in a short transaction of its own; the cursor's transaction carries it the same way
-      const sessionContext = em.getTransactionSessionContext()
-      if (sessionContext !== undefined) await driver.getConnection(connectionType).applySessionContext(ctx, sessionContext)
+      const sessionContext = transactionSessionContext(em)
+      if (sessionContext !== undefined) await applySessionContext(driver.getConnection(connectionType), ctx, sessionContext)
     },
     declare: () => run(`declare ${name} no scroll cursor for ${query.sql}`, query.params),
     fetch: async (count) => (await driver.execute(`fetch forward ${count} from ${name}`, [], 'all', ctx)) as Record<string, unknown>[],
@@ -160,8 +159,7 @@ async function holdConnection(em: EntityManager, driver: SqlDriver, connectionTy
   const held = new Promise<void>((resolve) => (hold = resolve))
   let handedBack!: Promise<void>
   const ctx = await new Promise<Transaction>((resolve, reject) => {
-    handedBack = connection
-      .getClient()
+    handedBack = kyselyOf<KyselyLike>(em, connectionType)
       .connection()
       .execute(async (db) => {
         resolve(db)

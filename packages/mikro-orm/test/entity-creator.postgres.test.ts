@@ -9,7 +9,8 @@ import { type Configuration, defineEntity, type EntityData, type EntityFactory, 
 import v8 from 'node:v8'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aiterator } from '../src/aiterator.js'
-import { entityCreator, TESTED_MIKRO_ORM } from '../src/entity-creator.js'
+import { entityCreator } from '../src/entity-creator.js'
+import { FAST_CREATOR_LINES } from '../src/internals.js'
 import { Author, Book, Country, Device, entities, Event, EventSchema, OrderLine, Tag } from './entities.js'
 import { describeEntity, identityMap, openOrm, type TestOrm } from './support.js'
 
@@ -116,7 +117,7 @@ const cases: [string, EntityName<object>, string, boolean][] = [
 
 describe('entityCreator creates what EntityFactory.create creates', () => {
   it('the installed MikroORM is a release the creator was written for (else every entity would go through EntityFactory.create)', () => {
-    expect(Utils.getORMVersion()).toMatch(TESTED_MIKRO_ORM)
+    expect(Utils.getORMVersion()).toMatch(FAST_CREATOR_LINES)
   })
 
   for (const [name, entityName, property, fast] of cases) {

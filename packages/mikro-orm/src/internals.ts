@@ -1,0 +1,349 @@
+import { type EntityManager, type EntityMetadata, type EntityName, type EntityProperty, helper, RawQueryFragment, Utils, WrappedEntity } from '@mikro-orm/core'
+
+/**
+ * The one seam between this adapter and what MikroORM, Kysely and node-postgres do not document:
+ * protected and `@internal` members of the EntityManager, its driver, connection, unit of work and
+ * query builder, and pg pool and client fields. Each such access is a function here with the reason
+ * it is needed and what happens without it.
+ *
+ * What the running MikroORM offers is found once per EntityManager class (one per copy of
+ * MikroORM and driver), at first use ({@link pathsOf}); the chunk loops then only read the result.
+ * Each fast path has a path through MikroORM's public API beside it that gives the same entities:
+ * - find (em.aiterator chunks that populate nothing, keyset and cursor): fast, the adapter runs
+ *   em.find's two halves itself (the driver's query, then the entities, created in slices, the next
+ *   chunk's read sent ahead; on PostgreSQL read through pg's callback API); public, `fork.find()` per
+ *   chunk (keyset: the seek condition, order and limit; cursor: the FETCHed primary keys).
+ * - entity creation (within the fast find): fast, the adapter's creator (entity-creator.ts); public,
+ *   MikroORM's `EntityFactory.create` with em.find's options.
+ * A fast path is taken only on a MikroORM line it was tested on and whose members it uses are
+ * there; any other version takes the public paths: slower, never wrong. Guards check that a fast
+ * path is in effect where it runs (the driver's query carries the chunk's limit, the entities
+ * created are the rows handed over), and otherwise take the public path or throw an
+ * {@link UnsupportedMikroOrmError}; no path runs a query without the chunk's bound.
+ *
+ * `BATCHYIELD_MIKRO_PATHS=public` in the environment takes the public paths on any version.
+ */
+
+/** Which path each part takes on one MikroORM copy (see the module comment). */
+export interface Paths {
+  /** em.aiterator chunks that populate nothing: em.find's halves run by the adapter, or `fork.find()`. */
+  readonly find: 'fast' | 'public'
+  /** Entities of the fast find: the adapter's creator, or `EntityFactory.create`. */
+  readonly creator: 'fast' | 'public'
+  /** Plain chunk reads on MikroORM's own pg pool through pg's callback API, or MikroORM's own execution. */
+  readonly pgCallback: 'fast' | 'public'
+}
+
+/** Thrown when MikroORM lacks an internal that has no public equivalent; names it and the versions tested. */
+export class UnsupportedMikroOrmError extends Error {
+  override name = 'UnsupportedMikroOrmError'
+}
+
+/** The MikroORM lines this adapter is tested on, as error messages name them. */
+export const TESTED_LINES = 'MikroORM 7.2 (7.2.1)'
+
+function missing(what: string): UnsupportedMikroOrmError {
+  return new UnsupportedMikroOrmError(`@batchyield/mikro-orm cannot stream with this MikroORM (${Utils.getORMVersion()}): it has no ${what}. Supported and tested: ${TESTED_LINES}`)
+}
+
+/**
+ * The lines each fast path was written against and tested on (a line is added here when the
+ * version matrix runs it). Other versions take the public paths.
+ */
+const FAST_FIND_LINES = /^7\.2\./
+export const FAST_CREATOR_LINES = /^7\.2\./
+const PG_CALLBACK_LINES = /^7\.2\./
+
+// ---------------------------------------------------------------------------------------------
+// Detection
+
+let detected = new WeakMap<object, Paths>()
+
+/** Forgets what was found, so the next run detects again (for tests that change MikroORM's prototypes). */
+export function forgetDetectedPaths(): void {
+  detected = new WeakMap()
+}
+
+/** The public paths are forced by `BATCHYIELD_MIKRO_PATHS=public`. */
+export function publicPathsForced(): boolean {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.BATCHYIELD_MIKRO_PATHS === 'public'
+}
+
+/** The paths `em`'s MikroORM takes, found at the first call for its EntityManager class. */
+export function pathsOf(em: EntityManager): Paths {
+  const key = em.constructor
+  let paths = detected.get(key)
+  if (paths === undefined) {
+    paths = detect(em)
+    detected.set(key, paths)
+  }
+  return paths
+}
+
+const PUBLIC: Paths = { find: 'public', creator: 'public', pgCallback: 'public' }
+
+function detect(em: EntityManager): Paths {
+  if (publicPathsForced()) return PUBLIC
+  const version = Utils.getORMVersion()
+  const find = FAST_FIND_LINES.test(version) && hasFindSteps(em) ? 'fast' : 'public'
+  const creator = find === 'fast' && FAST_CREATOR_LINES.test(version) && hasCreatorInternals(em) ? 'fast' : 'public'
+  const pgCallback = find === 'fast' && PG_CALLBACK_LINES.test(version) ? 'fast' : 'public'
+  return { find, creator, pgCallback }
+}
+
+/** The protected and internal steps of `EntityManager.find` that the fast find runs itself. */
+function hasFindSteps(em: EntityManager): boolean {
+  const steps = em as unknown as Partial<Record<keyof FindSteps, unknown>>
+  const unitOfWork = em.getUnitOfWork() as unknown as { dispatchOnLoadEvent?: unknown }
+  return (
+    typeof steps.prepareOptions === 'function' &&
+    typeof steps.processWhere === 'function' &&
+    typeof steps.createPopulateWhere === 'function' &&
+    typeof steps.getJoinedFilters === 'function' &&
+    typeof steps.preparePopulate === 'function' &&
+    typeof unitOfWork.dispatchOnLoadEvent === 'function' &&
+    typeof (WrappedEntity.prototype as unknown as { setSerializationContext?: unknown }).setSerializationContext === 'function' &&
+    typeof (em.getDriver() as { find?: unknown }).find === 'function'
+  )
+}
+
+/** What the adapter's entity creator calls besides the find steps (entity-creator.ts). */
+function hasCreatorInternals(em: EntityManager): boolean {
+  const identityMap = em.getUnitOfWork().getIdentityMap() as unknown as Partial<Record<string, unknown>>
+  const unitOfWork = em.getUnitOfWork() as unknown as Partial<Record<string, unknown>>
+  const factory = em.getEntityFactory() as unknown as Partial<Record<string, unknown>>
+  return (
+    typeof identityMap.getPkHash === 'function' &&
+    typeof identityMap.getStore === 'function' &&
+    typeof identityMap.getByEntity === 'function' &&
+    typeof unitOfWork.normalizeEntityData === 'function' &&
+    typeof unitOfWork.register === 'function' &&
+    typeof factory.findEntity === 'function' &&
+    typeof (Utils as unknown as Record<string, unknown>).callCompiledFunction === 'function'
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// EntityManager.find's steps (fast find)
+
+/** The protected and `@internal` steps of `EntityManager.find` (MikroORM 7.2) that the fast find reuses. */
+export interface FindSteps {
+  prepareOptions(options: Record<string, unknown>): Record<string, unknown>
+  processWhere(entityName: EntityName<object>, where: object, options: Record<string, unknown>, type: 'read'): Promise<object>
+  createPopulateWhere(where: object, options: Record<string, unknown>): object
+  getJoinedFilters(meta: object, options: Record<string, unknown>): Promise<object | undefined>
+  preparePopulate(entityName: EntityName<object>, options: object): Promise<unknown[]>
+}
+
+/**
+ * em.find's steps on `em`, when the fast find is taken; undefined: run `em.find` itself (the public path).
+ * Why: em.find creates a whole chunk's entities in one synchronous block (see find-in-slices.ts).
+ */
+export function findSteps(em: EntityManager): FindSteps | undefined {
+  return pathsOf(em).find === 'fast' ? (em as unknown as FindSteps) : undefined
+}
+
+/**
+ * Guard of the fast find: the options em.find's `prepareOptions` made keep the chunk's `limit` (the
+ * driver's query is then bounded as the chunk asked). False: the caller runs `em.find` instead.
+ */
+export function keepsBound(prepared: Record<string, unknown>, requested: Record<string, unknown>): boolean {
+  return prepared.limit === requested.limit
+}
+
+/** em.find's last step for the entities of a plain read: `uow.dispatchOnLoadEvent()` (internal). Checked by {@link pathsOf}. */
+export function dispatchOnLoad(em: EntityManager): Promise<void> {
+  return (em.getUnitOfWork() as unknown as { dispatchOnLoadEvent(): Promise<void> }).dispatchOnLoadEvent()
+}
+
+/**
+ * Guard of the fast find: the entities created are the rows handed over, in the chunk's fork
+ * (`wrapped.__em`). A MikroORM that changed under a run throws here rather than yield other entities.
+ */
+export function assertCreatedFrom(fork: EntityManager, rows: readonly object[], entities: readonly object[]): void {
+  const last = entities.at(-1) as { __helper?: { __em?: unknown } } | undefined
+  if (entities.length === rows.length && (last === undefined || last.__helper?.__em === fork)) return
+  throw new UnsupportedMikroOrmError(
+    `@batchyield/mikro-orm: MikroORM ${Utils.getORMVersion()} created ${entities.length} entities from ${rows.length} rows outside the chunk's EntityManager (checked at first use; set BATCHYIELD_MIKRO_PATHS=public to take MikroORM's public API). Supported and tested: ${TESTED_LINES}`,
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session context (row-level security)
+
+/**
+ * The session context em.find applies to a read's transaction (`em.getTransactionSessionContext()`,
+ * `@internal`, MikroORM 7.2). Releases without the method have no session context to apply.
+ */
+export function transactionSessionContext(em: EntityManager): object | undefined {
+  const get = (em as unknown as { getTransactionSessionContext?: () => object | undefined }).getTransactionSessionContext
+  return typeof get === 'function' ? get.call(em) : undefined
+}
+
+/**
+ * Applies `sessionContext` to the cursor's own transaction as `em.begin()` does (the connection's
+ * private `applySessionContext`). Without it the cursor would read outside the row-level security
+ * em.find reads under, so it throws.
+ */
+export async function applySessionContext(connection: object, ctx: unknown, sessionContext: object): Promise<void> {
+  const apply = (connection as { applySessionContext?: (ctx: unknown, context: object) => Promise<void> }).applySessionContext
+  if (typeof apply !== 'function') throw missing("connection.applySessionContext() (how a transaction takes the EntityManager's session context)")
+  await apply.call(connection, ctx, sessionContext)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query builder
+
+/** MikroORM's `Utils.getObjectQueryKeys` (`@internal`; not in 6.x): an order or filter object's enumerable keys, raw-fragment symbols included. */
+export function objectQueryKeys(value: object): (string | symbol)[] {
+  const own = (Utils as unknown as { getObjectQueryKeys?: (value: object) => (string | symbol)[] }).getObjectQueryKeys
+  if (typeof own === 'function') return own.call(Utils, value)
+  const isRaw = (RawQueryFragment as unknown as { isKnownFragmentSymbol?: (key: symbol) => boolean }).isKnownFragmentSymbol
+  return Reflect.ownKeys(value).filter((key) => Object.prototype.propertyIsEnumerable.call(value, key) && (typeof key === 'string' || typeof isRaw !== 'function' || isRaw.call(RawQueryFragment, key)))
+}
+
+/** The raw SQL fragment behind a `raw()` value or key, or undefined (`RawQueryFragment.getKnownFragment`, `@internal`). */
+export function knownRawFragment(value: unknown): { readonly sql: string; readonly params: unknown } | undefined {
+  const get = (RawQueryFragment as unknown as { getKnownFragment?: (value: unknown) => { sql: string; params: unknown } | undefined }).getKnownFragment
+  if (typeof get !== 'function') throw missing('RawQueryFragment.getKnownFragment() (how a raw() condition is read)')
+  return get.call(RawQueryFragment, value) ?? undefined
+}
+
+/** What the adapter reads of a query builder's state. */
+export interface QueryBuilderState {
+  /** Order entries as `orderBy()` stores them (`{ 'b.publishedAt': 'desc' }`). */
+  readonly orderBy: readonly Record<string | symbol, unknown>[]
+  readonly joins: Readonly<Record<string, { readonly prop: EntityProperty; readonly type: string; readonly path?: string; readonly alias: string; readonly cond?: unknown }>>
+  readonly cond: unknown
+  readonly fields?: readonly unknown[]
+  readonly groupBy: readonly unknown[]
+  readonly having: object
+  readonly ctes: readonly unknown[]
+  readonly unionQuery?: unknown
+  readonly distinctOn?: readonly unknown[]
+  readonly partitionLimit?: unknown
+  readonly limit?: number
+  readonly offset?: number
+  readonly schema?: string
+}
+
+/**
+ * A query builder's state: its joins, conditions, order, fields, limit (the getter `state`, documented as
+ * internal in 7.x). Without it the query builder cannot be read, so `qb.aiterator()` throws.
+ */
+export function queryBuilderState(qb: object): QueryBuilderState {
+  const state = (qb as { state?: QueryBuilderState }).state
+  if (state === undefined || state === null) throw missing('QueryBuilder.state (how the query builder keeps its joins, conditions and order)')
+  return state
+}
+
+/** The EntityManager a query builder maps its rows into (the field `em`, protected in 7.x's typings). */
+export function queryBuilderEntityManager(qb: object): EntityManager | undefined {
+  return (qb as { em?: EntityManager }).em
+}
+
+/**
+ * Throws unless `qb` keeps its EntityManager and transaction in the fields {@link retargetQueryBuilder}
+ * sets. No public way runs a query builder's clone in another EntityManager, and loading into the
+ * caller's would grow its identity map with every row.
+ */
+export function assertRetargetable(qb: object): void {
+  if (!Object.hasOwn(qb, 'em') || !Object.hasOwn(qb, 'context')) {
+    throw new UnsupportedMikroOrmError(
+      `qb.aiterator(): this MikroORM release's (${Utils.getORMVersion()}) QueryBuilder does not keep its EntityManager in the field 'em' (and transaction in 'context'), which @batchyield/mikro-orm needs to load each chunk into a fresh fork; ` +
+        `use em.aiterator(Entity, { where, orderBy, populate }) instead. Supported and tested: ${TESTED_LINES}`,
+    )
+  }
+}
+
+/** Makes a clone of the caller's query builder load into `fork` and, when given, run in `ctx` (checked by {@link assertRetargetable}). */
+export function retargetQueryBuilder(qb: object, fork: EntityManager, ctx: unknown): void {
+  const fields = qb as { em: EntityManager; context: unknown }
+  fields.em = fork
+  if (ctx !== undefined) fields.context = ctx
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQL driver
+
+/** What the plain-read cursor needs from a SQL driver: `createQueryBuilderFromOptions` (private in 7.x) and `mapResult`. */
+export interface PlainCursorDriver {
+  createQueryBuilderFromOptions(meta: EntityMetadata, where: object, options: Record<string, unknown>): Promise<{ toQuery(): { sql: string; params: readonly unknown[] }; readonly state?: { readonly populate?: unknown } }>
+  mapResult(row: Record<string, unknown>, meta: EntityMetadata, populate: unknown[], qb: unknown, map: object): object
+}
+
+/**
+ * The driver as the plain-read cursor uses it, with the query builder's populate (internal: em.find's
+ * plus the joins MikroORM adds itself); undefined when the fast find is not taken or either is missing:
+ * then the cursor reads keys and loads each chunk with em.find.
+ */
+export async function plainCursorQuery(em: EntityManager, meta: EntityMetadata, where: object, options: Record<string, unknown>): Promise<{ query: { sql: string; params: readonly unknown[] }; mapRow(row: Record<string, unknown>): object } | undefined> {
+  if (pathsOf(em).find !== 'fast') return undefined
+  const driver = em.getDriver() as unknown as Partial<PlainCursorDriver>
+  if (typeof driver.createQueryBuilderFromOptions !== 'function' || typeof driver.mapResult !== 'function') return undefined
+  const qb = await driver.createQueryBuilderFromOptions(meta, where, { em, ...options })
+  const populate = qb.state?.populate
+  if (!Array.isArray(populate)) return undefined
+  const mapResult = driver.mapResult.bind(driver)
+  return { query: qb.toQuery(), mapRow: (row) => mapResult(row, meta, populate, qb, {}) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection, Kysely and node-postgres
+
+/** The parts of MikroORM's SQL connection consulted here (`@mikro-orm/sql`'s AbstractSqlConnection, 7.x). */
+interface SqlConnection {
+  readonly options?: { onCreateConnection?: unknown; onReserveConnection?: unknown }
+  getNativeClient?(): Promise<unknown>
+  getClient?(): unknown
+}
+
+/** The driver's connection of `type`, as the cursor and the callback context use it. */
+function connectionOf(em: EntityManager, type: 'read' | 'write'): SqlConnection {
+  return em.getDriver().getConnection(type) as unknown as SqlConnection
+}
+
+/** `onCreateConnection` / `onReserveConnection` hooks on the connection (its options; internal): then MikroORM must acquire connections itself. */
+export function connectionHooks(em: EntityManager): boolean {
+  const options = connectionOf(em, 'write').options
+  return options?.onCreateConnection !== undefined || options?.onReserveConnection !== undefined
+}
+
+/** node-postgres's pool behind the connection (`getNativeClient()`), or undefined (a Kysely instance or dialect given, another driver). */
+export async function nativePgPool(em: EntityManager, type: 'read' | 'write'): Promise<{ connect(): Promise<unknown>; _clients?: unknown } | undefined> {
+  const connection = connectionOf(em, type)
+  if (typeof connection.getNativeClient !== 'function') return undefined
+  const pool = (await connection.getNativeClient().catch(() => undefined)) as { connect?: unknown; _clients?: unknown } | undefined
+  return typeof pool?.connect === 'function' ? (pool as { connect(): Promise<unknown>; _clients?: unknown }) : undefined
+}
+
+/** The clients of a pg pool (pg-pool's `_clients`, undocumented), to find the one a connection runs on; undefined without it. */
+export function pgPoolClients<Client>(pool: { _clients?: unknown }): Client[] | undefined {
+  return Array.isArray(pool._clients) ? (pool._clients as Client[]) : undefined
+}
+
+/** The server process id of a pg client (`processID`, undocumented). */
+export function pgProcessId(client: object): unknown {
+  return (client as { processID?: unknown }).processID
+}
+
+/** The socket of a pg client (`client.connection.stream`, undocumented), to destroy it or read it in turns. */
+export function pgSocket(client: object): { destroy?(): void } | undefined {
+  return (client as { connection?: { stream?: { destroy?(): void } } }).connection?.stream
+}
+
+/** The Kysely instance behind MikroORM's connection (`getClient()`, 7.x), from which the cursor holds a connection. */
+export function kyselyOf<Kysely>(em: EntityManager, type: 'read' | 'write'): Kysely {
+  const connection = connectionOf(em, type)
+  const client = typeof connection.getClient === 'function' ? (connection.getClient() as { connection?: unknown } | undefined) : undefined
+  if (typeof client?.connection !== 'function') throw missing('connection.getClient() returning Kysely (how the cursor holds one connection)')
+  return client as Kysely
+}
+
+/**
+ * em.find's populate step for a plain read (`EntityLoader.setSerializationContext`): sets the entity's
+ * serialization context (`wrapped.setSerializationContext`, internal; checked with the find steps).
+ */
+export function setSerializationContext(entity: object, context: { populate: unknown; fields: unknown; exclude: unknown }): void {
+  ;(helper(entity) as unknown as { setSerializationContext(context: object): void }).setSerializationContext(context)
+}
