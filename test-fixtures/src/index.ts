@@ -46,3 +46,4 @@ export {
   testDatabasePrefix,
 } from '#src/test-database'
 export { openTcpProxy, restartUnderGate, type TcpProxy } from '#src/tcp-proxy'
+export { type PgBouncer, type PgBouncerOptions, type PgBouncerPoolMode, startPgBouncer } from '#src/pgbouncer'
