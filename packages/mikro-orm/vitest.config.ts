@@ -1,11 +1,103 @@
-import { defineConfig } from 'vitest/config'
+import { fileURLToPath } from 'node:url'
+import { defineConfig, type Plugin, type TestProjectInlineConfiguration } from 'vitest/config'
+
+// The MikroORM version matrix. The newest line (the @mikro-orm/* devDependencies) runs every test; each
+// older supported line is a private workspace under orm-lines/ (npm nests its @mikro-orm/* packages
+// there, since their exact peer versions cannot share the root), and runs the conformance subset below
+// with every `@mikro-orm/*` import of the tests and the adapter's source resolved from that workspace.
+// The drivers' own imports of @mikro-orm/core resolve there too (Node looks beside them), so each
+// project sees one MikroORM, as a user's project does.
+
+/** The tests the older lines run: both type matrices, results equal em.find (and getResultList()), resume. */
+const conformance = ['conformance', 'correctness', 'resume', 'query-builder']
+
+interface Line {
+  /** The minor line, as in orm-lines/mikro-orm-<line>. */
+  readonly line: string
+  /** Databases this line is tested on: 7.1's MySQL/MariaDB driver is not published at 7.1's newest patch. */
+  readonly dialects: readonly ('postgres' | 'mariadb')[]
+  /** The package this line's SQL layer is (6.x: @mikro-orm/knex; 7.x: @mikro-orm/sql). */
+  readonly sqlPackage: '@mikro-orm/knex' | '@mikro-orm/sql'
+  /** The package serving MariaDB on this line (7.0: @mikro-orm/mysql, whose driver speaks to MariaDB too). */
+  readonly mariadbPackage?: '@mikro-orm/mariadb' | '@mikro-orm/mysql'
+}
+
+const lines: Line[] = [
+  { line: '6.4', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/knex', mariadbPackage: '@mikro-orm/mariadb' },
+  { line: '6.5', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/knex', mariadbPackage: '@mikro-orm/mariadb' },
+  { line: '6.6', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/knex', mariadbPackage: '@mikro-orm/mariadb' },
+  { line: '7.0', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/sql', mariadbPackage: '@mikro-orm/mysql' },
+  { line: '7.1', dialects: ['postgres'], sqlPackage: '@mikro-orm/sql' },
+]
+
+const testDir = fileURLToPath(new URL('test/', import.meta.url))
+const srcDir = fileURLToPath(new URL('src/', import.meta.url))
+
+/**
+ * Resolves `@mikro-orm/*` from orm-lines/mikro-orm-<line>. The tests' `@mikro-orm/sql` becomes the line's
+ * SQL package, their `@mikro-orm/mariadb` the line's MariaDB driver (a shim re-exporting MySqlDriver on 7.0).
+ * src/sql-package.ts require()s the SQL package from where it is installed: here, from the line's workspace.
+ * On 6.x the adapter's source must not import @mikro-orm/sql (a MikroORM 6 project has none): such an
+ * import fails the run.
+ */
+function mikroOrmLine({ line, sqlPackage, mariadbPackage }: Line): Plugin {
+  const importer = fileURLToPath(new URL(`../../orm-lines/mikro-orm-${line}/package.json`, import.meta.url))
+  return {
+    name: `mikro-orm-${line}`,
+    enforce: 'pre',
+    async resolveId(source, from, options) {
+      if (!source.startsWith('@mikro-orm/')) return null
+      if (source === '@mikro-orm/sql' && sqlPackage === '@mikro-orm/knex' && from?.startsWith(srcDir)) {
+        this.error(`${from} imports @mikro-orm/sql at run time, which MikroORM ${line} projects do not have`)
+      }
+      let target = source
+      if (source === '@mikro-orm/sql') target = sqlPackage
+      if (source === '@mikro-orm/mariadb' && mariadbPackage === '@mikro-orm/mysql') return `${testDir}lines/mariadb-as-mysql.ts`
+      return this.resolve(target, importer, { ...options, skipSelf: true })
+    },
+    transform(code, id) {
+      if (id !== `${srcDir}sql-package.ts`) return null
+      const from = 'createRequire(import.meta.url)'
+      if (!code.includes(from)) this.error(`${id} no longer calls ${from}; update the mikro-orm-${line} plugin`)
+      return code.replace(from, `createRequire(${JSON.stringify(importer)})`)
+    },
+  }
+}
+
+function lineProject(line: Line): TestProjectInlineConfiguration {
+  const include = conformance.flatMap((name) => line.dialects.map((dialect) => `test/${name}.${dialect}.test.ts`))
+  return {
+    extends: true,
+    plugins: [mikroOrmLine(line)],
+    test: { name: `mikro-orm ${line.line}`, include, env: { MIKRO_ORM_LINE: line.line }, typecheck: { enabled: false } },
+  }
+}
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['@batchyield/test-fixtures/global-setup'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    typecheck: { include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'mikro-orm 7.2',
+          include: ['test/**/*.test.ts'],
+          env: { MIKRO_ORM_LINE: '7.2' },
+          typecheck: { include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+        },
+      },
+      ...lines.filter(({ line }) => line === '7.1').map(lineProject),
+      // the subset (and SQLite) on the newest line through MikroORM's public API only: see src/internals.ts
+      {
+        extends: true,
+        test: {
+          name: 'mikro-orm 7.2 public paths',
+          include: [...conformance.flatMap((name) => [`test/${name}.postgres.test.ts`, `test/${name}.mariadb.test.ts`]), 'test/sqlite.test.ts'],
+          env: { MIKRO_ORM_LINE: '7.2', BATCHYIELD_MIKRO_PATHS: 'public' },
+        },
+      },
+    ],
   },
 })

@@ -73,7 +73,7 @@ export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderB
       reason ??= `it orders by properties of the relation ${describeValue(key)}`
       continue
     }
-    const parsed = parseDirection(key, direction, platform)
+    const parsed = parseDirection(key, direction, platform, dialect)
     const unsupported = unsupportedProperty(prop)
     if (unsupported) {
       reason ??= unsupported
@@ -138,7 +138,7 @@ function normalizeOrderBy(orderBy: unknown, option = 'orderBy'): OrderEntry[] {
   return list as OrderEntry[]
 }
 
-function parseDirection(key: string, direction: unknown, platform: Platform): Pick<SortKey, 'direction' | 'nulls'> {
+function parseDirection(key: string, direction: unknown, platform: Platform, dialect: KeyDialect): Pick<SortKey, 'direction' | 'nulls'> {
   const text =
     direction === QueryOrderNumeric.ASC ? 'asc'
     : direction === QueryOrderNumeric.DESC ? 'desc'
@@ -150,12 +150,24 @@ function parseDirection(key: string, direction: unknown, platform: Platform): Pi
     throw new Err(`orderBy.${key} must be one of ${accepted}; received ${describeValue(direction)}`)
   }
   const desc = text.startsWith('desc')
-  if (text.includes('nulls') && platform.supportsNullsOrdering()) {
+  if (text.includes('nulls') && supportsNullsOrdering(platform)) {
     return { direction: desc ? 'desc' : 'asc', nulls: text.endsWith('first') ? 'first' : 'last' }
   }
   // The database's own placement: PostgreSQL treats NULL as the highest value, MariaDB/MySQL as the lowest.
-  const lowest = platform.sortsNullsLowest()
+  const lowest = sortsNullsLowest(platform, dialect)
   return { direction: desc ? 'desc' : 'asc', nulls: lowest !== desc ? 'first' : 'last' }
+}
+
+/** Whether `'… nulls first/last'` is honoured (`Platform.supportsNullsOrdering`, from MikroORM 7.2; before, every SQL platform writes or emulates it). */
+function supportsNullsOrdering(platform: Platform): boolean {
+  const own = (platform as Partial<Pick<Platform, 'supportsNullsOrdering'>>).supportsNullsOrdering
+  return own === undefined ? true : own.call(platform)
+}
+
+/** Where NULLs land without a placement (`Platform.sortsNullsLowest`, from MikroORM 7.2; before, the database's rule). */
+function sortsNullsLowest(platform: Platform, dialect: KeyDialect): boolean {
+  const own = (platform as Partial<Pick<Platform, 'sortsNullsLowest'>>).sortsNullsLowest
+  return own === undefined ? dialect !== 'postgresql' : own.call(platform)
 }
 
 function unsupportedProperty(prop: EntityProperty): string | undefined {

@@ -237,9 +237,10 @@ function assertQueryBuilder(qb: unknown): SqlQueryBuilder {
     throw new TypeError('qb.aiterator(): this query builder has no EntityManager to load entities into; make it with em.createQueryBuilder(Entity, alias)')
   }
   assertRetargetable(builder)
+  // Read first: a MikroORM without it (6.x) gets the UnsupportedMikroOrmError naming it, not a TypeError below.
+  const state = queryBuilderState(builder)
   if (builder.type !== 'SELECT') throw new TypeError(`qb.aiterator() streams the entities of a select query; this query builder is ${describeValue(builder.type)}`)
   if (builder.mainAlias.meta === undefined) throw new TypeError('qb.aiterator() streams entities; this query builder selects from a raw table or a subquery (use its getResultList() or execute())')
-  const state = queryBuilderState(builder)
   const unsupported =
     state.groupBy.length > 0 ? 'groupBy()'
     : Utils.hasObjectKeys(state.having) ? 'having()'

@@ -4,7 +4,7 @@
  */
 import type { Dialect } from '@batchyield/test-fixtures'
 import type { FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
-import { DriverException, type EntityClass, type EntityManager, type EntityMetadata, MikroORM, type Options, raw, wrap } from '@mikro-orm/core'
+import { DriverException, type EntityClass, type EntityManager, type EntityMetadata, type Options, raw, wrap } from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { expect } from 'vitest'
@@ -12,7 +12,7 @@ import '../src/index.js'
 import { InvalidPartitionError, InvalidResumeTokenError, KeysetOrderingError, partitions, StrategyUnavailableError } from '../src/index.js'
 import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
-import { identityMapSize, openOrm, pkOf, poolState } from './support.js'
+import { createOrm, identityMapSize, openOrm, pkOf, poolState } from './support.js'
 
 /** The type matrix driver: `em.find` (in a fresh fork) is the reference, `em.aiterator` the subject. */
 export function mikroOrmMatrixDriver(dialect: Dialect): TypeMatrixDriver {
@@ -30,7 +30,7 @@ export function mikroOrmMatrixDriver(dialect: Dialect): TypeMatrixDriver {
         allowGlobalContext: true,
         ...(dialect === 'mariadb' ? { timezone: 'Z' } : {}),
       }
-      const orm = new MikroORM(options as Options)
+      const orm = createOrm(options as Options)
       return {
         reference: (property, direction) => orm.em.fork().find(entity, {}, { orderBy: [{ [property]: direction }, { id: direction }] as never }),
         aiterator: (property, direction, options) => orm.em.aiterator(entity, { orderBy: { [property]: direction } as never, ...options }),

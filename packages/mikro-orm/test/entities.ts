@@ -5,9 +5,19 @@
  * emits decorator metadata nor runs the legacy decorator transform MikroORM's decorators expect,
  * so decorated entities need extra build plumbing in tests. `defineEntity` is plain code, gives
  * exact inferred types, and the `.class` + `setClass` pattern still yields real classes, so
- * `Loaded<Book, 'author'>` reads the way users write it.
+ * `Loaded<Book, 'author'>` reads the way users write it. MikroORM 6.5 and 6.6 (the version matrix,
+ * vitest.config.ts) have `defineEntity` without `.class`: {@link classOf} stands in there.
  */
 import { defineEntity, p } from '@mikro-orm/core'
+
+/**
+ * The class to extend for `schema`'s entity: `schema.class` (MikroORM 7), else the class it `extends`
+ * or a plain one (MikroORM 6, whose `setClass` takes any class).
+ */
+export function classOf<Class>(schema: { readonly class: Class; readonly meta: object }): Class {
+  const { extends: base } = schema.meta as { extends?: unknown }
+  return (schema as { class?: Class }).class ?? ((typeof base === 'function' ? base : class {}) as Class)
+}
 
 const AuthorSchema = defineEntity({
   name: 'Author',
@@ -20,7 +30,7 @@ const AuthorSchema = defineEntity({
     books: () => p.oneToMany(Book).mappedBy('author'),
   },
 })
-export class Author extends AuthorSchema.class {}
+export class Author extends classOf(AuthorSchema) {}
 AuthorSchema.setClass(Author)
 
 // Tag has an entity-level default ordering, which em.find (and so aiterator) sorts by.
@@ -33,7 +43,7 @@ const TagSchema = defineEntity({
     name: p.string().length(100).unique(),
   },
 })
-export class Tag extends TagSchema.class {}
+export class Tag extends classOf(TagSchema) {}
 TagSchema.setClass(Tag)
 
 const BookSchema = defineEntity({
@@ -49,7 +59,7 @@ const BookSchema = defineEntity({
     tags: () => p.manyToMany(Tag).pivotTable('book_tags').joinColumn('book_id').inverseJoinColumn('tag_id').owner(),
   },
 })
-export class Book extends BookSchema.class {}
+export class Book extends classOf(BookSchema) {}
 BookSchema.setClass(Book)
 
 const OrderLineSchema = defineEntity({
@@ -62,7 +72,7 @@ const OrderLineSchema = defineEntity({
     quantity: p.integer(),
   },
 })
-export class OrderLine extends OrderLineSchema.class {}
+export class OrderLine extends classOf(OrderLineSchema) {}
 OrderLineSchema.setClass(OrderLine)
 
 const DeviceSchema = defineEntity({
@@ -74,7 +84,7 @@ const DeviceSchema = defineEntity({
     registeredAt: p.datetime().nullable(),
   },
 })
-export class Device extends DeviceSchema.class {}
+export class Device extends classOf(DeviceSchema) {}
 DeviceSchema.setClass(Device)
 
 const CountrySchema = defineEntity({
@@ -86,7 +96,7 @@ const CountrySchema = defineEntity({
     population: p.bigint('bigint'),
   },
 })
-export class Country extends CountrySchema.class {}
+export class Country extends classOf(CountrySchema) {}
 CountrySchema.setClass(Country)
 
 export const entities = [AuthorSchema, TagSchema, BookSchema, OrderLineSchema, DeviceSchema, CountrySchema]
@@ -111,7 +121,7 @@ export const EventSchema = defineEntity({
     payload: p.json<Record<string, unknown>>().columnType('jsonb'),
   },
 })
-export class Event extends EventSchema.class {}
+export class Event extends classOf(EventSchema) {}
 EventSchema.setClass(Event)
 
 // Relation shapes the fixture schema lacks, on tables of their own (made with `orm.schema.create()` by the
@@ -126,7 +136,7 @@ export const FooBazSchema = defineEntity({
     bar: () => p.oneToOne(FooBar).mappedBy('baz').nullable(),
   },
 })
-export class FooBaz extends FooBazSchema.class {}
+export class FooBaz extends classOf(FooBazSchema) {}
 FooBazSchema.setClass(FooBaz)
 
 export const FooBarSchema = defineEntity({
@@ -138,7 +148,7 @@ export const FooBarSchema = defineEntity({
     baz: () => p.oneToOne(FooBaz).owner().nullable(),
   },
 })
-export class FooBar extends FooBarSchema.class {}
+export class FooBar extends classOf(FooBarSchema) {}
 FooBarSchema.setClass(FooBar)
 
 export const SandwichSchema = defineEntity({
@@ -150,7 +160,7 @@ export const SandwichSchema = defineEntity({
     price: p.integer(),
   },
 })
-export class Sandwich extends SandwichSchema.class {}
+export class Sandwich extends classOf(SandwichSchema) {}
 SandwichSchema.setClass(Sandwich)
 
 export const CategorySchema = defineEntity({
@@ -162,7 +172,7 @@ export const CategorySchema = defineEntity({
     parent: () => p.manyToOne(Category).nullable(),
   },
 })
-export class Category extends CategorySchema.class {}
+export class Category extends classOf(CategorySchema) {}
 CategorySchema.setClass(Category)
 
 export const AnimalSchema = defineEntity({
@@ -176,7 +186,7 @@ export const AnimalSchema = defineEntity({
     mother: () => p.manyToOne(Animal).nullable(),
   },
 })
-export class Animal extends AnimalSchema.class {}
+export class Animal extends classOf(AnimalSchema) {}
 AnimalSchema.setClass(Animal)
 
 export const DogSchema = defineEntity({
@@ -187,7 +197,7 @@ export const DogSchema = defineEntity({
     barks: p.boolean().nullable(),
   },
 })
-export class Dog extends DogSchema.class {}
+export class Dog extends classOf(DogSchema) {}
 DogSchema.setClass(Dog)
 
 export const CatSchema = defineEntity({
@@ -198,5 +208,5 @@ export const CatSchema = defineEntity({
     lives: p.integer().nullable(),
   },
 })
-export class Cat extends CatSchema.class {}
+export class Cat extends classOf(CatSchema) {}
 CatSchema.setClass(Cat)

@@ -5,6 +5,7 @@
  * is another one (so the metadata states the column's real type).
  */
 import { defineEntity, p, Type } from '@mikro-orm/core'
+import { classOf } from './entities.js'
 
 /** MariaDB BIT(n): mysql2 returns a Buffer; the entity holds its value as a number. */
 class BitType extends Type<number | null | undefined, Buffer | number | null | undefined> {
@@ -55,7 +56,7 @@ const PgTypeRowSchema = defineEntity({
     pointV: p.type('unknown').columnType('point').fieldName('point_v').nullable(),
   },
 })
-export class PgTypeRow extends PgTypeRowSchema.class {}
+export class PgTypeRow extends classOf(PgTypeRowSchema) {}
 PgTypeRowSchema.setClass(PgTypeRow)
 
 const MariaDbTypeRowSchema = defineEntity({
@@ -90,5 +91,5 @@ const MariaDbTypeRowSchema = defineEntity({
     textV: p.text().fieldName('text_v').nullable(),
   },
 })
-export class MariaDbTypeRow extends MariaDbTypeRowSchema.class {}
+export class MariaDbTypeRow extends classOf(MariaDbTypeRowSchema) {}
 MariaDbTypeRowSchema.setClass(MariaDbTypeRow)

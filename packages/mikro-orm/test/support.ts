@@ -13,10 +13,16 @@ export interface TestOrm {
   close(): Promise<void>
 }
 
+/** A MikroORM instance, initialised synchronously: `new MikroORM` from 7.0, `MikroORM.initSync` on 6 (the version matrix). */
+export function createOrm(options: Options): MikroORM {
+  const sync = (MikroORM as { initSync?: (options: Options) => MikroORM }).initSync
+  return sync === undefined ? new MikroORM(options) : sync.call(MikroORM, options)
+}
+
 /** A MikroORM instance over the fixture schema on `url` (no schema generation: the fixtures made it). */
 export function openOrm(dialect: Dialect, url: string, options: Partial<Options> = {}): TestOrm {
   const queries: string[] = []
-  const orm = new MikroORM({
+  const orm = createOrm({
     driver: dialect === 'postgres' ? PostgreSqlDriver : MariaDbDriver,
     entities,
     clientUrl: url,

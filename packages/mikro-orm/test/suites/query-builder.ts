@@ -181,7 +181,7 @@ export function defineQueryBuilderSuite(dialect: Dialect): void {
     const foreign = () => 'foreign'
     Object.defineProperty(prototype, 'aiterator', { value: foreign, configurable: true, writable: true })
     try {
-      expect(() => installAiterator()).toThrow(/QueryBuilder\.prototype\.aiterator \(@mikro-orm\/sql\) is already defined by another library; use aiteratorQueryBuilder\(qb, options\)/)
+      expect(() => installAiterator()).toThrow(/QueryBuilder\.prototype\.aiterator \(@mikro-orm\/(sql|knex)\) is already defined by another library; use aiteratorQueryBuilder\(qb, options\)/)
       expect(prototype.aiterator).toBe(foreign)
     } finally {
       Object.defineProperty(prototype, 'aiterator', ours)
