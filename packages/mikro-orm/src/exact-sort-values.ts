@@ -1,6 +1,7 @@
 import type { SortKey } from '@batchyield/batch-core'
 import { type EntityManager, type EntityMetadata, type EntityProperty, helper, Utils } from '@mikro-orm/core'
 import type { KeyColumn } from './key-columns.js'
+import { executeAll } from './sql-package.js'
 
 /**
  * Reads the exact database values of a chunk's sort keys whose hydrated values are not exact.
@@ -65,7 +66,7 @@ export function exactSortValues(em: EntityManager, meta: EntityMetadata, keys: r
       const pks = positions.map((i) => (helper(items[i]!).getPrimaryKeys(true) ?? []) as unknown[])
       const placeholders = pks.map((pk) => (pk.length === 1 ? '?' : `(${pk.map(() => '?').join(', ')})`)).join(', ')
       const sql = `select ${select} from ${from} where ${pkTuple} in (${placeholders})`
-      const rows = await (forkEm as unknown as SqlExecute).execute(sql, pks.flat(), { method: 'all', signal })
+      const rows = await executeAll(forkEm, sql, pks.flat(), signal)
       const byPk = new Map<string, Record<string, unknown>>()
       for (const row of rows) byPk.set(Utils.getPrimaryKeyHash(pkColumns.map((column) => row[column] as string)), row)
 
@@ -92,10 +93,6 @@ export function exactSortValues(em: EntityManager, meta: EntityMetadata, keys: r
 interface SqlDriver {
   getTableName(meta: EntityMetadata, options: { schema?: string }): string
   mapResult(result: Record<string, unknown>, meta: EntityMetadata): Record<string, unknown> | null
-}
-
-interface SqlExecute {
-  execute(sql: string, params: unknown[], options: { method: 'all'; signal?: AbortSignal }): Promise<Record<string, unknown>[]>
 }
 
 /** A mapped column value as MikroORM's hydrator turns it into the property's value. */

@@ -25,3 +25,18 @@ export function sqlQueryBuilderClass(): (abstract new (...args: never[]) => obje
     throw error
   }
 }
+
+/**
+ * `em.execute(sql, params)` returning every row, cancelled by `signal` where MikroORM can: the options
+ * form (`{ method, signal }`) is 7.2's; before it, `method` is the third argument and there is no signal
+ * (the run's abort is then seen between reads).
+ */
+export function executeAll(em: object, sql: string, params: unknown[], signal: AbortSignal | undefined): Promise<Record<string, unknown>[]> {
+  const sqlEm = em as { execute(sql: string, params: unknown[], methodOrOptions: 'all' | { method: 'all'; signal?: AbortSignal }): Promise<Record<string, unknown>[]> }
+  return sqlEm.execute(sql, params, takesExecuteOptions() ? { method: 'all', signal } : 'all')
+}
+
+function takesExecuteOptions(): boolean {
+  const [major = 0, minor = 0] = Utils.getORMVersion().split('.').map(Number)
+  return major > 7 || (major === 7 && minor >= 2)
+}
