@@ -20,13 +20,17 @@ interface Line {
   readonly sqlPackage: '@mikro-orm/knex' | '@mikro-orm/sql'
   /** The package serving MariaDB on this line (7.0: @mikro-orm/mysql, whose driver speaks to MariaDB too). */
   readonly mariadbPackage?: '@mikro-orm/mariadb' | '@mikro-orm/mysql'
+  /** Files of the subset this line leaves out, with the reason in the README's Supported versions. */
+  readonly without?: readonly string[]
 }
 
 const lines: Line[] = [
   { line: '6.4', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/knex', mariadbPackage: '@mikro-orm/mariadb' },
   { line: '6.5', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/knex', mariadbPackage: '@mikro-orm/mariadb' },
   { line: '6.6', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/knex', mariadbPackage: '@mikro-orm/mariadb' },
-  { line: '7.0', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/sql', mariadbPackage: '@mikro-orm/mysql' },
+  // MikroORM 7.0's MySQL driver hands MariaDB's JSON (LONGTEXT) columns over unparsed, so the type matrix's
+  // check of the driver's own mapping (JSON null hydrates null) fails there whatever the adapter does.
+  { line: '7.0', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/sql', mariadbPackage: '@mikro-orm/mysql', without: ['test/conformance.mariadb.test.ts'] },
   { line: '7.1', dialects: ['postgres'], sqlPackage: '@mikro-orm/sql' },
 ]
 
@@ -65,7 +69,7 @@ function mikroOrmLine({ line, sqlPackage, mariadbPackage }: Line): Plugin {
 }
 
 function lineProject(line: Line): TestProjectInlineConfiguration {
-  const include = conformance.flatMap((name) => line.dialects.map((dialect) => `test/${name}.${dialect}.test.ts`))
+  const include = conformance.flatMap((name) => line.dialects.map((dialect) => `test/${name}.${dialect}.test.ts`)).filter((file) => !line.without?.includes(file))
   return {
     extends: true,
     plugins: [mikroOrmLine(line)],
@@ -88,7 +92,8 @@ export default defineConfig({
           typecheck: { include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
         },
       },
-      ...lines.filter(({ line }) => line === '7.1').map(lineProject),
+      // 6.x: keyset runs, the cursor and qb.aiterator are not ported yet (UnsupportedMikroOrmError)
+      ...lines.filter(({ line }) => line.startsWith('7.')).map(lineProject),
       // the subset (and SQLite) on the newest line through MikroORM's public API only: see src/internals.ts
       {
         extends: true,
