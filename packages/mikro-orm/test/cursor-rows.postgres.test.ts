@@ -68,7 +68,9 @@ describe("strategy 'cursor', nothing populated: a cursor over em.find's SELECT, 
       expect(t.queries.filter((sql) => /^select/i.test(sql))).toEqual([])
       const fetches = t.queries.filter((sql) => /^fetch forward/i.test(sql)).length
       if (c.repeatsRows === true) expect(fetches).toBeGreaterThanOrEqual(chunks.length)
-      else expect(fetches).toBeLessThanOrEqual(chunks.length + 1)
+      // an offset's skipped rows cost the first chunk a second FETCH, and the read-ahead sent at the
+      // first (batch-sized) chunk's size is topped up once
+      else expect(fetches).toBeLessThanOrEqual(chunks.length + 1 + (c.options.offset === undefined ? 0 : 2))
       expect(t.queries.filter((sql) => /^declare /i.test(sql))).toHaveLength(1)
       expect(identityMapSize(t.em)).toBe(0)
     })
