@@ -84,10 +84,10 @@ describe('bench harness (tiny table)', () => {
     expect(svg).toContain('typeorm-skip-take')
   })
 
-  it('records the path each TypeORM aiterator run took, and sets a -public mode beside its fast one', async () => {
+  it('records the paths each aiterator run took, and sets a -public mode beside its fast one', async () => {
     const base = { url: db.url, chunkSize: 70, batchYieldSize: 25 }
     const measurements = await runInterleaved({
-      requests: ['typeorm-aiterator-cursor-p1', 'typeorm-aiterator-cursor-p1-public', 'typeorm-aiterator-keyset-p1-public'].map((mode) => ({ ...base, mode })),
+      requests: ['typeorm-aiterator-cursor-p1', 'typeorm-aiterator-cursor-p1-public', 'typeorm-aiterator-keyset-p1-public', 'mikro-aiterator-keyset-public'].map((mode) => ({ ...base, mode })),
       runs: 1,
       childOptions: { nodeArgs: [] },
     })
@@ -100,6 +100,7 @@ describe('bench harness (tiny table)', () => {
       ['typeorm-aiterator-cursor-p1', { cursor: 'fast' }],
       ['typeorm-aiterator-cursor-p1-public', { cursor: 'public' }],
       ['typeorm-aiterator-keyset-p1-public', { keyset: 'public' }],
+      ['mikro-aiterator-keyset-public', { find: 'public', creator: 'public', pgCallback: 'public' }],
     ])
     const summaries = summarize(measurements)
     const markdown = renderMarkdown({ machine: await describeMachine(db.url), tableRows: rows, runs: 1, chunkSize: 70, batchYieldSize: 25, childNodeArgs: {}, summaries, bar: [], modes: {} })

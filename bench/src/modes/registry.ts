@@ -20,6 +20,8 @@ export const modeLoaders: Record<string, () => Promise<Mode>> = {
   'mikro-stream': async () => (await import('./mikro-orm-baselines.ts')).mikroStream,
   'mikro-aiterator-keyset': async () => (await import('./mikro-orm-aiterator.ts')).mikroKeyset,
   'mikro-aiterator-cursor': async () => (await import('./mikro-orm-aiterator.ts')).mikroCursor,
+  'mikro-aiterator-keyset-public': async () => (await import('./mikro-orm-aiterator.ts')).mikroKeysetPublic,
+  'mikro-aiterator-cursor-public': async () => (await import('./mikro-orm-aiterator.ts')).mikroCursorPublic,
   'slow-typeorm-keyset-p0': async () => (await import('./typeorm-aiterator.ts')).slowTypeormKeysetP0,
   'slow-typeorm-keyset-p1': async () => (await import('./typeorm-aiterator.ts')).slowTypeormKeysetP1,
   'slow-mikro-keyset-p0': async () => (await import('./mikro-orm-aiterator.ts')).slowMikroKeysetP0,
