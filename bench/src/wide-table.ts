@@ -56,8 +56,8 @@ async function holdsShape(client: pg.Client, shape: WideTableShape): Promise<boo
  * `md5(id)` repeated and cut to `width` characters. Skipped (`'reused'`) when the table already holds
  * exactly that; otherwise the table is recreated and filled server-side (`INSERT … SELECT` over
  * `generate_series`), in statements of about 256 MiB of payload, so nothing of it crosses the wire. The
- * repeated hex compresses to a few KiB per row in TOAST (lz4 where the server has it, else pglz), so
- * 20,000 rows of 1 MiB take about 100 MiB of disk.
+ * repeated hex compresses well in TOAST (lz4 where the server has it, else pglz), so the table takes a
+ * small fraction of its payload's size on disk.
  *
  * @example
  * await ensureWideEvents(url, { rows: 20_000, width: 1 << 20 }, (done, total) => console.log(done, total))

@@ -51,7 +51,7 @@ export const wideModeNames: readonly string[] = Object.keys(wideModeLoaders)
 
 /**
  * The baselines that hold every row of the table in memory at once. At 1M rows `em.find` needs more than
- * V8's default heap limit (4 GiB here), so these alone run with a larger `--max-old-space-size`; every other
+ * V8's default heap limit, so these alone run with a larger `--max-old-space-size`; every other
  * mode runs with Node's defaults, as a user would run it.
  */
 export const wholeTableModes: ReadonlySet<string> = new Set(['typeorm-getmany', 'mikro-find'])

@@ -17,9 +17,9 @@ export interface PausableStream {
  * still runs).
  *
  * Why: a database driver parses a response as the socket is read. With read-ahead, a whole chunk
- * (hundreds of KB) is waiting in the socket when the thread gets to it; libuv then reads up to 32
- * buffers in one go and the driver parses them all, holding up the caller's timers for several
- * milliseconds. Unlike asking the server for the rows in pieces, the server keeps sending.
+ * is waiting in the socket when the thread gets to it; libuv then reads up to 32 buffers in one go
+ * and the driver parses them all, holding up the caller's timers until it is done. Unlike asking
+ * the server for the rows in pieces, the server keeps sending.
  *
  * @example
  * ```ts

@@ -15,8 +15,8 @@ export interface CreateOptions {
  * Why: for a scalar property, MikroORM's entity prototype has a setter that, on an instance's
  * first assignment, defines the instance's own accessor pair (two new closures and a
  * `defineProperty`) routing the value to the entity's data. Loading an entity assigns every
- * property once, so that setter is the largest single cost of creating an entity (about a quarter
- * of it, plus the garbage of its closures). Here the same accessors (same attributes, same
+ * property once, so that setter is the largest single cost of creating an entity (plus the
+ * garbage of its closures). Here the same accessors (same attributes, same
  * behaviour, functions shared per property) are defined before MikroORM's hydrator runs, so its
  * assignments land in them directly, on objects that start from a hidden class of their own
  * ({@link entityShell}) so that they stay in V8's fast mode next to MikroORM's own entities.

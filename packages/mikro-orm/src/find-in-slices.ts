@@ -3,9 +3,8 @@ import { entityCreator } from './entity-creator.js'
 import { assertCreatedFrom, dispatchOnLoad, findSteps, keepsBound, setSerializationContext } from './internals.js'
 
 /**
- * Entities created between two turns of the event loop: about a millisecond of MikroORM's work, so a
- * slow consumer's timers wait at most that long for a read-ahead (larger slices made its timers run late;
- * bench/results/history.md).
+ * Entities created between two turns of the event loop: few enough that a slow consumer's timers wait
+ * only briefly for a read-ahead (larger slices made its timers run late; bench/results/history.md).
  */
 export const SLICE_ROWS = 50
 

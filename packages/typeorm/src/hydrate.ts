@@ -6,8 +6,8 @@ import { cloneQuery } from './query-clone.js'
 export { hydrationSendsStatements }
 
 /**
- * Rows hydrated per turn of the event loop: under a millisecond of TypeORM's work, so a slow
- * consumer's timers wait at most that long for a read-ahead's hydration.
+ * Rows hydrated per turn of the event loop: few enough that a slow consumer's timers wait only
+ * briefly for a read-ahead's hydration.
  */
 export const HYDRATION_SLICE_ROWS = 125
 
