@@ -171,7 +171,7 @@ export function renderWideReadmeSection(input: WideReportInput): string {
         `maxChunkBytes ${bytesLabel(input.defaults.maxChunkBytes)}), then with \`maxChunkBytes: Infinity\`, how it read before the byte bound. ` +
         `Each run in its own Node process with Node's defaults, interleaved, ${input.runs} run${input.runs === 1 ? '' : 's'} each; peak RSS of the highest run, median wall time. ` +
         `Goal: with the defaults, under ${goal}. ` +
-        `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC, ${machine.cpu} (${machine.cores} cores, ${machine.ramGiB} GiB), Node ${machine.node}. ` +
+        `Measured ${machine.date.slice(0, 10)}, ${machine.cpu} (${machine.cores} cores, ${machine.ramGiB} GiB), Node ${machine.node}. ` +
         'Full table: [bench/results/wide.md](bench/results/wide.md).',
     ),
     '',
