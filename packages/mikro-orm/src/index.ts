@@ -6,6 +6,7 @@ installAiterator()
 export { aiterator } from './aiterator.js'
 export { entityManagerOf, flushBatch } from './batch-entity-manager.js'
 export { installAiterator } from './install.js'
+export { UnsupportedMikroOrmError } from './internals.js'
 export { aiteratorQueryBuilder, type QueryBuilderAiteratorOptions } from './query-builder.js'
 export type { AiteratorOptions, IterationStrategy } from './options.js'
 export { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '@batchyield/batch-core'

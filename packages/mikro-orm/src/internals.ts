@@ -237,8 +237,13 @@ export function queryBuilderState(qb: object): QueryBuilderState {
   return state
 }
 
-/** The EntityManager a query builder maps its rows into (the field `em`, protected in 7.x's typings). */
+/**
+ * The EntityManager a query builder maps its rows into (the field `em`, protected in 7.x's typings);
+ * undefined when it was made without one. A query builder without the field cannot have its chunks
+ * loaded into a fork ({@link retargetQueryBuilder}), so that throws, before any query.
+ */
 export function queryBuilderEntityManager(qb: object): EntityManager | undefined {
+  if (!Object.hasOwn(qb, 'em')) throw notRetargetable()
   return (qb as { em?: EntityManager }).em
 }
 
@@ -248,12 +253,14 @@ export function queryBuilderEntityManager(qb: object): EntityManager | undefined
  * caller's would grow its identity map with every row.
  */
 export function assertRetargetable(qb: object): void {
-  if (!Object.hasOwn(qb, 'em') || !Object.hasOwn(qb, 'context')) {
-    throw new UnsupportedMikroOrmError(
-      `qb.aiterator(): this MikroORM release's (${Utils.getORMVersion()}) QueryBuilder does not keep its EntityManager in the field 'em' (and transaction in 'context'), which @batchyield/mikro-orm needs to load each chunk into a fresh fork; ` +
-        `use em.aiterator(Entity, { where, orderBy, populate }) instead. Supported and tested: ${TESTED_LINES}`,
-    )
-  }
+  if (!Object.hasOwn(qb, 'em') || !Object.hasOwn(qb, 'context')) throw notRetargetable()
+}
+
+function notRetargetable(): UnsupportedMikroOrmError {
+  return new UnsupportedMikroOrmError(
+    `qb.aiterator(): this MikroORM release's (${Utils.getORMVersion()}) QueryBuilder does not keep its EntityManager in the field 'em' (and transaction in 'context'), which @batchyield/mikro-orm needs to load each chunk into a fresh fork; ` +
+      `use em.aiterator(Entity, { where, orderBy, populate }) instead. Supported and tested: ${TESTED_LINES}`,
+  )
 }
 
 /** Makes a clone of the caller's query builder load into `fork` and, when given, run in `ctx` (checked by {@link assertRetargetable}). */
