@@ -92,8 +92,8 @@ export default defineConfig({
           typecheck: { include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
         },
       },
-      // 6.x: keyset runs, the cursor and qb.aiterator are not ported yet (UnsupportedMikroOrmError)
-      ...lines.filter(({ line }) => line.startsWith('7.')).map(lineProject),
+      // 6.4 has no defineEntity, which the tests' entities are written with
+      ...lines.filter(({ line }) => line !== '6.4').map(lineProject),
       // the subset (and SQLite) on the newest line through MikroORM's public API only: see src/internals.ts
       {
         extends: true,

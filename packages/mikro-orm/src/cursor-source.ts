@@ -3,7 +3,7 @@ import { type ConnectionException, type EntityManager, type EntityProperty, help
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import type { OrderEntry } from './keyset-ordering.js'
-import { plainCursorQuery } from './internals.js'
+import { placeholderQuery, plainCursorQuery } from './internals.js'
 import { createInSlices, findInSlices, nextTurn, type PlainFind, planPlainFind } from './find-in-slices.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
@@ -152,7 +152,7 @@ async function keyQuery(spec: QuerySpec, orderBy: readonly OrderEntry[]): Promis
   if (schema !== undefined) qb.withSchema(schema)
   if (indexHint !== undefined) qb.indexHint(indexHint)
   await qb.applyFilters(filters)
-  return qb.toQuery()
+  return placeholderQuery(qb)
 }
 
 interface QueryBuilderLike {

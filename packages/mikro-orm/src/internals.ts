@@ -232,9 +232,32 @@ export interface QueryBuilderState {
  * internal in 7.x). Without it the query builder cannot be read, so `qb.aiterator()` throws.
  */
 export function queryBuilderState(qb: object): QueryBuilderState {
-  const state = (qb as { state?: QueryBuilderState }).state
+  const state = (qb as { state?: QueryBuilderState }).state ?? knexQueryBuilderState(qb)
   if (state === undefined || state === null) throw missing('QueryBuilder.state (how the query builder keeps its joins, conditions and order)')
   return state
+}
+
+/**
+ * MikroORM 6.x's query builder (`@mikro-orm/knex`) keeps the same state in protected fields of its own
+ * (`_joins`, `_cond`, `_orderBy`, …; no CTEs, unions or partition limits): read into 7.x's shape, as a
+ * snapshot taken at each call. Undefined when those fields are not there.
+ */
+function knexQueryBuilderState(qb: object): QueryBuilderState | undefined {
+  const fields = qb as Partial<Record<`_${'orderBy' | 'joins' | 'cond' | 'fields' | 'groupBy' | 'having' | 'distinctOn' | 'limit' | 'offset' | 'schema'}`, unknown>>
+  if (!Array.isArray(fields._orderBy) || !Utils.isPlainObject(fields._joins) || fields._cond === undefined || !Array.isArray(fields._groupBy)) return undefined
+  return {
+    orderBy: fields._orderBy as QueryBuilderState['orderBy'],
+    joins: fields._joins as QueryBuilderState['joins'],
+    cond: fields._cond,
+    fields: fields._fields as QueryBuilderState['fields'],
+    groupBy: fields._groupBy,
+    having: (fields._having ?? {}) as object,
+    ctes: [],
+    distinctOn: fields._distinctOn as QueryBuilderState['distinctOn'],
+    limit: fields._limit as number | undefined,
+    offset: fields._offset as number | undefined,
+    schema: fields._schema as string | undefined,
+  }
 }
 
 /**
@@ -268,6 +291,35 @@ export function retargetQueryBuilder(qb: object, fork: EntityManager, ctx: unkno
   const fields = qb as { em: EntityManager; context: unknown }
   fields.em = fork
   if (ctx !== undefined) fields.context = ctx
+}
+
+/**
+ * The entity a query builder selects (`mainAlias.meta` from 7.0, `mainAlias.metadata` in 6.x; the getter
+ * is public); undefined for a raw table or a subquery.
+ */
+export function queryBuilderMeta(qb: { readonly mainAlias: object }): EntityMetadata | undefined {
+  const alias = qb.mainAlias as { meta?: EntityMetadata; metadata?: EntityMetadata }
+  return 'meta' in alias ? alias.meta : alias.metadata
+}
+
+/**
+ * `qb.toQuery()` in the form `em.execute()` and the driver take: SQL with `?` placeholders and its
+ * parameters. MikroORM 6.x's `sql` is Knex's native form (`$1` on PostgreSQL), which MikroORM 6.x's
+ * execute does not bind; its `_sql` (Knex's `toSQL()`) keeps the `?` form.
+ */
+export function placeholderQuery(qb: { toQuery(): { sql: string; params: readonly unknown[] } }): { sql: string; params: readonly unknown[] } {
+  const query = qb.toQuery() as { sql: string; params: readonly unknown[]; _sql?: { sql?: unknown; bindings?: readonly unknown[] } }
+  if (typeof query._sql?.sql === 'string') return { sql: query._sql.sql, params: query._sql.bindings ?? [] }
+  return { sql: query.sql, params: query.params }
+}
+
+/**
+ * `qb.clone(reset)` without the named parts of its state (`'limit'`, `'offset'`, `'orderBy'`): 7.x names
+ * them so; MikroORM 6.x's clone takes the names of its fields (`'_limit'`, …), and ignores other names.
+ */
+export function cloneWithout<QB>(qb: { clone(reset?: readonly string[]): QB }, parts: readonly ('limit' | 'offset' | 'orderBy')[]): QB {
+  const knexFields = (qb as { state?: unknown }).state === undefined && knexQueryBuilderState(qb) !== undefined
+  return qb.clone(knexFields ? parts.map((part) => `_${part}`) : parts)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,6 +397,47 @@ export function kyselyOf<Kysely>(em: EntityManager, type: 'read' | 'write'): Kys
   const client = typeof connection.getClient === 'function' ? (connection.getClient() as { connection?: unknown } | undefined) : undefined
   if (typeof client?.connection !== 'function') throw missing('connection.getClient() returning Kysely (how the cursor holds one connection)')
   return client as Kysely
+}
+
+/** What the cursor uses of Knex's client (MikroORM 6.x's SQL layer): its connection pool. */
+export interface KnexClient {
+  acquireConnection(): Promise<object>
+  releaseConnection(connection: object): Promise<unknown>
+}
+
+/**
+ * Knex's client behind MikroORM 6.x's connection (`getKnex().client`; `getKnex()` is public in 6.x, the
+ * client's pool methods are Knex's internals), from which the cursor holds one connection; undefined
+ * on 7.x (Kysely, see {@link kyselyOf}).
+ */
+export function knexClientOf(em: EntityManager, type: 'read' | 'write'): KnexClient | undefined {
+  const connection = connectionOf(em, type) as SqlConnection & { getKnex?(): { client?: Partial<KnexClient> } }
+  const client = typeof connection.getKnex === 'function' ? connection.getKnex().client : undefined
+  return typeof client?.acquireConnection === 'function' && typeof client.releaseConnection === 'function' ? (client as KnexClient) : undefined
+}
+
+/**
+ * A transaction context (what MikroORM 6.x passes to Knex's `transacting()`) whose statements all run on
+ * `connection`, held by the caller: Knex's own transaction client, as `knex.transaction()` makes it
+ * (`transacting: true`, the connection handed out and never released), without the `BEGIN` Knex's
+ * transaction sends, since the cursor session sends its own.
+ */
+export function knexHeldContext(client: KnexClient, connection: object): unknown {
+  const held = Object.create(client) as KnexClient & { transacting: boolean }
+  held.transacting = true
+  held.acquireConnection = async () => connection
+  held.releaseConnection = async () => undefined
+  return { client: held }
+}
+
+/**
+ * The connection a MikroORM 6.x transaction context (a Knex transaction) runs on: its client hands out
+ * that one connection (`trx.client.acquireConnection()`). Undefined on 7.x or for another context.
+ */
+export async function knexTransactionConnection(ctx: unknown): Promise<object | undefined> {
+  const client = (ctx as { client?: { transacting?: unknown; acquireConnection?: () => Promise<object> } } | undefined)?.client
+  if (client?.transacting !== true || typeof client.acquireConnection !== 'function') return undefined
+  return client.acquireConnection()
 }
 
 /**

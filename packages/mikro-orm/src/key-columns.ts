@@ -1,5 +1,5 @@
 import { type KeyDialect, type KeyType, type KeyValueKind, keyType, type RefusedKeyType } from '@batchyield/batch-core'
-import { type EntityManager, type EntityProperty, IntegerType, type Platform, SmallIntType, TinyIntType } from '@mikro-orm/core'
+import { type EntityManager, type EntityProperty, IntegerType, type Platform, SmallIntType, TimeType, TinyIntType } from '@mikro-orm/core'
 
 /**
  * How one sort property is sought exactly: batch-core's rule for its database type, and whether
@@ -55,7 +55,7 @@ function hydratedKinds(prop: EntityProperty, platform: Platform, columnType: str
       // an integer column's numbers are integers; any other number column may hold fractions
       return integerColumn(platform, columnType) ? ['integer'] : ['integer', 'number']
     case 'string':
-      return ['string']
+      return refusesFractionalSeconds(prop, platform) ? undefined : ['string']
     case 'bigint':
       return ['bigint']
     case 'boolean':
@@ -65,6 +65,21 @@ function hydratedKinds(prop: EntityProperty, platform: Platform, columnType: str
       return ['buffer']
     default:
       return undefined
+  }
+}
+
+/**
+ * MikroORM before 6.6 maps a `time` property to a TimeType that refuses in a query the fractional
+ * seconds it hydrates from a `time(n)` column (`'00:00:00.000001'`): such a key is read exactly, as
+ * text, and compared raw, so its value is not bound through that type.
+ */
+function refusesFractionalSeconds(prop: EntityProperty, platform: Platform): boolean {
+  if (!(prop.customType instanceof TimeType)) return false
+  try {
+    ;(prop.customType as { convertToDatabaseValue(value: unknown, platform: Platform, context: object): unknown }).convertToDatabaseValue('00:00:00.000001', platform, { fromQuery: true, mode: 'query' })
+    return false
+  } catch {
+    return true
   }
 }
 

@@ -15,7 +15,7 @@ import {
 } from '@batchyield/batch-core'
 import { type EntityManager, type EntityMetadata, type EntityName, type EntityProperty, type FilterQuery, helper, raw, Reference, Utils } from '@mikro-orm/core'
 import type { QueryBuilder } from '@mikro-orm/sql'
-import { knownRawFragment, queryBuilderState } from './internals.js'
+import { cloneWithout, knownRawFragment, placeholderQuery, queryBuilderState } from './internals.js'
 import { keyDialect } from './key-columns.js'
 import { type KeysetOrdering, resolveOrdering } from './keyset-ordering.js'
 import { queryBuilderPlan } from './query-builder.js'
@@ -180,7 +180,7 @@ export async function partitionsQueryBuilder(qb: QueryBuilder<any, any, any, any
     alias: plan.alias,
     schema: state.schema,
     distinct: plan.toMany,
-    rows: async () => plan.qb.clone(['limit', 'offset', 'orderBy']) as unknown as QueryBuilder<object>,
+    rows: async () => cloneWithout(plan.qb, ['limit', 'offset', 'orderBy']) as unknown as QueryBuilder<object>,
   }
   return describePartitions(query, (await cuts(sampler, method, count)).map((values) => ({ at: values })))
 }
@@ -267,7 +267,7 @@ async function keysQuery(sampler: Sampler, percent: number | undefined): Promise
     return [raw(`${column} as ${q(`${P}o${i}`)}`), raw(`${rule.hydratedExact ? column : rule.rule.read(column)} as ${q(`${P}k${i}`)}`)]
   })
   qb.select(selects as never, sampler.distinct)
-  const { sql: text, params } = qb.toQuery()
+  const { sql: text, params } = placeholderQuery(qb)
   if (percent === undefined) return { sql: text, params: [...params] }
   const driver = em.getDriver() as unknown as { getTableName(meta: EntityMetadata, options: { schema?: string }): string }
   const from = ` from ${driver.getTableName(meta, sampler.schema === undefined ? {} : { schema: sampler.schema })} as ${q(alias)}`

@@ -5,7 +5,7 @@ import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering, OrderEntry } from './keyset-ordering.js'
 import { boundValues, compareKeys, entityIdentity, keyValues } from './keyset-source.js'
-import { queryBuilderState, retargetQueryBuilder } from './internals.js'
+import { cloneWithout, placeholderQuery, queryBuilderState, retargetQueryBuilder } from './internals.js'
 import { regionsFor, type SeekRegion } from './seek-filter.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
@@ -93,7 +93,7 @@ export function openQueryBuilderKeysetSource(
       chunk.orderBy([...orderBy, ...trailingOrder]).limit(limit, offset ?? 0)
       return chunk.getResultList()
     }
-    const keys = spec.qb.clone(['limit', 'offset', 'orderBy'])
+    const keys = cloneWithout(spec.qb, ['limit', 'offset', 'orderBy'])
     keys.select(fields.map((field) => `${alias}.${field}`), true).setFlag(QueryFlag.DISABLE_PAGINATE)
     if (region !== undefined) keys.andWhere(region.filter)
     keys.orderBy([...orderBy]).limit(limit, offset ?? 0)
@@ -201,9 +201,9 @@ export function openQueryBuilderCursorSource(spec: QueryBuilderSpec, orderBy: re
   const reader = new ReadAheadRows(fetchKeys)
 
   const open = async (): Promise<ServerSideCursor> => {
-    const keys = spec.qb.clone(['limit', 'offset', 'orderBy'])
+    const keys = cloneWithout(spec.qb, ['limit', 'offset', 'orderBy'])
     keys.select(pkFields.map((pk) => `${alias}.${pk}`)).orderBy([...orderBy])
-    return openServerSideCursor(base, keys.toQuery(), spec.qb.connectionType ?? 'read')
+    return openServerSideCursor(base, placeholderQuery(keys), spec.qb.connectionType ?? 'read')
   }
 
   const readChunk = async (size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> => {
@@ -261,7 +261,7 @@ export function openQueryBuilderCursorSource(spec: QueryBuilderSpec, orderBy: re
  * (`assertRetargetable` in internals.ts): a release without those fields gets an error, never unbounded memory.
  */
 function chunkQuery(spec: QueryBuilderSpec, fork: EntityManager, ctx: Transaction | undefined): SqlQueryBuilder {
-  const chunk = spec.qb.clone(['limit', 'offset'])
+  const chunk = cloneWithout(spec.qb, ['limit', 'offset'])
   retargetQueryBuilder(chunk, fork, ctx)
   chunk.cache(false)
   if (spec.extraFields.length > 0) chunk.addSelect([...spec.extraFields])

@@ -19,7 +19,7 @@ import { keyDialect } from './key-columns.js'
 import { type KeysetOrdering, type OrderEntry, resolveOrdering } from './keyset-ordering.js'
 import { keyShape, queryBuilderPartitionQuery } from './partitions.js'
 import { ITERATION_STRATEGIES, type IterationStrategy } from './options.js'
-import { assertRetargetable, objectQueryKeys, queryBuilderEntityManager, queryBuilderState } from './internals.js'
+import { assertRetargetable, objectQueryKeys, queryBuilderEntityManager, queryBuilderMeta, queryBuilderState } from './internals.js'
 import { openQueryBuilderCursorSource, openQueryBuilderKeysetSource, type QueryBuilderSpec, type SqlQueryBuilder } from './query-builder-source.js'
 
 /**
@@ -108,7 +108,7 @@ export function queryBuilderPlan(qb: unknown): QueryBuilderPlan {
   const source = assertQueryBuilder(qb)
   const snapshot = source.clone()
   const em = queryBuilderEntityManager(source)!
-  const meta = snapshot.mainAlias.meta!
+  const meta = queryBuilderMeta(snapshot)!
   const alias = snapshot.alias
   const state = queryBuilderState(snapshot)
   const toMany = Object.values(state.joins).some((join) => join.prop.kind === ReferenceKind.ONE_TO_MANY || join.prop.kind === ReferenceKind.MANY_TO_MANY)
@@ -240,7 +240,7 @@ function assertQueryBuilder(qb: unknown): SqlQueryBuilder {
   // Read first: a MikroORM without it (6.x) gets the UnsupportedMikroOrmError naming it, not a TypeError below.
   const state = queryBuilderState(builder)
   if (builder.type !== 'SELECT') throw new TypeError(`qb.aiterator() streams the entities of a select query; this query builder is ${describeValue(builder.type)}`)
-  if (builder.mainAlias.meta === undefined) throw new TypeError('qb.aiterator() streams entities; this query builder selects from a raw table or a subquery (use its getResultList() or execute())')
+  if (queryBuilderMeta(builder) === undefined) throw new TypeError('qb.aiterator() streams entities; this query builder selects from a raw table or a subquery (use its getResultList() or execute())')
   const unsupported =
     state.groupBy.length > 0 ? 'groupBy()'
     : Utils.hasObjectKeys(state.having) ? 'having()'

@@ -1,6 +1,6 @@
 import { cancelNodePostgresStatement, type CursorConnection, CursorSession } from '@batchyield/batch-core'
 import type { EntityManager, Transaction } from '@mikro-orm/core'
-import { applySessionContext, kyselyOf, transactionSessionContext } from './internals.js'
+import { applySessionContext, knexClientOf, knexHeldContext, knexTransactionConnection, kyselyOf, transactionSessionContext } from './internals.js'
 import { destroyPgClient, endPgClient, heldClientContext, mikroOrmPgPool, type PgClient, pgClientOf } from './pg-callback-context.js'
 
 /**
@@ -80,7 +80,7 @@ export async function openServerSideCursor(
   let held: Held
   if (callerTransaction !== undefined) {
     // Only a timeout cancels a statement in the caller's transaction: find its client only then.
-    const client = options.chunkTimeoutMs === undefined ? undefined : await pgClientOf(em, callerTransaction, connectionType).catch(() => undefined)
+    const client = options.chunkTimeoutMs === undefined ? undefined : await callerClient(em, callerTransaction, connectionType).catch(() => undefined)
     held = { ctx: callerTransaction, client, release: async () => {} }
   } else {
     held = await holdConnection(em, driver, connectionType)
@@ -145,6 +145,20 @@ async function holdConnection(em: EntityManager, driver: SqlDriver, connectionTy
   // MikroORM's first query checks the server on a pooled connection: do it before holding one
   // (on a pool of one it would wait for the connection held here).
   await connection.ensureConnection()
+  const knex = knexClientOf(em, connectionType)
+  if (knex !== undefined) {
+    // MikroORM 6.x: the connection is Knex's (a pg client of Knex's pool), held until release
+    const client = (await knex.acquireConnection()) as PgClient
+    return {
+      ctx: knexHeldContext(knex, client) as Transaction,
+      client,
+      release: async (destroy) => {
+        // Knex's pool validates a connection before handing it out again and drops an ended one
+        if (destroy) endPgClient(client)
+        await knex.releaseConnection(client)
+      },
+    }
+  }
   const pool = await mikroOrmPgPool(em)
   if (pool !== undefined) {
     const client = await pool.connect()
@@ -178,4 +192,11 @@ async function holdConnection(em: EntityManager, driver: SqlDriver, connectionTy
       await handedBack.catch(() => {})
     },
   }
+}
+
+/** The pg client the caller's transaction runs on: MikroORM 6.x's Knex transaction holds it, 7.x's is looked up in the pool. */
+async function callerClient(em: EntityManager, ctx: Transaction, connectionType: 'read' | 'write'): Promise<PgClient | undefined> {
+  const held = await knexTransactionConnection(ctx)
+  if (held !== undefined) return held as PgClient
+  return pgClientOf(em, ctx, connectionType)
 }
