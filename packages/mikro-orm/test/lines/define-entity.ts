@@ -80,7 +80,9 @@ export function defineEntity(meta: { properties: Record<string, unknown> } & Rec
         if (!values.has(key)) values.set(key, optionsOf((builder as () => unknown)()))
         return values.get(key)
       },
-      set: (value: unknown) => void values.set(key, value),
+      set: (value: unknown) => {
+        values.set(key, value)
+      },
       enumerable: true,
     })
   }
