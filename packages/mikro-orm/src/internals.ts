@@ -40,7 +40,7 @@ export class UnsupportedMikroOrmError extends Error {
 }
 
 /** The MikroORM lines this adapter is tested on, as error messages name them. */
-export const TESTED_LINES = 'MikroORM 7.2 (7.2.1)'
+export const TESTED_LINES = 'MikroORM 7.2 (7.2.1), 7.1 (7.1.15), 7.0 (7.0.17), 6.6 (6.6.16), 6.5 (6.5.9), 6.4 (6.4.16)'
 
 function missing(what: string): UnsupportedMikroOrmError {
   return new UnsupportedMikroOrmError(`@batchyield/mikro-orm cannot stream with this MikroORM (${Utils.getORMVersion()}): it has no ${what}. Supported and tested: ${TESTED_LINES}`)
