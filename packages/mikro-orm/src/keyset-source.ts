@@ -1,5 +1,5 @@
 import { ChunkTimeoutError, type ChunkSource, type KeysetRange, encodeResumeToken, isExactKeyValue, KeysetProgress, type KeyShape, keyValueKind, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
-import { type EntityMetadata, type EntityProperty, helper, type Platform, raw, Utils } from '@mikro-orm/core'
+import { type EntityManager, type EntityMetadata, type EntityProperty, helper, type Platform, raw, Utils } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
@@ -35,6 +35,7 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const fields = ordering.keys.map((k) => k.field)
   // PostgreSQL reads a `k IS NULL` range in order only when k stays in the ORDER BY
   const keepNullKeyInOrder = base.getDriver().getDependencies().includes('pg')
+  const abortStrategy = killQueryOnAbort(base, spec.findOptions) ? { inflightQueryAbortStrategy: 'cancel query' } : {}
   const exact = exactSortValues(base, spec.meta, ordering.keys, ordering.columns, spec.findOptions.schema as string | undefined)
   const compareKey = compareKeys(spec.meta, ordering, base.getPlatform())
   const progress = new KeysetProgress(`${spec.meta.className} ordered by ${fields.join(', ')}`)
@@ -73,19 +74,27 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
   const regionOptions = (region: SeekRegion | undefined, limit: number, signal: AbortSignal | undefined): Record<string, unknown> => {
     // MariaDB/MySQL sort a `k IS NULL` range again (filesort) while k is in the ORDER BY; it is constant there
     const orderBy = region?.firstKeyIsNull && !keepNullKeyInOrder ? ordering.orderBy.slice(1) : ordering.orderBy
-    return { ...options, orderBy: [...orderBy], limit, offset: first ? spec.offset : undefined, signal }
+    return { ...options, ...abortStrategy, orderBy: [...orderBy], limit, offset: first ? spec.offset : undefined, signal }
   }
 
   const readChunk = async (size: number, signal: AbortSignal) => {
     const regions = regionsAfter(lastValues)
     if (regions.length === 0) return undefined
     const fork = chunkEntityManager(base)
+    // Outside a transaction em.find's queries run on the plain reads' context, so that an abort
+    // cancels the statement in flight (see pgCallbackContext); the fork is handed over without it.
+    const ctx = fork.getTransactionContext() === undefined && transactionSessionContext(fork) === undefined ? await (callbackContext ??= pgCallbackContext(base)) : undefined
+    if (ctx !== undefined) fork.setTransactionContext(ctx as never)
     const items: object[] = []
-    for (const region of regions) {
-      if (items.length === size) break
-      signal.throwIfAborted() // after an abort nothing new is sent
-      const statement = boundedSignal(signal, spec.chunkTimeoutMs)
-      items.push(...(await statement.run(() => findInSlices(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - items.length, statement.signal)))))
+    try {
+      for (const region of regions) {
+        if (items.length === size) break
+        signal.throwIfAborted() // after an abort nothing new is sent
+        const statement = boundedSignal(signal, spec.chunkTimeoutMs)
+        items.push(...(await statement.run(() => findInSlices(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - items.length, statement.signal)))))
+      }
+    } finally {
+      if (ctx !== undefined) fork.resetTransactionContext()
     }
     return { items, fork }
   }
@@ -203,6 +212,19 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     if (seekFromValues && values.length > 0) lastValues = values.at(-1)
     return { items, done }
   }
+}
+
+/**
+ * MariaDB/MySQL: an abort (or `chunkTimeoutMs`) ends a chunk statement in flight with `KILL QUERY`
+ * of its connection's thread id, sent by MikroORM (Kysely's `'cancel query'`) over a connection of
+ * its own, as TypeORM's keyset does; Kysely's default, `'ignore query'`, would leave it running.
+ * Not when the caller chose a strategy (in the find options or on the EntityManager, a protected
+ * field read here), nor inside the caller's transaction, where the statement is left to finish.
+ */
+function killQueryOnAbort(em: EntityManager, findOptions: Readonly<Record<string, unknown>>): boolean {
+  if (!em.getDriver().getDependencies().includes('mysql2') || em.getTransactionContext() !== undefined) return false
+  const chosen = findOptions.inflightQueryAbortStrategy ?? (em as unknown as { inflightQueryAbortStrategy?: unknown }).inflightQueryAbortStrategy
+  return chosen === undefined
 }
 
 /**

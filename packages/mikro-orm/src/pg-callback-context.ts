@@ -1,4 +1,4 @@
-import { readsInTurns, waitFor } from '@batchyield/batch-core'
+import { cancelNodePostgresStatement, readsInTurns, waitFor } from '@batchyield/batch-core'
 import type { EntityManager } from '@mikro-orm/core'
 import { connectionHooks, kyselyOf, nativePgPool, pathsOf, pgPoolClients, pgProcessId, pgSocket } from './internals.js'
 
@@ -103,15 +103,21 @@ export async function mikroOrmPgPool(em: EntityManager): Promise<PgPool | undefi
  * Why: with the promise API each result stays reachable past the next young-generation GC, so
  * every chunk's rows are promoted to the old generation and left for full GCs (the same effect the
  * TypeORM keyset source avoids in `callback-query.ts`; bench/results/history.md).
+ *
+ * An abort (the run's signal, or `chunkTimeoutMs`) while the statement runs cancels it on the
+ * server with PostgreSQL's cancel request for this client's own connection (batch-core's
+ * `cancelNodePostgresStatement`), which also reaches the right server connection through PgBouncer:
+ * Kysely's `'cancel query'` sends `pg_cancel_backend` of the client's process id, which through
+ * PgBouncer is PgBouncer's key, not a server pid. An explicit `inflightQueryAbortStrategy` of
+ * `'ignore query'` leaves the statement to finish; `'kill session'` runs through Kysely.
  */
 export async function pgCallbackContext(em: EntityManager): Promise<QueryContext | undefined> {
   const pool = await mikroOrmPgPool(em)
   if (pool === undefined) return undefined
   return {
     async executeQuery(compiled, abort) {
-      if (abort?.inflightQueryAbortStrategy !== undefined && abort.inflightQueryAbortStrategy !== 'ignore query') {
-        return kyselyOf<QueryContext>(em, 'write').executeQuery(compiled, abort) // cancelling the statement needs Kysely's connection
-      }
+      const strategy = abort?.inflightQueryAbortStrategy
+      if (strategy === 'kill session') return kyselyOf<QueryContext>(em, 'write').executeQuery(compiled, abort) // ends the session, as MikroORM does
       const signal = abort?.signal
       signal?.throwIfAborted()
       const client = await pool.connect()
@@ -119,7 +125,7 @@ export async function pgCallbackContext(em: EntityManager): Promise<QueryContext
         client.release()
         signal.throwIfAborted()
       }
-      return runOnClient(client, compiled, signal, () => client.release())
+      return runOnClient(client, compiled, signal, () => client.release(), strategy !== 'ignore query')
     },
   }
 }
@@ -133,7 +139,7 @@ export function heldClientContext(client: PgClient): QueryContext {
   return {
     executeQuery(compiled, abort) {
       abort?.signal?.throwIfAborted()
-      return runOnClient(client, compiled, abort?.signal, () => {})
+      return runOnClient(client, compiled, abort?.signal, () => {}, false)
     },
   }
 }
@@ -142,13 +148,26 @@ export function heldClientContext(client: PgClient): QueryContext {
  * Runs one statement on `client`; `done` runs when it has finished (or failed), abort or not. Its
  * rows are parsed in turns of the event loop (batch-core's `readsInTurns`): a timer that falls due
  * waits for at most one more socket read, not for the whole chunk.
+ *
+ * With `cancelOnAbort`, an abort while the statement runs sends PostgreSQL's cancel request for it;
+ * `done` (which hands the client back) then waits until the server has taken the request, so that
+ * it cannot reach the client's next statement.
  */
-async function runOnClient(client: PgClient, compiled: CompiledQuery, signal: AbortSignal | undefined, done: () => void): Promise<{ rows: unknown[] }> {
+async function runOnClient(client: PgClient, compiled: CompiledQuery, signal: AbortSignal | undefined, done: () => void, cancelOnAbort: boolean): Promise<{ rows: unknown[] }> {
+  let running = true
+  let cancelled: Promise<unknown> | undefined
+  const onAbort = (): void => {
+    if (running) cancelled = cancelNodePostgresStatement(client)
+  }
+  if (cancelOnAbort) signal?.addEventListener('abort', onAbort, { once: true })
   const result = new Promise<{ rows?: unknown[] }>((resolve, reject) => {
     readsInTurns(pgSocket(client) as Parameters<typeof readsInTurns>[0], (parsed) =>
       client.query(compiled.sql, [...compiled.parameters], (error, res) => {
+        running = false
+        signal?.removeEventListener('abort', onAbort)
         parsed()
-        done()
+        if (cancelled === undefined) done()
+        else void cancelled.then(done)
         if (error) reject(error)
         else resolve(res)
       }),
