@@ -29,7 +29,12 @@ const CONSUMERS = ['typeorm-cjs', 'typeorm-esm', 'mikro-orm-esm', 'nestjs-cjs', 
 const started = performance.now()
 
 const { values: args } = parseArgs({
-  options: { only: { type: 'string' }, keep: { type: 'boolean' }, 'from-clone': { type: 'boolean' }, help: { type: 'boolean' } },
+  options: {
+    only: { type: 'string' },
+    keep: { type: 'boolean' },
+    'from-clone': { type: 'boolean' },
+    help: { type: 'boolean' },
+  },
   strict: true,
 })
 if (args.help) {
@@ -38,7 +43,8 @@ if (args.help) {
 }
 const consumers = args.only === undefined ? [...CONSUMERS] : args.only.split(',').map((name) => name.trim())
 for (const name of consumers) {
-  if (!(CONSUMERS as readonly string[]).includes(name)) finish(`unknown consumer ${JSON.stringify(name)}; known: ${CONSUMERS.join(', ')}`)
+  if (!(CONSUMERS as readonly string[]).includes(name))
+    finish(`unknown consumer ${JSON.stringify(name)}; known: ${CONSUMERS.join(', ')}`)
 }
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
@@ -69,7 +75,8 @@ async function pack(source: string): Promise<Map<string, string>> {
     const before = new Set(await readdir(destination))
     await run('npm', ['pack', '--pack-destination', destination, '--loglevel=warn'], join(source, 'packages', dir))
     const made = (await readdir(destination)).filter((file) => !before.has(file))
-    if (made.length !== 1) throw new Error(`npm pack in packages/${dir} made ${made.length} tarballs (${made.join(', ')}), expected one`)
+    if (made.length !== 1)
+      throw new Error(`npm pack in packages/${dir} made ${made.length} tarballs (${made.join(', ')}), expected one`)
     const pkg = JSON.parse(await readFile(join(source, 'packages', dir, 'package.json'), 'utf8')) as { name: string }
     tarballs.set(pkg.name, join(destination, made[0]!))
   }
@@ -92,17 +99,23 @@ async function checkTarball(name: string, tarball: string): Promise<void> {
   const has = (file: string) => files.includes(file.replace(/^\.\//, ''))
 
   for (const required of ['README.md', 'LICENSE']) if (!has(required)) problems.push(`no ${required}`)
-  const entryPoints = new Set<string>([pkg.main, pkg.module, pkg.types].filter((f): f is string => typeof f === 'string'))
+  const entryPoints = new Set<string>(
+    [pkg.main, pkg.module, pkg.types].filter((f): f is string => typeof f === 'string'),
+  )
   collectTargets(pkg.exports, entryPoints)
-  for (const file of entryPoints) if (!has(file)) problems.push(`package.json points at ${file}, which is not in the tarball`)
-  for (const field of ['repository', 'homepage', 'bugs', 'license']) if (pkg[field] === undefined) problems.push(`no "${field}"`)
-  if (pkg.repository?.directory !== undefined && !tarball.includes(pkg.repository.directory.split('/').at(-1))) problems.push(`repository.directory is ${pkg.repository.directory}`)
+  for (const file of entryPoints)
+    if (!has(file)) problems.push(`package.json points at ${file}, which is not in the tarball`)
+  for (const field of ['repository', 'homepage', 'bugs', 'license'])
+    if (pkg[field] === undefined) problems.push(`no "${field}"`)
+  if (pkg.repository?.directory !== undefined && !tarball.includes(pkg.repository.directory.split('/').at(-1)))
+    problems.push(`repository.directory is ${pkg.repository.directory}`)
   if (typeof pkg.engines?.node !== 'string') problems.push('no engines.node')
 
   const publicNames = new Set(await publishableNames())
   for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
     for (const [dep, spec] of Object.entries((pkg[field] ?? {}) as Record<string, string>)) {
-      if (dep.startsWith('@batchyield/') && !publicNames.has(dep)) problems.push(`${field} has ${dep}, a private workspace package`)
+      if (dep.startsWith('@batchyield/') && !publicNames.has(dep))
+        problems.push(`${field} has ${dep}, a private workspace package`)
       if (/^(file|link|workspace):/.test(spec)) problems.push(`${field}.${dep} is ${spec}`)
     }
   }
@@ -118,14 +131,21 @@ async function checkTarball(name: string, tarball: string): Promise<void> {
     }
     const { sources } = JSON.parse(await readFile(join(pkgDir, map), 'utf8')) as { sources: string[] }
     const missing = sources.filter((source) => !has(join(dirname(map), source).split('\\').join('/')))
-    if (missing.length > 0) problems.push(`${map} maps to ${missing.length} of its ${sources.length} sources that are not in the tarball (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`)
+    if (missing.length > 0)
+      problems.push(
+        `${map} maps to ${missing.length} of its ${sources.length} sources that are not in the tarball (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`,
+      )
   }
   if (problems.length > 0) throw new Error(`${name} tarball: ${problems.join('; ')}`)
   console.log(`${name}: ${files.length} files, entry points, maps and metadata complete`)
 }
 
 /** Copies a consumer template, points its @batchyield dependencies at the tarballs, installs, compiles and runs it. */
-async function consumer(name: string, tarballs: Map<string, string>, nodes: readonly { path: string; version: string }[]): Promise<void> {
+async function consumer(
+  name: string,
+  tarballs: Map<string, string>,
+  nodes: readonly { path: string; version: string }[],
+): Promise<void> {
   const dir = join(work, 'consumers', name)
   await cp(join(root, 'scripts', 'consumers', name), dir, { recursive: true })
   const pkgFile = join(dir, 'package.json')
@@ -141,7 +161,10 @@ async function consumer(name: string, tarballs: Map<string, string>, nodes: read
   step(`${name}: npm install`)
   await run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=warn'], dir)
   const installed = (await readdir(join(dir, 'node_modules', '@batchyield'))).map((d) => `@batchyield/${d}`).sort()
-  if (installed.join() !== [...ours].sort().join()) throw new Error(`${name}: node_modules/@batchyield holds ${installed.join(', ')}; expected exactly ${ours.join(', ')}`)
+  if (installed.join() !== [...ours].sort().join())
+    throw new Error(
+      `${name}: node_modules/@batchyield holds ${installed.join(', ')}; expected exactly ${ours.join(', ')}`,
+    )
 
   step(`${name}: tsc`)
   await run(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], dir)
@@ -149,7 +172,8 @@ async function consumer(name: string, tarballs: Map<string, string>, nodes: read
   for (const node of nodes) {
     step(`${name}: run on Node ${node.version}`)
     const output = await run(node.path, ['dist/main.js'], dir, { DATABASE_URL: databaseUrl })
-    if (!output.includes(`consumer ${name} ok:`)) throw new Error(`${name} on Node ${node.version} ended without its ok line:\n${output}`)
+    if (!output.includes(`consumer ${name} ok:`))
+      throw new Error(`${name} on Node ${node.version} ended without its ok line:\n${output}`)
   }
 }
 
@@ -188,7 +212,10 @@ async function nodeBinaries(): Promise<{ path: string; version: string }[]> {
 async function publishableNames(): Promise<string[]> {
   const names: string[] = []
   for (const dir of PACKAGES) {
-    const pkg = JSON.parse(await readFile(join(root, 'packages', dir, 'package.json'), 'utf8')) as { name: string; private?: boolean }
+    const pkg = JSON.parse(await readFile(join(root, 'packages', dir, 'package.json'), 'utf8')) as {
+      name: string
+      private?: boolean
+    }
     if (pkg.private !== true) names.push(pkg.name)
   }
   return names
@@ -196,13 +223,23 @@ async function publishableNames(): Promise<string[]> {
 
 function collectTargets(exports: unknown, into: Set<string>): void {
   if (typeof exports === 'string') into.add(exports)
-  else if (exports !== null && typeof exports === 'object') for (const value of Object.values(exports)) collectTargets(value, into)
+  else if (exports !== null && typeof exports === 'object')
+    for (const value of Object.values(exports)) collectTargets(value, into)
 }
 
 /** Runs a command; resolves with its output, rejects with the command, exit code and output. */
-function run(command: string, commandArgs: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
+function run(
+  command: string,
+  commandArgs: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, commandArgs, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, commandArgs, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let output = ''
     child.stdout.setEncoding('utf8').on('data', (text: string) => {
       output += text
@@ -215,7 +252,12 @@ function run(command: string, commandArgs: readonly string[], cwd: string, env: 
     child.on('error', reject)
     child.on('close', (code, signal) => {
       if (code === 0) resolvePromise(output)
-      else reject(new Error(`\`${[command.startsWith(work) ? relative(work, command) : command, ...commandArgs].join(' ')}\` in ${cwd} exited with ${code ?? signal}`))
+      else
+        reject(
+          new Error(
+            `\`${[command.startsWith(work) ? relative(work, command) : command, ...commandArgs].join(' ')}\` in ${cwd} exited with ${code ?? signal}`,
+          ),
+        )
     })
   })
 }
@@ -230,7 +272,9 @@ function seconds(): string {
 
 function finish(problem: string | undefined, count = 0): never {
   if (problem === undefined) {
-    console.log(`\nconsumer-install: PASS (${PACKAGES.length} tarballs checked; ${count} consumer project(s) installed from them, compiled and run) in ${seconds()}`)
+    console.log(
+      `\nconsumer-install: PASS (${PACKAGES.length} tarballs checked; ${count} consumer project(s) installed from them, compiled and run) in ${seconds()}`,
+    )
     process.exit(0)
   }
   console.error(`\nconsumer-install: FAIL: ${problem} (after ${seconds()})`)

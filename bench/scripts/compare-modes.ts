@@ -22,7 +22,10 @@ for (let run = 0; run < runs; run++) {
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 for (const mode of modes) {
-  const runs = walls.get(mode)!.map((w) => w.toFixed(0)).join(' ')
+  const runs = walls
+    .get(mode)!
+    .map((w) => w.toFixed(0))
+    .join(' ')
   const wall = median(walls.get(mode)!).toFixed(0).padStart(6)
   const first = median(firsts.get(mode)!).toFixed(1)
   const peak = median(peaks.get(mode)!).toFixed(0)

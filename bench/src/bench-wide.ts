@@ -59,7 +59,10 @@ const values = parseCommandLine(help, {
   'no-warmup': { type: 'boolean' },
 })
 
-const shape = { rows: positiveInteger('rows', values.rows, 20_000), width: positiveInteger('width', values.width, 2 ** 20) }
+const shape = {
+  rows: positiveInteger('rows', values.rows, 20_000),
+  width: positiveInteger('width', values.width, 2 ** 20),
+}
 const runs = positiveInteger('runs', values.runs, 3)
 const batchYieldSize = positiveInteger('batch-size', values['batch-size'], 10)
 const goalBytes = positiveInteger('goal-mib', values['goal-mib'], 512) * 2 ** 20
@@ -68,7 +71,9 @@ const outDir = values.out ?? fileURLToPath(new URL('../results/', import.meta.ur
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
 const url = values.url ?? (await ensureBenchDatabase())
-log(`bench:wide: ${shape.rows.toLocaleString('en-US')} rows of ${shape.width.toLocaleString('en-US')} bytes, ${runs} run(s), modes: ${selected.join(', ')}`)
+log(
+  `bench:wide: ${shape.rows.toLocaleString('en-US')} rows of ${shape.width.toLocaleString('en-US')} bytes, ${runs} run(s), modes: ${selected.join(', ')}`,
+)
 await ensureWideEventsLogged(url, shape, log)
 
 const modes: Record<string, Mode> = {}
@@ -91,7 +96,9 @@ const base: Omit<WideReportInput, 'runs' | 'measurements'> = {
   defaults: { chunkSize: DEFAULT_CHUNK_SIZE, maxChunkBytes: DEFAULT_MAX_CHUNK_BYTES, prefetch: DEFAULT_PREFETCH },
   goalBytes,
   expectedChecksum: expectedWideChecksum(shape),
-  modes: Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, { library: m.library, description: m.description }])),
+  modes: Object.fromEntries(
+    Object.entries(modes).map(([name, m]) => [name, { library: m.library, description: m.description }]),
+  ),
 }
 
 const readmeStart = '<!-- bench-wide:start -->'
@@ -126,7 +133,10 @@ async function writeReport(measurements: readonly Measurement[], runsDone: numbe
     const text = await readFile(readme, 'utf8').catch(() => '')
     if (text.includes(readmeStart) && text.includes(readmeEnd)) {
       const section = `${readmeStart}\n${renderWideReadmeSection(input)}\n${readmeEnd}`
-      await writeFile(readme, text.slice(0, text.indexOf(readmeStart)) + section + text.slice(text.indexOf(readmeEnd) + readmeEnd.length))
+      await writeFile(
+        readme,
+        text.slice(0, text.indexOf(readmeStart)) + section + text.slice(text.indexOf(readmeEnd) + readmeEnd.length),
+      )
     } else log(`  (the root README has no ${readmeStart} … ${readmeEnd} markers: its section was not updated)`)
   }
   return markdown
@@ -143,16 +153,23 @@ const measurements = await runInterleaved({
     soFar.push(m)
     if (soFar.length % requests.length === 0 && soFar.length < requests.length * runs) {
       const snapshot = [...soFar]
-      writing = writing.then(() => writeReport(snapshot, snapshot.length / requests.length)).then(
-        () => log(`  (report for ${snapshot.length / requests.length} round(s) written)`),
-        (error: unknown) => log(`  (could not write the interim report: ${String(error)})`),
-      )
+      writing = writing
+        .then(() => writeReport(snapshot, snapshot.length / requests.length))
+        .then(
+          () => log(`  (report for ${snapshot.length / requests.length} round(s) written)`),
+          (error: unknown) => log(`  (could not write the interim report: ${String(error)})`),
+        )
     }
     if ('error' in m) log(`  run ${m.run} ${m.request.mode}: FAILED ${m.error.split('\n')[0]}`)
     else {
       const r = m.result
-      const checksum = r.checksum === base.expectedChecksum ? 'checksum ok' : `CHECKSUM ${r.checksum}, expected ${base.expectedChecksum}`
-      log(`  run ${m.run} ${m.request.mode}: ${r.rows.toLocaleString('en-US')} rows, ${(r.wallMs / 1000).toFixed(2)} s, peak ${Math.round(r.maxRssBytes / 2 ** 20)} MiB, first batch ${r.firstBatchMs.toFixed(1)} ms, ${checksum}`)
+      const checksum =
+        r.checksum === base.expectedChecksum
+          ? 'checksum ok'
+          : `CHECKSUM ${r.checksum}, expected ${base.expectedChecksum}`
+      log(
+        `  run ${m.run} ${m.request.mode}: ${r.rows.toLocaleString('en-US')} rows, ${(r.wallMs / 1000).toFixed(2)} s, peak ${Math.round(r.maxRssBytes / 2 ** 20)} MiB, first batch ${r.firstBatchMs.toFixed(1)} ms, ${checksum}`,
+      )
     }
   },
 })
@@ -160,8 +177,12 @@ await writing
 
 const markdown = await writeReport(measurements, runs)
 for (const s of summarizeWide({ shape, goalBytes, expectedChecksum: base.expectedChecksum, measurements })) {
-  if (s.runs > s.failures.length && !s.checksumOk) log(`  WARNING: ${s.mode} did not read every row exactly (checksum or row count wrong)`)
-  if (s.metGoal === false) log(`  ${s.mode}: peak RSS ${Math.round(s.maxPeakRssBytes / 2 ** 20)} MiB, over the goal of ${goalBytes / 2 ** 20} MiB`)
+  if (s.runs > s.failures.length && !s.checksumOk)
+    log(`  WARNING: ${s.mode} did not read every row exactly (checksum or row count wrong)`)
+  if (s.metGoal === false)
+    log(
+      `  ${s.mode}: peak RSS ${Math.round(s.maxPeakRssBytes / 2 ** 20)} MiB, over the goal of ${goalBytes / 2 ** 20} MiB`,
+    )
 }
 process.stdout.write(`${markdown}\n`)
 log(`wrote ${join(outDir, 'wide.md')}, wide.json${values.out === undefined ? ', README.md' : ''}`)

@@ -112,13 +112,31 @@ if (!values['no-warmup']) {
 }
 
 const machine = await describeMachine(url)
-const modeInfo = Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, { library: m.library, description: m.description }]))
+const modeInfo = Object.fromEntries(
+  Object.entries(modes).map(([name, m]) => [name, { library: m.library, description: m.description }]),
+)
 
 /** Writes latest.{md,svg,json} (and the README section) from the measurements so far: `runsDone` complete rounds. */
-async function writeReport(measured: readonly Measurement[], runsDone: number, liveHeap: readonly { mode: string; samples: [number, number][] }[]): Promise<string> {
+async function writeReport(
+  measured: readonly Measurement[],
+  runsDone: number,
+  liveHeap: readonly { mode: string; samples: [number, number][] }[],
+): Promise<string> {
   const summaries = summarize(measured)
   const bar = checkBar(summaries, small > 0 ? small : undefined)
-  const markdown = renderMarkdown({ machine, tableRows: rows, runs: runsDone, chunkSize, batchYieldSize, childNodeArgs: nodeArgsByMode, summaries, bar, modes: modeInfo, liveHeap, floorEvery: FLOOR_EVERY })
+  const markdown = renderMarkdown({
+    machine,
+    tableRows: rows,
+    runs: runsDone,
+    chunkSize,
+    batchYieldSize,
+    childNodeArgs: nodeArgsByMode,
+    summaries,
+    bar,
+    modes: modeInfo,
+    liveHeap,
+    floorEvery: FLOOR_EVERY,
+  })
   const svg = await renderChartSvg(
     summaries,
     Object.fromEntries(Object.entries(modes).map(([name, m]) => [name, m.library])),
@@ -153,7 +171,10 @@ async function writeReport(measured: readonly Measurement[], runsDone: number, l
     const start = '<!-- bench-results:start -->'
     const end = '<!-- bench-results:end -->'
     if (text.includes(start) && text.includes(end)) {
-      const section = `${start}\n![Wall time and peak RSS per mode](results/latest.svg)\n\n${markdown.replace(/^# (.*)$/m, '**$1**').replace(/^## /gm, '### ').trimEnd()}\n${end}`
+      const section = `${start}\n![Wall time and peak RSS per mode](results/latest.svg)\n\n${markdown
+        .replace(/^# (.*)$/m, '**$1**')
+        .replace(/^## /gm, '### ')
+        .trimEnd()}\n${end}`
       await writeFile(readme, text.slice(0, text.indexOf(start)) + section + text.slice(text.indexOf(end) + end.length))
     }
   }
@@ -171,16 +192,20 @@ const measurements: Measurement[] = await runInterleaved({
     soFar.push(m)
     if (soFar.length % plannedRequests.length === 0 && soFar.length < plannedRequests.length * runs) {
       const snapshot = [...soFar]
-      writing = writing.then(() => writeReport(snapshot, snapshot.length / plannedRequests.length, [])).then(
-        () => log(`  (report for ${snapshot.length / plannedRequests.length} round(s) written)`),
-        (error: unknown) => log(`  (could not write the interim report: ${String(error)})`),
-      )
+      writing = writing
+        .then(() => writeReport(snapshot, snapshot.length / plannedRequests.length, []))
+        .then(
+          () => log(`  (report for ${snapshot.length / plannedRequests.length} round(s) written)`),
+          (error: unknown) => log(`  (could not write the interim report: ${String(error)})`),
+        )
     }
     const label = labelOf(m.request.mode, m.request.limit)
     if ('error' in m) log(`  run ${m.run} ${label}: FAILED ${m.error.split('\n')[0]}`)
     else {
       const r = m.result
-      log(`  run ${m.run} ${label}: ${(r.wallMs / 1000).toFixed(2)} s, ${Math.round((r.rows / r.wallMs) * 1000).toLocaleString('en-US')} rows/s, peak ${Math.round(r.maxRssBytes / 2 ** 20)} MiB, first ${r.firstBatchMs.toFixed(1)} ms`)
+      log(
+        `  run ${m.run} ${label}: ${(r.wallMs / 1000).toFixed(2)} s, ${Math.round((r.rows / r.wallMs) * 1000).toLocaleString('en-US')} rows/s, peak ${Math.round(r.maxRssBytes / 2 ** 20)} MiB, first ${r.firstBatchMs.toFixed(1)} ms`,
+      )
     }
   },
 })
@@ -205,7 +230,11 @@ if (!values['no-heap-check']) {
 
 await writing
 
-const checksums = new Set(summarize(measurements).filter((s) => s.limit === undefined && s.checksum !== undefined).map((s) => s.checksum))
+const checksums = new Set(
+  summarize(measurements)
+    .filter((s) => s.limit === undefined && s.checksum !== undefined)
+    .map((s) => s.checksum),
+)
 if (checksums.size > 1) log(`  WARNING: modes disagree on the checksum of quantity: ${[...checksums].join(', ')}`)
 const markdown = await writeReport(measurements, runs, liveHeap)
 process.stdout.write(`${markdown}\n`)

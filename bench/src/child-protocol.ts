@@ -48,7 +48,10 @@ export const errorPrefix = 'BENCH_ERROR '
  */
 export function reportUncaughtErrors(): void {
   process.on('uncaughtException', (error) => {
-    const text = error instanceof Error ? `${error.name}: ${error.message} ${String((error as { code?: unknown }).code ?? '')}`.trim() : String(error)
+    const text =
+      error instanceof Error
+        ? `${error.name}: ${error.message} ${String((error as { code?: unknown }).code ?? '')}`.trim()
+        : String(error)
     process.stdout.write(`${errorPrefix}${JSON.stringify(text)}\n`)
     process.exit(1)
   })

@@ -37,7 +37,9 @@ await job.run(async (items) => {
   }
   if (checksumOf !== undefined) for (const item of items) checksum += checksumOf(item)
   // Entities have `quantity`; TypeORM's raw stream rows carry the alias prefix.
-  else for (const item of items) checksum += (item as { quantity?: number }).quantity ?? (item as { e_quantity: number }).e_quantity
+  else
+    for (const item of items)
+      checksum += (item as { quantity?: number }).quantity ?? (item as { e_quantity: number }).e_quantity
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
 })
 const wallMs = performance.now() - started

@@ -13,7 +13,9 @@ export function positiveInteger(option: string, text: string | undefined, fallba
   if (text === undefined) return fallback
   const value = Number(text.replaceAll('_', ''))
   if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new TypeError(`--${option} must be a ${allowZero ? 'non-negative' : 'positive'} integer, received ${JSON.stringify(text)}`)
+    throw new TypeError(
+      `--${option} must be a ${allowZero ? 'non-negative' : 'positive'} integer, received ${JSON.stringify(text)}`,
+    )
   }
   return value
 }

@@ -38,7 +38,12 @@ export interface OpenDemoDatabaseOptions {
 export async function openDemoDatabase(options: OpenDemoDatabaseOptions = {}): Promise<DemoDatabase> {
   const nothingToClose = async () => {}
   if (options.url !== undefined) {
-    return { url: options.url, description: `${redactUrl(options.url)} (--url)`, close: nothingToClose, [Symbol.asyncDispose]: nothingToClose }
+    return {
+      url: options.url,
+      description: `${redactUrl(options.url)} (--url)`,
+      close: nothingToClose,
+      [Symbol.asyncDispose]: nothingToClose,
+    }
   }
   const serverUrl = process.env.DATABASE_URL
   if (serverUrl) {
@@ -51,11 +56,21 @@ export async function openDemoDatabase(options: OpenDemoDatabaseOptions = {}): P
       await client.end()
     }
     const url = withDatabaseName(serverUrl, demoDatabaseName)
-    return { url, description: `${redactUrl(url)} (server from DATABASE_URL)`, close: nothingToClose, [Symbol.asyncDispose]: nothingToClose }
+    return {
+      url,
+      description: `${redactUrl(url)} (server from DATABASE_URL)`,
+      close: nothingToClose,
+      [Symbol.asyncDispose]: nothingToClose,
+    }
   }
   if (options.dataDir === 'memory') {
     const server = await startEmbeddedPostgres()
-    return { url: server.url, description: `embedded PostgreSQL (PGlite, in memory) at ${server.url}`, close: server.stop, [Symbol.asyncDispose]: server.stop }
+    return {
+      url: server.url,
+      description: `embedded PostgreSQL (PGlite, in memory) at ${server.url}`,
+      close: server.stop,
+      [Symbol.asyncDispose]: server.stop,
+    }
   }
   const dataDir = options.dataDir ?? defaultDataDir
   const unlock = await lockDataDir(dataDir)
@@ -63,7 +78,12 @@ export async function openDemoDatabase(options: OpenDemoDatabaseOptions = {}): P
     const server = await startEmbeddedPostgres({ dataDir })
     let closed: Promise<void> | undefined
     const close = () => (closed ??= server.stop().finally(unlock))
-    return { url: server.url, description: `embedded PostgreSQL (PGlite, files in ${dataDir}) at ${server.url}`, close, [Symbol.asyncDispose]: close }
+    return {
+      url: server.url,
+      description: `embedded PostgreSQL (PGlite, files in ${dataDir}) at ${server.url}`,
+      close,
+      [Symbol.asyncDispose]: close,
+    }
   } catch (error) {
     await unlock()
     throw error
@@ -96,7 +116,9 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const owner = Number(await readFile(lockFile, 'utf8').catch(() => ''))
       if (Number.isSafeInteger(owner) && owner > 0 && isRunning(owner)) {
-        throw new Error(`The embedded database in ${dataDir} is in use by process ${owner}. Wait for it to finish, or pass --url / DATABASE_URL to use a PostgreSQL server.`)
+        throw new Error(
+          `The embedded database in ${dataDir} is in use by process ${owner}. Wait for it to finish, or pass --url / DATABASE_URL to use a PostgreSQL server.`,
+        )
       }
       await rm(lockFile, { force: true })
     }

@@ -51,7 +51,8 @@ On a terminal the progress is a live bar; otherwise (a pipe, a CI log) it is one
 function positiveInteger(option: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback
   const value = Number(text.replaceAll('_', ''))
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`--${option} must be a positive integer, received ${JSON.stringify(text)}`)
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new TypeError(`--${option} must be a positive integer, received ${JSON.stringify(text)}`)
   return value
 }
 
@@ -79,12 +80,15 @@ const rows = positiveInteger('rows', values.rows, 100_000)
 const batchYieldSize = positiveInteger('batch-size', values['batch-size'], 500)
 const chunkSize = positiveInteger('chunk-size', values['chunk-size'], 2000)
 const format = (values.format ?? 'ndjson') as ExportFormat
-if (!exportFormats.includes(format)) throw new TypeError(`--format must be one of ${exportFormats.join(', ')}, received ${JSON.stringify(values.format)}`)
+if (!exportFormats.includes(format))
+  throw new TypeError(`--format must be one of ${exportFormats.join(', ')}, received ${JSON.stringify(values.format)}`)
 const selected = (values.adapters ?? 'typeorm,mikro-orm').split(',').map((a) => a.trim()) as AdapterName[]
 for (const name of selected) {
-  if (!(name in adapters)) throw new TypeError(`--adapters accepts ${Object.keys(adapters).join(', ')}, received ${JSON.stringify(name)}`)
+  if (!(name in adapters))
+    throw new TypeError(`--adapters accepts ${Object.keys(adapters).join(', ')}, received ${JSON.stringify(name)}`)
 }
-const outDir = values.out === undefined ? fileURLToPath(new URL('../.demo-output', import.meta.url)) : resolve(values.out)
+const outDir =
+  values.out === undefined ? fileURLToPath(new URL('../.demo-output', import.meta.url)) : resolve(values.out)
 
 const say = (line: string) => process.stdout.write(`${line}\n`)
 const started = performance.now()
@@ -93,7 +97,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 say('Opening the database …')
 const db = await openDemoDatabase({
   ...(values.url === undefined ? {} : { url: values.url }),
-  ...(values['in-memory'] ? { dataDir: 'memory' } : values['data-dir'] === undefined ? {} : { dataDir: resolve(values['data-dir']) }),
+  ...(values['in-memory']
+    ? { dataDir: 'memory' }
+    : values['data-dir'] === undefined
+      ? {}
+      : { dataDir: resolve(values['data-dir']) }),
 })
 const embedded = db.description.startsWith('embedded')
 say(`Database: ${db.description} (${seconds(performance.now() - started)})`)
@@ -101,8 +109,14 @@ const url = db.url
 
 try {
   const seedStarted = performance.now()
-  const state = await ensureEventsRows(url, rows, (inserted, total) => say(`  seeding events: ${inserted.toLocaleString('en-US')}/${total.toLocaleString('en-US')}`))
-  say(state === 'reused' ? `events already holds ${rows.toLocaleString('en-US')} fixture rows` : `Seeded ${rows.toLocaleString('en-US')} rows into events in ${seconds(performance.now() - seedStarted)}`)
+  const state = await ensureEventsRows(url, rows, (inserted, total) =>
+    say(`  seeding events: ${inserted.toLocaleString('en-US')}/${total.toLocaleString('en-US')}`),
+  )
+  say(
+    state === 'reused'
+      ? `events already holds ${rows.toLocaleString('en-US')} fixture rows`
+      : `Seeded ${rows.toLocaleString('en-US')} rows into events in ${seconds(performance.now() - seedStarted)}`,
+  )
 
   // The count is optional for the job itself; it only feeds the progress bar's percentage and ETA.
   const countClient = new pg.Client({ connectionString: url })
@@ -114,7 +128,9 @@ try {
   const summaries: ExportJobSummary[] = []
   for (const name of selected) {
     const file = join(outDir, `events-${name}.${format}`)
-    say(`\nExporting events with ${name === 'typeorm' ? "TypeORM: createQueryBuilder('e').aiterator({ batchYieldSize })" : 'MikroORM: em.aiterator(Event, { batchYieldSize })'} …`)
+    say(
+      `\nExporting events with ${name === 'typeorm' ? "TypeORM: createQueryBuilder('e').aiterator({ batchYieldSize })" : 'MikroORM: em.aiterator(Event, { batchYieldSize })'} …`,
+    )
     summaries.push(await adapters[name]({ url, file, format, batchYieldSize, chunkSize, total }))
   }
 
@@ -123,9 +139,13 @@ try {
   say('|---|--:|--:|--:|--:|--:|---|')
   for (const s of summaries) {
     const rate = Math.round((s.rows / s.wallMs) * 1000).toLocaleString('en-US')
-    say(`| ${s.adapter.trim()} | ${s.rows.toLocaleString('en-US')} | ${s.batches.toLocaleString('en-US')} | ${seconds(s.wallMs)} | ${rate} | ${formatMiB(s.peakRssBytes)} (+${formatMiB(Math.max(0, s.peakRssBytes - s.startRssBytes))}) | ${s.file} |`)
+    say(
+      `| ${s.adapter.trim()} | ${s.rows.toLocaleString('en-US')} | ${s.batches.toLocaleString('en-US')} | ${seconds(s.wallMs)} | ${rate} | ${formatMiB(s.peakRssBytes)} (+${formatMiB(Math.max(0, s.peakRssBytes - s.startRssBytes))}) | ${s.file} |`,
+    )
   }
-  say(`\nPeak RSS is this whole process${embedded ? ', the embedded PostgreSQL included' : ''}; in parentheses, how much it grew while the job ran. Total ${seconds(performance.now() - started)}.`)
+  say(
+    `\nPeak RSS is this whole process${embedded ? ', the embedded PostgreSQL included' : ''}; in parentheses, how much it grew while the job ran. Total ${seconds(performance.now() - started)}.`,
+  )
   for (const s of summaries) {
     if (s.rows !== total) throw new Error(`${s.adapter.trim()} exported ${s.rows} rows, but events holds ${total}`)
   }

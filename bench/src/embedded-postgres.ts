@@ -19,10 +19,17 @@ export interface EmbeddedPostgres extends AsyncDisposable {
  * await using pgServer = await startEmbeddedPostgres()
  * const client = new pg.Client({ connectionString: pgServer.url })
  */
-export async function startEmbeddedPostgres(options: { dataDir?: string; maxConnections?: number } = {}): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  options: { dataDir?: string; maxConnections?: number } = {},
+): Promise<EmbeddedPostgres> {
   const db = options.dataDir === undefined ? await PGlite.create() : await PGlite.create(options.dataDir)
   // port 0: the OS picks a free port; the server reports it after start().
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: options.maxConnections ?? 16 })
+  const server = new PGLiteSocketServer({
+    db,
+    host: '127.0.0.1',
+    port: 0,
+    maxConnections: options.maxConnections ?? 16,
+  })
   await server.start()
   const url = `postgres://postgres@${server.getServerConn()}/postgres`
   let stopped: Promise<void> | undefined

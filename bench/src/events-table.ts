@@ -23,7 +23,9 @@ export async function ensureBenchDatabase(serverUrl: string = databaseUrls.postg
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [benchDatabaseName])
     if (rowCount === 0) {
       // Same collation as the test databases: text orders by bytes.
-      await client.query(`CREATE DATABASE ${benchDatabaseName} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`)
+      await client.query(
+        `CREATE DATABASE ${benchDatabaseName} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
+      )
     }
   })
   return withDatabaseName(serverUrl, benchDatabaseName)
@@ -50,7 +52,11 @@ export async function ensureEventsRows(
 ): Promise<'reused' | 'seeded'> {
   await ensureFixtureSchema(url)
   const current = await withClient(url, async (client) => {
-    const { rows: [row] } = await client.query<{ count: string; max: string | null }>('SELECT count(*) AS count, max(id) AS max FROM events')
+    const {
+      rows: [row],
+    } = await client.query<{ count: string; max: string | null }>(
+      'SELECT count(*) AS count, max(id) AS max FROM events',
+    )
     return { count: Number(row?.count ?? 0), max: Number(row?.max ?? 0) }
   })
   if (current.count === rows && current.max === rows) return 'reused'
@@ -65,7 +71,11 @@ export async function ensureEventsRows(
  * @example
  * await ensureEventsRowsLogged(url, 1_000_000, (line) => process.stderr.write(`${line}\n`))
  */
-export async function ensureEventsRowsLogged(url: string, rows: number, log: (line: string) => void): Promise<'reused' | 'seeded'> {
+export async function ensureEventsRowsLogged(
+  url: string,
+  rows: number,
+  log: (line: string) => void,
+): Promise<'reused' | 'seeded'> {
   let lastReport = 0
   const state = await ensureEventsRows(url, rows, (inserted, total) => {
     if (Date.now() - lastReport > 2000 || inserted === total) {

@@ -4,7 +4,12 @@ export type ExportFormat = 'ndjson' | 'csv'
 export const exportFormats: readonly ExportFormat[] = ['ndjson', 'csv']
 
 function csvField(value: unknown): string {
-  const text = value instanceof Date ? value.toISOString() : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '')
+  const text =
+    value instanceof Date
+      ? value.toISOString()
+      : typeof value === 'object' && value !== null
+        ? JSON.stringify(value)
+        : String(value ?? '')
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
@@ -15,7 +20,12 @@ function csvField(value: unknown): string {
  * @example
  * stream.write(formatBatch('csv', batch, isFirstBatch, ['id', 'kind', 'amount']))
  */
-export function formatBatch(format: ExportFormat, batch: readonly object[], withHeader: boolean, columns: readonly string[]): string {
+export function formatBatch(
+  format: ExportFormat,
+  batch: readonly object[],
+  withHeader: boolean,
+  columns: readonly string[],
+): string {
   if (format === 'ndjson') return batch.map((entity) => `${JSON.stringify(entity)}\n`).join('')
   const lines = batch.map((entity) => columns.map((c) => csvField((entity as Record<string, unknown>)[c])).join(','))
   return `${withHeader ? `${columns.join(',')}\n` : ''}${lines.join('\n')}\n`

@@ -6,7 +6,20 @@ import { trackPeakRss } from './memory.ts'
 import { createProgressDisplay } from './progress-bar.ts'
 
 /** The columns of the exported `events` rows, as entity property names. */
-export const eventColumns = ['id', 'occurredAt', 'kind', 'userId', 'sessionId', 'source', 'country', 'amount', 'quantity', 'isTest', 'tags', 'payload'] as const
+export const eventColumns = [
+  'id',
+  'occurredAt',
+  'kind',
+  'userId',
+  'sessionId',
+  'source',
+  'country',
+  'amount',
+  'quantity',
+  'isTest',
+  'tags',
+  'payload',
+] as const
 
 export interface ExportJobOptions {
   url: string
@@ -31,9 +44,16 @@ export interface ExportJobSummary {
 }
 
 /** Writes every batch to the file, waiting for the file stream to drain when its buffer is full. */
-async function writeBatches(adapter: string, options: ExportJobOptions, batches: AsyncIterable<object[]>): Promise<ExportJobSummary> {
+async function writeBatches(
+  adapter: string,
+  options: ExportJobOptions,
+  batches: AsyncIterable<object[]>,
+): Promise<ExportJobSummary> {
   const out = createWriteStream(options.file)
-  const progress = createProgressDisplay({ label: adapter, ...(options.total === undefined ? {} : { total: options.total }) })
+  const progress = createProgressDisplay({
+    label: adapter,
+    ...(options.total === undefined ? {} : { total: options.total }),
+  })
   const startRssBytes = process.memoryUsage.rss()
   const peak = trackPeakRss()
   const started = performance.now()
@@ -52,7 +72,15 @@ async function writeBatches(adapter: string, options: ExportJobOptions, batches:
   }
   const wallMs = performance.now() - started
   progress.finish(rows, count)
-  return { adapter, file: options.file, rows, batches: count, wallMs, peakRssBytes: peak.stop().sampledPeakBytes, startRssBytes }
+  return {
+    adapter,
+    file: options.file,
+    rows,
+    batches: count,
+    wallMs,
+    peakRssBytes: peak.stop().sampledPeakBytes,
+    startRssBytes,
+  }
 }
 
 /** Exports `events` with TypeORM: `createQueryBuilder('e').aiterator(...)`, primary-key order (keyset). */
@@ -80,7 +108,9 @@ export async function exportWithMikroOrm(options: ExportJobOptions): Promise<Exp
   const { EventEntity } = await import('./entities/mikro-orm-event.ts')
   const orm = await MikroORM.init({ clientUrl: options.url, entities: [EventEntity], pool: { min: 1, max: 2 } })
   try {
-    const batches = orm.em.fork().aiterator(EventEntity, { batchYieldSize: options.batchYieldSize, chunkSize: options.chunkSize })
+    const batches = orm.em
+      .fork()
+      .aiterator(EventEntity, { batchYieldSize: options.batchYieldSize, chunkSize: options.chunkSize })
     return await writeBatches('MikroORM ', options, batches)
   } finally {
     await orm.close()

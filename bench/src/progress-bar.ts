@@ -17,7 +17,8 @@ export interface ProgressDisplayOptions {
 }
 
 const formatInt = (n: number) => Math.round(n).toLocaleString('en-US')
-const formatSeconds = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`)
+const formatSeconds = (ms: number) =>
+  ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`
 
 /**
  * A live progress bar with rows/s and ETA, redrawn in place, on a terminal; plain progress lines (at most
@@ -38,13 +39,20 @@ export function createProgressDisplay(options: ProgressDisplayOptions): Progress
   const describe = (rows: number, batches: number) => {
     const elapsed = performance.now() - started
     const rate = elapsed > 0 ? (rows / elapsed) * 1000 : 0
-    const parts = [`${formatInt(rows)}${options.total === undefined ? '' : `/${formatInt(options.total)}`} rows`, `${formatInt(rate)} rows/s`]
+    const parts = [
+      `${formatInt(rows)}${options.total === undefined ? '' : `/${formatInt(options.total)}`} rows`,
+      `${formatInt(rate)} rows/s`,
+    ]
     if (!tty) parts.splice(1, 0, `${formatInt(batches)} batches`)
     let fraction: number | undefined
     if (options.total !== undefined && options.total > 0) {
       fraction = Math.min(1, rows / options.total)
       const eta = rate > 0 ? ((options.total - rows) / rate) * 1000 : Number.NaN
-      parts.push(rows >= options.total ? `done in ${formatSeconds(elapsed)}` : `ETA ${Number.isFinite(eta) ? formatSeconds(eta) : '?'}`)
+      parts.push(
+        rows >= options.total
+          ? `done in ${formatSeconds(elapsed)}`
+          : `ETA ${Number.isFinite(eta) ? formatSeconds(eta) : '?'}`,
+      )
     } else {
       parts.push(formatSeconds(elapsed))
     }
@@ -61,7 +69,10 @@ export function createProgressDisplay(options: ProgressDisplayOptions): Progress
       return
     }
     const width = 24
-    const bar = fraction === undefined ? '' : `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '.')}] ${(fraction * 100).toFixed(0).padStart(3)}% `
+    const bar =
+      fraction === undefined
+        ? ''
+        : `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '.')}] ${(fraction * 100).toFixed(0).padStart(3)}% `
     const line = `${options.label} ${bar}${text}`
     const columns = stream.columns ?? 120
     stream.write(`\r${line.slice(0, columns - 1).padEnd(columns - 1)}${final ? '\n' : ''}`)

@@ -6,7 +6,11 @@ import type { ModeSummary } from './summary.ts'
  * Renders wall time and peak RSS per mode as two labelled bar charts side by side, to SVG, headless:
  * vega-lite compiles to a vega spec and vega's `View.toSVG()` draws it without a canvas.
  */
-export async function renderChartSvg(summaries: readonly ModeSummary[], library: Record<string, string>, title: string): Promise<string> {
+export async function renderChartSvg(
+  summaries: readonly ModeSummary[],
+  library: Record<string, string>,
+  title: string,
+): Promise<string> {
   const values = summaries
     .filter((s) => Number.isFinite(s.wallMs))
     .map((s) => ({
@@ -20,12 +24,24 @@ export async function renderChartSvg(summaries: readonly ModeSummary[], library:
     width: 340,
     height: { step: 18 },
     encoding: {
-      y: { field: 'mode', type: 'nominal' as const, sort: order, title: null, axis: showModes ? { labelLimit: 320 } : null },
+      y: {
+        field: 'mode',
+        type: 'nominal' as const,
+        sort: order,
+        title: null,
+        axis: showModes ? { labelLimit: 320 } : null,
+      },
       x: { field, type: 'quantitative' as const, title: axisTitle },
     },
     layer: [
-      { mark: { type: 'bar' as const }, encoding: { color: { field: 'library', type: 'nominal' as const, title: 'Library' } } },
-      { mark: { type: 'text' as const, align: 'left' as const, dx: 3, fontSize: 10 }, encoding: { text: { field, type: 'quantitative' as const, format } } },
+      {
+        mark: { type: 'bar' as const },
+        encoding: { color: { field: 'library', type: 'nominal' as const, title: 'Library' } },
+      },
+      {
+        mark: { type: 'text' as const, align: 'left' as const, dx: 3, fontSize: 10 },
+        encoding: { text: { field, type: 'quantitative' as const, format } },
+      },
     ],
   })
   const spec: TopLevelSpec = {
@@ -33,7 +49,10 @@ export async function renderChartSvg(summaries: readonly ModeSummary[], library:
     title,
     data: { values },
     background: 'white',
-    hconcat: [panel('seconds', 'Wall time (s, median; lower is better)', '.2f', true), panel('mib', 'Peak RSS (MiB, median; lower is better)', 'd', false)],
+    hconcat: [
+      panel('seconds', 'Wall time (s, median; lower is better)', '.2f', true),
+      panel('mib', 'Peak RSS (MiB, median; lower is better)', 'd', false),
+    ],
   }
   const view = new View(parse(compile(spec).spec), { renderer: 'none' })
   try {

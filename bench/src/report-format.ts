@@ -2,7 +2,13 @@ import type { MachineInfo } from './machine.ts'
 
 /** Milliseconds as `12.3 ms`, `4.56 s` or `78.9 s`; `n/a` for NaN (a mode with no successful run). */
 export const formatMs = (x: number): string =>
-  Number.isFinite(x) ? (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`) : 'n/a'
+  Number.isFinite(x)
+    ? x >= 10_000
+      ? `${(x / 1000).toFixed(1)} s`
+      : x >= 1000
+        ? `${(x / 1000).toFixed(2)} s`
+        : `${x.toFixed(1)} ms`
+    : 'n/a'
 
 /** Bytes as whole MiB, e.g. `291 MiB`; `n/a` for NaN. */
 export const formatWholeMiB = (x: number): string => (Number.isFinite(x) ? `${Math.round(x / 1024 / 1024)} MiB` : 'n/a')
@@ -22,6 +28,8 @@ export function machineLines(machine: MachineInfo, nodeArgs: readonly string[]):
     `- Date: ${machine.date}`,
     `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, ${machine.os}`,
     `- Node ${machine.node}${nodeArgs.length ? ` (child flags: \`${nodeArgs.join(' ')}\`)` : ''}; ${machine.postgres}`,
-    `- Packages: ${Object.entries(machine.packages).map(([name, version]) => `${name} ${version}`).join(', ')}`,
+    `- Packages: ${Object.entries(machine.packages)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ')}`,
   ]
 }

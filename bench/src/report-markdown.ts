@@ -33,7 +33,9 @@ function childFlagsLine(byMode: Record<string, readonly string[]>, modes: readon
   const show = (flags: string) => (flags ? `\`${flags}\`` : "Node's defaults")
   const rest = groups.has('') ? '' : ([...groups].sort((a, b) => b[1].length - a[1].length)[0]?.[0] ?? '')
   if (groups.size <= 1) return `- Child flags: ${show(rest)} for every mode`
-  const listed = [...groups].filter(([flags]) => flags !== rest).map(([flags, names]) => `${show(flags)} for ${names.map((n) => `\`${n}\``).join(', ')}`)
+  const listed = [...groups]
+    .filter(([flags]) => flags !== rest)
+    .map(([flags, names]) => `${show(flags)} for ${names.map((n) => `\`${n}\``).join(', ')}`)
   return `- Child flags: ${[...listed, `${show(rest)} for every other mode`].join('; ')}`
 }
 
@@ -46,7 +48,9 @@ function publicPathLines(summaries: readonly ModeSummary[]): string[] {
     if (!pub.mode.endsWith('-public')) return []
     const fast = summaries.find((s) => s.mode === pub.mode.slice(0, -'-public'.length) && s.limit === pub.limit)
     if (fast === undefined || !Number.isFinite(pub.wallMs) || !Number.isFinite(fast.wallMs)) return []
-    return [`- ${pub.label} against ${fast.label}${fast.paths ? ` (${fast.paths})` : ''}: wall time ${(pub.wallMs / fast.wallMs).toFixed(2)}x, peak RSS ${(pub.maxRssBytes / fast.maxRssBytes).toFixed(2)}x`]
+    return [
+      `- ${pub.label} against ${fast.label}${fast.paths ? ` (${fast.paths})` : ''}: wall time ${(pub.wallMs / fast.wallMs).toFixed(2)}x, peak RSS ${(pub.maxRssBytes / fast.maxRssBytes).toFixed(2)}x`,
+    ]
   })
   return lines.length ? ['Public paths against the fast paths, same run:', '', ...lines, ''] : []
 }
@@ -75,7 +79,7 @@ export function renderMarkdown(input: ReportInput): string {
     }),
     '',
     ...publicPathLines(input.summaries),
-    'Peak RSS is the child process\'s kernel `maxRSS` (Node, the ORM and the job together). First batch: time from the start of the job to the first batch, page, chunk or entity the consumer receives (for `getMany`/`em.find`, the whole result). Not timed: starting Node, connecting, and one warm-up query that loads a single entity through the ORM (so every mode starts with the ORM query and hydration code already compiled).',
+    "Peak RSS is the child process's kernel `maxRSS` (Node, the ORM and the job together). First batch: time from the start of the job to the first batch, page, chunk or entity the consumer receives (for `getMany`/`em.find`, the whole result). Not timed: starting Node, connecting, and one warm-up query that loads a single entity through the ORM (so every mode starts with the ORM query and hydration code already compiled).",
     '',
     'Modes:',
     '',
@@ -86,7 +90,10 @@ export function renderMarkdown(input: ReportInput): string {
   ]
   if (input.bar.length) {
     lines.push('## The bar (issue 5)', '', '| Criterion | Measured | Met |', '|---|--:|:-:|')
-    for (const check of input.bar) lines.push(`| ${check.criterion} | ${check.measured} | ${check.met === undefined ? '—' : check.met ? 'yes' : '**no**'} |`)
+    for (const check of input.bar)
+      lines.push(
+        `| ${check.criterion} | ${check.measured} | ${check.met === undefined ? '—' : check.met ? 'yes' : '**no**'} |`,
+      )
     lines.push('')
   }
   if (input.liveHeap?.length) {
@@ -106,7 +113,9 @@ export function renderMarkdown(input: ReportInput): string {
         continue
       }
       const growth = last[0] > first[0] ? ((last[1] - first[1]) / (last[0] - first[0])) * 100_000 : 0
-      lines.push(`| ${mode} | ${mib(first[1])} (${int(first[0])} rows) | ${mib(last[1])} (${int(last[0])} rows) | ${(growth / 1024 / 1024).toFixed(1)} MiB |`)
+      lines.push(
+        `| ${mode} | ${mib(first[1])} (${int(first[0])} rows) | ${mib(last[1])} (${int(last[0])} rows) | ${(growth / 1024 / 1024).toFixed(1)} MiB |`,
+      )
     }
     lines.push('')
   }

@@ -5,7 +5,8 @@ import { errorPrefix, resultPrefix, type ChildRequest, type ChildResult } from '
 const childScript = fileURLToPath(new URL('./child.ts', import.meta.url))
 
 /** One child run: its result, or why it produced none (a crash, an out-of-memory kill, a timeout). */
-export type Measurement = { request: ChildRequest; run: number; result: ChildResult } | { request: ChildRequest; run: number; error: string }
+export type Measurement =
+  { request: ChildRequest; run: number; result: ChildResult } | { request: ChildRequest; run: number; error: string }
 
 export interface RunChildOptions {
   /** Flags for the child's `node` (default: this process's own flags). */
@@ -26,7 +27,12 @@ export function runChild(request: ChildRequest, options: RunChildOptions = {}): 
  * @example
  * const result = await runNodeScript<SoakResult>(soakChildScript, request, 'soak typeorm keyset')
  */
-export function runNodeScript<Result>(script: string, request: unknown, label: string, options: RunChildOptions = {}): Promise<Result> {
+export function runNodeScript<Result>(
+  script: string,
+  request: unknown,
+  label: string,
+  options: RunChildOptions = {},
+): Promise<Result> {
   const nodeArgs = options.nodeArgs ?? process.execArgv
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, script, JSON.stringify(request)], {
@@ -46,7 +52,10 @@ export function runNodeScript<Result>(script: string, request: unknown, label: s
       }
       const why = signal === null ? `exit code ${code}` : `signal ${signal}`
       const errorLine = stdout.split('\n').find((l) => l.startsWith(errorPrefix))
-      const detail = errorLine === undefined ? stderr.trim().split('\n').slice(-6).join('\n') : (JSON.parse(errorLine.slice(errorPrefix.length)) as string)
+      const detail =
+        errorLine === undefined
+          ? stderr.trim().split('\n').slice(-6).join('\n')
+          : (JSON.parse(errorLine.slice(errorPrefix.length)) as string)
       reject(new Error(`${label} failed (${why}): ${detail}`))
     })
   })
@@ -101,7 +110,11 @@ export async function runInterleaved(plan: InterleavedPlan): Promise<Measurement
  * @example
  * withBaselineThroughout([floor, a, b, c, d], 'floor', 2) // [floor, a, b, floor, c, d]
  */
-export function withBaselineThroughout(requests: readonly ChildRequest[], baseline: string, every: number): ChildRequest[] {
+export function withBaselineThroughout(
+  requests: readonly ChildRequest[],
+  baseline: string,
+  every: number,
+): ChildRequest[] {
   const base = requests.find((request) => request.mode === baseline && request.limit === undefined)
   if (base === undefined) return [...requests]
   const others = requests.filter((request) => request !== base)

@@ -127,7 +127,12 @@ export async function readTableTotals(url: string): Promise<TableTotals> {
       'SELECT count(*) AS count, sum(id) AS sum, min(id) AS min, max(id) AS max FROM events',
     )
     const row = rows[0]!
-    return { count: Number(row.count), idSum: row.sum ?? '0', minId: Number(row.min ?? 0), maxId: Number(row.max ?? -1) }
+    return {
+      count: Number(row.count),
+      idSum: row.sum ?? '0',
+      minId: Number(row.min ?? 0),
+      maxId: Number(row.max ?? -1),
+    }
   })
 }
 
@@ -236,19 +241,33 @@ export async function waitForIdlePool(pool: PgPoolCounters, timeoutMs = 3000): P
  */
 export async function listApplicationSessions(url: string, applicationName: string): Promise<SoakSession[]> {
   return withClient(url, async (client) => {
-    const { rows } = await client.query<{ pid: number; state: string | null; in_transaction: boolean; query: string | null }>(
+    const { rows } = await client.query<{
+      pid: number
+      state: string | null
+      in_transaction: boolean
+      query: string | null
+    }>(
       `SELECT pid, state, xact_start IS NOT NULL AS in_transaction, query
        FROM pg_stat_activity
        WHERE datname = current_database() AND application_name = $1
        ORDER BY pid`,
       [applicationName],
     )
-    return rows.map((row) => ({ pid: row.pid, state: row.state ?? 'unknown', inTransaction: row.in_transaction, query: row.query ?? '' }))
+    return rows.map((row) => ({
+      pid: row.pid,
+      state: row.state ?? 'unknown',
+      inTransaction: row.in_transaction,
+      query: row.query ?? '',
+    }))
   })
 }
 
 /** Polls {@link listApplicationSessions} until none is left or `timeoutMs` passes; returns what is left. */
-export async function waitForNoSessions(url: string, applicationName: string, timeoutMs = 5000): Promise<SoakSession[]> {
+export async function waitForNoSessions(
+  url: string,
+  applicationName: string,
+  timeoutMs = 5000,
+): Promise<SoakSession[]> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const sessions = await listApplicationSessions(url, applicationName)
@@ -262,7 +281,8 @@ export function busySessions(sessions: readonly SoakSession[]): SoakSession[] {
   return sessions.filter((session) => session.state !== 'idle' || session.inTransaction)
 }
 
-const describeSession = (s: SoakSession) => `pid ${s.pid} ${s.state}${s.inTransaction && !s.state.includes('transaction') ? ' (in a transaction)' : ''}: ${s.query.replace(/\s+/g, ' ').slice(0, 80)}`
+const describeSession = (s: SoakSession) =>
+  `pid ${s.pid} ${s.state}${s.inTransaction && !s.state.includes('transaction') ? ' (in a transaction)' : ''}: ${s.query.replace(/\s+/g, ' ').slice(0, 80)}`
 
 /**
  * Every check of one soak run that failed, in words; empty when the run passed.
@@ -273,7 +293,8 @@ const describeSession = (s: SoakSession) => `pid ${s.pid} ${s.state}${s.inTransa
  */
 export function soakFailures(result: SoakResult): string[] {
   const failures: string[] = []
-  if (result.iterations.length !== result.concurrency) failures.push(`${result.iterations.length} iterations ran, ${result.concurrency} were asked for`)
+  if (result.iterations.length !== result.concurrency)
+    failures.push(`${result.iterations.length} iterations ran, ${result.concurrency} were asked for`)
   result.iterations.forEach((iteration, i) => {
     if (iteration.error !== undefined) failures.push(`iteration ${i + 1} threw: ${iteration.error}`)
     for (const problem of tallyProblems(iteration, result.totals)) failures.push(`iteration ${i + 1}: ${problem}`)
@@ -282,12 +303,17 @@ export function soakFailures(result: SoakResult): string[] {
   if (pool.idle !== pool.total || pool.waiting !== 0) {
     failures.push(`pool not idle at the end: ${pool.total} open, ${pool.idle} idle, ${pool.waiting} waiting`)
   }
-  if (result.poolPeak.total > result.poolMax) failures.push(`pool opened ${result.poolPeak.total} connections, more than its max ${result.poolMax}`)
-  for (const session of busySessions(result.sessionsAtEnd)) failures.push(`session left busy: ${describeSession(session)}`)
+  if (result.poolPeak.total > result.poolMax)
+    failures.push(`pool opened ${result.poolPeak.total} connections, more than its max ${result.poolMax}`)
+  for (const session of busySessions(result.sessionsAtEnd))
+    failures.push(`session left busy: ${describeSession(session)}`)
   // Without this, a pool whose sessions never got the application_name would pass the session check unseen.
   if (result.sessionsAtEnd.length === 0 && pool.total > 0) {
-    failures.push(`no session named ${result.applicationName} in pg_stat_activity while the pool holds ${pool.total} connection(s)`)
+    failures.push(
+      `no session named ${result.applicationName} in pg_stat_activity while the pool holds ${pool.total} connection(s)`,
+    )
   }
-  for (const session of result.sessionsAfterClose) failures.push(`session still connected after the pool closed: ${describeSession(session)}`)
+  for (const session of result.sessionsAfterClose)
+    failures.push(`session still connected after the pool closed: ${describeSession(session)}`)
   return failures
 }

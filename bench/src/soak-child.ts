@@ -91,7 +91,12 @@ const iterations = await Promise.all(
       // One failing loop must not hide how the others and the pool fared: record it and carry on.
       error = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)
     }
-    return { ...tally.result(), firstBatchMs, wallMs: performance.now() - started, ...(error === undefined ? {} : { error }) }
+    return {
+      ...tally.result(),
+      firstBatchMs,
+      wallMs: performance.now() - started,
+      ...(error === undefined ? {} : { error }),
+    }
   }),
 )
 const wallMs = performance.now() - started

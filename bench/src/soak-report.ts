@@ -4,7 +4,9 @@ import type { SoakRequest, SoakResult, SoakSession } from './soak-checks.ts'
 import { median } from './stats.ts'
 
 /** One adapter × strategy of a soak: its result and failed checks, or why its process produced none. */
-export type SoakRun = { request: SoakRequest; result: SoakResult; failures: string[] } | { request: SoakRequest; error: string; failures: string[] }
+export type SoakRun =
+  | { request: SoakRequest; result: SoakResult; failures: string[] }
+  | { request: SoakRequest; error: string; failures: string[] }
 
 export interface SoakReportInput {
   machine: MachineInfo
@@ -34,8 +36,13 @@ export const readRows = (result: SoakResult): number => result.iterations.reduce
 
 /** Rows/s of the one-loop run of the same adapter and strategy, if there is one that passed. */
 function oneLoopRowsPerSecond(runs: readonly SoakRun[], like: SoakRequest): number | undefined {
-  const alone = runs.find((run) => run.request.adapter === like.adapter && run.request.strategy === like.strategy && run.request.concurrency === 1)
-  return alone && 'result' in alone && alone.failures.length === 0 ? (readRows(alone.result) / alone.result.wallMs) * 1000 : undefined
+  const alone = runs.find(
+    (run) =>
+      run.request.adapter === like.adapter && run.request.strategy === like.strategy && run.request.concurrency === 1,
+  )
+  return alone && 'result' in alone && alone.failures.length === 0
+    ? (readRows(alone.result) / alone.result.wallMs) * 1000
+    : undefined
 }
 
 /**
@@ -77,7 +84,7 @@ export function renderSoakMarkdown(input: SoakReportInput): string {
   }
   lines.push(
     '',
-    'Wall time: from starting the loops until the last one ended (connecting and one warm-up query are not timed). Rows/s: rows read by all loops together over that time; vs one loop: that over the rows/s of one loop alone. CPU time: user + system time of the process over the wall time (above the wall time when V8\'s helper threads work in parallel); GC pauses: V8\'s garbage-collection pauses over the same span. Peak RSS: the process\'s kernel `maxRSS`. Connections and waiting callers at peak: the pool\'s counters sampled every 10 ms. Pool at end: node-postgres\' `totalCount` / `idleCount` / `waitingCount` once the loops ended; soak sessions: `pg_stat_activity` rows with the run\'s own `application_name`, before and after closing the pool.',
+    "Wall time: from starting the loops until the last one ended (connecting and one warm-up query are not timed). Rows/s: rows read by all loops together over that time; vs one loop: that over the rows/s of one loop alone. CPU time: user + system time of the process over the wall time (above the wall time when V8's helper threads work in parallel); GC pauses: V8's garbage-collection pauses over the same span. Peak RSS: the process's kernel `maxRSS`. Connections and waiting callers at peak: the pool's counters sampled every 10 ms. Pool at end: node-postgres' `totalCount` / `idleCount` / `waitingCount` once the loops ended; soak sessions: `pg_stat_activity` rows with the run's own `application_name`, before and after closing the pool.",
     '',
     '## Checks',
     '',

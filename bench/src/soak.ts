@@ -43,10 +43,15 @@ Options:
 const adapterNames: readonly SoakAdapter[] = ['typeorm', 'mikro-orm']
 
 function listOption<T extends string>(option: string, text: string, accepted: readonly T[]): T[] {
-  const items = text.split(',').map((item) => item.trim()).filter(Boolean)
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
   const unknown = items.filter((item) => !accepted.includes(item as T))
   if (unknown.length || items.length === 0) {
-    throw new TypeError(`--${option} accepts ${accepted.join(', ')} (comma-separated), received ${JSON.stringify(text)}`)
+    throw new TypeError(
+      `--${option} accepts ${accepted.join(', ')} (comma-separated), received ${JSON.stringify(text)}`,
+    )
   }
   return accepted.filter((name) => items.includes(name))
 }
@@ -71,14 +76,17 @@ const chunkSize = positiveInteger('chunk-size', values['chunk-size'], 2000)
 const batchYieldSize = positiveInteger('batch-size', values['batch-size'], 500)
 const adapters = listOption('adapters', values.adapters ?? 'typeorm,mikro-orm', adapterNames)
 const strategyText = values.strategy ?? 'keyset'
-const strategies: SoakStrategy[] = strategyText === 'both' ? ['keyset', 'cursor'] : listOption('strategy', strategyText, ['keyset', 'cursor'] as const)
+const strategies: SoakStrategy[] =
+  strategyText === 'both' ? ['keyset', 'cursor'] : listOption('strategy', strategyText, ['keyset', 'cursor'] as const)
 const outDir = values.out ?? fileURLToPath(new URL('../results/', import.meta.url))
 const soakChildScript = fileURLToPath(new URL('./soak-child.ts', import.meta.url))
 
 const url = values.url ?? (await ensureBenchDatabase())
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
-log(`soak: ${concurrency} concurrent iterations over ${rows.toLocaleString('en-US')} rows, pool max ${poolMax}, adapters: ${adapters.join(', ')}, strategy: ${strategies.join(', ')}`)
+log(
+  `soak: ${concurrency} concurrent iterations over ${rows.toLocaleString('en-US')} rows, pool max ${poolMax}, adapters: ${adapters.join(', ')}, strategy: ${strategies.join(', ')}`,
+)
 await ensureEventsRowsLogged(url, rows, log)
 const machine = await describeMachine(url)
 const nodeArgs = process.execArgv
@@ -92,7 +100,16 @@ for (const adapter of adapters) {
       const label = `${adapter} ${strategy} x${loops}`
       // Named per run so pg_stat_activity tells this run's sessions from any other client's (63 bytes at most).
       const applicationName = `batchyield-soak-${process.pid}-${adapter}-${strategy}-${loops}`
-      const request: SoakRequest = { adapter, strategy, url, concurrency: loops, poolMax, chunkSize, batchYieldSize, applicationName }
+      const request: SoakRequest = {
+        adapter,
+        strategy,
+        url,
+        concurrency: loops,
+        poolMax,
+        chunkSize,
+        batchYieldSize,
+        applicationName,
+      }
       try {
         const result = await runNodeScript<SoakResult>(soakChildScript, request, `soak ${label}`, { nodeArgs })
         const failures = soakFailures(result)
@@ -111,7 +128,16 @@ for (const adapter of adapters) {
   }
 }
 
-const markdown = renderSoakMarkdown({ machine, tableRows: rows, concurrency, poolMax, chunkSize, batchYieldSize, nodeArgs, runs })
+const markdown = renderSoakMarkdown({
+  machine,
+  tableRows: rows,
+  concurrency,
+  poolMax,
+  chunkSize,
+  batchYieldSize,
+  nodeArgs,
+  runs,
+})
 const passed = runs.every((run) => run.failures.length === 0)
 await mkdir(outDir, { recursive: true })
 await writeFile(join(outDir, 'soak.md'), markdown)

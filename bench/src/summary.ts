@@ -25,7 +25,17 @@ export function labelOf(mode: string, limit: number | undefined): string {
 }
 
 function pathsOf(results: readonly ChildResult[]): string | undefined {
-  const seen = new Set(results.flatMap((r) => (r.paths === undefined ? [] : [Object.entries(r.paths).map(([strategy, path]) => `${strategy} ${path}`).join(', ')])))
+  const seen = new Set(
+    results.flatMap((r) =>
+      r.paths === undefined
+        ? []
+        : [
+            Object.entries(r.paths)
+              .map(([strategy, path]) => `${strategy} ${path}`)
+              .join(', '),
+          ],
+    ),
+  )
   return seen.size === 0 ? undefined : [...seen].join(' / ')
 }
 

@@ -49,10 +49,14 @@ export interface WideModeSummary {
 const libraryLabel: Record<string, string> = { typeorm: 'TypeORM', mikro: 'MikroORM' }
 
 /** Summarizes the wide modes' measurements, in first-seen order. */
-export function summarizeWide(input: Pick<WideReportInput, 'shape' | 'goalBytes' | 'expectedChecksum' | 'measurements'>): WideModeSummary[] {
+export function summarizeWide(
+  input: Pick<WideReportInput, 'shape' | 'goalBytes' | 'expectedChecksum' | 'measurements'>,
+): WideModeSummary[] {
   return summarize(input.measurements).map((s) => {
     const parsed = parseWideModeName(s.mode)
-    const ok = input.measurements.flatMap((m) => (m.request.mode === s.mode && m.request.limit === s.limit && 'result' in m ? [m.result] : []))
+    const ok = input.measurements.flatMap((m) =>
+      m.request.mode === s.mode && m.request.limit === s.limit && 'result' in m ? [m.result] : [],
+    )
     const maxPeakRssBytes = ok.length ? Math.max(...ok.map((r) => r.maxRssBytes)) : Number.NaN
     const setup = ok.map((r) => r.setupRssBytes).sort((a, b) => a - b)
     const bound = parsed?.bound ?? 'default'
@@ -70,16 +74,25 @@ export function summarizeWide(input: Pick<WideReportInput, 'shape' | 'goalBytes'
       maxPeakRssBytes,
       setupRssBytes: setup.length ? setup[setup.length >> 1]! : Number.NaN,
       firstBatchMs: s.firstBatchMs,
-      checksumOk: ok.length > 0 && ok.every((r) => r.checksum === input.expectedChecksum && r.rows === input.shape.rows),
-      metGoal: bound === 'unbounded' ? undefined : ok.length > 0 && s.failures.length === 0 && maxPeakRssBytes <= input.goalBytes,
+      checksumOk:
+        ok.length > 0 && ok.every((r) => r.checksum === input.expectedChecksum && r.rows === input.shape.rows),
+      metGoal:
+        bound === 'unbounded'
+          ? undefined
+          : ok.length > 0 && s.failures.length === 0 && maxPeakRssBytes <= input.goalBytes,
     }
   })
 }
 
 /** Bytes in the largest unit that fits, e.g. `1 MiB`, `64 KiB`, `31.3 MiB`, `1,000 bytes`. */
 function bytesLabel(bytes: number): string {
-  const inUnit = (unit: number, name: string) => `${Number.isInteger(bytes / unit) ? bytes / unit : (bytes / unit).toFixed(1)} ${name}`
-  return bytes >= 2 ** 20 ? inUnit(2 ** 20, 'MiB') : bytes >= 1024 && bytes % 1024 === 0 ? inUnit(1024, 'KiB') : `${int(bytes)} bytes`
+  const inUnit = (unit: number, name: string) =>
+    `${Number.isInteger(bytes / unit) ? bytes / unit : (bytes / unit).toFixed(1)} ${name}`
+  return bytes >= 2 ** 20
+    ? inUnit(2 ** 20, 'MiB')
+    : bytes >= 1024 && bytes % 1024 === 0
+      ? inUnit(1024, 'KiB')
+      : `${int(bytes)} bytes`
 }
 
 const goalCell = (s: WideModeSummary, goal: string): string =>
@@ -119,7 +132,7 @@ export function renderWideMarkdown(input: WideReportInput): string {
     '',
     `Why batchYieldSize ${input.batchYieldSize} and not the main benchmark's 500: a yielded batch is in memory whole while the loop works on it, ` +
       `so 500 entities of ${bytesLabel(input.shape.width)} would be a batch of ${bytesLabel(500 * input.shape.width)}, which no chunk bound can avoid. ` +
-      '`maxChunkBytes` bounds what is read from the database per round trip (and read ahead); the batch size is the caller\'s to choose.',
+      "`maxChunkBytes` bounds what is read from the database per round trip (and read ahead); the batch size is the caller's to choose.",
     '',
     'Modes:',
     '',
@@ -159,9 +172,12 @@ export function renderWideReadmeSection(input: WideReportInput): string {
   const goal = bytesLabel(input.goalBytes)
   const { machine } = input
   const pairs = summaries.filter((s) => s.bound === 'default')
-  const unboundedOf = (s: WideModeSummary) => summaries.find((u) => u.bound === 'unbounded' && u.library === s.library && u.strategy === s.strategy)
-  const peak = (s: WideModeSummary | undefined) => (s === undefined ? 'not run' : s.runs === s.failures.length ? 'failed' : mib(s.maxPeakRssBytes))
-  const wall = (s: WideModeSummary | undefined) => (s === undefined || s.runs === s.failures.length ? '—' : ms(s.wallMs))
+  const unboundedOf = (s: WideModeSummary) =>
+    summaries.find((u) => u.bound === 'unbounded' && u.library === s.library && u.strategy === s.strategy)
+  const peak = (s: WideModeSummary | undefined) =>
+    s === undefined ? 'not run' : s.runs === s.failures.length ? 'failed' : mib(s.maxPeakRssBytes)
+  const wall = (s: WideModeSummary | undefined) =>
+    s === undefined || s.runs === s.failures.length ? '—' : ms(s.wallMs)
   return [
     '### Wide rows: memory',
     '',
@@ -180,7 +196,8 @@ export function renderWideReadmeSection(input: WideReportInput): string {
     ...pairs.map((s) => {
       const u = unboundedOf(s)
       const met = s.metGoal === undefined ? '—' : s.metGoal ? 'yes' : '**no**'
-      const name = s.library === 'TypeORM' ? `TypeORM \`aiterator\` ${s.strategy}` : `MikroORM \`em.aiterator\` ${s.strategy}`
+      const name =
+        s.library === 'TypeORM' ? `TypeORM \`aiterator\` ${s.strategy}` : `MikroORM \`em.aiterator\` ${s.strategy}`
       return `| ${name} | ${peak(s)} | ${wall(s)} | ${met} | ${peak(u)} | ${wall(u)} |`
     }),
     '',

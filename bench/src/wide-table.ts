@@ -36,19 +36,28 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
 
 /** Whether the table already holds exactly `shape`: its completion comment, count and max(id), and the first and last payload's length. */
 async function holdsShape(client: pg.Client, shape: WideTableShape): Promise<boolean> {
-  const { rows: [table] } = await client.query<{ comment: string | null }>(
+  const {
+    rows: [table],
+  } = await client.query<{ comment: string | null }>(
     `SELECT obj_description(to_regclass($1), 'pg_class') AS comment WHERE to_regclass($1) IS NOT NULL`,
     [wideTableName],
   )
   if (table === undefined || table.comment !== shapeComment(shape)) return false
-  const { rows: [row] } = await client.query<{ count: string; max: number | null; first: number | null; last: number | null }>(
+  const {
+    rows: [row],
+  } = await client.query<{ count: string; max: number | null; first: number | null; last: number | null }>(
     `SELECT count(*) AS count, max(id) AS max,
             (SELECT length(payload) FROM ${wideTableName} WHERE id = 1) AS first,
             (SELECT length(payload) FROM ${wideTableName} WHERE id = $1) AS last
        FROM ${wideTableName}`,
     [shape.rows],
   )
-  return Number(row?.count) === shape.rows && row?.max === shape.rows && row.first === shape.width && row.last === shape.width
+  return (
+    Number(row?.count) === shape.rows &&
+    row?.max === shape.rows &&
+    row.first === shape.width &&
+    row.last === shape.width
+  )
 }
 
 /**
@@ -69,7 +78,9 @@ export async function ensureWideEvents(
 ): Promise<'reused' | 'seeded'> {
   const { rows, width } = shape
   if (!Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(width) || width < 1) {
-    throw new RangeError(`wide_events needs a positive whole number of rows and bytes per row; received ${JSON.stringify(shape)}`)
+    throw new RangeError(
+      `wide_events needs a positive whole number of rows and bytes per row; received ${JSON.stringify(shape)}`,
+    )
   }
   return withClient(url, async (client) => {
     if (await holdsShape(client, shape)) return 'reused'
@@ -103,7 +114,11 @@ export async function ensureWideEvents(
  * {@link ensureWideEvents} that narrates: progress at most every 2 s, then whether it seeded or reused
  * the table, each as one line to `log`.
  */
-export async function ensureWideEventsLogged(url: string, shape: WideTableShape, log: (line: string) => void): Promise<'reused' | 'seeded'> {
+export async function ensureWideEventsLogged(
+  url: string,
+  shape: WideTableShape,
+  log: (line: string) => void,
+): Promise<'reused' | 'seeded'> {
   let lastReport = 0
   const state = await ensureWideEvents(url, shape, (inserted, total) => {
     if (Date.now() - lastReport > 2000 || inserted === total) {
@@ -112,7 +127,11 @@ export async function ensureWideEventsLogged(url: string, shape: WideTableShape,
     }
   })
   const what = `${shape.rows.toLocaleString('en-US')} rows of ${shape.width.toLocaleString('en-US')} bytes`
-  log(state === 'reused' ? `  ${wideTableName} already holds ${what}: seeding skipped` : `  seeded ${wideTableName} with ${what}`)
+  log(
+    state === 'reused'
+      ? `  ${wideTableName} already holds ${what}: seeding skipped`
+      : `  seeded ${wideTableName} with ${what}`,
+  )
   return state
 }
 
@@ -122,7 +141,9 @@ export async function ensureWideEventsLogged(url: string, shape: WideTableShape,
  */
 export async function warmWideEvents(url: string): Promise<void> {
   await withClient(url, async (client) => {
-    const { rows: [row] } = await client.query<{ toast: string | null }>(
+    const {
+      rows: [row],
+    } = await client.query<{ toast: string | null }>(
       `SELECT reltoastrelid::regclass::text AS toast FROM pg_class WHERE oid = to_regclass($1)`,
       [wideTableName],
     )

@@ -32,24 +32,55 @@ function runDemo(args: readonly string[]): Promise<{ code: number | null; output
 
 describe('npm run demo', () => {
   it('seeds the table, exports it with both adapters in batches, and prints plain progress lines and a summary when not on a terminal', async () => {
-    const { code, output } = await runDemo(['--url', db.url, '--rows', '1200', '--batch-size', '100', '--chunk-size', '300', '--out', out])
+    const { code, output } = await runDemo([
+      '--url',
+      db.url,
+      '--rows',
+      '1200',
+      '--batch-size',
+      '100',
+      '--chunk-size',
+      '300',
+      '--out',
+      out,
+    ])
     expect(code, output).toBe(0)
     expect(output).toContain('Seeded 1,200 rows into events')
     // Not a TTY: no carriage-return redraws, one plain line per update.
     expect(output).not.toContain('\r')
     expect(output).toMatch(/TypeORM {2}: 100% 1,200\/1,200 rows, 12 batches, [\d,]+ rows\/s, done in/)
-    expect(output).toMatch(/\| TypeORM \| 1,200 \| 12 \| [\d.]+ s \| [\d,]+ \| [\d.]+ MiB \(\+[\d.]+ MiB\) \| .*events-typeorm\.ndjson \|/)
+    expect(output).toMatch(
+      /\| TypeORM \| 1,200 \| 12 \| [\d.]+ s \| [\d,]+ \| [\d.]+ MiB \(\+[\d.]+ MiB\) \| .*events-typeorm\.ndjson \|/,
+    )
     expect(output).toMatch(/\| MikroORM \| 1,200 \| 12 \|/)
     for (const adapter of ['typeorm', 'mikro-orm']) {
       const lines = (await readFile(join(out, `events-${adapter}.ndjson`), 'utf8')).trimEnd().split('\n')
-      expect(lines.map((line) => Number((JSON.parse(line) as { id: string }).id))).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1))
+      expect(lines.map((line) => Number((JSON.parse(line) as { id: string }).id))).toEqual(
+        Array.from({ length: 1200 }, (_, i) => i + 1),
+      )
       const row = eventRow(1200)
-      expect(JSON.parse(lines[1199]!)).toMatchObject({ kind: row.kind, amount: row.amount, quantity: row.quantity, payload: row.payload })
+      expect(JSON.parse(lines[1199]!)).toMatchObject({
+        kind: row.kind,
+        amount: row.amount,
+        quantity: row.quantity,
+        payload: row.payload,
+      })
     }
   })
 
   it('writes CSV with a header and quoted fields when asked, and reuses an already seeded table', async () => {
-    const { code, output } = await runDemo(['--url', db.url, '--rows', '1200', '--format', 'csv', '--adapters', 'typeorm', '--out', out])
+    const { code, output } = await runDemo([
+      '--url',
+      db.url,
+      '--rows',
+      '1200',
+      '--format',
+      'csv',
+      '--adapters',
+      'typeorm',
+      '--out',
+      out,
+    ])
     expect(code, output).toBe(0)
     expect(output).toContain('events already holds 1,200 fixture rows')
     const lines = (await readFile(join(out, 'events-typeorm.csv'), 'utf8')).trimEnd().split('\n')

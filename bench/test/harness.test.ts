@@ -43,7 +43,14 @@ describe('bench harness (tiny table)', () => {
       onMeasurement: (m) => order.push(`${m.run}:${m.request.mode}${m.request.limit ?? ''}`),
     })
     // Round 2 starts one mode later than round 1.
-    expect(order).toEqual(['1:floor', '1:typeorm-skip-take', '1:floor100', '2:typeorm-skip-take', '2:floor100', '2:floor'])
+    expect(order).toEqual([
+      '1:floor',
+      '1:typeorm-skip-take',
+      '1:floor100',
+      '2:typeorm-skip-take',
+      '2:floor100',
+      '2:floor',
+    ])
     expect(optionsAskedFor).toEqual(order.map((o) => o.slice(2).replace(/\d+$/, '')))
     for (const m of measurements) {
       if ('error' in m) throw new Error(m.error)
@@ -69,16 +76,34 @@ describe('bench harness (tiny table)', () => {
       childNodeArgs: { floor: [], 'typeorm-skip-take': ['--max-old-space-size=512'] },
       summaries,
       bar: [],
-      modes: { floor: { library: 'pg', description: 'floor' }, 'typeorm-skip-take': { library: 'TypeORM', description: 'offset' } },
+      modes: {
+        floor: { library: 'pg', description: 'floor' },
+        'typeorm-skip-take': { library: 'TypeORM', description: 'offset' },
+      },
     })
     expect(markdown).toContain('| floor @100 | pg |  | 100 |')
-    expect(markdown).toContain("- Child flags: `--max-old-space-size=512` for `typeorm-skip-take`; Node's defaults for every other mode")
+    expect(markdown).toContain(
+      "- Child flags: `--max-old-space-size=512` for `typeorm-skip-take`; Node's defaults for every other mode",
+    )
     expect(markdown).toContain(machine.postgres)
     expect(markdown).not.toContain('the denominator of every ratio')
     // a floor sampled throughout the rounds (more runs than the other modes) is described with its spacing
     const spread = summaries.map((s) => (s.mode === 'floor' && s.limit === undefined ? { ...s, runs: 5 } : s))
-    const withSpreadFloor = renderMarkdown({ machine, tableRows: rows, runs: 2, chunkSize: 70, batchYieldSize: 25, childNodeArgs: {}, summaries: spread, bar: [], modes: {}, floorEvery: 3 })
-    expect(withSpreadFloor).toContain('The floor, the denominator of every ratio, runs once every 3 processes of each round (5 runs in all)')
+    const withSpreadFloor = renderMarkdown({
+      machine,
+      tableRows: rows,
+      runs: 2,
+      chunkSize: 70,
+      batchYieldSize: 25,
+      childNodeArgs: {},
+      summaries: spread,
+      bar: [],
+      modes: {},
+      floorEvery: 3,
+    })
+    expect(withSpreadFloor).toContain(
+      'The floor, the denominator of every ratio, runs once every 3 processes of each round (5 runs in all)',
+    )
     const svg = await renderChartSvg(summaries, { floor: 'pg', 'typeorm-skip-take': 'TypeORM' }, 'smoke')
     expect(svg).toMatch(/^<svg[^>]*>/)
     expect(svg).toContain('typeorm-skip-take')
@@ -87,7 +112,12 @@ describe('bench harness (tiny table)', () => {
   it('records the paths each aiterator run took, and sets a -public mode beside its fast one', async () => {
     const base = { url: db.url, chunkSize: 70, batchYieldSize: 25 }
     const measurements = await runInterleaved({
-      requests: ['typeorm-aiterator-cursor-p1', 'typeorm-aiterator-cursor-p1-public', 'typeorm-aiterator-keyset-p1-public', 'mikro-aiterator-keyset-public'].map((mode) => ({ ...base, mode })),
+      requests: [
+        'typeorm-aiterator-cursor-p1',
+        'typeorm-aiterator-cursor-p1-public',
+        'typeorm-aiterator-keyset-p1-public',
+        'mikro-aiterator-keyset-public',
+      ].map((mode) => ({ ...base, mode })),
       runs: 1,
       childOptions: { nodeArgs: [] },
     })
@@ -103,9 +133,21 @@ describe('bench harness (tiny table)', () => {
       ['mikro-aiterator-keyset-public', { find: 'public', creator: 'public', pgCallback: 'public' }],
     ])
     const summaries = summarize(measurements)
-    const markdown = renderMarkdown({ machine: await describeMachine(db.url), tableRows: rows, runs: 1, chunkSize: 70, batchYieldSize: 25, childNodeArgs: {}, summaries, bar: [], modes: {} })
+    const markdown = renderMarkdown({
+      machine: await describeMachine(db.url),
+      tableRows: rows,
+      runs: 1,
+      chunkSize: 70,
+      batchYieldSize: 25,
+      childNodeArgs: {},
+      summaries,
+      bar: [],
+      modes: {},
+    })
     expect(markdown).toContain('| typeorm-aiterator-cursor-p1-public |  | cursor public | 300 |')
-    expect(markdown).toMatch(/- typeorm-aiterator-cursor-p1-public against typeorm-aiterator-cursor-p1 \(cursor fast\): wall time \d+\.\d\dx, peak RSS \d+\.\d\dx/)
+    expect(markdown).toMatch(
+      /- typeorm-aiterator-cursor-p1-public against typeorm-aiterator-cursor-p1 \(cursor fast\): wall time \d+\.\d\dx, peak RSS \d+\.\d\dx/,
+    )
     // without its fast counterpart in the run, a public mode gets no ratio
     expect(markdown).not.toContain('typeorm-aiterator-keyset-p1-public against')
   })
@@ -114,12 +156,17 @@ describe('bench harness (tiny table)', () => {
     expect([...wholeTableModes].sort()).toEqual(['mikro-find', 'typeorm-getmany'])
     for (const mode of modeNames) {
       const args = childNodeArgs(mode, 16_384, ['--max-old-space-size=99', '--enable-source-maps'])
-      expect(args).toEqual(wholeTableModes.has(mode) ? ['--enable-source-maps', '--max-old-space-size=16384'] : ['--enable-source-maps'])
+      expect(args).toEqual(
+        wholeTableModes.has(mode) ? ['--enable-source-maps', '--max-old-space-size=16384'] : ['--enable-source-maps'],
+      )
     }
   })
 
   it('samples the live heap after forced GCs when asked (leak check)', async () => {
-    const result = await runChild({ url: db.url, chunkSize: 50, batchYieldSize: 50, mode: 'floor', liveHeapEvery: 100 }, { nodeArgs: ['--expose-gc'] })
+    const result = await runChild(
+      { url: db.url, chunkSize: 50, batchYieldSize: 50, mode: 'floor', liveHeapEvery: 100 },
+      { nodeArgs: ['--expose-gc'] },
+    )
     expect(result.liveHeap?.map(([rowsSoFar]) => rowsSoFar)).toEqual([100, 200, 300])
     for (const [, bytes] of result.liveHeap ?? []) expect(bytes).toBeGreaterThan(1024 * 1024)
   })
@@ -135,12 +182,37 @@ describe('bench harness (tiny table)', () => {
 })
 
 describe('withBaselineThroughout', () => {
-  const request = (mode: string, limit?: number) => ({ url: 'postgres://x', chunkSize: 2, batchYieldSize: 1, mode, ...(limit === undefined ? {} : { limit }) })
-  const modes = (requests: readonly { mode: string; limit?: number }[]) => requests.map((r) => `${r.mode}${r.limit ?? ''}`)
+  const request = (mode: string, limit?: number) => ({
+    url: 'postgres://x',
+    chunkSize: 2,
+    batchYieldSize: 1,
+    mode,
+    ...(limit === undefined ? {} : { limit }),
+  })
+  const modes = (requests: readonly { mode: string; limit?: number }[]) =>
+    requests.map((r) => `${r.mode}${r.limit ?? ''}`)
 
   it('runs the floor before every n-th other request, wherever it was listed, and keeps the others in order', () => {
-    const requests = [request('a'), request('floor'), request('b'), request('c'), request('d'), request('e'), request('floor', 100)]
-    expect(modes(withBaselineThroughout(requests, 'floor', 2))).toEqual(['floor', 'a', 'b', 'floor', 'c', 'd', 'floor', 'e', 'floor100'])
+    const requests = [
+      request('a'),
+      request('floor'),
+      request('b'),
+      request('c'),
+      request('d'),
+      request('e'),
+      request('floor', 100),
+    ]
+    expect(modes(withBaselineThroughout(requests, 'floor', 2))).toEqual([
+      'floor',
+      'a',
+      'b',
+      'floor',
+      'c',
+      'd',
+      'floor',
+      'e',
+      'floor100',
+    ])
     expect(modes(withBaselineThroughout(requests, 'floor', 10))).toEqual(['floor', 'a', 'b', 'c', 'd', 'e', 'floor100'])
   })
 

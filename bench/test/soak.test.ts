@@ -48,12 +48,31 @@ function runSoak(args: readonly string[]): Promise<{ code: number | null; stderr
 
 describe('soak (small scale, real PostgreSQL)', () => {
   it(`runs ${concurrency} loops over ${rows} rows on one pool per adapter and strategy: every row once, pool idle, no session left`, async () => {
-    const { code, stderr } = await runSoak(['--url', db.url, '--rows', `${rows}`, '--concurrency', `${concurrency}`, '--strategy', 'both', '--pool-max', '4', '--chunk-size', '300', '--batch-size', '70', '--out', outDir])
+    const { code, stderr } = await runSoak([
+      '--url',
+      db.url,
+      '--rows',
+      `${rows}`,
+      '--concurrency',
+      `${concurrency}`,
+      '--strategy',
+      'both',
+      '--pool-max',
+      '4',
+      '--chunk-size',
+      '300',
+      '--batch-size',
+      '70',
+      '--out',
+      outDir,
+    ])
     expect(code, stderr).toBe(0)
     const report = JSON.parse(await readFile(join(outDir, 'soak.json'), 'utf8')) as { passed: boolean; runs: SoakRun[] }
     expect(report.passed).toBe(true)
     // Each adapter and strategy: one loop alone (the yardstick), then the concurrent loops.
-    expect(report.runs.map((run) => `${run.request.adapter} ${run.request.strategy} x${run.request.concurrency}`)).toEqual([
+    expect(
+      report.runs.map((run) => `${run.request.adapter} ${run.request.strategy} x${run.request.concurrency}`),
+    ).toEqual([
       'typeorm keyset x1',
       `typeorm keyset x${concurrency}`,
       'typeorm cursor x1',
@@ -70,7 +89,14 @@ describe('soak (small scale, real PostgreSQL)', () => {
       expect(r.totals).toEqual({ count: rows, idSum: `${(rows * (rows + 1)) / 2}`, minId: 1, maxId: rows })
       expect(r.iterations).toHaveLength(run.request.concurrency)
       for (const iteration of r.iterations) {
-        expect(iteration).toMatchObject({ rows, batches: Math.ceil(rows / 70), idSum: r.totals.idSum, duplicates: 0, outOfRange: 0, missing: 0 })
+        expect(iteration).toMatchObject({
+          rows,
+          batches: Math.ceil(rows / 70),
+          idSum: r.totals.idSum,
+          duplicates: 0,
+          outOfRange: 0,
+          missing: 0,
+        })
         expect(iteration.error).toBeUndefined()
       }
       // One pool shared by the loops: more than one connection at once, never more than its max.
@@ -88,15 +114,37 @@ describe('soak (small scale, real PostgreSQL)', () => {
     expect(markdown).toContain(`# batchyield soak: ${concurrency} concurrent iterations over 2,000 rows`)
     expect(markdown).toContain(`| MikroORM | cursor | ${concurrency} | 6,000 |`)
     expect(markdown).toMatch(/\| MikroORM \| cursor \| 1 \| 2,000 \| [^|]+ \| [^|]+ \| — \|/)
-    expect(markdown).toMatch(new RegExp(`\\| TypeORM \\| keyset \\| ${concurrency} \\| 6,000 \\| [^|]+ \\| [^|]+ \\| \\d+\\.\\d\\dx \\|`))
+    expect(markdown).toMatch(
+      new RegExp(`\\| TypeORM \\| keyset \\| ${concurrency} \\| 6,000 \\| [^|]+ \\| [^|]+ \\| \\d+\\.\\d\\dx \\|`),
+    )
     expect(markdown).toContain('All passed')
   }, 240_000) // eight child processes (a yardstick and a concurrent run per adapter and strategy), each starting Node and an ORM
 
   it('exits 1 on a bad option and on an unreachable database', async () => {
-    const { code, stderr } = await runSoak(['--url', db.url, '--rows', `${rows}`, '--concurrency', '2', '--adapters', 'typeorm', '--pool-max', '0', '--out', outDir])
+    const { code, stderr } = await runSoak([
+      '--url',
+      db.url,
+      '--rows',
+      `${rows}`,
+      '--concurrency',
+      '2',
+      '--adapters',
+      'typeorm',
+      '--pool-max',
+      '0',
+      '--out',
+      outDir,
+    ])
     expect(code).toBe(1)
     expect(stderr).toMatch(/--pool-max must be a positive integer/)
-    const { code: badUrl, stderr: badUrlOutput } = await runSoak(['--url', 'postgres://postgres@127.0.0.1:1/none', '--rows', '10', '--out', outDir])
+    const { code: badUrl, stderr: badUrlOutput } = await runSoak([
+      '--url',
+      'postgres://postgres@127.0.0.1:1/none',
+      '--rows',
+      '10',
+      '--out',
+      outDir,
+    ])
     expect(badUrl).toBe(1)
     expect(badUrlOutput).toMatch(/ECONNREFUSED/)
   })
@@ -113,11 +161,19 @@ describe('soak checks fail on what they guard against', () => {
 
     const repeated = new IdTally(totals)
     repeated.add([{ id: '1' }, { id: '2' }, { id: '3' }, { id: '3' }, { id: '5' }]) // 4 missing, 3 twice: same count
-    expect(tallyProblems(repeated.result(), totals)).toEqual(['1 row(s) more than once', '1 row(s) never seen', 'sum(id) 14, the table\'s is 15'])
+    expect(tallyProblems(repeated.result(), totals)).toEqual([
+      '1 row(s) more than once',
+      '1 row(s) never seen',
+      "sum(id) 14, the table's is 15",
+    ])
 
     const foreign = new IdTally(totals)
     foreign.add([{ id: '1' }, { id: '2' }, { id: '3' }, { id: '4' }, { id: '9' }])
-    expect(tallyProblems(foreign.result(), totals)).toEqual(['1 id(s) outside 1..5', '1 row(s) never seen', 'sum(id) 10, the table\'s is 15'])
+    expect(tallyProblems(foreign.result(), totals)).toEqual([
+      '1 id(s) outside 1..5',
+      '1 row(s) never seen',
+      "sum(id) 10, the table's is 15",
+    ])
 
     const short = new IdTally(totals)
     short.add([{ id: 1 }, { id: 2 }])
@@ -125,7 +181,16 @@ describe('soak checks fail on what they guard against', () => {
   })
 
   it('soakFailures: a busy pool, a session idle in transaction, a session after close, unnamed sessions', () => {
-    const iteration = { rows: 5, batches: 1, idSum: '15', duplicates: 0, outOfRange: 0, missing: 0, firstBatchMs: 1, wallMs: 2 }
+    const iteration = {
+      rows: 5,
+      batches: 1,
+      idSum: '15',
+      duplicates: 0,
+      outOfRange: 0,
+      missing: 0,
+      firstBatchMs: 1,
+      wallMs: 2,
+    }
     const clean: SoakResult = {
       adapter: 'typeorm',
       strategy: 'keyset',
@@ -159,12 +224,14 @@ describe('soak checks fail on what they guard against', () => {
       'iteration 2 threw: Error: boom',
       'iteration 2: read 4 rows, the table holds 5',
       'iteration 2: 1 row(s) never seen',
-      'iteration 2: sum(id) 10, the table\'s is 15',
+      "iteration 2: sum(id) 10, the table's is 15",
       'pool not idle at the end: 2 open, 1 idle, 1 waiting',
       'session left busy: pid 7 idle in transaction: FETCH FORWARD 2000 FROM c',
       'session still connected after the pool closed: pid 7 idle in transaction: FETCH FORWARD 2000 FROM c',
     ])
-    expect(soakFailures({ ...clean, sessionsAtEnd: [] })).toEqual(['no session named soak-test in pg_stat_activity while the pool holds 2 connection(s)'])
+    expect(soakFailures({ ...clean, sessionsAtEnd: [] })).toEqual([
+      'no session named soak-test in pg_stat_activity while the pool holds 2 connection(s)',
+    ])
     expect(soakFailures({ ...clean, iterations: [iteration] })).toEqual(['1 iterations ran, 2 were asked for'])
   })
 
@@ -177,15 +244,27 @@ describe('soak checks fail on what they guard against', () => {
       await client.query('SELECT count(*) FROM events')
       const sessions = await listApplicationSessions(db.url, applicationName)
       expect(sessions).toHaveLength(1)
-      expect(busySessions(sessions)).toEqual([expect.objectContaining({ state: 'idle in transaction', inTransaction: true })])
+      expect(busySessions(sessions)).toEqual([
+        expect.objectContaining({ state: 'idle in transaction', inTransaction: true }),
+      ])
       expect(await waitForIdlePool(pool, 100)).toEqual({ total: 1, idle: 0, waiting: 0, settledAfterMs: null })
       await client.query('COMMIT')
       client.release()
       expect(busySessions(await listApplicationSessions(db.url, applicationName))).toEqual([])
-      expect(await waitForIdlePool(pool, 100)).toEqual({ total: 1, idle: 1, waiting: 0, settledAfterMs: expect.any(Number) })
+      expect(await waitForIdlePool(pool, 100)).toEqual({
+        total: 1,
+        idle: 1,
+        waiting: 0,
+        settledAfterMs: expect.any(Number),
+      })
     } finally {
       await pool.end()
     }
-    expect(await readTableTotals(db.url)).toEqual({ count: rows, idSum: `${(rows * (rows + 1)) / 2}`, minId: 1, maxId: rows })
+    expect(await readTableTotals(db.url)).toEqual({
+      count: rows,
+      idSum: `${(rows * (rows + 1)) / 2}`,
+      minId: 1,
+      maxId: rows,
+    })
   })
 })

@@ -13,14 +13,17 @@ type ArgOptions = NonNullable<ParseArgsConfig['options']>
  * const { db, args } = await openExampleDatabase({ out: { type: 'string' } })
  * try { ... } finally { await db.close() }
  */
-export async function openExampleDatabase(ownOptions: ArgOptions): Promise<{ db: DemoDatabase; args: Record<string, string | boolean | undefined> }> {
+export async function openExampleDatabase(
+  ownOptions: ArgOptions,
+): Promise<{ db: DemoDatabase; args: Record<string, string | boolean | undefined> }> {
   const { values } = parseArgs({
     options: { ...ownOptions, url: { type: 'string' }, 'data-dir': { type: 'string' }, rows: { type: 'string' } },
     strict: true,
   })
   const args = values as Record<string, string | boolean | undefined>
   const rows = args.rows === undefined ? 100_000 : Number(args.rows)
-  if (!Number.isSafeInteger(rows) || rows < 1) throw new TypeError(`--rows must be a positive integer, received ${JSON.stringify(args.rows)}`)
+  if (!Number.isSafeInteger(rows) || rows < 1)
+    throw new TypeError(`--rows must be a positive integer, received ${JSON.stringify(args.rows)}`)
   const db = await openDemoDatabase({
     ...(typeof args.url === 'string' ? { url: args.url } : {}),
     ...(typeof args['data-dir'] === 'string' ? { dataDir: args['data-dir'] } : {}),
@@ -40,6 +43,7 @@ export function numberArg(args: Record<string, string | boolean | undefined>, na
   const text = args[name]
   if (text === undefined) return fallback
   const value = Number(text)
-  if (typeof text !== 'string' || !Number.isFinite(value) || value < 0) throw new TypeError(`--${name} must be a non-negative number, received ${JSON.stringify(text)}`)
+  if (typeof text !== 'string' || !Number.isFinite(value) || value < 0)
+    throw new TypeError(`--${name} must be a non-negative number, received ${JSON.stringify(text)}`)
   return value
 }

@@ -44,7 +44,8 @@ interface PartitionJob {
 }
 
 /** The query every process builds the same way: a descriptor only iterates the query it was made for. */
-const eventsByTime = (dataSource: DataSource) => dataSource.getRepository(EventSchema).createQueryBuilder('e').orderBy('e.occurredAt', 'ASC')
+const eventsByTime = (dataSource: DataSource) =>
+  dataSource.getRepository(EventSchema).createQueryBuilder('e').orderBy('e.occurredAt', 'ASC')
 
 /** "123.45" → 12345n, exactly (no floating point). */
 function toCents(amount: string): bigint {
@@ -86,8 +87,14 @@ async function runCoordinator(): Promise<number> {
   const batchSize = numberArg(args, 'batch-size', 500)
   const lockMs = numberArg(args, 'lock-ms', 5000)
   const delayMs = numberArg(args, 'delay-ms', 0)
-  for (const [name, value] of Object.entries({ workers, partitions: partitionCount, 'batch-size': batchSize, 'lock-ms': lockMs })) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`--${name} must be a positive integer, received ${value}`)
+  for (const [name, value] of Object.entries({
+    workers,
+    partitions: partitionCount,
+    'batch-size': batchSize,
+    'lock-ms': lockMs,
+  })) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new TypeError(`--${name} must be a positive integer, received ${value}`)
   }
   const redis = typeof args.redis === 'string' ? args.redis : (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
   const run = `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(3).toString('hex')}`
@@ -96,12 +103,17 @@ async function runCoordinator(): Promise<number> {
   const eventsConnection = redisClient(redis)
 
   // ioredis would wait for a server that is not there as long as it takes: fail at once, saying where it looked
-  const reachable = await Promise.race([connection.ping().then(() => true), new Promise<false>((resolve) => setTimeout(resolve, 5000, false).unref())])
+  const reachable = await Promise.race([
+    connection.ping().then(() => true),
+    new Promise<false>((resolve) => setTimeout(resolve, 5000, false).unref()),
+  ])
   if (!reachable) {
     connection.disconnect()
     eventsConnection.disconnect()
     await db.close()
-    throw new Error(`Redis does not answer at ${redis}: start one (redis-server, or docker compose up -d redis), or pass --redis redis://…`)
+    throw new Error(
+      `Redis does not answer at ${redis}: start one (redis-server, or docker compose up -d redis), or pass --redis redis://…`,
+    )
   }
   const dataSource = new DataSource({ type: 'postgres', url: db.url, entities: [EventSchema], poolSize: 2 })
   await dataSource.initialize()
@@ -118,7 +130,9 @@ async function runCoordinator(): Promise<number> {
     const started = performance.now()
     const parts = await partitions(eventsByTime(dataSource), partitionCount)
     const partitionSeconds = (performance.now() - started) / 1000
-    console.log(`run ${run}: ${parts.length} partitions of events by occurred_at in ${partitionSeconds.toFixed(2)} s; queue ${queueName} on ${redis}`)
+    console.log(
+      `run ${run}: ${parts.length} partitions of events by occurred_at in ${partitionSeconds.toFixed(2)} s; queue ${queueName} on ${redis}`,
+    )
 
     await queueEvents.waitUntilReady()
     const progress = new Map<string, number>()
@@ -127,17 +141,41 @@ async function runCoordinator(): Promise<number> {
       progress.set(jobId, (data as { rows?: number }).rows ?? 0)
       if (performance.now() - lastPrint < 1000) return
       lastPrint = performance.now()
-      console.log(`progress: ${[...progress.values()].reduce((a, b) => a + b, 0)} rows written (${progress.size} of ${parts.length} partitions started)`)
+      console.log(
+        `progress: ${[...progress.values()].reduce((a, b) => a + b, 0)} rows written (${progress.size} of ${parts.length} partitions started)`,
+      )
     })
 
     const enqueued = performance.now()
     // a failed attempt (an error, not a crash) is retried too; a stalled job (its worker died) goes back to the queue
-    await queue.addBulk(parts.map((partition) => ({ name: 'backfill-partition', data: { run, partition }, opts: { jobId: `${run}-${partition.index}`, attempts: 5, backoff: { type: 'fixed', delay: 500 } } })))
+    await queue.addBulk(
+      parts.map((partition) => ({
+        name: 'backfill-partition',
+        data: { run, partition },
+        opts: { jobId: `${run}-${partition.index}`, attempts: 5, backoff: { type: 'fixed', delay: 500 } },
+      })),
+    )
 
     let crashes = 0
     let stopping = false
     const startWorker = (id: number, crash: number | undefined) => {
-      const workerArgs = ['--worker', '--worker-id', String(id), '--url', db.url, '--redis', redis, '--queue', queueName, '--batch-size', String(batchSize), '--lock-ms', String(lockMs), '--delay-ms', String(delayMs)]
+      const workerArgs = [
+        '--worker',
+        '--worker-id',
+        String(id),
+        '--url',
+        db.url,
+        '--redis',
+        redis,
+        '--queue',
+        queueName,
+        '--batch-size',
+        String(batchSize),
+        '--lock-ms',
+        String(lockMs),
+        '--delay-ms',
+        String(delayMs),
+      ]
       if (crash !== undefined) workerArgs.push('--crash-after', String(crash))
       const child = fork(process.argv[1]!, workerArgs, { execArgv: process.execArgv })
       children.add(child)
@@ -145,7 +183,9 @@ async function runCoordinator(): Promise<number> {
         children.delete(child)
         if (stopping) return
         if (signal !== null) crashes++
-        console.log(`worker ${id} (pid ${child.pid}) ended ${signal === null ? `with code ${code}` : `by ${signal}`}; starting a replacement`)
+        console.log(
+          `worker ${id} (pid ${child.pid}) ended ${signal === null ? `with code ${code}` : `by ${signal}`}; starting a replacement`,
+        )
         startWorker(id, undefined)
       })
     }
@@ -175,7 +215,14 @@ async function runCoordinator(): Promise<number> {
               (SELECT coalesce(sum(starts), 0) FROM partitioned_checkpoints WHERE run = $1) AS starts`,
       [run],
     )) as Record<string, string>[]
-    const [rows, processed, distinct, missing, wrong, starts] = ['rows', 'processed', 'distinct', 'missing', 'wrong', 'starts'].map((k) => Number(check![k]))
+    const [rows, processed, distinct, missing, wrong, starts] = [
+      'rows',
+      'processed',
+      'distinct',
+      'missing',
+      'wrong',
+      'starts',
+    ].map((k) => Number(check![k]))
     const summary = {
       run,
       queue: queueName,
@@ -194,7 +241,11 @@ async function runCoordinator(): Promise<number> {
       seconds: Number(seconds.toFixed(3)),
       rowsPerSecond: Math.round(rows! / seconds),
     }
-    const exactlyOnce = summary.processed === summary.rows && summary.distinct === summary.rows && summary.missing === 0 && summary.wrong === 0
+    const exactlyOnce =
+      summary.processed === summary.rows &&
+      summary.distinct === summary.rows &&
+      summary.missing === 0 &&
+      summary.wrong === 0
     if (args.discard) {
       await dataSource.query('DELETE FROM partitioned_backfill WHERE run = $1', [run])
       await dataSource.query('DELETE FROM partitioned_checkpoints WHERE run = $1', [run])
@@ -233,7 +284,12 @@ async function runWorker(): Promise<void> {
   const batchYieldSize = Number(values['batch-size'])
   const lockDuration = Number(values['lock-ms'])
   const delayMs = Number(values['delay-ms'] ?? 0)
-  const dataSource = new DataSource({ type: 'postgres', url: values.url!, entities: [EventSchema], poolSize: WORKER_POOL_SIZE })
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: values.url!,
+    entities: [EventSchema],
+    poolSize: WORKER_POOL_SIZE,
+  })
   await dataSource.initialize()
   let written = 0
 
@@ -247,7 +303,10 @@ async function runWorker(): Promise<void> {
     )) as { after: string | null; rows: string; done: boolean }[]
     let rows = Number(checkpoint!.rows)
     if (checkpoint!.done) return { rows }
-    if (checkpoint!.after !== null) console.log(`worker ${id}: partition ${partition.index + 1}/${partition.count} resumes after ${rows} rows (attempt ${job.attemptsStarted}, stalled ${job.stalledCounter} times)`)
+    if (checkpoint!.after !== null)
+      console.log(
+        `worker ${id}: partition ${partition.index + 1}/${partition.count} resumes after ${rows} rows (attempt ${job.attemptsStarted}, stalled ${job.stalledCounter} times)`,
+      )
 
     // the checkpoint this attempt stands on: each batch moves it only from there (see below)
     let position = checkpoint!.after
@@ -275,7 +334,10 @@ async function runWorker(): Promise<void> {
            SELECT count(*)::int AS n FROM moved`,
           [run, partition.index, after, events.length, position],
         )) as { n: number }[]
-        if (moved!.n !== 1) throw new Error(`partition ${partition.index + 1}/${partition.count}: another worker moved its checkpoint on (this attempt's lock was lost); stopping this attempt`)
+        if (moved!.n !== 1)
+          throw new Error(
+            `partition ${partition.index + 1}/${partition.count}: another worker moved its checkpoint on (this attempt's lock was lost); stopping this attempt`,
+          )
         await manager.query(
           `INSERT INTO partitioned_backfill (run, event_id, amount_cents, writes)
            SELECT $1, v.id, v.cents, 1 FROM unnest($2::bigint[], $3::bigint[]) AS v(id, cents)
@@ -289,11 +351,16 @@ async function runWorker(): Promise<void> {
       await job.updateProgress({ partition: partition.index, rows })
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
       if (crashAfter !== undefined && written >= crashAfter) {
-        console.log(`worker ${id}: --crash-after ${crashAfter}: SIGKILL after writing ${written} rows, mid-partition ${partition.index + 1}/${partition.count}`)
+        console.log(
+          `worker ${id}: --crash-after ${crashAfter}: SIGKILL after writing ${written} rows, mid-partition ${partition.index + 1}/${partition.count}`,
+        )
         process.kill(process.pid, 'SIGKILL')
       }
     }
-    await dataSource.query('UPDATE partitioned_checkpoints SET done = true WHERE run = $1 AND partition = $2 AND after IS NOT DISTINCT FROM $3', [run, partition.index, position])
+    await dataSource.query(
+      'UPDATE partitioned_checkpoints SET done = true WHERE run = $1 AND partition = $2 AND after IS NOT DISTINCT FROM $3',
+      [run, partition.index, position],
+    )
     return { rows }
   }
 
@@ -306,7 +373,9 @@ async function runWorker(): Promise<void> {
     stalledInterval: Math.max(500, Math.floor(lockDuration / 4)),
     maxStalledCount: 3,
   })
-  worker.on('failed', (job, error) => console.error(`worker ${id}: partition ${job?.data.partition.index} failed: ${error.message}`))
+  worker.on('failed', (job, error) =>
+    console.error(`worker ${id}: partition ${job?.data.partition.index} failed: ${error.message}`),
+  )
   process.on('message', (message) => {
     if (message !== 'stop') return
     void (async () => {

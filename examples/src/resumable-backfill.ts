@@ -34,9 +34,13 @@ const dataSource = new DataSource({ type: 'postgres', url: db.url, entities: [Ev
 await dataSource.initialize()
 try {
   await dataSource.query('ALTER TABLE events ADD COLUMN IF NOT EXISTS amount_cents bigint')
-  await dataSource.query('CREATE TABLE IF NOT EXISTS backfill_checkpoints (job text PRIMARY KEY, after text NOT NULL, rows bigint NOT NULL)')
+  await dataSource.query(
+    'CREATE TABLE IF NOT EXISTS backfill_checkpoints (job text PRIMARY KEY, after text NOT NULL, rows bigint NOT NULL)',
+  )
   if (args.restart) await dataSource.query('DELETE FROM backfill_checkpoints WHERE job = $1', [job])
-  const [checkpoint] = (await dataSource.query('SELECT after, rows FROM backfill_checkpoints WHERE job = $1', [job])) as { after: string; rows: string }[]
+  const [checkpoint] = (await dataSource.query('SELECT after, rows FROM backfill_checkpoints WHERE job = $1', [
+    job,
+  ])) as { after: string; rows: string }[]
   console.log(checkpoint ? `resuming after ${checkpoint.rows} rows already backfilled` : 'starting from the first row')
 
   let token: string | undefined
@@ -70,7 +74,11 @@ try {
     console.log(`backfilled ${rows} rows in this run (last id ${events.at(-1)?.id})`)
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
   }
-  console.log(rows === 0 ? 'nothing left to backfill (use --restart to run it again from the start)' : `done: ${rows} rows backfilled in this run`)
+  console.log(
+    rows === 0
+      ? 'nothing left to backfill (use --restart to run it again from the start)'
+      : `done: ${rows} rows backfilled in this run`,
+  )
 } finally {
   await dataSource.destroy()
   await db.close()

@@ -22,7 +22,8 @@ async function postWithRetry(endpoint: string, body: string, attempts = 4): Prom
       const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
       await response.arrayBuffer()
       if (response.ok) return
-      if (response.status !== 429 && response.status < 500) throw new Error(`${endpoint} answered ${response.status}; not retrying`)
+      if (response.status !== 429 && response.status < 500)
+        throw new Error(`${endpoint} answered ${response.status}; not retrying`)
       retryable = `status ${response.status}`
     } catch (error) {
       if (error instanceof Error && error.message.endsWith('not retrying')) throw error
@@ -46,7 +47,11 @@ async function startLocalReceiver(): Promise<{ url: string; received: () => numb
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}/events`, received: () => received, close: () => new Promise((resolve) => server.close(() => resolve())) }
+  return {
+    url: `http://127.0.0.1:${port}/events`,
+    received: () => received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
 }
 
 const { db, args } = await openExampleDatabase({
@@ -88,4 +93,6 @@ try {
   await db.close()
 }
 if (failure !== undefined) throw failure
-console.log(`sent ${sent} events to ${endpoint}${receiver ? ` (the local receiver counted ${receiver.received()})` : ''}`)
+console.log(
+  `sent ${sent} events to ${endpoint}${receiver ? ` (the local receiver counted ${receiver.received()})` : ''}`,
+)

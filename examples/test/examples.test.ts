@@ -41,7 +41,10 @@ describe('export-to-file', () => {
     const output = await runScript('export-to-file', ['--url', db.url, '--rows', String(rows), '--out', file])
     const expected = ids.filter((id) => !eventRow(id).is_test)
     expect(output).toContain(`exported ${expected.length} events to ${file}`)
-    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    const lines = (await readFile(file, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
     expect(lines.map((e) => Number(e.id))).toEqual(expected)
     const row = eventRow(expected[7]!)
     expect(lines[7]).toEqual({
@@ -82,7 +85,8 @@ describe('send-to-api', () => {
             response.writeHead(503).end()
             return
           }
-          for (const event of JSON.parse(Buffer.concat(parts).toString('utf8')) as { id: string }[]) received.push(Number(event.id))
+          for (const event of JSON.parse(Buffer.concat(parts).toString('utf8')) as { id: string }[])
+            received.push(Number(event.id))
           response.writeHead(204).end()
         }, 40)
       })
@@ -90,7 +94,18 @@ describe('send-to-api', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`
     try {
-      const output = await runScript('send-to-api', ['--url', db.url, '--rows', String(rows), '--endpoint', endpoint, '--concurrency', '3', '--batch-size', '40'])
+      const output = await runScript('send-to-api', [
+        '--url',
+        db.url,
+        '--rows',
+        String(rows),
+        '--endpoint',
+        endpoint,
+        '--concurrency',
+        '3',
+        '--batch-size',
+        '40',
+      ])
       const expected = ids.filter((id) => eventRow(id).kind === 'purchase')
       expect(output).toContain(`sent ${expected.length} events to ${endpoint}`)
       expect([...received].sort((a, b) => a - b)).toEqual(expected)
@@ -105,10 +120,21 @@ describe('resumable-backfill', () => {
   it('survives SIGKILL halfway and resumes after the last committed batch: every row updated exactly once', async () => {
     await query('ALTER TABLE events ADD COLUMN IF NOT EXISTS amount_cents bigint')
     await query('CREATE TABLE update_log (id bigint NOT NULL)')
-    await query(`CREATE FUNCTION log_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO update_log VALUES (NEW.id); RETURN NEW; END $$`)
+    await query(
+      `CREATE FUNCTION log_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO update_log VALUES (NEW.id); RETURN NEW; END $$`,
+    )
     await query('CREATE TRIGGER events_update_log AFTER UPDATE ON events FOR EACH ROW EXECUTE FUNCTION log_update()')
 
-    const first = startScript('resumable-backfill', ['--url', db.url, '--rows', String(rows), '--batch-size', '100', '--delay-ms', '30'])
+    const first = startScript('resumable-backfill', [
+      '--url',
+      db.url,
+      '--rows',
+      String(rows),
+      '--batch-size',
+      '100',
+      '--delay-ms',
+      '30',
+    ])
     await new Promise<void>((resolve, reject) => {
       const poll = setInterval(() => {
         const match = [...first.output().matchAll(/backfilled (\d+) rows in this run/g)].at(-1)
@@ -134,7 +160,14 @@ describe('resumable-backfill', () => {
     expect(Number(afterKill!.updated)).toBeGreaterThanOrEqual(1000)
     expect(Number(afterKill!.updated)).toBeLessThan(rows)
 
-    const output = await runScript('resumable-backfill', ['--url', db.url, '--rows', String(rows), '--batch-size', '100'])
+    const output = await runScript('resumable-backfill', [
+      '--url',
+      db.url,
+      '--rows',
+      String(rows),
+      '--batch-size',
+      '100',
+    ])
     expect(output).toContain(`resuming after ${afterKill!.checkpoint} rows already backfilled`)
     expect(output).toContain(`done: ${rows - Number(afterKill!.checkpoint)} rows backfilled in this run`)
 
@@ -142,7 +175,9 @@ describe('resumable-backfill', () => {
     expect(twice).toEqual([])
     const [{ n }] = (await query<{ n: string }>('SELECT count(DISTINCT id) AS n FROM update_log')) as [{ n: string }]
     expect(Number(n)).toBe(rows)
-    const wrong = await query<{ id: string }>('SELECT id FROM events WHERE amount_cents IS DISTINCT FROM (amount * 100)::bigint')
+    const wrong = await query<{ id: string }>(
+      'SELECT id FROM events WHERE amount_cents IS DISTINCT FROM (amount * 100)::bigint',
+    )
     expect(wrong).toEqual([])
 
     const again = await runScript('resumable-backfill', ['--url', db.url, '--rows', String(rows)])
@@ -159,7 +194,10 @@ describe('the demo database by default', () => {
     const output = await runScript('export-to-file', ['--data-dir', dataDir, '--rows', '500', '--out', file], env)
     expect(output).toMatch(/database: embedded PostgreSQL \(PGlite/)
     const expected = Array.from({ length: 500 }, (_, i) => i + 1).filter((id) => !eventRow(id).is_test)
-    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n').map((line) => Number((JSON.parse(line) as { id: string }).id))
+    const lines = (await readFile(file, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => Number((JSON.parse(line) as { id: string }).id))
     expect(lines).toEqual(expected)
   })
 })

@@ -2,7 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 /** Runs an example script the way a user does (`node src/<name>.ts …`), in its own process. */
-export function startScript(name: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+export function startScript(
+  name: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   const script = fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url))
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
   let output = ''

@@ -27,12 +27,34 @@ interface Line {
 }
 
 const lines: Line[] = [
-  { line: '6.4', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/knex', mariadbPackage: '@mikro-orm/mariadb', withoutDefineEntity: true },
-  { line: '6.5', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/knex', mariadbPackage: '@mikro-orm/mariadb' },
-  { line: '6.6', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/knex', mariadbPackage: '@mikro-orm/mariadb' },
+  {
+    line: '6.4',
+    dialects: ['postgres', 'mariadb'],
+    sqlPackage: '@mikro-orm/knex',
+    mariadbPackage: '@mikro-orm/mariadb',
+    withoutDefineEntity: true,
+  },
+  {
+    line: '6.5',
+    dialects: ['postgres', 'mariadb'],
+    sqlPackage: '@mikro-orm/knex',
+    mariadbPackage: '@mikro-orm/mariadb',
+  },
+  {
+    line: '6.6',
+    dialects: ['postgres', 'mariadb'],
+    sqlPackage: '@mikro-orm/knex',
+    mariadbPackage: '@mikro-orm/mariadb',
+  },
   // MikroORM 7.0's MySQL driver hands MariaDB's JSON (LONGTEXT) columns over unparsed, so the type matrix's
   // check of the driver's own mapping (JSON null hydrates null) fails there whatever the adapter does.
-  { line: '7.0', dialects: ['postgres', 'mariadb'], sqlPackage: '@mikro-orm/sql', mariadbPackage: '@mikro-orm/mysql', without: ['test/conformance.mariadb.test.ts'] },
+  {
+    line: '7.0',
+    dialects: ['postgres', 'mariadb'],
+    sqlPackage: '@mikro-orm/sql',
+    mariadbPackage: '@mikro-orm/mysql',
+    without: ['test/conformance.mariadb.test.ts'],
+  },
   { line: '7.1', dialects: ['postgres'], sqlPackage: '@mikro-orm/sql' },
 ]
 
@@ -59,8 +81,10 @@ function mikroOrmLine({ line, sqlPackage, mariadbPackage, withoutDefineEntity }:
       }
       let target = source
       if (source === '@mikro-orm/sql') target = sqlPackage
-      if (source === '@mikro-orm/mariadb' && mariadbPackage === '@mikro-orm/mysql') return `${testDir}lines/mariadb-as-mysql.ts`
-      if (source === '@mikro-orm/core' && withoutDefineEntity && from?.startsWith(testDir) && from !== defineEntityShim) return defineEntityShim
+      if (source === '@mikro-orm/mariadb' && mariadbPackage === '@mikro-orm/mysql')
+        return `${testDir}lines/mariadb-as-mysql.ts`
+      if (source === '@mikro-orm/core' && withoutDefineEntity && from?.startsWith(testDir) && from !== defineEntityShim)
+        return defineEntityShim
       return this.resolve(target, importer, { ...options, skipSelf: true })
     },
     transform(code, id) {
@@ -73,11 +97,18 @@ function mikroOrmLine({ line, sqlPackage, mariadbPackage, withoutDefineEntity }:
 }
 
 function lineProject(line: Line): TestProjectInlineConfiguration {
-  const include = conformance.flatMap((name) => line.dialects.map((dialect) => `test/${name}.${dialect}.test.ts`)).filter((file) => !line.without?.includes(file))
+  const include = conformance
+    .flatMap((name) => line.dialects.map((dialect) => `test/${name}.${dialect}.test.ts`))
+    .filter((file) => !line.without?.includes(file))
   return {
     extends: true,
     plugins: [mikroOrmLine(line)],
-    test: { name: `mikro-orm ${line.line}`, include, env: { MIKRO_ORM_LINE: line.line }, typecheck: { enabled: false } },
+    test: {
+      name: `mikro-orm ${line.line}`,
+      include,
+      env: { MIKRO_ORM_LINE: line.line },
+      typecheck: { enabled: false },
+    },
   }
 }
 
@@ -102,7 +133,10 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'mikro-orm 7.2 public paths',
-          include: [...conformance.flatMap((name) => [`test/${name}.postgres.test.ts`, `test/${name}.mariadb.test.ts`]), 'test/sqlite.test.ts'],
+          include: [
+            ...conformance.flatMap((name) => [`test/${name}.postgres.test.ts`, `test/${name}.mariadb.test.ts`]),
+            'test/sqlite.test.ts',
+          ],
           env: { MIKRO_ORM_LINE: '7.2', BATCHYIELD_MIKRO_PATHS: 'public' },
         },
       },

@@ -7,7 +7,13 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 // A last project runs the same subset on the newest line through TypeORM's public API only.
 
 /** The tests the older lines and the public paths run: the type matrices, results equal getMany(), resume, SQLite. */
-const conformance = ['test/typeorm-line.test.ts', 'test/conformance.*.test.ts', 'test/shapes.test.ts', 'test/resume.test.ts', 'test/sqlite.test.ts']
+const conformance = [
+  'test/typeorm-line.test.ts',
+  'test/conformance.*.test.ts',
+  'test/shapes.test.ts',
+  'test/resume.test.ts',
+  'test/sqlite.test.ts',
+]
 
 /** `typeorm` (and its subpaths) resolved to the npm alias of another TypeORM line. */
 function typeormLine(line: string, include: string[]): TestProjectInlineConfiguration {
@@ -41,7 +47,14 @@ export default defineConfig({
       },
       typeormLine('0.3', [...conformance, 'test/cleanup.test.ts', 'test/typeorm-0.3.test.ts']),
       typeormLine('1.0', conformance),
-      { extends: true, test: { name: 'typeorm 1.1 public paths', include: conformance, env: { TYPEORM_LINE: '1.1', BATCHYIELD_TYPEORM_PATHS: 'public' } } },
+      {
+        extends: true,
+        test: {
+          name: 'typeorm 1.1 public paths',
+          include: conformance,
+          env: { TYPEORM_LINE: '1.1', BATCHYIELD_TYPEORM_PATHS: 'public' },
+        },
+      },
     ],
   },
 })

@@ -31,9 +31,7 @@ export interface ConnectOptions {
  */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<FixtureConnection> {
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000
-  return dialectOf(url) === 'postgres'
-    ? connectPostgres(url, connectTimeoutMs)
-    : connectMariadb(url, connectTimeoutMs)
+  return dialectOf(url) === 'postgres' ? connectPostgres(url, connectTimeoutMs) : connectMariadb(url, connectTimeoutMs)
 }
 
 /** Runs `work` on a fresh connection and closes it afterwards, whatever happens. */

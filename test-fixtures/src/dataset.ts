@@ -132,7 +132,18 @@ const second = 1000
 const day = 86_400 * second
 
 const firstNames = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Radia', 'Niklaus']
-const lastNames = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Perlman', 'Wirth']
+const lastNames = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Allen',
+  'Thompson',
+  'Perlman',
+  'Wirth',
+]
 const titleWords = ['Streams', 'Batches', 'Cursors', 'Keys', 'Pages', 'Rows', 'Queries', 'Indexes', 'Joins', 'Locks']
 const tagWords = ['fiction', 'science', 'history', 'poetry', 'travel', 'cooking', 'art', 'music', 'sport', 'law']
 const deviceKinds = ['phone', 'tablet', 'laptop', 'sensor', 'kiosk']
@@ -168,14 +179,18 @@ export function resolveCounts(counts: Partial<FixtureCounts> = {}): FixtureCount
   const resolved = { ...defaultCounts, ...counts }
   for (const [table, count] of Object.entries(resolved)) {
     if (!(table in defaultCounts)) {
-      throw new TypeError(`Unknown fixture table ${JSON.stringify(table)} in counts: expected ${Object.keys(defaultCounts).join(', ')}`)
+      throw new TypeError(
+        `Unknown fixture table ${JSON.stringify(table)} in counts: expected ${Object.keys(defaultCounts).join(', ')}`,
+      )
     }
     if (!Number.isSafeInteger(count) || count < 0) {
       throw new RangeError(`counts.${table} must be a non-negative safe integer, received ${String(count)}`)
     }
   }
   if (resolved.books > 0 && resolved.authors === 0) {
-    throw new RangeError(`counts.authors must be at least 1 when counts.books is ${resolved.books} (books reference authors)`)
+    throw new RangeError(
+      `counts.authors must be at least 1 when counts.books is ${resolved.books} (books reference authors)`,
+    )
   }
   return resolved
 }

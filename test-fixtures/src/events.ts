@@ -45,7 +45,9 @@ export function eventRow(id: number): EventRow {
   }
   const h = Number((BigInt(id) * 2654435761n) % 4294967296n)
   const k = (id * 40503 + 12345) % 65521
-  const md5 = createHash('md5').update(String(Math.floor(id / 25))).digest('hex')
+  const md5 = createHash('md5')
+    .update(String(Math.floor(id / 25)))
+    .digest('hex')
   return {
     id,
     occurred_at: new Date(eventsEpoch.getTime() + (id * 2 + (h % 7)) * 1000),
@@ -83,7 +85,11 @@ export interface SeedEventsOptions {
  * await seedEvents(db.url, 1_000_000, { onProgress: (n, total) => console.log(`${n}/${total}`) })
  * ```
  */
-export async function seedEvents(url: string, rows: number, options: SeedEventsOptions = {}): Promise<{ firstId: number; lastId: number }> {
+export async function seedEvents(
+  url: string,
+  rows: number,
+  options: SeedEventsOptions = {},
+): Promise<{ firstId: number; lastId: number }> {
   const chunkSize = options.chunkSize ?? 50_000
   if (!Number.isSafeInteger(rows) || rows < 0 || rows > maxEventId) {
     throw new RangeError(`rows must be an integer in 0..${maxEventId}, received ${String(rows)}`)
@@ -143,7 +149,8 @@ function insertPostgres(connection: FixtureConnection, from: number, to: number)
   return connection.query(postgresInsert, [from, to, eventsEpoch, kinds, sources, countries, tags, notes])
 }
 
-const digits = '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)'
+const digits =
+  '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)'
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ')
 
 // MariaDB has no generate_series: cross-joined digit tables count 0..10^digits-1 past the chunk's first id.
@@ -177,5 +184,14 @@ function insertMariadb(connection: FixtureConnection, from: number, to: number):
   const epoch = eventsEpoch.toISOString().replace('T', ' ').replace('Z', '')
   let digitCount = 1
   while (10 ** digitCount < to - from + 1) digitCount++
-  return connection.query(mariadbInsert(digitCount), [epoch, ...kinds, ...sources, ...countries, ...tags, ...notes, from, to])
+  return connection.query(mariadbInsert(digitCount), [
+    epoch,
+    ...kinds,
+    ...sources,
+    ...countries,
+    ...tags,
+    ...notes,
+    from,
+    to,
+  ])
 }

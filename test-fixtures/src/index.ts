@@ -30,7 +30,15 @@ export {
   urlEnvVars,
   withDatabaseName,
 } from '#src/dialect'
-export { type EventRow, eventRow, eventsEpoch, eventValues, maxEventId, type SeedEventsOptions, seedEvents } from '#src/events'
+export {
+  type EventRow,
+  eventRow,
+  eventsEpoch,
+  eventValues,
+  maxEventId,
+  type SeedEventsOptions,
+  seedEvents,
+} from '#src/events'
 export { createRandom, type Random } from '#src/prng'
 export { assertDatabasesReachable, DatabaseUnreachableError, type ReachabilityOptions } from '#src/reachability'
 export { type FixtureTable, fixtureTables, schemaStatements } from '#src/schema'

@@ -66,7 +66,9 @@ export async function startPgBouncer(databaseUrl: string, options: PgBouncerOpti
     { mode: 0o644 },
   )
   const runAsRoot = process.getuid?.() === 0
-  const child = spawn(binary, [...(runAsRoot ? ['-u', 'nobody'] : []), join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(binary, [...(runAsRoot ? ['-u', 'nobody'] : []), join(dir, 'pgbouncer.ini')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let log = ''
   const keep = (data: Buffer) => void (log = (log + data.toString()).slice(-4000))
   child.stdout?.on('data', keep)
@@ -92,7 +94,12 @@ export async function startPgBouncer(databaseUrl: string, options: PgBouncerOpti
 }
 
 function pgBouncerBinary(): string {
-  const candidates = [process.env.PGBOUNCER, ...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'pgbouncer')), '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer']
+  const candidates = [
+    process.env.PGBOUNCER,
+    ...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'pgbouncer')),
+    '/usr/sbin/pgbouncer',
+    '/usr/bin/pgbouncer',
+  ]
   for (const candidate of candidates) {
     if (candidate === undefined || candidate === '') continue
     try {
@@ -102,7 +109,9 @@ function pgBouncerBinary(): string {
       // next
     }
   }
-  throw new Error('pgbouncer not found (PATH, /usr/sbin, $PGBOUNCER): install it, e.g. `apt-get install pgbouncer` (.ci/run does so where it can)')
+  throw new Error(
+    'pgbouncer not found (PATH, /usr/sbin, $PGBOUNCER): install it, e.g. `apt-get install pgbouncer` (.ci/run does so where it can)',
+  )
 }
 
 async function freePort(): Promise<number> {
@@ -116,7 +125,8 @@ async function freePort(): Promise<number> {
 async function untilListening(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`it exited (${child.exitCode ?? child.signalCode})`)
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`it exited (${child.exitCode ?? child.signalCode})`)
     const open = await new Promise<boolean>((resolve) => {
       const socket = connectTcp(port, '127.0.0.1')
       socket.once('connect', () => {

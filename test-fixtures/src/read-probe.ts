@@ -13,7 +13,11 @@
  * // … read a large response …
  * expect(Math.max(...probe.readsBeforeTimer)).toBeLessThanOrEqual(1)
  */
-export function readProbe(blockMs = 3): { readonly onData: () => void; readonly readsBeforeTimer: readonly number[]; readonly reads: number } {
+export function readProbe(blockMs = 3): {
+  readonly onData: () => void
+  readonly readsBeforeTimer: readonly number[]
+  readonly reads: number
+} {
   const readsBeforeTimer: number[] = []
   let reads = 0
   let armedAt: number | undefined
@@ -54,7 +58,11 @@ export interface AcquireEvents {
  * Puts one {@link readProbe} on the socket of every client `pool` hands out from now on; `stop()`
  * takes it off again. `sockets` are the sockets probed.
  */
-export function probePoolReads(pool: AcquireEvents): { readonly probe: ReturnType<typeof readProbe>; readonly sockets: ReadonlySet<ProbedSocket>; stop(): void } {
+export function probePoolReads(pool: AcquireEvents): {
+  readonly probe: ReturnType<typeof readProbe>
+  readonly sockets: ReadonlySet<ProbedSocket>
+  stop(): void
+} {
   const probe = readProbe()
   const sockets = new Set<ProbedSocket>()
   pool.on('acquire', (client) => {

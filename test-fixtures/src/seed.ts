@@ -29,7 +29,12 @@ export async function seed(url: string, options: SeedOptions = {}): Promise<Data
   try {
     await clearTables(connection, dialect)
     await insertRows(connection, 'authors', ['id', 'name', 'email', 'created_at'], dataset.authors)
-    await insertRows(connection, 'books', ['id', 'author_id', 'title', 'published_at', 'price', 'rating'], dataset.books)
+    await insertRows(
+      connection,
+      'books',
+      ['id', 'author_id', 'title', 'published_at', 'price', 'rating'],
+      dataset.books,
+    )
     await insertRows(connection, 'tags', ['id', 'name'], dataset.tags)
     await insertRows(connection, 'book_tags', ['book_id', 'tag_id'], dataset.bookTags)
     await insertRows(connection, 'order_lines', ['order_id', 'line_no', 'sku', 'quantity'], dataset.orderLines)
@@ -57,7 +62,15 @@ export async function seed(url: string, options: SeedOptions = {}): Promise<Data
   return dataset
 }
 
-const smallTables: readonly FixtureTable[] = ['book_tags', 'books', 'authors', 'tags', 'order_lines', 'devices', 'countries']
+const smallTables: readonly FixtureTable[] = [
+  'book_tags',
+  'books',
+  'authors',
+  'tags',
+  'order_lines',
+  'devices',
+  'countries',
+]
 
 async function clearTables(connection: FixtureConnection, dialect: Dialect): Promise<void> {
   if (dialect === 'postgres') {

@@ -25,18 +25,33 @@ export interface DatabaseSession {
 export async function listSessions(url: string): Promise<DatabaseSession[]> {
   await using connection = await connect(url)
   if (dialectOf(url) === 'postgres') {
-    const rows = await connection.query<{ id: number; state: string | null; in_transaction: boolean; query: string | null }>(
+    const rows = await connection.query<{
+      id: number
+      state: string | null
+      in_transaction: boolean
+      query: string | null
+    }>(
       `SELECT pid AS id, state, xact_start IS NOT NULL AS in_transaction, query
        FROM pg_stat_activity
        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
        ORDER BY pid`,
     )
-    return rows.map((row) => ({ id: row.id, state: row.state ?? 'unknown', inTransaction: row.in_transaction, query: row.query }))
+    return rows.map((row) => ({
+      id: row.id,
+      state: row.state ?? 'unknown',
+      inTransaction: row.in_transaction,
+      query: row.query,
+    }))
   }
   // InnoDB serves information_schema.innodb_trx from a cache refreshed at most every 100 ms: waiting longer than
   // that after the caller's last change guarantees the snapshot we read was taken after it.
   await new Promise((resolve) => setTimeout(resolve, 120))
-  const rows = await connection.query<{ id: number | string; command: string; in_transaction: number | string; query: string | null }>(
+  const rows = await connection.query<{
+    id: number | string
+    command: string
+    in_transaction: number | string
+    query: string | null
+  }>(
     `SELECT p.id, p.command, t.trx_id IS NOT NULL AS in_transaction, p.info AS query
      FROM information_schema.processlist AS p
      LEFT JOIN information_schema.innodb_trx AS t ON t.trx_mysql_thread_id = p.id
@@ -66,7 +81,9 @@ export async function listSessions(url: string): Promise<DatabaseSession[]> {
  * ```
  */
 export async function terminateSessions(url: string, ids?: readonly number[]): Promise<number[]> {
-  const targets = (await listSessions(url)).map((session) => session.id).filter((id) => ids === undefined || ids.includes(id))
+  const targets = (await listSessions(url))
+    .map((session) => session.id)
+    .filter((id) => ids === undefined || ids.includes(id))
   await using connection = await connect(url)
   const ended: number[] = []
   for (const id of targets) {
@@ -75,7 +92,10 @@ export async function terminateSessions(url: string, ids?: readonly number[]): P
       if (row?.ok) ended.push(id)
     } else {
       // It may have disconnected on its own since it was listed.
-      const killed = await connection.query('KILL CONNECTION ?', [id]).then(() => true, () => false)
+      const killed = await connection.query('KILL CONNECTION ?', [id]).then(
+        () => true,
+        () => false,
+      )
       if (killed) ended.push(id)
     }
   }

@@ -142,7 +142,11 @@ export async function openTcpProxy(databaseUrl: string): Promise<TcpProxy> {
  * `proxy` restarts; the gate opens right after the connections are reset. Resolves once the server is back;
  * rejects when no statement came to the gate within `timeoutMs`. The gate is open afterwards in any case.
  */
-export async function restartUnderGate(proxy: TcpProxy, gate: QueryGate, { downMs = 1500, timeoutMs = 10_000 } = {}): Promise<void> {
+export async function restartUnderGate(
+  proxy: TcpProxy,
+  gate: QueryGate,
+  { downMs = 1500, timeoutMs = 10_000 } = {},
+): Promise<void> {
   try {
     const waiting = await gate.waiting(timeoutMs)
     if (waiting.length === 0) throw new Error(`no statement came to the shut gate within ${timeoutMs} ms`)

@@ -57,7 +57,9 @@ const testDatabaseName = /^by_([0-9a-z]+)_(\d+)_([0-9a-f]+)$/
 export async function createTestDatabase(options: CreateTestDatabaseOptions): Promise<TestDatabase> {
   const { dialect } = options
   if (!dialects.includes(dialect)) {
-    throw new TypeError(`dialect must be one of ${dialects.map((d) => `'${d}'`).join(', ')}, received ${JSON.stringify(dialect)}`)
+    throw new TypeError(
+      `dialect must be one of ${dialects.map((d) => `'${d}'`).join(', ')}, received ${JSON.stringify(dialect)}`,
+    )
   }
   const dropTimeoutMs = checkedDropTimeout('dropTimeoutMs', options.dropTimeoutMs ?? defaultDropTimeoutMs)
   const serverUrl = options.serverUrl ?? databaseUrls[dialect]
@@ -124,7 +126,9 @@ export async function dropStaleTestDatabases(
   const names = await withServer(serverUrl, async (server) => {
     const rows =
       dialect === 'postgres'
-        ? await server.query<{ name: string }>('SELECT datname AS name FROM pg_database WHERE datname LIKE $1', ['by\\_%'])
+        ? await server.query<{ name: string }>('SELECT datname AS name FROM pg_database WHERE datname LIKE $1', [
+            'by\\_%',
+          ])
         : await server.query<{ name: string }>(
             'SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE ?',
             ['by\\_%'],
@@ -143,8 +147,14 @@ function newDatabaseName(): string {
   return `${testDatabasePrefix}${Date.now().toString(36)}_${process.pid}_${randomBytes(4).toString('hex')}`
 }
 
-async function dropDatabase(serverUrl: string, dialect: Dialect, name: string, timeoutMs = defaultDropTimeoutMs): Promise<void> {
-  if (!testDatabaseName.test(name)) throw new Error(`Refusing to drop ${JSON.stringify(name)}: not a test database name`)
+async function dropDatabase(
+  serverUrl: string,
+  dialect: Dialect,
+  name: string,
+  timeoutMs = defaultDropTimeoutMs,
+): Promise<void> {
+  if (!testDatabaseName.test(name))
+    throw new Error(`Refusing to drop ${JSON.stringify(name)}: not a test database name`)
   await withServer(serverUrl, async (server) => {
     if (dialect === 'postgres') {
       await dropPostgresDatabase(server, name, timeoutMs)
@@ -159,7 +169,9 @@ async function dropDatabase(serverUrl: string, dialect: Dialect, name: string, t
       await server.query('KILL CONNECTION ?', [id]).catch(() => {}) // it may have ended on its own meanwhile
     }
     // A session elsewhere holding a lock on one of its tables would make DROP wait for a day by default.
-    await server.query('SET SESSION lock_wait_timeout = CAST(? AS UNSIGNED)', [Math.max(1, Math.ceil(timeoutMs / 1000))])
+    await server.query('SET SESSION lock_wait_timeout = CAST(? AS UNSIGNED)', [
+      Math.max(1, Math.ceil(timeoutMs / 1000)),
+    ])
     try {
       await server.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(dialect, name)}`)
     } catch (error) {
@@ -181,7 +193,13 @@ async function dropPostgresDatabase(server: FixtureConnection, name: string, tim
     await server.query(`DROP DATABASE IF EXISTS ${quoteIdentifier('postgres', name)} WITH (FORCE)`)
   } catch (error) {
     if ((error as { code?: unknown }).code !== '57014') throw error
-    const blockers = await server.query<{ pid: number; datname: string | null; backend_type: string; seconds: number; query: string }>(
+    const blockers = await server.query<{
+      pid: number
+      datname: string | null
+      backend_type: string
+      seconds: number
+      query: string
+    }>(
       `SELECT pid, datname, backend_type, extract(epoch FROM now() - query_start)::int AS seconds, left(query, 160) AS query
        FROM pg_stat_activity
        WHERE state = 'active' AND pid <> pg_backend_pid() AND query_start < now() - make_interval(secs => $1)
@@ -189,7 +207,9 @@ async function dropPostgresDatabase(server: FixtureConnection, name: string, tim
       [timeoutMs / 1000],
     )
     const list = blockers
-      .map((b) => `  pid ${b.pid} (${b.backend_type}, database ${b.datname ?? '-'}, running ${b.seconds} s): ${b.query}`)
+      .map(
+        (b) => `  pid ${b.pid} (${b.backend_type}, database ${b.datname ?? '-'}, running ${b.seconds} s): ${b.query}`,
+      )
       .join('\n')
     throw new Error(
       `Could not drop test database ${name} within ${timeoutMs} ms. PostgreSQL's DROP DATABASE waits for a lock ` +

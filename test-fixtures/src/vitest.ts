@@ -21,7 +21,15 @@ export interface UseTestDatabaseOptions {
   schema?: boolean
 }
 
-const emptyDataset: Dataset = { authors: [], books: [], tags: [], bookTags: [], orderLines: [], devices: [], countries: [] }
+const emptyDataset: Dataset = {
+  authors: [],
+  books: [],
+  tags: [],
+  bookTags: [],
+  orderLines: [],
+  devices: [],
+  countries: [],
+}
 
 /**
  * Registers `beforeAll`/`afterAll` hooks that create a fresh database for this test file (optionally seeded)

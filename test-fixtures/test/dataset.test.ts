@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { compareCodePoints, defaultCounts, generateDataset, hostileCountryCodes, resolveCounts } from '@batchyield/test-fixtures'
+import {
+  compareCodePoints,
+  defaultCounts,
+  generateDataset,
+  hostileCountryCodes,
+  resolveCounts,
+} from '@batchyield/test-fixtures'
 
 describe('generateDataset', () => {
   it('gives equal rows for the same seed and different rows for another seed', () => {

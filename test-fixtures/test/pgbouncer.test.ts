@@ -15,9 +15,13 @@ describe('startPgBouncer', () => {
       await client.connect()
       try {
         expect((await client.query('SELECT current_database() AS name')).rows).toEqual([{ name: db.name }])
-        const slow = client.query('SELECT pg_sleep(30)').then(() => 'finished', (error: { code?: string }) => error.code)
+        const slow = client.query('SELECT pg_sleep(30)').then(
+          () => 'finished',
+          (error: { code?: string }) => error.code,
+        )
         await using direct = await connect(db.url)
-        const running = () => direct.query("SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'")
+        const running = () =>
+          direct.query("SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'")
         await expect.poll(running, { timeout: 5000 }).toHaveLength(1)
         // a CancelRequest with the key PgBouncer gave the client, to PgBouncer's address
         const { processID, secretKey } = client as unknown as { processID: number; secretKey: number }

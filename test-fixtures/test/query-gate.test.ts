@@ -26,7 +26,9 @@ describe('a query gate (PostgreSQL)', () => {
     await using gate = await openQueryGate(db.url)
     await using reader = await connect(db.url)
     await reader.query('BEGIN')
-    await reader.query(`DECLARE c NO SCROLL CURSOR FOR SELECT s FROM generate_series(1, 10) AS s WHERE ${gate.condition}`)
+    await reader.query(
+      `DECLARE c NO SCROLL CURSOR FOR SELECT s FROM generate_series(1, 10) AS s WHERE ${gate.condition}`,
+    )
     expect(await reader.query('FETCH FORWARD 3 FROM c')).toHaveLength(3)
     // shutting succeeds while the reader's transaction is open: it holds no share of the lock
     await gate.shut()

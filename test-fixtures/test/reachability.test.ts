@@ -41,7 +41,9 @@ describe('assertDatabasesReachable', () => {
 
   it('names the URL, the environment variable and `docker compose up -d` when PostgreSQL is down', async () => {
     const url = `postgres://postgres@127.0.0.1:${await closedPort()}/test`
-    const error = await assertDatabasesReachable({ dialects: ['postgres'], urls: { postgres: url } }).catch((e: unknown) => e)
+    const error = await assertDatabasesReachable({ dialects: ['postgres'], urls: { postgres: url } }).catch(
+      (e: unknown) => e,
+    )
     expect(error).toBeInstanceOf(DatabaseUnreachableError)
     const message = (error as Error).message
     expect(message).toContain(`Cannot reach PostgreSQL at ${url}`)
@@ -67,9 +69,11 @@ describe('assertDatabasesReachable', () => {
     const hung = await silentServer()
     try {
       const url = `postgres://postgres@127.0.0.1:${hung.port}/test`
-      const error = await assertDatabasesReachable({ dialects: ['postgres'], urls: { postgres: url }, timeoutMs: 300 }).catch(
-        (e: unknown) => e,
-      )
+      const error = await assertDatabasesReachable({
+        dialects: ['postgres'],
+        urls: { postgres: url },
+        timeoutMs: 300,
+      }).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(DatabaseUnreachableError)
       expect((error as Error).message).toContain(`Cannot reach PostgreSQL at ${url}`)
     } finally {

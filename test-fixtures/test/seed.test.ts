@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connect, createTestDatabase, type Dataset, dialects, generateDataset, seed, type TestDatabase } from '@batchyield/test-fixtures'
+import {
+  connect,
+  createTestDatabase,
+  type Dataset,
+  dialects,
+  generateDataset,
+  seed,
+  type TestDatabase,
+} from '@batchyield/test-fixtures'
 import { readTable } from './read-table.ts'
 
 const databases: Partial<Record<(typeof dialects)[number], { db: TestDatabase; dataset: Dataset }>> = {}
@@ -53,7 +61,10 @@ describe.each(dialects)('seed on %s', (dialect) => {
         : 'INSERT INTO tags (name) VALUES (?) RETURNING id'
     const [row] = await connection.query<{ id: number }>(sql, [`extra-${dialect}`])
     expect(row?.id).toBe(dataset.tags.length + 1)
-    await connection.query(dialect === 'postgres' ? 'DELETE FROM tags WHERE id = $1' : 'DELETE FROM tags WHERE id = ?', [row?.id])
+    await connection.query(
+      dialect === 'postgres' ? 'DELETE FROM tags WHERE id = $1' : 'DELETE FROM tags WHERE id = ?',
+      [row?.id],
+    )
   })
 
   it('replaces the previous contents when run again with other counts', async () => {
@@ -76,7 +87,9 @@ describe.each(dialects)('seed on %s', (dialect) => {
 describe('seeded PostgreSQL and MariaDB', () => {
   it('hold the same rows in every small table', async () => {
     for (const [table] of tablesOf(get('postgres').dataset)) {
-      expect(await readTable(get('mariadb').db.url, table), table).toEqual(await readTable(get('postgres').db.url, table))
+      expect(await readTable(get('mariadb').db.url, table), table).toEqual(
+        await readTable(get('postgres').db.url, table),
+      )
     }
   })
 
@@ -99,7 +112,12 @@ describe('seeded PostgreSQL and MariaDB', () => {
       )
       const codes = await connection.query<{ code: string }>('SELECT code FROM countries ORDER BY code')
       const normalise = (row: Record<string, unknown> | undefined) =>
-        Object.fromEntries(Object.entries(row ?? {}).map(([key, value]) => [key, value instanceof Date ? value.toISOString() : String(value)]))
+        Object.fromEntries(
+          Object.entries(row ?? {}).map(([key, value]) => [
+            key,
+            value instanceof Date ? value.toISOString() : String(value),
+          ]),
+        )
       return {
         dialect,
         result: {

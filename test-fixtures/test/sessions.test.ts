@@ -4,7 +4,8 @@ import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 
 describe.each(dialects)('sessions on %s', (dialect) => {
   const db = useTestDatabase(dialect)
-  const insertTag = dialect === 'postgres' ? 'INSERT INTO tags (name) VALUES ($1)' : 'INSERT INTO tags (name) VALUES (?)'
+  const insertTag =
+    dialect === 'postgres' ? 'INSERT INTO tags (name) VALUES ($1)' : 'INSERT INTO tags (name) VALUES (?)'
 
   it('lists other sessions on the database, telling idle from idle in transaction', async () => {
     expect(await listSessions(db.url)).toEqual([])
@@ -44,7 +45,9 @@ describe.each(dialects)('sessions on %s', (dialect) => {
     expect(before).toHaveLength(2)
     const target = before[1]?.id as number
     expect(await terminateSessions(db.url, [target])).toEqual([target])
-    expect((await listSessions(db.url)).map((s) => s.id)).toEqual(before.filter((s) => s.id !== target).map((s) => s.id))
+    expect((await listSessions(db.url)).map((s) => s.id)).toEqual(
+      before.filter((s) => s.id !== target).map((s) => s.id),
+    )
     await expect(keep.query('SELECT 1')).resolves.toBeDefined()
   })
 })

@@ -41,7 +41,10 @@ describe('openTcpProxy (PostgreSQL)', () => {
     const victim = await connect(proxy.url)
     try {
       await gate.shut()
-      const failed = victim.query(`SELECT 1 WHERE ${gate.condition}`).then(() => 'answered', (error: Error) => error.message)
+      const failed = victim.query(`SELECT 1 WHERE ${gate.condition}`).then(
+        () => 'answered',
+        (error: Error) => error.message,
+      )
       await restartUnderGate(proxy, gate, { downMs: 200 })
       expect(await failed).toMatch(/ECONNRESET|Connection terminated/)
     } finally {
@@ -59,7 +62,9 @@ describe('openTcpProxy (PostgreSQL)', () => {
     await using proxy = await openTcpProxy(db.url)
     await using gate = await openQueryGate(db.url)
     await gate.shut()
-    await expect(restartUnderGate(proxy, gate, { timeoutMs: 200 })).rejects.toThrow('no statement came to the shut gate within 200 ms')
+    await expect(restartUnderGate(proxy, gate, { timeoutMs: 200 })).rejects.toThrow(
+      'no statement came to the shut gate within 200 ms',
+    )
     await using client = await connect(db.url)
     expect(await client.query<{ n: number }>(`SELECT 7 AS n WHERE ${gate.condition}`)).toEqual([{ n: 7 }])
   })

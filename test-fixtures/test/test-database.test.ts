@@ -25,7 +25,9 @@ async function tablesIn(url: string, dialect: Dialect): Promise<string[]> {
   const rows =
     dialect === 'postgres'
       ? await connection.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'")
-      : await connection.query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = database()')
+      : await connection.query<{ name: string }>(
+          'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = database()',
+        )
   return rows.map((row) => row.name).sort()
 }
 
@@ -54,7 +56,10 @@ describe.each(dialects)('createTestDatabase on %s', (dialect) => {
     expect(a.name).not.toBe(b.name)
     {
       await using connection = await connect(a.url)
-      await connection.query(dialect === 'postgres' ? 'INSERT INTO tags (name) VALUES ($1)' : 'INSERT INTO tags (name) VALUES (?)', ['only-in-a'])
+      await connection.query(
+        dialect === 'postgres' ? 'INSERT INTO tags (name) VALUES ($1)' : 'INSERT INTO tags (name) VALUES (?)',
+        ['only-in-a'],
+      )
     }
     await using connectionB = await connect(b.url)
     expect(await connectionB.query('SELECT * FROM tags')).toEqual([])
@@ -65,7 +70,10 @@ describe.each(dialects)('createTestDatabase on %s', (dialect) => {
     const straggler = await connect(db.url)
     try {
       await straggler.query(dialect === 'postgres' ? 'BEGIN' : 'START TRANSACTION')
-      await straggler.query(dialect === 'postgres' ? 'INSERT INTO tags (name) VALUES ($1)' : 'INSERT INTO tags (name) VALUES (?)', ['uncommitted'])
+      await straggler.query(
+        dialect === 'postgres' ? 'INSERT INTO tags (name) VALUES ($1)' : 'INSERT INTO tags (name) VALUES (?)',
+        ['uncommitted'],
+      )
       await db.drop()
       expect(await databaseExists(dialect, db.name)).toBe(false)
       await expect(db.drop()).resolves.toBeUndefined()
@@ -173,7 +181,9 @@ describe('createTestDatabase input', () => {
 
   it('rejects a drop() timeoutMs that is not a positive integer, leaving the database in place', async () => {
     await using db = await createTestDatabase({ dialect: 'postgres' })
-    await expect(db.drop({ timeoutMs: 1.5 })).rejects.toThrow(/timeoutMs must be a positive integer \(milliseconds\), received 1.5/)
+    await expect(db.drop({ timeoutMs: 1.5 })).rejects.toThrow(
+      /timeoutMs must be a positive integer \(milliseconds\), received 1.5/,
+    )
     expect(await databaseExists('postgres', db.name)).toBe(true)
   })
 

@@ -61,7 +61,8 @@ describe('matrixRows', () => {
       expect(rows.map((row) => row.id)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1))
       for (const column of matrixColumns(dialect)) {
         const values = rows.map((row) => row.values[column.column])
-        for (const value of column.values) expect(values, `${column.column} holds ${JSON.stringify(value)}`).toContain(value)
+        for (const value of column.values)
+          expect(values, `${column.column} holds ${JSON.stringify(value)}`).toContain(value)
         expect(values.filter((v) => v === null).length, column.column).toBeGreaterThanOrEqual(4)
         const present = values.filter((v) => v !== null)
         expect(new Set(present).size, column.column).toBeLessThan(present.length)
@@ -83,13 +84,17 @@ describe.each(['postgres', 'mariadb'] as const)('createTypeMatrix on %s', (diale
       const [count] = await c.query<{ n: number | string }>(`SELECT count(*) AS n FROM ${typeMatrixTable}`)
       expect(Number(count!.n)).toBe(rows.length)
       for (const column of matrixColumns(dialect)) {
-        const [stored] = await c.query<{ n: number | string }>(`SELECT count(${column.column}) AS n FROM ${typeMatrixTable}`)
+        const [stored] = await c.query<{ n: number | string }>(
+          `SELECT count(${column.column}) AS n FROM ${typeMatrixTable}`,
+        )
         expect(Number(stored!.n), column.column).toBe(rows.filter((row) => row.values[column.column] !== null).length)
       }
       const floats = matrixColumns(dialect).filter((column) => /^(real|double|float)/.test(column.sqlType))
       expect(floats.length).toBe(2)
       for (const column of floats) {
-        const [distinct] = await c.query<{ n: number | string }>(`SELECT count(DISTINCT ${column.column}) AS n FROM ${typeMatrixTable}`)
+        const [distinct] = await c.query<{ n: number | string }>(
+          `SELECT count(DISTINCT ${column.column}) AS n FROM ${typeMatrixTable}`,
+        )
         // -0 equals 0; every other pool value, ulp neighbours included, is its own value
         expect(Number(distinct!.n), column.column).toBe(new Set(column.values.map((v) => (v === '-0' ? '0' : v))).size)
       }

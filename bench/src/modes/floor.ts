@@ -14,7 +14,8 @@ export const floor: Mode = {
     await client.connect()
     return {
       async run(sink) {
-        const sql = config.limit === undefined ? 'SELECT * FROM events ORDER BY id' : 'SELECT * FROM events ORDER BY id LIMIT $1'
+        const sql =
+          config.limit === undefined ? 'SELECT * FROM events ORDER BY id' : 'SELECT * FROM events ORDER BY id LIMIT $1'
         const cursor = client.query(new Cursor(sql, config.limit === undefined ? [] : [config.limit]))
         try {
           for (;;) {

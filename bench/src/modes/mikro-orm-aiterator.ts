@@ -10,11 +10,17 @@ import { openMikroOrm } from './mikro-orm-connection.ts'
  * `em.aiterator()` from @batchyield/mikro-orm with one strategy, read-ahead and consumer speed; with
  * `paths: 'public'` on MikroORM's public API (`BATCHYIELD_MIKRO_PATHS=public`) instead of the fast paths.
  */
-function mikroAiterator(strategy: 'keyset' | 'cursor', prefetch: 0 | 1, consumerDelayMs = 0, paths: 'detected' | 'public' = 'detected'): Mode {
+function mikroAiterator(
+  strategy: 'keyset' | 'cursor',
+  prefetch: 0 | 1,
+  consumerDelayMs = 0,
+  paths: 'detected' | 'public' = 'detected',
+): Mode {
   const slow = consumerDelayMs > 0
   const publicPaths = paths === 'public'
   return {
-    name: (slow ? `slow-mikro-${strategy}-p${prefetch}` : `mikro-aiterator-${strategy}`) + (publicPaths ? '-public' : ''),
+    name:
+      (slow ? `slow-mikro-${strategy}-p${prefetch}` : `mikro-aiterator-${strategy}`) + (publicPaths ? '-public' : ''),
     library: 'MikroORM',
     description:
       `@batchyield/mikro-orm \`em.aiterator(Event, { strategy: '${strategy}', prefetch: ${prefetch} })\`, batches of batchYieldSize` +
@@ -40,7 +46,10 @@ function mikroAiterator(strategy: 'keyset' | 'cursor', prefetch: 0 | 1, consumer
         async paths() {
           const taken = pathsOf(orm.em.fork())
           const fast = Object.entries(taken).filter(([, path]) => path !== 'public')
-          if (publicPaths && fast.length > 0) throw new Error(`BATCHYIELD_MIKRO_PATHS=public, yet ${fast.map(([part]) => part).join(', ')} took the fast path`)
+          if (publicPaths && fast.length > 0)
+            throw new Error(
+              `BATCHYIELD_MIKRO_PATHS=public, yet ${fast.map(([part]) => part).join(', ')} took the fast path`,
+            )
           return { ...taken }
         },
         close: () => orm.close(),

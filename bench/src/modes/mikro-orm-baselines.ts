@@ -48,7 +48,8 @@ export const mikroOffsetFork: Mode = {
 export const mikroStream: Mode = {
   name: 'mikro-stream',
   library: 'MikroORM',
-  description: 'MikroORM `em.stream` (chunkSize as configured): one entity at a time, handed over in lists of batchYieldSize',
+  description:
+    'MikroORM `em.stream` (chunkSize as configured): one entity at a time, handed over in lists of batchYieldSize',
   consumerDelayMs: 0,
   supportsLimit: true,
   async prepare(config) {
@@ -56,7 +57,9 @@ export const mikroStream: Mode = {
     return {
       async run(sink) {
         const limit = config.limit === undefined ? {} : { limit: config.limit }
-        const stream = orm.em.fork().stream(EventEntity, { orderBy: { id: 'asc' }, chunkSize: config.chunkSize, ...limit })
+        const stream = orm.em
+          .fork()
+          .stream(EventEntity, { orderBy: { id: 'asc' }, chunkSize: config.chunkSize, ...limit })
         await sinkInLists(stream, config.batchYieldSize, sink)
       },
       close: () => orm.close(),

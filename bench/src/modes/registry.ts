@@ -72,7 +72,9 @@ export function childNodeArgs(mode: string, heapMib: number, baseArgs: readonly 
 export async function loadMode(name: string): Promise<Mode> {
   const load = modeLoaders[name] ?? wideModeLoaders[name]
   if (load === undefined) {
-    throw new RangeError(`Unknown mode ${JSON.stringify(name)}; accepted: ${[...modeNames, ...wideModeNames].join(', ')}`)
+    throw new RangeError(
+      `Unknown mode ${JSON.stringify(name)}; accepted: ${[...modeNames, ...wideModeNames].join(', ')}`,
+    )
   }
   return load()
 }
@@ -86,11 +88,16 @@ export async function loadMode(name: string): Promise<Mode> {
  */
 export function selectModeNames(filter: string | undefined, names: readonly string[]): string[] {
   if (filter === undefined) return [...names]
-  const patterns = filter.split(',').map((p) => p.trim()).filter(Boolean)
+  const patterns = filter
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
   const matches = (name: string, p: string) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p)
   const unmatched = patterns.filter((p) => !names.some((name) => matches(name, p)))
   if (unmatched.length || patterns.length === 0) {
-    throw new TypeError(`--modes: no mode matches ${unmatched.length ? unmatched.map((p) => JSON.stringify(p)).join(', ') : JSON.stringify(filter)}; modes: ${names.join(', ')}`)
+    throw new TypeError(
+      `--modes: no mode matches ${unmatched.length ? unmatched.map((p) => JSON.stringify(p)).join(', ') : JSON.stringify(filter)}; modes: ${names.join(', ')}`,
+    )
   }
   return names.filter((name) => patterns.some((p) => matches(name, p)))
 }

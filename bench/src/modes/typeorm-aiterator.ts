@@ -9,16 +9,23 @@ import { eventsQuery, openTypeormDataSource } from './typeorm-connection.ts'
  * `qb.aiterator()` from @batchyield/typeorm with one strategy, read-ahead and consumer speed; with
  * `paths: 'public'` on TypeORM's public API (`BATCHYIELD_TYPEORM_PATHS=public`) instead of the fast paths.
  */
-function typeormAiterator(strategy: 'keyset' | 'cursor', prefetch: 0 | 1, consumerDelayMs = 0, paths: 'detected' | 'public' = 'detected'): Mode {
+function typeormAiterator(
+  strategy: 'keyset' | 'cursor',
+  prefetch: 0 | 1,
+  consumerDelayMs = 0,
+  paths: 'detected' | 'public' = 'detected',
+): Mode {
   const slow = consumerDelayMs > 0
   const publicPaths = paths === 'public'
   return {
-    name: (slow ? `slow-typeorm-${strategy}-p${prefetch}` : `typeorm-aiterator-${strategy}-p${prefetch}`) + (publicPaths ? '-public' : ''),
+    name:
+      (slow ? `slow-typeorm-${strategy}-p${prefetch}` : `typeorm-aiterator-${strategy}-p${prefetch}`) +
+      (publicPaths ? '-public' : ''),
     library: 'TypeORM',
     description:
       `@batchyield/typeorm \`qb.aiterator({ strategy: '${strategy}', prefetch: ${prefetch} })\`, batches of batchYieldSize` +
       (slow ? `, consumer awaits ${consumerDelayMs} ms per batch` : '') +
-      (publicPaths ? ', with `BATCHYIELD_TYPEORM_PATHS=public` (TypeORM\'s public API instead of the fast paths)' : ''),
+      (publicPaths ? ", with `BATCHYIELD_TYPEORM_PATHS=public` (TypeORM's public API instead of the fast paths)" : ''),
     consumerDelayMs,
     supportsLimit: true,
     async prepare(config) {
@@ -38,7 +45,8 @@ function typeormAiterator(strategy: 'keyset' | 'cursor', prefetch: 0 | 1, consum
         },
         async paths() {
           const taken = (await pathsOf(eventsQuery(dataSource)))[strategy]
-          if (publicPaths && taken !== 'public') throw new Error(`BATCHYIELD_TYPEORM_PATHS=public, yet the ${strategy} strategy took the ${taken} path`)
+          if (publicPaths && taken !== 'public')
+            throw new Error(`BATCHYIELD_TYPEORM_PATHS=public, yet the ${strategy} strategy took the ${taken} path`)
           return { [strategy]: taken }
         },
         close: () => dataSource.destroy(),

@@ -5,7 +5,10 @@ import type { BenchPoolOptions } from './mode.ts'
 
 /** An initialized TypeORM DataSource on the bench database, with the `events` entity only. */
 export async function openTypeormDataSource(url: string, pool: BenchPoolOptions = {}): Promise<DataSource> {
-  const extra = { max: pool.max ?? 2, ...(pool.applicationName === undefined ? {} : { application_name: pool.applicationName }) }
+  const extra = {
+    max: pool.max ?? 2,
+    ...(pool.applicationName === undefined ? {} : { application_name: pool.applicationName }),
+  }
   const dataSource = new DataSource({ type: 'postgres', url, entities: [EventSchema], logging: false, extra })
   await dataSource.initialize()
   // Before timing: open the pool's connection and load one entity, so the first query's one-off costs

@@ -27,7 +27,8 @@ export function wideChecksumOf(item: object): number {
  * // "`qb.aiterator({ strategy: 'keyset', batchYieldSize, maxChunkBytes: Infinity })`, chunkSize default (2000), prefetch default (1)"
  */
 export function describeWideCall(call: string, strategy: 'keyset' | 'cursor', bound: WideBound): string {
-  const defaults = bound === 'unbounded' ? 'chunkSize default (2000)' : 'chunkSize and maxChunkBytes default (2000, 16 MiB)'
+  const defaults =
+    bound === 'unbounded' ? 'chunkSize default (2000)' : 'chunkSize and maxChunkBytes default (2000, 16 MiB)'
   return `\`${call}{ strategy: '${strategy}', batchYieldSize${bound === 'unbounded' ? ', maxChunkBytes: Infinity' : ''} })\`, ${defaults}, prefetch default (1)`
 }
 
@@ -37,8 +38,14 @@ export function describeWideCall(call: string, strategy: 'keyset' | 'cursor', bo
  * @example
  * parseWideModeName('wide-mikro-cursor-unbounded') // { library: 'mikro', strategy: 'cursor', bound: 'unbounded' }
  */
-export function parseWideModeName(name: string): { library: 'typeorm' | 'mikro'; strategy: 'keyset' | 'cursor'; bound: WideBound } | undefined {
+export function parseWideModeName(
+  name: string,
+): { library: 'typeorm' | 'mikro'; strategy: 'keyset' | 'cursor'; bound: WideBound } | undefined {
   const match = /^wide-(typeorm|mikro)-(keyset|cursor)(-unbounded)?$/.exec(name)
   if (match === null) return undefined
-  return { library: match[1] as 'typeorm' | 'mikro', strategy: match[2] as 'keyset' | 'cursor', bound: match[3] === undefined ? 'default' : 'unbounded' }
+  return {
+    library: match[1] as 'typeorm' | 'mikro',
+    strategy: match[2] as 'keyset' | 'cursor',
+    bound: match[3] === undefined ? 'default' : 'unbounded',
+  }
 }

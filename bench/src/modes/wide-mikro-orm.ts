@@ -17,7 +17,12 @@ function mikroWide(strategy: 'keyset' | 'cursor', bound: WideBound): Mode {
     supportsLimit: true,
     checksumOf: wideChecksumOf,
     async prepare(config) {
-      const orm = await MikroORM.init({ clientUrl: config.url, entities: [WideEventEntity], debug: false, pool: { min: 1, max: 2 } })
+      const orm = await MikroORM.init({
+        clientUrl: config.url,
+        entities: [WideEventEntity],
+        debug: false,
+        pool: { min: 1, max: 2 },
+      })
       // Before timing: connect and load one entity, as the `events` modes do.
       await orm.em.fork().find(WideEventEntity, {}, { orderBy: { id: 'asc' }, limit: 1 })
       return {

@@ -18,7 +18,13 @@ function typeormWide(strategy: 'keyset' | 'cursor', bound: WideBound): Mode {
     supportsLimit: true,
     checksumOf: wideChecksumOf,
     async prepare(config) {
-      const dataSource = new DataSource({ type: 'postgres', url: config.url, entities: [WideEventSchema], logging: false, extra: { max: 2 } })
+      const dataSource = new DataSource({
+        type: 'postgres',
+        url: config.url,
+        entities: [WideEventSchema],
+        logging: false,
+        extra: { max: 2 },
+      })
       await dataSource.initialize()
       const query = () => dataSource.getRepository(WideEventSchema).createQueryBuilder('w').orderBy('w.id', 'ASC')
       // Before timing: connect and load one entity, as the `events` modes do.

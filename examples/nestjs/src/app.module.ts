@@ -19,7 +19,14 @@ export class ExportAppModule {
     const imports =
       orm === 'typeorm'
         ? [TypeOrmModule.forRoot({ type: 'postgres', url, entities: [Event] }), TypeormExportModule]
-        : [MikroOrmModule.forRoot({ driver: PostgreSqlDriver, clientUrl: url, entities: [EventEntity] }), MikroOrmExportModule]
-    return { module: ExportAppModule, imports, exports: [orm === 'typeorm' ? TypeormExportModule : MikroOrmExportModule] }
+        : [
+            MikroOrmModule.forRoot({ driver: PostgreSqlDriver, clientUrl: url, entities: [EventEntity] }),
+            MikroOrmExportModule,
+          ]
+    return {
+      module: ExportAppModule,
+      imports,
+      exports: [orm === 'typeorm' ? TypeormExportModule : MikroOrmExportModule],
+    }
   }
 }

@@ -16,7 +16,9 @@ import { EXPORT_JOB, type ExportJob, type ExportOptions, type ExportReport } fro
 
 /** Boots the Nest application for `options.orm`, runs its export job once, and closes the application. */
 export async function runExport(options: ExportAppOptions & ExportOptions): Promise<ExportReport> {
-  const app = await NestFactory.createApplicationContext(ExportAppModule.forRoot(options), { logger: ['error', 'warn'] })
+  const app = await NestFactory.createApplicationContext(ExportAppModule.forRoot(options), {
+    logger: ['error', 'warn'],
+  })
   try {
     return await app.get<ExportJob>(EXPORT_JOB).run(options)
   } finally {
@@ -26,12 +28,24 @@ export async function runExport(options: ExportAppOptions & ExportOptions): Prom
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
-    options: { orm: { type: 'string', default: 'typeorm' }, url: { type: 'string' }, 'batch-size': { type: 'string', default: '500' }, 'chunk-size': { type: 'string', default: '2000' } },
+    options: {
+      orm: { type: 'string', default: 'typeorm' },
+      url: { type: 'string' },
+      'batch-size': { type: 'string', default: '500' },
+      'chunk-size': { type: 'string', default: '2000' },
+    },
     strict: true,
   })
   const url = values.url ?? process.env.DATABASE_URL
-  if (url === undefined) throw new TypeError('give --url postgres://… (or set DATABASE_URL): a database holding the fixture table events')
-  if (values.orm !== 'typeorm' && values.orm !== 'mikro-orm') throw new TypeError(`--orm must be typeorm or mikro-orm, received ${JSON.stringify(values.orm)}`)
-  const report = await runExport({ orm: values.orm, url, batchSize: Number(values['batch-size']), chunkSize: Number(values['chunk-size']) })
+  if (url === undefined)
+    throw new TypeError('give --url postgres://… (or set DATABASE_URL): a database holding the fixture table events')
+  if (values.orm !== 'typeorm' && values.orm !== 'mikro-orm')
+    throw new TypeError(`--orm must be typeorm or mikro-orm, received ${JSON.stringify(values.orm)}`)
+  const report = await runExport({
+    orm: values.orm,
+    url,
+    batchSize: Number(values['batch-size']),
+    chunkSize: Number(values['chunk-size']),
+  })
   console.log(`${report.job}: exported ${report.rows} events in ${report.batches} batches`)
 }

@@ -20,11 +20,18 @@ export class MikroOrmExportJob implements ExportJob {
     await connection.execute('delete from export_ledger where job = ?', ['mikro-orm'])
     let rows = 0
     let batches = 0
-    const purchases = this.em.createQueryBuilder(EventEntity, 'e').select('*').where({ kind: 'purchase', isTest: false }).orderBy({ id: 'asc' })
+    const purchases = this.em
+      .createQueryBuilder(EventEntity, 'e')
+      .select('*')
+      .where({ kind: 'purchase', isTest: false })
+      .orderBy({ id: 'asc' })
     for await (const batch of purchases.aiterator(batchSize, { chunkSize })) {
       batches += 1
       // MikroORM expands an array parameter into a list, so the ids go as one PostgreSQL array literal
-      await connection.execute("insert into export_ledger (job, event_id, batch_no) select 'mikro-orm', unnest(?::bigint[]), ?", [`{${batch.map((event) => event.id).join(',')}}`, batches])
+      await connection.execute(
+        "insert into export_ledger (job, event_id, batch_no) select 'mikro-orm', unnest(?::bigint[]), ?",
+        [`{${batch.map((event) => event.id).join(',')}}`, batches],
+      )
       rows += batch.length
     }
     return { job: 'mikro-orm', rows, batches }

@@ -21,10 +21,17 @@ export class TypeormExportJob implements ExportJob {
     await db.query('DELETE FROM export_ledger WHERE job = $1', ['typeorm'])
     let rows = 0
     let batches = 0
-    const purchases = this.events.aiterator({ where: { kind: 'purchase', isTest: false }, order: { id: 'ASC' } }, batchSize, { chunkSize })
+    const purchases = this.events.aiterator(
+      { where: { kind: 'purchase', isTest: false }, order: { id: 'ASC' } },
+      batchSize,
+      { chunkSize },
+    )
     for await (const batch of purchases) {
       batches += 1
-      await db.query("INSERT INTO export_ledger (job, event_id, batch_no) SELECT 'typeorm', unnest($1::bigint[]), $2", [batch.map((event) => event.id), batches])
+      await db.query("INSERT INTO export_ledger (job, event_id, batch_no) SELECT 'typeorm', unnest($1::bigint[]), $2", [
+        batch.map((event) => event.id),
+        batches,
+      ])
       rows += batch.length
     }
     return { job: 'typeorm', rows, batches }

@@ -1,4 +1,10 @@
-import { assertAbortSignal, assertBoolean, assertOptionsObject, assertPositiveInteger, describeValue } from './validate.js'
+import {
+  assertAbortSignal,
+  assertBoolean,
+  assertOptionsObject,
+  assertPositiveInteger,
+  describeValue,
+} from './validate.js'
 import { TIMED_OUT, waitFor } from './wait-for.js'
 
 /**
@@ -40,11 +46,18 @@ export interface AbatchedOptions {
  * for await (const batch of abatched(ticks(), 10, { maxWaitMs: 50 })) console.log(batch) // [0, 1, 2] [3, 4]
  * ```
  */
-export function abatched<T>(source: AsyncIterable<T> | Iterable<T>, size: number, options: AbatchedOptions = {}): AsyncGenerator<T[], void, undefined> {
+export function abatched<T>(
+  source: AsyncIterable<T> | Iterable<T>,
+  size: number,
+  options: AbatchedOptions = {},
+): AsyncGenerator<T[], void, undefined> {
   const candidate = source as Partial<AsyncIterable<T> & Iterable<T>> | null
-  const iterate: ((this: unknown) => AsyncIterator<T> | Iterator<T>) | undefined = candidate?.[Symbol.asyncIterator] ?? candidate?.[Symbol.iterator]
+  const iterate: ((this: unknown) => AsyncIterator<T> | Iterator<T>) | undefined =
+    candidate?.[Symbol.asyncIterator] ?? candidate?.[Symbol.iterator]
   if (typeof iterate !== 'function') {
-    throw new TypeError(`abatched(): source must be an AsyncIterable or Iterable; received ${describeValue(source)} (${typeof source})`)
+    throw new TypeError(
+      `abatched(): source must be an AsyncIterable or Iterable; received ${describeValue(source)} (${typeof source})`,
+    )
   }
   assertPositiveInteger('size', size)
   assertOptionsObject('options', options)
@@ -53,12 +66,20 @@ export function abatched<T>(source: AsyncIterable<T> | Iterable<T>, size: number
   if (maxWaitMs !== undefined) assertPositiveInteger('maxWaitMs', maxWaitMs)
   if (signal !== undefined) assertAbortSignal('signal', signal)
   if (strict && maxWaitMs !== undefined) {
-    throw new TypeError(`abatched(): strict: true cannot be combined with maxWaitMs (${maxWaitMs}), which yields short batches by design`)
+    throw new TypeError(
+      `abatched(): strict: true cannot be combined with maxWaitMs (${maxWaitMs}), which yields short batches by design`,
+    )
   }
   return run(() => iterate.call(source), size, strict, maxWaitMs, signal)
 }
 
-async function* run<T>(start: () => AsyncIterator<T> | Iterator<T>, size: number, strict: boolean, maxWaitMs: number | undefined, signal: AbortSignal | undefined): AsyncGenerator<T[], void, undefined> {
+async function* run<T>(
+  start: () => AsyncIterator<T> | Iterator<T>,
+  size: number,
+  strict: boolean,
+  maxWaitMs: number | undefined,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<T[], void, undefined> {
   const iterator = start()
   let sourceDone = false // finished or threw: then it must not be closed
   const step = async (): Promise<IteratorResult<T>> => {
@@ -95,7 +116,10 @@ async function* run<T>(start: () => AsyncIterator<T> | Iterator<T>, size: number
       }
     }
     if (batch.length > 0) {
-      if (strict) throw new RangeError(`abatched(): strict: true requires every batch to have ${size} items; the last one has ${batch.length}`)
+      if (strict)
+        throw new RangeError(
+          `abatched(): strict: true requires every batch to have ${size} items; the last one has ${batch.length}`,
+        )
       yield batch
       if (signal?.aborted) throw signal.reason
     }
@@ -104,7 +128,9 @@ async function* run<T>(start: () => AsyncIterator<T> | Iterator<T>, size: number
     throw error
   } finally {
     if (!sourceDone) {
-      const closing = (async () => { await iterator.return?.() })()
+      const closing = (async () => {
+        await iterator.return?.()
+      })()
       if (pending) {
         // The source is still inside next(): ask it to stop, but don't wait for that step.
         closing.catch(() => {})

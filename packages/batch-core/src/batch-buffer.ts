@@ -32,6 +32,6 @@ export class BatchBuffer<T> {
         this.offset = end
       }
     }
-    return pieces.length === 1 ? pieces[0]! : pieces.flat() as T[]
+    return pieces.length === 1 ? pieces[0]! : (pieces.flat() as T[])
   }
 }

@@ -29,9 +29,15 @@ export interface BatchedOptions {
  * console.log([...batched([1, 2, 3, 4], 2, { strict: true })]) // [[1, 2], [3, 4]]
  * ```
  */
-export function batched<T>(iterable: Iterable<T>, size: number, options: BatchedOptions = {}): Generator<T[], void, undefined> {
+export function batched<T>(
+  iterable: Iterable<T>,
+  size: number,
+  options: BatchedOptions = {},
+): Generator<T[], void, undefined> {
   if (typeof (iterable as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
-    throw new TypeError(`batched(): iterable must be an Iterable (array, Set, generator, ...); received ${describeValue(iterable)} (${typeof iterable})`)
+    throw new TypeError(
+      `batched(): iterable must be an Iterable (array, Set, generator, ...); received ${describeValue(iterable)} (${typeof iterable})`,
+    )
   }
   assertPositiveInteger('size', size)
   assertOptionsObject('options', options)
@@ -50,6 +56,9 @@ function* run<T>(iterable: Iterable<T>, size: number, strict: boolean): Generato
     }
   }
   if (batch.length === 0) return
-  if (strict) throw new RangeError(`batched(): strict: true requires every batch to have ${size} items; the last one has ${batch.length}`)
+  if (strict)
+    throw new RangeError(
+      `batched(): strict: true requires every batch to have ${size} items; the last one has ${batch.length}`,
+    )
   yield batch
 }

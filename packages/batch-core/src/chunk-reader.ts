@@ -111,7 +111,8 @@ export class ChunkReader<T> {
       try {
         return await source.next(size, signal)
       } catch (error) {
-        if (attempt >= this.options.retries || signal.aborted || this.stopped || source.retryable?.(error) !== true) throw error
+        if (attempt >= this.options.retries || signal.aborted || this.stopped || source.retryable?.(error) !== true)
+          throw error
         await sleep(retryDelayMs(attempt), signal)
       }
     }
@@ -123,13 +124,18 @@ export class ChunkReader<T> {
       if (this.stopped) return // the caller left while the source was opening
       const chunk = await this.read(this.source, size)
       if (typeof chunk !== 'object' || chunk === null || !Array.isArray(chunk.items)) {
-        throw new TypeError(`ChunkSource.next() must resolve to { items: T[], done: boolean }; received ${describeValue(chunk)}`)
+        throw new TypeError(
+          `ChunkSource.next() must resolve to { items: T[], done: boolean }; received ${describeValue(chunk)}`,
+        )
       }
       this.chunks++
       this.sizer.observe(chunk.items)
       const { limit } = this.options
       // A source may return more than asked; the total limit is still honoured exactly.
-      const items = limit !== undefined && chunk.items.length > limit - this.received ? chunk.items.slice(0, limit - this.received) : chunk.items
+      const items =
+        limit !== undefined && chunk.items.length > limit - this.received
+          ? chunk.items.slice(0, limit - this.received)
+          : chunk.items
       this.received += items.length
       if (items.length > 0) this.queue.push(items)
       // An empty chunk also means the end, so a source that never says `done` cannot loop forever.
@@ -146,8 +152,15 @@ export function retryDelayMs(attempt: number): number {
 }
 
 function checkSource<T>(source: ChunkSource<T>): ChunkSource<T> {
-  if (typeof source !== 'object' || source === null || typeof source.next !== 'function' || typeof source.close !== 'function') {
-    throw new TypeError(`open() must return a ChunkSource { next(size, signal), close() }; received ${describeValue(source)}`)
+  if (
+    typeof source !== 'object' ||
+    source === null ||
+    typeof source.next !== 'function' ||
+    typeof source.close !== 'function'
+  ) {
+    throw new TypeError(
+      `open() must return a ChunkSource { next(size, signal), close() }; received ${describeValue(source)}`,
+    )
   }
   return source
 }

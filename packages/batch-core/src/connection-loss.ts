@@ -104,7 +104,8 @@ const LOST_CODES: ReadonlySet<string> = new Set([
   'ENOTCONN',
 ])
 /** What node-postgres and mysql2 say when they already know the connection is gone (these errors carry no code). */
-const LOST_MESSAGE = /Connection terminated|Connection lost|connection is in closed state|not queryable|terminating connection/i
+const LOST_MESSAGE =
+  /Connection terminated|Connection lost|connection is in closed state|not queryable|terminating connection/i
 
 interface ErrorLike {
   readonly message: string
@@ -116,7 +117,8 @@ interface ErrorLike {
 function sqlStateOfOne(error: ErrorLike): string | undefined {
   if (typeof error.sqlState === 'string' && error.sqlState.length === 5) return error.sqlState
   // node-postgres puts the SQLSTATE in `code` and the server's severity beside it; a socket error's `code` has no severity
-  if (typeof error.severity === 'string' && typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code)) return error.code
+  if (typeof error.severity === 'string' && typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code))
+    return error.code
   return undefined
 }
 

@@ -119,7 +119,10 @@ export class CursorSession<Row> {
    * Begins the transaction (when the session owns it) and declares the cursor. On failure,
    * whatever was opened is ended (or the connection destroyed) before the error is rethrown.
    */
-  static async open<Row>(connection: CursorConnection<Row>, options: CursorSessionOptions): Promise<CursorSession<Row>> {
+  static async open<Row>(
+    connection: CursorConnection<Row>,
+    options: CursorSessionOptions,
+  ): Promise<CursorSession<Row>> {
     const session = new CursorSession(connection, options)
     const { signal } = options
     try {
@@ -186,7 +189,12 @@ export class CursorSession<Row> {
       if (owns) this.#cancel(running)
       const bound = this.#cancelled !== undefined ? this.#cancelWaitMs() : this.#options.chunkTimeoutMs
       if ((await waitFor(running.settled, undefined, bound)) === TIMED_OUT) {
-        this.#dispatch({ kind: 'unknown', error: new Error(`The cursor's statement did not end within ${bound} ms${this.#cancelled ? ' of its cancel request' : ''}`) })
+        this.#dispatch({
+          kind: 'unknown',
+          error: new Error(
+            `The cursor's statement did not end within ${bound} ms${this.#cancelled ? ' of its cancel request' : ''}`,
+          ),
+        })
       }
     }
     let endError: unknown
@@ -197,13 +205,16 @@ export class CursorSession<Row> {
       try {
         if (!owns) {
           if (this.#declared && state.kind !== 'failed') await this.#bounded(() => this.#connection.closeCursor())
-        } else if (state.kind === 'failed' || this.#cancelled !== undefined) await this.#bounded(() => this.#connection.rollback())
+        } else if (state.kind === 'failed' || this.#cancelled !== undefined)
+          await this.#bounded(() => this.#connection.rollback())
         else await this.#bounded(() => this.#connection.commit())
       } catch (error) {
         endError = error
         const kind = failureKind(error)
         // the session's own transaction whose end failed may still be open
-        this.#dispatch(kind === 'lost' ? { kind, error } : owns ? { kind: 'unknown', error } : { kind: 'failed', error })
+        this.#dispatch(
+          kind === 'lost' ? { kind, error } : owns ? { kind: 'unknown', error } : { kind: 'failed', error },
+        )
       }
     }
     const broken = this.broken
@@ -267,15 +278,20 @@ export class CursorSession<Row> {
   /** Runs an end statement, bounded by `chunkTimeoutMs`; a timeout is a failure. */
   async #bounded(send: () => Promise<void>): Promise<void> {
     const bound = this.#options.chunkTimeoutMs
-    if ((await waitFor(send(), undefined, bound)) === TIMED_OUT) throw new ChunkTimeoutError(`The cursor's end (COMMIT, ROLLBACK or CLOSE) did not finish within chunkTimeoutMs (${bound} ms)`)
+    if ((await waitFor(send(), undefined, bound)) === TIMED_OUT)
+      throw new ChunkTimeoutError(
+        `The cursor's end (COMMIT, ROLLBACK or CLOSE) did not finish within chunkTimeoutMs (${bound} ms)`,
+      )
   }
 
   #assertCanSend(signal: AbortSignal | undefined): void {
     signal?.throwIfAborted()
     const state = this.#state
     if (state.kind === 'lost' || state.kind === 'unknown' || state.kind === 'failed') throw state.error
-    if (state.kind === 'stopped') throw state.reason ?? new Error('The cursor session has ended: no statement can be sent on it')
-    if (this.#running !== undefined) throw new Error('The cursor session runs one statement at a time: wait for the last one to settle')
+    if (state.kind === 'stopped')
+      throw state.reason ?? new Error('The cursor session has ended: no statement can be sent on it')
+    if (this.#running !== undefined)
+      throw new Error('The cursor session runs one statement at a time: wait for the last one to settle')
   }
 
   #failed(error: unknown): void {
@@ -307,7 +323,10 @@ type SessionState =
   | { readonly kind: 'unknown'; readonly error: unknown }
   | { readonly kind: 'lost'; readonly error: unknown }
 
-const SEVERITY = { open: 0, stopped: 1, failed: 2, unknown: 3, lost: 4 } as const satisfies Record<SessionState['kind'], number>
+const SEVERITY = { open: 0, stopped: 1, failed: 2, unknown: 3, lost: 4 } as const satisfies Record<
+  SessionState['kind'],
+  number
+>
 
 interface Running {
   /** Settles (never rejects) when the statement has ended, its failure recorded. */

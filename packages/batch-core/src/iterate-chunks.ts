@@ -45,17 +45,34 @@ import { describeValue } from './validate.js'
  * for await (const row of iterateChunks(open, { chunkSize: 4, limit: 2 })) console.log(row.id) // 0, 1
  * ```
  */
-export function iterateChunks<T>(open: OpenChunkSource<T>, options: BatchOptions & { readonly batchYieldSize: number }): AsyncGenerator<T[], void, undefined>
-export function iterateChunks<T>(open: OpenChunkSource<T>, options?: BatchOptions & { readonly batchYieldSize?: undefined }): AsyncGenerator<T, void, undefined>
-export function iterateChunks<T>(open: OpenChunkSource<T>, options?: BatchOptions): AsyncGenerator<T | T[], void, undefined>
-export function iterateChunks<T>(open: OpenChunkSource<T>, options?: BatchOptions): AsyncGenerator<T | T[], void, undefined> {
+export function iterateChunks<T>(
+  open: OpenChunkSource<T>,
+  options: BatchOptions & { readonly batchYieldSize: number },
+): AsyncGenerator<T[], void, undefined>
+export function iterateChunks<T>(
+  open: OpenChunkSource<T>,
+  options?: BatchOptions & { readonly batchYieldSize?: undefined },
+): AsyncGenerator<T, void, undefined>
+export function iterateChunks<T>(
+  open: OpenChunkSource<T>,
+  options?: BatchOptions,
+): AsyncGenerator<T | T[], void, undefined>
+export function iterateChunks<T>(
+  open: OpenChunkSource<T>,
+  options?: BatchOptions,
+): AsyncGenerator<T | T[], void, undefined> {
   if (typeof open !== 'function') {
-    throw new TypeError(`iterateChunks(): open must be a function that returns a ChunkSource; received ${describeValue(open)} (${typeof open})`)
+    throw new TypeError(
+      `iterateChunks(): open must be a function that returns a ChunkSource; received ${describeValue(open)} (${typeof open})`,
+    )
   }
   return run(open, validateBatchOptions(options))
 }
 
-async function* run<T>(open: OpenChunkSource<T>, options: ResolvedBatchOptions): AsyncGenerator<T | T[], void, undefined> {
+async function* run<T>(
+  open: OpenChunkSource<T>,
+  options: ResolvedBatchOptions,
+): AsyncGenerator<T | T[], void, undefined> {
   const { signal, limit, batchYieldSize, onProgress } = options
   if (signal?.aborted) throw signal.reason
   if (limit === 0) return
@@ -64,7 +81,13 @@ async function* run<T>(open: OpenChunkSource<T>, options: ResolvedBatchOptions):
   let rows = 0
   let batches = 0
   const report = (last: T): void =>
-    onProgress?.({ rows, batches, chunks: reader.chunks, elapsedMs: performance.now() - started, cursor: reader.cursorOf(last) })
+    onProgress?.({
+      rows,
+      batches,
+      chunks: reader.chunks,
+      elapsedMs: performance.now() - started,
+      cursor: reader.cursorOf(last),
+    })
   let completed = false
   let failed = false
   try {

@@ -70,7 +70,12 @@ const asText = (sql: string): string => `CAST(${sql} AS text)`
 const asChar = (sql: string): string => `CAST(${sql} AS CHAR)`
 const index = (sql: string): string => `(${sql} + 0)`
 
-function exact(type: string, read: (sql: string) => string, exactAs: readonly KeyValueKind[], compare: (sql: string) => string = column): KeyType {
+function exact(
+  type: string,
+  read: (sql: string) => string,
+  exactAs: readonly KeyValueKind[],
+  compare: (sql: string) => string = column,
+): KeyType {
   return { kind: 'exact', type, read, compare, comparesColumn: compare === column, exactAs }
 }
 
@@ -78,11 +83,48 @@ function refused(type: string, reason: string): RefusedKeyType {
   return { kind: 'refused', type, reason }
 }
 
-const PG_NO_ORDER = new Set(['json', 'xml', 'point', 'line', 'lseg', 'box', 'path', 'polygon', 'circle', 'tsquery', 'txid_snapshot', 'pg_snapshot', 'aclitem'])
-const PG_INTEGERS = new Set(['smallint', 'int2', 'integer', 'int', 'int4', 'smallserial', 'serial', 'serial2', 'serial4'])
+const PG_NO_ORDER = new Set([
+  'json',
+  'xml',
+  'point',
+  'line',
+  'lseg',
+  'box',
+  'path',
+  'polygon',
+  'circle',
+  'tsquery',
+  'txid_snapshot',
+  'pg_snapshot',
+  'aclitem',
+])
+const PG_INTEGERS = new Set([
+  'smallint',
+  'int2',
+  'integer',
+  'int',
+  'int4',
+  'smallserial',
+  'serial',
+  'serial2',
+  'serial4',
+])
 const PG_BIGINTS = new Set(['bigint', 'int8', 'bigserial', 'serial8'])
 const PG_FLOATS = new Set(['real', 'float4', 'double precision', 'float8', 'float', 'double'])
-const PG_STRINGS = new Set(['text', 'varchar', 'character varying', 'char', 'character', 'bpchar', 'citext', 'uuid', 'name', 'enum', 'simple-enum', 'string'])
+const PG_STRINGS = new Set([
+  'text',
+  'varchar',
+  'character varying',
+  'char',
+  'character',
+  'bpchar',
+  'citext',
+  'uuid',
+  'name',
+  'enum',
+  'simple-enum',
+  'string',
+])
 
 /**
  * PostgreSQL: every value is read as text and bound as an untyped parameter, which the server casts
@@ -107,7 +149,22 @@ function postgresql(type: string): KeyType | RefusedKeyType {
 
 const MY_INTEGERS = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'year', 'bool', 'boolean'])
 const MY_BINARY = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob'])
-const MY_STRINGS = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'nchar', 'nvarchar', 'national char', 'national varchar', 'uuid', 'inet4', 'inet6', 'string'])
+const MY_STRINGS = new Set([
+  'char',
+  'varchar',
+  'tinytext',
+  'text',
+  'mediumtext',
+  'longtext',
+  'nchar',
+  'nvarchar',
+  'national char',
+  'national varchar',
+  'uuid',
+  'inet4',
+  'inet6',
+  'string',
+])
 
 /**
  * MariaDB/MySQL: mysql2 parses FLOAT/DOUBLE with its own lossy parser, DECIMAL and BIGINT may come
@@ -121,7 +178,8 @@ function mysql(type: string): KeyType | RefusedKeyType {
   if (type === 'bigint') return exact(type, asChar, ['string', 'bigint'])
   if (type === 'float') return exact(type, (sql) => `CAST(CAST(${sql} AS DOUBLE) AS CHAR)`, [])
   if (type === 'double' || type === 'double precision' || type === 'real') return exact(type, asChar, [])
-  if (type === 'decimal' || type === 'numeric' || type === 'dec' || type === 'fixed') return exact(type, asChar, ['string'])
+  if (type === 'decimal' || type === 'numeric' || type === 'dec' || type === 'fixed')
+    return exact(type, asChar, ['string'])
   if (type === 'bit') return exact(type, index, [])
   if (type === 'enum' || type === 'set' || type === 'simple-enum') return exact(type, index, [], index)
   if (MY_BINARY.has(type)) return exact(type, column, ['buffer'])
@@ -175,7 +233,11 @@ export function keyType(dialect: KeyDialect, columnType: string): KeyType | Refu
 export function normalizeColumnType(columnType: string): string {
   let type = columnType.trim().toLowerCase()
   if (type.endsWith('[]') || type.startsWith('_')) return 'array'
-  type = type.replace(/\(.*?\)/g, '').replace(/\b(unsigned|signed|zerofill)\b/g, '').replace(/\s+/g, ' ').trim()
+  type = type
+    .replace(/\(.*?\)/g, '')
+    .replace(/\b(unsigned|signed|zerofill)\b/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
   if (type === 'timestamp with time zone') return 'timestamptz'
   if (type === 'timestamp without time zone') return 'timestamp'
   if (type === 'time with time zone') return 'timetz'

@@ -56,7 +56,8 @@ export interface KeysetRange {
  * const year2023: LeadingKeyRange = { kind: 'values', atLeast: new Date('2023-01-01'), atMost: new Date('2024-01-01') }
  * ```
  */
-export type LeadingKeyRange = { readonly kind: 'nulls' } | { readonly kind: 'values'; readonly atLeast?: unknown; readonly atMost?: unknown }
+export type LeadingKeyRange =
+  { readonly kind: 'nulls' } | { readonly kind: 'values'; readonly atLeast?: unknown; readonly atMost?: unknown }
 
 const FALSE: SeekPredicate = { kind: 'false' }
 
@@ -73,7 +74,11 @@ const FALSE: SeekPredicate = { kind: 'false' }
  * ```
  */
 export function reverseKeys(keys: readonly SortKey[]): SortKey[] {
-  return keys.map((key) => ({ ...key, direction: key.direction === 'asc' ? 'desc' : 'asc', nulls: key.nulls === 'first' ? 'last' : 'first' }))
+  return keys.map((key) => ({
+    ...key,
+    direction: key.direction === 'asc' ? 'desc' : 'asc',
+    nulls: key.nulls === 'first' ? 'last' : 'first',
+  }))
 }
 
 /**
@@ -109,13 +114,17 @@ export function rangePredicate(keys: readonly SortKey[], range: KeysetRange): Se
 /** Rows at or after `bound`. */
 function fromPredicate(keys: readonly SortKey[], bound: KeysetBound): SeekPredicate {
   const { kind, values, prefix } = boundParts('from', keys, bound)
-  return kind === 'after' ? seekPredicate(keys, values) : anyOf([seekPredicate(prefix, values), equalTo(prefix, values)])
+  return kind === 'after'
+    ? seekPredicate(keys, values)
+    : anyOf([seekPredicate(prefix, values), equalTo(prefix, values)])
 }
 
 /** Rows before `bound`. */
 function toPredicate(keys: readonly SortKey[], bound: KeysetBound): SeekPredicate {
   const { kind, values, prefix } = boundParts('to', keys, bound)
-  return kind === 'after' ? anyOf([seekPredicate(reverseKeys(keys), values), equalTo(keys, values)]) : seekPredicate(reverseKeys(prefix), values)
+  return kind === 'after'
+    ? anyOf([seekPredicate(reverseKeys(keys), values), equalTo(keys, values)])
+    : seekPredicate(reverseKeys(prefix), values)
 }
 
 /**
@@ -127,17 +136,29 @@ function toPredicate(keys: readonly SortKey[], bound: KeysetBound): SeekPredicat
  * assertKeysetBound('from', [{ field: 'id', direction: 'asc', nulls: 'last' }], { at: [7] }) // ok
  * ```
  */
-export function assertKeysetBound(option: string, keys: readonly SortKey[], bound: unknown): asserts bound is KeysetBound {
+export function assertKeysetBound(
+  option: string,
+  keys: readonly SortKey[],
+  bound: unknown,
+): asserts bound is KeysetBound {
   boundParts(option, keys, bound)
 }
 
-function boundParts(option: string, keys: readonly SortKey[], bound: unknown): { kind: 'after' | 'at'; values: readonly unknown[]; prefix: readonly SortKey[] } {
+function boundParts(
+  option: string,
+  keys: readonly SortKey[],
+  bound: unknown,
+): { kind: 'after' | 'at'; values: readonly unknown[]; prefix: readonly SortKey[] } {
   if (bound === null || typeof bound !== 'object' || Array.isArray(bound)) {
-    throw new TypeError(`${option} must be a keyset position, { after: [one value per sort key] } or { at: [values of the leading sort keys] }; received ${describeValue(bound)}`)
+    throw new TypeError(
+      `${option} must be a keyset position, { after: [one value per sort key] } or { at: [values of the leading sort keys] }; received ${describeValue(bound)}`,
+    )
   }
   const { after, at } = bound as { after?: unknown; at?: unknown }
   if ((after === undefined) === (at === undefined)) {
-    throw new TypeError(`${option} must have exactly one of after (values of every sort key) or at (values of the leading sort keys); received ${describeValue(bound)}`)
+    throw new TypeError(
+      `${option} must have exactly one of after (values of every sort key) or at (values of the leading sort keys); received ${describeValue(bound)}`,
+    )
   }
   const kind = after !== undefined ? 'after' : 'at'
   const values = after ?? at
@@ -145,21 +166,36 @@ function boundParts(option: string, keys: readonly SortKey[], bound: unknown): {
     throw new TypeError(`${option}.${kind} must be an array of sort key values; received ${describeValue(values)}`)
   }
   if (kind === 'after' ? values.length !== keys.length : values.length < 1 || values.length > keys.length) {
-    const wanted = kind === 'after' ? `one value per sort key (${keys.length})` : `1 to ${keys.length} values, for the leading sort keys (${keys.map((k) => k.field).join(', ')})`
+    const wanted =
+      kind === 'after'
+        ? `one value per sort key (${keys.length})`
+        : `1 to ${keys.length} values, for the leading sort keys (${keys.map((k) => k.field).join(', ')})`
     throw new RangeError(`${option}.${kind} must have ${wanted}; received ${values.length} values`)
   }
   const prefix = keys.slice(0, values.length)
   prefix.forEach((key, i) => {
     const value: unknown = values[i]
-    if (value === undefined) throw new TypeError(`${option}.${kind}[${i}] (the value of ${describeValue(key.field)}) is undefined; pass null for a NULL key value`)
-    if (value === null && key.nullable === false) throw new TypeError(`${option}.${kind}[${i}] is null, but sort key ${describeValue(key.field)} is declared nullable: false`)
+    if (value === undefined)
+      throw new TypeError(
+        `${option}.${kind}[${i}] (the value of ${describeValue(key.field)}) is undefined; pass null for a NULL key value`,
+      )
+    if (value === null && key.nullable === false)
+      throw new TypeError(
+        `${option}.${kind}[${i}] is null, but sort key ${describeValue(key.field)} is declared nullable: false`,
+      )
   })
   return { kind, values, prefix }
 }
 
 /** Every key equal to its value (`IS NULL` for a null). */
 function equalTo(keys: readonly SortKey[], values: readonly unknown[]): SeekPredicate {
-  return allOf(keys.map((key, i) => (values[i] === null ? { kind: 'isNull', field: key.field } : { kind: 'compare', field: key.field, op: '=', value: values[i] })))
+  return allOf(
+    keys.map((key, i) =>
+      values[i] === null
+        ? { kind: 'isNull', field: key.field }
+        : { kind: 'compare', field: key.field, op: '=', value: values[i] },
+    ),
+  )
 }
 
 /** The leading key's value at a bound: where its index range starts or stops. */
@@ -194,18 +230,24 @@ export function leadingKeyRanges(key: SortKey, lower: unknown, upper: unknown): 
   const nullable = key.nullable !== false
   const values = (from: unknown, to: unknown): LeadingKeyRange => {
     const [atLeast, atMost] = key.direction === 'asc' ? [from, to] : [to, from]
-    return { kind: 'values', ...(atLeast === undefined ? {} : { atLeast }), ...(atMost === undefined ? {} : { atMost }) }
+    return {
+      kind: 'values',
+      ...(atLeast === undefined ? {} : { atLeast }),
+      ...(atMost === undefined ? {} : { atMost }),
+    }
   }
   const nulls: LeadingKeyRange = { kind: 'nulls' }
   if (key.nulls === 'last') {
     // order: values, then NULLs
     if (lower === null) return upper === null || upper === undefined ? [nulls] : []
-    if (upper === null || upper === undefined) return nullable ? [values(lower, undefined), nulls] : [values(lower, undefined)]
+    if (upper === null || upper === undefined)
+      return nullable ? [values(lower, undefined), nulls] : [values(lower, undefined)]
     return [values(lower, upper)]
   }
   // order: NULLs, then values
   if (upper === null) return lower === null || lower === undefined ? [nulls] : []
-  if (lower === null || lower === undefined) return nullable ? [nulls, values(undefined, upper)] : [values(undefined, upper)]
+  if (lower === null || lower === undefined)
+    return nullable ? [nulls, values(undefined, upper)] : [values(undefined, upper)]
   return [values(lower, upper)]
 }
 

@@ -45,14 +45,21 @@ export function cancelNodePostgresStatement(client: unknown, timeoutMs = 5000): 
   const target = client as (NodePostgresCancelTarget & { readonly constructor?: unknown }) | undefined
   const params = target?.connectionParameters as { readonly host?: unknown; readonly port?: unknown } | undefined
   const { processID, secretKey } = target ?? {}
-  if (typeof processID !== 'number' || typeof secretKey !== 'number' || params === undefined || typeof target?.constructor !== 'function') return Promise.resolve(false)
+  if (
+    typeof processID !== 'number' ||
+    typeof secretKey !== 'number' ||
+    params === undefined ||
+    typeof target?.constructor !== 'function'
+  )
+    return Promise.resolve(false)
   let connection: WireConnection | undefined
   try {
-    connection = (new (target.constructor as new (config: unknown) => { connection?: WireConnection })(params)).connection
+    connection = new (target.constructor as new (config: unknown) => { connection?: WireConnection })(params).connection
   } catch {
     return Promise.resolve(false)
   }
-  if (typeof connection?.connect !== 'function' || typeof connection.cancel !== 'function') return Promise.resolve(false)
+  if (typeof connection?.connect !== 'function' || typeof connection.cancel !== 'function')
+    return Promise.resolve(false)
   const wire = connection
   return new Promise<boolean>((resolve) => {
     const finish = (taken: boolean): void => {

@@ -1,4 +1,10 @@
-import { assertAbortSignal, assertFunction, assertNonNegativeInteger, assertOptionsObject, assertPositiveInteger } from './validate.js'
+import {
+  assertAbortSignal,
+  assertFunction,
+  assertNonNegativeInteger,
+  assertOptionsObject,
+  assertPositiveInteger,
+} from './validate.js'
 
 /**
  * Progress reported after each yielded batch (or item, when `batchYieldSize` is not set).
@@ -163,11 +169,22 @@ export interface ResolvedBatchOptions {
 export function validateBatchOptions(options: BatchOptions | undefined): ResolvedBatchOptions {
   if (options === undefined) options = {}
   assertOptionsObject('options', options)
-  const { batchYieldSize, chunkSize = DEFAULT_CHUNK_SIZE, prefetch = DEFAULT_PREFETCH, maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES, retries = DEFAULT_RETRIES, chunkTimeoutMs, limit, signal, onProgress } = options
+  const {
+    batchYieldSize,
+    chunkSize = DEFAULT_CHUNK_SIZE,
+    prefetch = DEFAULT_PREFETCH,
+    maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES,
+    retries = DEFAULT_RETRIES,
+    chunkTimeoutMs,
+    limit,
+    signal,
+    onProgress,
+  } = options
   if (batchYieldSize !== undefined) assertPositiveInteger('batchYieldSize', batchYieldSize)
   assertPositiveInteger('chunkSize', chunkSize)
   assertNonNegativeInteger('prefetch', prefetch)
-  if (maxChunkBytes !== Number.POSITIVE_INFINITY) assertPositiveInteger('maxChunkBytes', maxChunkBytes, 'or Infinity to turn the bound off')
+  if (maxChunkBytes !== Number.POSITIVE_INFINITY)
+    assertPositiveInteger('maxChunkBytes', maxChunkBytes, 'or Infinity to turn the bound off')
   assertNonNegativeInteger('retries', retries)
   if (chunkTimeoutMs !== undefined) assertPositiveInteger('chunkTimeoutMs', chunkTimeoutMs)
   if (limit !== undefined) assertNonNegativeInteger('limit', limit)

@@ -82,7 +82,15 @@ export function describePartitions(query: PartitionQuery, cuts: readonly KeysetB
   return Array.from({ length: count }, (_, index) => {
     const from = index === 0 ? null : encodeBound(query.shape, cuts[index - 1]!)
     const to = index === cuts.length ? null : encodeBound(query.shape, cuts[index]!)
-    return { format: PARTITION_FORMAT, query: id, index, count, from, to, check: checksum([PARTITION_FORMAT, id, index, count, from, to]) }
+    return {
+      format: PARTITION_FORMAT,
+      query: id,
+      index,
+      count,
+      from,
+      to,
+      check: checksum([PARTITION_FORMAT, id, index, count, from, to]),
+    }
   })
 }
 
@@ -104,23 +112,35 @@ export function describePartitions(query: PartitionQuery, cuts: readonly KeysetB
 export function partitionRange(descriptor: unknown, query: PartitionQuery): KeysetRange {
   const d = assertDescriptorShape(descriptor)
   if (d.format !== PARTITION_FORMAT) {
-    throw new InvalidPartitionError(`partition has format ${describeValue(d.format)}, but this version of batchyield reads ${describeValue(PARTITION_FORMAT)}; partition the query again with this version`)
+    throw new InvalidPartitionError(
+      `partition has format ${describeValue(d.format)}, but this version of batchyield reads ${describeValue(PARTITION_FORMAT)}; partition the query again with this version`,
+    )
   }
   if (checksum([d.format, d.query, d.index, d.count, d.from, d.to]) !== d.check) {
-    throw new InvalidPartitionError('partition is damaged: its fields do not match its check (altered or cut); pass the descriptor exactly as partitions() returned it')
+    throw new InvalidPartitionError(
+      'partition is damaged: its fields do not match its check (altered or cut); pass the descriptor exactly as partitions() returned it',
+    )
   }
   if (d.query !== queryId(query)) {
     const sameOrdering = [d.from, d.to].some((bound) => bound !== null && decodesWith(bound, query.shape))
-    const differs = sameOrdering ? 'the same entity and ordering, but other conditions or parameters' : 'another entity or ordering'
+    const differs = sameOrdering
+      ? 'the same entity and ordering, but other conditions or parameters'
+      : 'another entity or ordering'
     throw new InvalidPartitionError(
       `partition ${d.index + 1} of ${d.count} was made for a different query (${differs}); a descriptor only iterates the query that partitions() split. Build the same query (same conditions, parameters and order) in the worker, or partition this one`,
     )
   }
   try {
-    return { from: d.from === null ? undefined : decodeBound(d.from, query.shape), to: d.to === null ? undefined : decodeBound(d.to, query.shape) }
+    return {
+      from: d.from === null ? undefined : decodeBound(d.from, query.shape),
+      to: d.to === null ? undefined : decodeBound(d.to, query.shape),
+    }
   } catch (error) {
     if (!(error instanceof InvalidResumeTokenError)) throw error
-    throw new InvalidPartitionError(`partition ${d.index + 1} of ${d.count} has a bound that cannot be read (${error.message})`, { cause: error })
+    throw new InvalidPartitionError(
+      `partition ${d.index + 1} of ${d.count} has a bound that cannot be read (${error.message})`,
+      { cause: error },
+    )
   }
 }
 
@@ -140,7 +160,11 @@ export function partitionRange(descriptor: unknown, query: PartitionQuery): Keys
  * resolveRangeOptions({ from: [1000], to: [2000] }, shape, () => '') // { from: { at: [1000] }, to: { at: [2000] } }
  * ```
  */
-export function resolveRangeOptions(options: RangeOptions, shape: KeyShape, conditions: () => string): KeysetRange | undefined {
+export function resolveRangeOptions(
+  options: RangeOptions,
+  shape: KeyShape,
+  conditions: () => string,
+): KeysetRange | undefined {
   const { from, to, partition } = options
   if (partition !== undefined) {
     if (from !== undefined || to !== undefined) {
@@ -149,7 +173,10 @@ export function resolveRangeOptions(options: RangeOptions, shape: KeyShape, cond
     return partitionRange(partition, { shape, conditions: conditions() })
   }
   if (from === undefined && to === undefined) return undefined
-  const range: KeysetRange = { from: from === undefined ? undefined : positionOption('from', from, shape), to: to === undefined ? undefined : positionOption('to', to, shape) }
+  const range: KeysetRange = {
+    from: from === undefined ? undefined : positionOption('from', from, shape),
+    to: to === undefined ? undefined : positionOption('to', to, shape),
+  }
   rangePredicate(shape.keys, range) // checks the values against the keys now, not at the first query
   return range
 }
@@ -174,7 +201,9 @@ function positionOption(option: 'from' | 'to', value: unknown, shape: KeyShape):
   if (typeof value === 'string') return { after: decodeResumeToken(value, shape) }
   if (Array.isArray(value)) return { at: value }
   if (value !== null && typeof value === 'object') return value as KeysetBound // checked by rangePredicate
-  throw new TypeError(`${option} must be a resume token (a string), an array of values of the leading sort keys, or { after } / { at }; received ${describeValue(value)} (${value === null ? 'null' : typeof value})`)
+  throw new TypeError(
+    `${option} must be a resume token (a string), an array of values of the leading sort keys, or { after } / { at }; received ${describeValue(value)} (${value === null ? 'null' : typeof value})`,
+  )
 }
 
 function encodeBound(shape: KeyShape, bound: KeysetBound): EncodedBound {
@@ -199,34 +228,49 @@ function decodesWith(bound: EncodedBound, shape: KeyShape): boolean {
 /** The shape of the first `length` keys: an `at` bound's token is tied to them. */
 function prefixShape(shape: KeyShape, length: number): KeyShape {
   if (!Number.isSafeInteger(length) || length < 1 || length > shape.keys.length) {
-    throw new InvalidResumeTokenError(`the bound names ${describeValue(length)} leading sort keys; this ordering has ${shape.keys.length}`)
+    throw new InvalidResumeTokenError(
+      `the bound names ${describeValue(length)} leading sort keys; this ordering has ${shape.keys.length}`,
+    )
   }
   return { keys: shape.keys.slice(0, length), fingerprint: shape.fingerprint }
 }
 
 function queryId(query: PartitionQuery): string {
-  return checksum([query.shape.fingerprint, query.shape.keys.map((k) => [k.field, k.direction, k.nulls]), query.conditions])
+  return checksum([
+    query.shape.fingerprint,
+    query.shape.keys.map((k) => [k.field, k.direction, k.nulls]),
+    query.conditions,
+  ])
 }
 
 function checksum(parts: readonly unknown[]): string {
-  return crc32(new TextEncoder().encode(JSON.stringify(parts))).toString(16).padStart(8, '0')
+  return crc32(new TextEncoder().encode(JSON.stringify(parts)))
+    .toString(16)
+    .padStart(8, '0')
 }
 
 /** Type checks of a received descriptor, field by field. */
 function assertDescriptorShape(value: unknown): PartitionDescriptor {
   const fail = (what: string): never => {
-    throw new InvalidPartitionError(`partition must be a descriptor returned by partitions() (plain JSON, as it came back from JSON.parse); ${what}`)
+    throw new InvalidPartitionError(
+      `partition must be a descriptor returned by partitions() (plain JSON, as it came back from JSON.parse); ${what}`,
+    )
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`received ${describeValue(value)}`)
   const d = value as Record<string, unknown>
   if (typeof d.format !== 'string') fail(`its format is ${describeValue(d.format)}`)
-  for (const field of ['query', 'check'] as const) if (typeof d[field] !== 'string') fail(`its ${field} is ${describeValue(d[field])}`)
-  for (const field of ['index', 'count'] as const) if (!Number.isSafeInteger(d[field]) || (d[field] as number) < 0) fail(`its ${field} is ${describeValue(d[field])}`)
+  for (const field of ['query', 'check'] as const)
+    if (typeof d[field] !== 'string') fail(`its ${field} is ${describeValue(d[field])}`)
+  for (const field of ['index', 'count'] as const)
+    if (!Number.isSafeInteger(d[field]) || (d[field] as number) < 0) fail(`its ${field} is ${describeValue(d[field])}`)
   for (const field of ['from', 'to'] as const) {
     const bound = d[field]
     if (bound === null) continue
     const b = bound as Record<string, unknown> | undefined
-    const ok = typeof b === 'object' && ((typeof b.after === 'string' && b.at === undefined) || (typeof b.at === 'string' && typeof b.keys === 'number' && b.after === undefined))
+    const ok =
+      typeof b === 'object' &&
+      ((typeof b.after === 'string' && b.at === undefined) ||
+        (typeof b.at === 'string' && typeof b.keys === 'number' && b.after === undefined))
     if (!ok) fail(`its ${field} is ${describeValue(bound)}`)
   }
   return d as unknown as PartitionDescriptor

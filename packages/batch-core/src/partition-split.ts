@@ -44,7 +44,9 @@ export function partitionSampleSize(count: number): number {
  */
 export function samplePercent(estimate: { readonly rows: number; readonly pages: number }, target: number): number {
   // an estimate that is not a number says nothing: the other one decides (neither: every page)
-  const shares = [estimate.rows, estimate.pages].filter((total) => Number.isFinite(total)).map((total) => (total > target && target > 0 ? target / total : 1))
+  const shares = [estimate.rows, estimate.pages]
+    .filter((total) => Number.isFinite(total))
+    .map((total) => (total > target && target > 0 ? target / total : 1))
   return shares.length === 0 ? 100 : Math.min(100, 100 * Math.max(...shares))
 }
 

@@ -37,7 +37,8 @@ export class ReadAheadRows<T> {
         this.ahead = undefined
         rows = joined(rows, this.settle(await ahead))
       }
-      while (rows.length < size && !this.exhausted) rows = joined(rows, this.settle(await this.load(size - rows.length, signal)))
+      while (rows.length < size && !this.exhausted)
+        rows = joined(rows, this.settle(await this.load(size - rows.length, signal)))
     } catch (error) {
       // what was loaded stays for the next take(): a retried take() must not skip it
       this.pending = rows

@@ -61,7 +61,9 @@ export function encodeResumeToken(shape: KeyShape, values: readonly unknown[]): 
     throw new TypeError(`values must be an array with one value per sort key; received ${describeValue(values)}`)
   }
   if (values.length !== shape.keys.length) {
-    throw new RangeError(`values must have one value per sort key (${shape.keys.length}); received ${values.length} values`)
+    throw new RangeError(
+      `values must have one value per sort key (${shape.keys.length}); received ${values.length} values`,
+    )
   }
   const out = new ByteWriter()
   out.byte(VERSION)
@@ -96,17 +98,23 @@ export function encodeResumeToken(shape: KeyShape, values: readonly unknown[]): 
  */
 export function decodeResumeToken(token: string, shape: KeyShape): unknown[] {
   if (typeof token !== 'string') {
-    throw new TypeError(`resume token must be a string (the \`cursor\` reported by onProgress, passed back as \`after\`); received ${describeValue(token)} (${typeof token})`)
+    throw new TypeError(
+      `resume token must be a string (the \`cursor\` reported by onProgress, passed back as \`after\`); received ${describeValue(token)} (${typeof token})`,
+    )
   }
   assertKeyShape(shape)
   if (token === '') throw invalid(`the resume token is empty; ${RESTART}`)
   const bytes = decodeBase64url(token)
   if (bytes === undefined) {
-    throw invalid(`the resume token is not base64url text (it has characters outside A-Z a-z 0-9 - _, or was cut); pass the token exactly as it was reported, or ${RESTART}`)
+    throw invalid(
+      `the resume token is not base64url text (it has characters outside A-Z a-z 0-9 - _, or was cut); pass the token exactly as it was reported, or ${RESTART}`,
+    )
   }
   if (bytes.length < HEADER + TRAILER) throw damaged()
   if (bytes[0] !== VERSION) {
-    throw invalid(`the resume token has format version ${bytes[0]}, but this version of @batchyield/batch-core reads version ${VERSION}; it was made by another version or altered; ${RESTART}`)
+    throw invalid(
+      `the resume token has format version ${bytes[0]}, but this version of @batchyield/batch-core reads version ${VERSION}; it was made by another version or altered; ${RESTART}`,
+    )
   }
   const body = bytes.subarray(0, bytes.length - TRAILER)
   if (readUint32(bytes, body.length) !== crc32(body)) throw damaged()
@@ -120,7 +128,10 @@ export function decodeResumeToken(token: string, shape: KeyShape): unknown[] {
     return values
   } catch (error) {
     // The checksum matched, so this token was built by hand; report it like any other bad token.
-    throw invalid(`the resume token's values cannot be read (${error instanceof Error ? error.message : String(error)}); ${RESTART}`, error)
+    throw invalid(
+      `the resume token's values cannot be read (${error instanceof Error ? error.message : String(error)}); ${RESTART}`,
+      error,
+    )
   }
 }
 
@@ -129,7 +140,9 @@ function invalid(message: string, cause?: unknown): InvalidResumeTokenError {
 }
 
 function damaged(): InvalidResumeTokenError {
-  return invalid(`the resume token is damaged (checksum mismatch: truncated or altered); pass it exactly as it was reported, or ${RESTART}`)
+  return invalid(
+    `the resume token is damaged (checksum mismatch: truncated or altered); pass it exactly as it was reported, or ${RESTART}`,
+  )
 }
 
 function assertKeyShape(shape: unknown): asserts shape is KeyShape {
@@ -139,7 +152,9 @@ function assertKeyShape(shape: unknown): asserts shape is KeyShape {
   const { keys, fingerprint } = shape as Record<string, unknown>
   assertSortKeys('shape.keys', keys)
   if (typeof fingerprint !== 'string') {
-    throw new TypeError(`shape.fingerprint must be a string (e.g. the entity name); received ${describeValue(fingerprint)}`)
+    throw new TypeError(
+      `shape.fingerprint must be a string (e.g. the entity name); received ${describeValue(fingerprint)}`,
+    )
   }
 }
 
@@ -182,7 +197,9 @@ function writeValue(out: ByteWriter, value: unknown, at: string): void {
     out.byte(Tag.Bytes)
     return out.sized(value)
   }
-  throw new TypeError(`${at} cannot be stored in a resume token: ${describeValue(value)} (${typeName(value)}); supported are null, boolean, number, bigint, string, Date and Uint8Array/Buffer`)
+  throw new TypeError(
+    `${at} cannot be stored in a resume token: ${describeValue(value)} (${typeName(value)}); supported are null, boolean, number, bigint, string, Date and Uint8Array/Buffer`,
+  )
 }
 
 function readValue(reader: ByteReader): unknown {
@@ -196,7 +213,8 @@ function readValue(reader: ByteReader): unknown {
       return true
     case Tag.SafeInteger: {
       const n = unzigzag(reader.varint())
-      if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) throw new RangeError('integer out of range')
+      if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER))
+        throw new RangeError('integer out of range')
       return Number(n)
     }
     case Tag.Float64:

@@ -35,10 +35,14 @@ const FALSE: SeekPredicate = { kind: 'false' }
 export function seekPredicate(keys: readonly SortKey[], lastValues: readonly unknown[]): SeekPredicate {
   assertSortKeys('keys', keys)
   if (!Array.isArray(lastValues)) {
-    throw new TypeError(`lastValues must be an array with one value per sort key; received ${describeValue(lastValues)}`)
+    throw new TypeError(
+      `lastValues must be an array with one value per sort key; received ${describeValue(lastValues)}`,
+    )
   }
   if (lastValues.length !== keys.length) {
-    throw new RangeError(`lastValues must have one value per sort key (${keys.length}); received ${lastValues.length} values`)
+    throw new RangeError(
+      `lastValues must have one value per sort key (${keys.length}); received ${lastValues.length} values`,
+    )
   }
   assertKeyValues('lastValues', keys, lastValues)
 
@@ -48,7 +52,9 @@ export function seekPredicate(keys: readonly SortKey[], lastValues: readonly unk
     const value = lastValues[i]
     const after = comesAfter(key, value)
     if (after.kind !== 'false') disjuncts.push(and([...equalities, after]))
-    equalities.push(value === null ? { kind: 'isNull', field: key.field } : { kind: 'compare', field: key.field, op: '=', value })
+    equalities.push(
+      value === null ? { kind: 'isNull', field: key.field } : { kind: 'compare', field: key.field, op: '=', value },
+    )
   })
   return or(disjuncts)
 }
@@ -83,7 +89,9 @@ function flatten(kind: 'and' | 'or', terms: readonly SeekPredicate[]): SeekPredi
  */
 export function assertSortKeys(option: string, keys: unknown): asserts keys is readonly SortKey[] {
   if (!Array.isArray(keys)) {
-    throw new TypeError(`${option} must be an array of sort keys ({ field, direction, nulls, nullable? }); received ${describeValue(keys)}`)
+    throw new TypeError(
+      `${option} must be an array of sort keys ({ field, direction, nulls, nullable? }); received ${describeValue(keys)}`,
+    )
   }
   if (keys.length === 0) {
     throw new RangeError(`${option} must contain at least one sort key (adapters append the primary key); received []`)
@@ -92,7 +100,9 @@ export function assertSortKeys(option: string, keys: unknown): asserts keys is r
   keys.forEach((key: unknown, i) => {
     const at = `${option}[${i}]`
     if (key === null || typeof key !== 'object') {
-      throw new TypeError(`${at} must be a sort key object { field, direction, nulls, nullable? }; received ${describeValue(key)}`)
+      throw new TypeError(
+        `${at} must be a sort key object { field, direction, nulls, nullable? }; received ${describeValue(key)}`,
+      )
     }
     const { field, direction, nulls, nullable } = key as Record<string, unknown>
     if (typeof field !== 'string' || field === '') {
@@ -105,7 +115,9 @@ export function assertSortKeys(option: string, keys: unknown): asserts keys is r
     }
     const earlier = seen.get(field)
     if (earlier !== undefined) {
-      throw new RangeError(`${at}.field ${describeValue(field)} repeats ${option}[${earlier}]; each field may appear once in an ordering`)
+      throw new RangeError(
+        `${at}.field ${describeValue(field)} repeats ${option}[${earlier}]; each field may appear once in an ordering`,
+      )
     }
     seen.set(field, i)
   })
@@ -116,10 +128,14 @@ function assertKeyValues(option: string, keys: readonly SortKey[], values: reado
   keys.forEach((key, i) => {
     const value = values[i]
     if (value === undefined) {
-      throw new TypeError(`${option}[${i}] (the value of ${describeValue(key.field)}) is undefined; pass null for a NULL key value`)
+      throw new TypeError(
+        `${option}[${i}] (the value of ${describeValue(key.field)}) is undefined; pass null for a NULL key value`,
+      )
     }
     if (value === null && key.nullable === false) {
-      throw new TypeError(`${option}[${i}] is null, but sort key ${describeValue(key.field)} is declared nullable: false`)
+      throw new TypeError(
+        `${option}[${i}] is null, but sort key ${describeValue(key.field)} is declared nullable: false`,
+      )
     }
   })
 }

@@ -55,10 +55,14 @@ export function assertPositiveInteger(option: string, value: unknown, alternativ
  */
 export function assertNonNegativeInteger(option: string, value: unknown): asserts value is number {
   if (typeof value !== 'number') {
-    throw new TypeError(`${option} must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}; received ${describeValue(value)} (${typeof value})`)
+    throw new TypeError(
+      `${option} must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}; received ${describeValue(value)} (${typeof value})`,
+    )
   }
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`${option} must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}; received ${describeValue(value)}`)
+    throw new RangeError(
+      `${option} must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}; received ${describeValue(value)}`,
+    )
   }
 }
 
@@ -73,7 +77,11 @@ export function assertNonNegativeInteger(option: string, value: unknown): assert
  * assertOneOf('strategy', 'fast', ['auto', 'keyset', 'cursor'])   // RangeError: strategy must be one of 'auto', 'keyset', 'cursor'; received "fast"
  * ```
  */
-export function assertOneOf<const A extends readonly string[]>(option: string, value: unknown, accepted: A): asserts value is A[number] {
+export function assertOneOf<const A extends readonly string[]>(
+  option: string,
+  value: unknown,
+  accepted: A,
+): asserts value is A[number] {
   const list = accepted.map((a) => `'${a}'`).join(', ')
   if (typeof value !== 'string') {
     throw new TypeError(`${option} must be one of ${list}; received ${describeValue(value)} (${typeof value})`)
@@ -129,12 +137,15 @@ export function assertFunction(option: string, value: unknown): asserts value is
 export function assertAbortSignal(option: string, value: unknown): asserts value is AbortSignal {
   const candidate = value as Partial<AbortSignal> | null
   if (
-    typeof candidate !== 'object' || candidate === null ||
+    typeof candidate !== 'object' ||
+    candidate === null ||
     typeof candidate.aborted !== 'boolean' ||
     typeof candidate.addEventListener !== 'function' ||
     typeof candidate.removeEventListener !== 'function'
   ) {
-    throw new TypeError(`${option} must be an AbortSignal (e.g. AbortSignal.timeout(ms) or controller.signal); received ${describeValue(value)} (${typeof value})`)
+    throw new TypeError(
+      `${option} must be an AbortSignal (e.g. AbortSignal.timeout(ms) or controller.signal); received ${describeValue(value)} (${typeof value})`,
+    )
   }
 }
 
@@ -150,6 +161,8 @@ export function assertAbortSignal(option: string, value: unknown): asserts value
  */
 export function assertOptionsObject(option: string, value: unknown): asserts value is object {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${option} must be an object; received ${describeValue(value)} (${value === null ? 'null' : typeof value})`)
+    throw new TypeError(
+      `${option} must be an object; received ${describeValue(value)} (${value === null ? 'null' : typeof value})`,
+    )
   }
 }

@@ -8,8 +8,16 @@ export const TIMED_OUT: unique symbol = Symbol('timed out')
  * The abort listener and the timer are removed as soon as one side wins.
  */
 export function waitFor<V>(promise: PromiseLike<V>, signal: AbortSignal | undefined): Promise<V>
-export function waitFor<V>(promise: PromiseLike<V>, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<V | typeof TIMED_OUT>
-export function waitFor<V>(promise: PromiseLike<V>, signal: AbortSignal | undefined, timeoutMs?: number): Promise<V | typeof TIMED_OUT> {
+export function waitFor<V>(
+  promise: PromiseLike<V>,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+): Promise<V | typeof TIMED_OUT>
+export function waitFor<V>(
+  promise: PromiseLike<V>,
+  signal: AbortSignal | undefined,
+  timeoutMs?: number,
+): Promise<V | typeof TIMED_OUT> {
   // Nothing to race: the caller awaits `promise` itself (and so handles its rejection).
   if (signal === undefined && timeoutMs === undefined) return Promise.resolve(promise)
   return new Promise<V | typeof TIMED_OUT>((resolve, reject) => {

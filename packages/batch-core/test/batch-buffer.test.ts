@@ -27,24 +27,32 @@ describe('BatchBuffer (internal)', () => {
 
   test('property: any sequence of pushes and takes returns the pushed items in order, each once', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.array(fc.nat(), { maxLength: 10 }).map((chunk) => ({ push: chunk })), fc.nat({ max: 12 }).map((count) => ({ take: count })))), (operations) => {
-        const buffer = new BatchBuffer<number>()
-        const pushed: number[] = []
-        const taken: number[] = []
-        for (const operation of operations) {
-          if ('push' in operation) {
-            buffer.push(operation.push)
-            pushed.push(...operation.push)
-          } else {
-            const expected = Math.min(operation.take, buffer.size)
-            const batch = buffer.take(operation.take)
-            expect(batch).toHaveLength(expected)
-            taken.push(...batch)
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.array(fc.nat(), { maxLength: 10 }).map((chunk) => ({ push: chunk })),
+            fc.nat({ max: 12 }).map((count) => ({ take: count })),
+          ),
+        ),
+        (operations) => {
+          const buffer = new BatchBuffer<number>()
+          const pushed: number[] = []
+          const taken: number[] = []
+          for (const operation of operations) {
+            if ('push' in operation) {
+              buffer.push(operation.push)
+              pushed.push(...operation.push)
+            } else {
+              const expected = Math.min(operation.take, buffer.size)
+              const batch = buffer.take(operation.take)
+              expect(batch).toHaveLength(expected)
+              taken.push(...batch)
+            }
           }
-        }
-        taken.push(...buffer.take(buffer.size))
-        expect(taken).toEqual(pushed)
-      }),
+          taken.push(...buffer.take(buffer.size))
+          expect(taken).toEqual(pushed)
+        },
+      ),
     )
   })
 })

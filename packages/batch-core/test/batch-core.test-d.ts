@@ -1,5 +1,13 @@
 import { describe, expectTypeOf, test } from 'vitest'
-import { abatched, batched, type BatchOptions, type ChunkSource, iterateChunks, type Progress, validateBatchOptions } from '../src/index.js'
+import {
+  abatched,
+  batched,
+  type BatchOptions,
+  type ChunkSource,
+  iterateChunks,
+  type Progress,
+  validateBatchOptions,
+} from '../src/index.js'
 
 interface User {
   readonly id: number
@@ -9,7 +17,9 @@ const open = (): ChunkSource<User> => ({ next: async () => ({ items: [], done: t
 describe('iterateChunks types', () => {
   test('with batchYieldSize it yields lists of the source item type', () => {
     expectTypeOf(iterateChunks(open, { batchYieldSize: 500 })).toEqualTypeOf<AsyncGenerator<User[], void, undefined>>()
-    expectTypeOf(iterateChunks(open, { batchYieldSize: 500, chunkSize: 2000, prefetch: 2, limit: 10 })).toEqualTypeOf<AsyncGenerator<User[], void, undefined>>()
+    expectTypeOf(iterateChunks(open, { batchYieldSize: 500, chunkSize: 2000, prefetch: 2, limit: 10 })).toEqualTypeOf<
+      AsyncGenerator<User[], void, undefined>
+    >()
   })
 
   test('without batchYieldSize it yields single items', () => {
@@ -23,7 +33,9 @@ describe('iterateChunks types', () => {
   })
 
   test('the item type is inferred from an async open()', () => {
-    expectTypeOf(iterateChunks(async () => open(), { batchYieldSize: 1 })).toEqualTypeOf<AsyncGenerator<User[], void, undefined>>()
+    expectTypeOf(iterateChunks(async () => open(), { batchYieldSize: 1 })).toEqualTypeOf<
+      AsyncGenerator<User[], void, undefined>
+    >()
   })
 
   test('onProgress receives Progress; options are type-checked', () => {
@@ -49,7 +61,9 @@ describe('batched / abatched types', () => {
   test('abatched accepts async and sync iterables and yields arrays of the item type', () => {
     async function* users(): AsyncGenerator<User> {}
     expectTypeOf(abatched(users(), 10)).toEqualTypeOf<AsyncGenerator<User[], void, undefined>>()
-    expectTypeOf(abatched(new Set([1n]), 10, { maxWaitMs: 50 })).toEqualTypeOf<AsyncGenerator<bigint[], void, undefined>>()
+    expectTypeOf(abatched(new Set([1n]), 10, { maxWaitMs: 50 })).toEqualTypeOf<
+      AsyncGenerator<bigint[], void, undefined>
+    >()
     // @ts-expect-error strict is a boolean
     abatched([1], 2, { strict: 'yes' })
   })

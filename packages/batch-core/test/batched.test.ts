@@ -5,7 +5,10 @@ import { batched } from '../src/index.js'
 describe('batched', () => {
   test('splits like Python itertools.batched: full batches, then the short remainder', () => {
     expect([...batched('ABCDEFG', 3)]).toEqual([['A', 'B', 'C'], ['D', 'E', 'F'], ['G']])
-    expect([...batched([1, 2, 3, 4], 2)]).toEqual([[1, 2], [3, 4]])
+    expect([...batched([1, 2, 3, 4], 2)]).toEqual([
+      [1, 2],
+      [3, 4],
+    ])
     expect([...batched(new Set([1, 2, 3]), 5)]).toEqual([[1, 2, 3]])
   })
 
@@ -14,12 +17,18 @@ describe('batched', () => {
   })
 
   test('strict: true accepts exact multiples and throws a RangeError on a short final batch, after the full ones', () => {
-    expect([...batched([1, 2, 3, 4], 2, { strict: true })]).toEqual([[1, 2], [3, 4]])
+    expect([...batched([1, 2, 3, 4], 2, { strict: true })]).toEqual([
+      [1, 2],
+      [3, 4],
+    ])
     const seen: number[][] = []
     expect(() => {
       for (const batch of batched([1, 2, 3, 4, 5], 2, { strict: true })) seen.push(batch)
     }).toThrow(new RangeError('batched(): strict: true requires every batch to have 2 items; the last one has 1'))
-    expect(seen).toEqual([[1, 2], [3, 4]])
+    expect(seen).toEqual([
+      [1, 2],
+      [3, 4],
+    ])
   })
 
   test.each([

@@ -12,7 +12,10 @@ function rowsOf(rows: number, width: (index: number) => number) {
     return {
       async next(size) {
         requests.push(size)
-        const items = Array.from({ length: Math.max(0, Math.min(size, rows - offset)) }, (_, i) => ({ id: offset + i, payload: payload(width(offset + i)) }))
+        const items = Array.from({ length: Math.max(0, Math.min(size, rows - offset)) }, (_, i) => ({
+          id: offset + i,
+          payload: payload(width(offset + i)),
+        }))
         offset += items.length
         return { items, done: offset >= rows }
       },
@@ -29,7 +32,10 @@ async function count(iterator: AsyncIterable<unknown[]>): Promise<number> {
 }
 
 /** Each yielded batch's length, with how many requests had been made when it came. */
-async function batchesAndRequests(iterator: AsyncIterable<unknown[]>, requests: readonly number[]): Promise<{ length: number; requestsSoFar: number }[]> {
+async function batchesAndRequests(
+  iterator: AsyncIterable<unknown[]>,
+  requests: readonly number[],
+): Promise<{ length: number; requestsSoFar: number }[]> {
   const seen: { length: number; requestsSoFar: number }[] = []
   for await (const batch of iterator) seen.push({ length: batch.length, requestsSoFar: requests.length })
   return seen
@@ -38,14 +44,19 @@ async function batchesAndRequests(iterator: AsyncIterable<unknown[]>, requests: 
 describe('maxChunkBytes: chunks bounded in bytes as well as rows', () => {
   test('the first round trip reads the first batch; wide rows then come as many as fit in maxChunkBytes', async () => {
     const { open, requests } = rowsOf(1000, () => 100_000)
-    expect(await count(iterateChunks(open, { batchYieldSize: 10, chunkSize: 2000, maxChunkBytes: 1_000_000 }))).toBe(1000)
+    expect(await count(iterateChunks(open, { batchYieldSize: 10, chunkSize: 2000, maxChunkBytes: 1_000_000 }))).toBe(
+      1000,
+    )
     expect(requests[0]).toBe(10)
     expect(new Set(requests.slice(1, -1))).toEqual(new Set([9])) // 1,000,000 / (100,000 + overhead)
   })
 
   test('a first batch wider than maxChunkBytes is still read in one round trip (the caller holds it whole anyway); the next requests are sized', async () => {
     const { open, requests } = rowsOf(300, () => 100_000)
-    const seen = await batchesAndRequests(iterateChunks(open, { batchYieldSize: 50, chunkSize: 2000, maxChunkBytes: 1_000_000, prefetch: 0 }), requests)
+    const seen = await batchesAndRequests(
+      iterateChunks(open, { batchYieldSize: 50, chunkSize: 2000, maxChunkBytes: 1_000_000, prefetch: 0 }),
+      requests,
+    )
     expect(seen[0]).toEqual({ length: 50, requestsSoFar: 1 })
     expect(requests.slice(0, 3)).toEqual([50, 9, 9])
   })
@@ -53,7 +64,10 @@ describe('maxChunkBytes: chunks bounded in bytes as well as rows', () => {
   test('narrow rows: the same requests as without the bound (the first batch, then whole chunks), and the first batch after one round trip', async () => {
     for (const maxChunkBytes of [undefined, Number.POSITIVE_INFINITY]) {
       const { open, requests } = rowsOf(10_000, () => 100)
-      const seen = await batchesAndRequests(iterateChunks(open, { batchYieldSize: 500, chunkSize: 2000, prefetch: 0, maxChunkBytes }), requests)
+      const seen = await batchesAndRequests(
+        iterateChunks(open, { batchYieldSize: 500, chunkSize: 2000, prefetch: 0, maxChunkBytes }),
+        requests,
+      )
       expect(seen.reduce((n, batch) => n + batch.length, 0)).toBe(10_000)
       expect(seen[0]).toEqual({ length: 500, requestsSoFar: 1 })
       expect(requests).toEqual([500, 2000, 2000, 2000, 2000, 2000]) // the last asks a whole chunk and gets the 1500 left
@@ -62,7 +76,10 @@ describe('maxChunkBytes: chunks bounded in bytes as well as rows', () => {
 
   test('with read-ahead the request sent ahead after the first batch is sized from it', async () => {
     const { open, requests } = rowsOf(10_000, () => 100)
-    const seen = await batchesAndRequests(iterateChunks(open, { batchYieldSize: 500, chunkSize: 2000, prefetch: 1 }), requests)
+    const seen = await batchesAndRequests(
+      iterateChunks(open, { batchYieldSize: 500, chunkSize: 2000, prefetch: 1 }),
+      requests,
+    )
     expect(seen[0]?.length).toBe(500)
     expect(requests.slice(0, 3)).toEqual([500, 2000, 2000])
   })
@@ -70,7 +87,10 @@ describe('maxChunkBytes: chunks bounded in bytes as well as rows', () => {
   test('batches as large as chunks or larger: the first request is a whole chunk, as without the bound', async () => {
     for (const batchYieldSize of [2000, 5000]) {
       const { open, requests } = rowsOf(5000, () => 10)
-      const seen = await batchesAndRequests(iterateChunks(open, { batchYieldSize, chunkSize: 2000, prefetch: 0 }), requests)
+      const seen = await batchesAndRequests(
+        iterateChunks(open, { batchYieldSize, chunkSize: 2000, prefetch: 0 }),
+        requests,
+      )
       expect(seen[0]).toEqual({ length: batchYieldSize, requestsSoFar: Math.ceil(batchYieldSize / 2000) })
       expect(requests).toEqual([2000, 2000, 2000])
     }
@@ -111,18 +131,27 @@ describe('maxChunkBytes: chunks bounded in bytes as well as rows', () => {
 
   test('rows that widen mid-run shrink the chunks from the next request on', async () => {
     const { open, requests } = rowsOf(3000, (i) => (i < 1000 ? 50 : 50_000))
-    expect(await count(iterateChunks(open, { batchYieldSize: 100, chunkSize: 1000, maxChunkBytes: 5_000_000, prefetch: 0 }))).toBe(3000)
-    const afterWide = requests.slice(requests.findIndex((_, i) => requests.slice(0, i).reduce((a, b) => a + b, 0) > 1000) + 1)
+    expect(
+      await count(iterateChunks(open, { batchYieldSize: 100, chunkSize: 1000, maxChunkBytes: 5_000_000, prefetch: 0 })),
+    ).toBe(3000)
+    const afterWide = requests.slice(
+      requests.findIndex((_, i) => requests.slice(0, i).reduce((a, b) => a + b, 0) > 1000) + 1,
+    )
     expect(Math.max(...afterWide)).toBeLessThanOrEqual(Math.floor(5_000_000 / 50_000))
   })
 
   test('Infinity turns the bound off: whole chunks, also without batchYieldSize', async () => {
     const { open, requests } = rowsOf(5000, () => 1_000_000)
-    expect(await count(iterateChunks(open, { batchYieldSize: 2000, chunkSize: 2000, maxChunkBytes: Number.POSITIVE_INFINITY }))).toBe(5000)
+    expect(
+      await count(
+        iterateChunks(open, { batchYieldSize: 2000, chunkSize: 2000, maxChunkBytes: Number.POSITIVE_INFINITY }),
+      ),
+    ).toBe(5000)
     expect(requests).toEqual([2000, 2000, 2000])
     const plain = rowsOf(3000, () => 10)
     let items = 0
-    for await (const _ of iterateChunks(plain.open, { chunkSize: 2000, maxChunkBytes: Number.POSITIVE_INFINITY })) items++
+    for await (const _ of iterateChunks(plain.open, { chunkSize: 2000, maxChunkBytes: Number.POSITIVE_INFINITY }))
+      items++
     expect(items).toBe(3000)
     expect(plain.requests).toEqual([2000, 2000])
   })
@@ -136,10 +165,16 @@ describe('maxChunkBytes: chunks bounded in bytes as well as rows', () => {
   test('bad values name the option, the value and what is accepted, before anything runs', () => {
     expect(DEFAULT_MAX_CHUNK_BYTES).toBe(16 * 1024 * 1024)
     expect(() => validateBatchOptions({ maxChunkBytes: 0 })).toThrow(RangeError)
-    expect(() => validateBatchOptions({ maxChunkBytes: 0 })).toThrow('maxChunkBytes must be a positive integer (1 to 9007199254740991), or Infinity to turn the bound off; received 0')
+    expect(() => validateBatchOptions({ maxChunkBytes: 0 })).toThrow(
+      'maxChunkBytes must be a positive integer (1 to 9007199254740991), or Infinity to turn the bound off; received 0',
+    )
     expect(() => validateBatchOptions({ maxChunkBytes: '1mb' as never })).toThrow(TypeError)
-    expect(() => validateBatchOptions({ maxChunkBytes: Number.NaN })).toThrow(/maxChunkBytes must be a positive integer.*received NaN/)
-    expect(() => iterateChunks(() => ({ next: async () => ({ items: [], done: true }), close() {} }), { maxChunkBytes: -1 })).toThrow(/maxChunkBytes/)
+    expect(() => validateBatchOptions({ maxChunkBytes: Number.NaN })).toThrow(
+      /maxChunkBytes must be a positive integer.*received NaN/,
+    )
+    expect(() =>
+      iterateChunks(() => ({ next: async () => ({ items: [], done: true }), close() {} }), { maxChunkBytes: -1 }),
+    ).toThrow(/maxChunkBytes/)
   })
 })
 

@@ -10,14 +10,22 @@ const socket = (code: string) => Object.assign(new Error(`read ${code}`), { code
 describe('failureKind: what a failed statement says about its connection', () => {
   it.each([
     ['pg: the session was terminated (57P01)', pg('57P01', 'terminating connection due to administrator command')],
-    ['pg: idle-in-transaction timeout (25P03)', pg('25P03', 'terminating connection due to idle-in-transaction timeout')],
+    [
+      'pg: idle-in-transaction timeout (25P03)',
+      pg('25P03', 'terminating connection due to idle-in-transaction timeout'),
+    ],
     ['pg: a connection exception (08006)', pg('08006', 'connection failure')],
     ['pg: the socket reset (read ECONNRESET)', socket('ECONNRESET')],
     ['pg: writing to a closed socket', socket('EPIPE')],
     ['pg: the server could not be reached', socket('ECONNREFUSED')],
     ['pg: the socket closed', new Error('Connection terminated unexpectedly')],
     ['pg: a client known to be broken', new Error('Client has encountered a connection error and is not queryable')],
-    ['mysql2: connection lost', Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST' })],
+    [
+      'mysql2: connection lost',
+      Object.assign(new Error('Connection lost: The server closed the connection.'), {
+        code: 'PROTOCOL_CONNECTION_LOST',
+      }),
+    ],
     ['mysql2: KILL CONNECTION', mysql('ER_CONNECTION_KILLED', '70100', 'Connection was killed')],
     ['mysql2: closed state', new Error("Can't add new command when connection is in closed state")],
   ])('lost: %s', (_, error) => {
@@ -50,7 +58,9 @@ describe('failureKind: what a failed statement says about its connection', () =>
     const mikro = Object.assign(new Error('read ECONNRESET'), { ...socket('ECONNRESET'), name: 'DriverException' })
     expect(failureKind(mikro)).toBe('lost')
     expect(failureKind(new Error('wrapped', { cause: pg('57P01', 'terminating connection') }))).toBe('lost')
-    expect(sqlStateOf(Object.assign(new Error('failed'), { driverError: pg('22012', 'division by zero') }))).toBe('22012')
+    expect(sqlStateOf(Object.assign(new Error('failed'), { driverError: pg('22012', 'division by zero') }))).toBe(
+      '22012',
+    )
   })
 
   it("a socket error's five-letter code is not a SQLSTATE", () => {

@@ -57,18 +57,21 @@ describe('CursorSession: failures, and whether the connection may be pooled agai
     ['a socket error', socketError('ECONNRESET')],
     ['the server ended the session', serverError('57P01', 'terminating connection due to administrator command')],
     ['node-postgres knows the connection is gone', new Error('Connection terminated unexpectedly')],
-  ])('the connection is lost (%s): nothing more is sent, the connection is destroyed, close() does not report it again', async (_, loss) => {
-    const db = new ScriptedCursor()
-    const session = await CursorSession.open(db, own)
-    db.auto = false
-    const fetched = session.fetch(10)
-    db.pending()!.reject(loss)
-    await expect(fetched).rejects.toBe(loss)
-    expect(session.broken).toEqual({ kind: 'lost', error: loss })
-    await session.close()
-    expect(db.log).toEqual(['begin', 'declare', 'fetch', 'destroy'])
-    expect(db.releases).toEqual([{ reason: loss }])
-  })
+  ])(
+    'the connection is lost (%s): nothing more is sent, the connection is destroyed, close() does not report it again',
+    async (_, loss) => {
+      const db = new ScriptedCursor()
+      const session = await CursorSession.open(db, own)
+      db.auto = false
+      const fetched = session.fetch(10)
+      db.pending()!.reject(loss)
+      await expect(fetched).rejects.toBe(loss)
+      expect(session.broken).toEqual({ kind: 'lost', error: loss })
+      await session.close()
+      expect(db.log).toEqual(['begin', 'declare', 'fetch', 'destroy'])
+      expect(db.releases).toEqual([{ reason: loss }])
+    },
+  )
 
   it("a driver-side timeout (pg's query_timeout: no SQLSTATE, the FETCH may still run): the COMMIT is not sent, the statement is cancelled and the connection destroyed", async () => {
     const db = new ScriptedCursor()
@@ -80,7 +83,13 @@ describe('CursorSession: failures, and whether the connection may be pooled agai
     db.pending()!.reject(timeout)
     await expect(fetched).rejects.toBe(timeout)
     await session.close()
-    expect(db.log.filter((entry) => entry !== 'cancel done')).toEqual(['begin', 'declare', 'fetch', 'cancel', 'destroy'])
+    expect(db.log.filter((entry) => entry !== 'cancel done')).toEqual([
+      'begin',
+      'declare',
+      'fetch',
+      'cancel',
+      'destroy',
+    ])
     expect(db.releases).toEqual([{ reason: timeout }])
   })
 
@@ -216,7 +225,9 @@ describe('CursorSession: chunkTimeoutMs', () => {
     db.auto = false
     const fetched = session.fetch(7)
     await expect(fetched).rejects.toThrow(ChunkTimeoutError)
-    await expect(fetched).rejects.toThrow(/^The cursor's FETCH of 7 rows did not finish within chunkTimeoutMs \(20 ms\): it was cancelled on the server/)
+    await expect(fetched).rejects.toThrow(
+      /^The cursor's FETCH of 7 rows did not finish within chunkTimeoutMs \(20 ms\): it was cancelled on the server/,
+    )
     db.auto = true
     await session.close()
     expect(db.log).toEqual(['begin', 'declare', 'fetch', 'cancel', 'cancel done', 'rollback', 'release'])
@@ -248,6 +259,12 @@ describe('CursorSession: chunkTimeoutMs', () => {
     const session = await CursorSession.open(db, { ownsTransaction: true, chunkTimeoutMs: 20 })
     db.auto = false
     await expect(session.close()).rejects.toThrow(ChunkTimeoutError)
-    expect(db.log.filter((entry) => entry !== 'cancel done')).toEqual(['begin', 'declare', 'commit', 'cancel', 'destroy'])
+    expect(db.log.filter((entry) => entry !== 'cancel done')).toEqual([
+      'begin',
+      'declare',
+      'commit',
+      'cancel',
+      'destroy',
+    ])
   })
 })

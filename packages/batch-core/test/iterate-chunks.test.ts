@@ -41,11 +41,15 @@ describe('validation', () => {
   })
 
   test('rejects a signal that is not an AbortSignal with a TypeError', () => {
-    expect(() => iterateChunks(open, { signal: { aborted: false } as AbortSignal })).toThrow(/signal must be an AbortSignal .*; received \{"aborted":false\}/)
+    expect(() => iterateChunks(open, { signal: { aborted: false } as AbortSignal })).toThrow(
+      /signal must be an AbortSignal .*; received \{"aborted":false\}/,
+    )
   })
 
   test('rejects an onProgress that is not a function with a TypeError', () => {
-    expect(() => iterateChunks(open, { onProgress: 'log' as never })).toThrow(/onProgress must be a function; received "log"/)
+    expect(() => iterateChunks(open, { onProgress: 'log' as never })).toThrow(
+      /onProgress must be a function; received "log"/,
+    )
   })
 
   test('rejects options that are not an object, and an open that is not a function', () => {
@@ -64,9 +68,23 @@ describe('validation', () => {
   })
 
   test('validateBatchOptions applies the defaults and accepts unknown adapter options', () => {
-    expect(validateBatchOptions(undefined)).toEqual({ batchYieldSize: undefined, chunkSize: 2000, prefetch: 1, maxChunkBytes: 16 * 1024 * 1024, retries: 8, limit: undefined, signal: undefined, onProgress: undefined })
-    expect(validateBatchOptions({ batchYieldSize: 5, strategy: 'keyset' } as never)).toMatchObject({ batchYieldSize: 5, chunkSize: 2000 })
-    expect(() => validateBatchOptions({ chunkSize: 0 })).toThrow('chunkSize must be a positive integer (1 to 9007199254740991); received 0')
+    expect(validateBatchOptions(undefined)).toEqual({
+      batchYieldSize: undefined,
+      chunkSize: 2000,
+      prefetch: 1,
+      maxChunkBytes: 16 * 1024 * 1024,
+      retries: 8,
+      limit: undefined,
+      signal: undefined,
+      onProgress: undefined,
+    })
+    expect(validateBatchOptions({ batchYieldSize: 5, strategy: 'keyset' } as never)).toMatchObject({
+      batchYieldSize: 5,
+      chunkSize: 2000,
+    })
+    expect(() => validateBatchOptions({ chunkSize: 0 })).toThrow(
+      'chunkSize must be a positive integer (1 to 9007199254740991); received 0',
+    )
   })
 })
 
@@ -74,7 +92,12 @@ describe('regrouping chunks into batches', () => {
   test('yields lists of batchYieldSize whatever the chunkSize; only the last is shorter', async () => {
     for (const chunkSize of [1, 3, 4, 7, 10, 50]) {
       const { open } = scriptedSource({ rows: 10 })
-      expect(await collect(iterateChunks(open, { chunkSize, batchYieldSize: 3 }))).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]])
+      expect(await collect(iterateChunks(open, { chunkSize, batchYieldSize: 3 }))).toEqual([
+        [0, 1, 2],
+        [3, 4, 5],
+        [6, 7, 8],
+        [9],
+      ])
     }
   })
 
@@ -90,8 +113,17 @@ describe('regrouping chunks into batches', () => {
   })
 
   test('keeps asking after a short chunk that is not marked done, and stops at an empty one', async () => {
-    const { open, log } = scriptedSource({ rows: 7, done: 'lazy', chunkLength: (size, call) => (call % 2 === 0 ? 1 : size) })
-    expect(await collect(iterateChunks(open, { chunkSize: 3, batchYieldSize: 2 }))).toEqual([[0, 1], [2, 3], [4, 5], [6]])
+    const { open, log } = scriptedSource({
+      rows: 7,
+      done: 'lazy',
+      chunkLength: (size, call) => (call % 2 === 0 ? 1 : size),
+    })
+    expect(await collect(iterateChunks(open, { chunkSize: 3, batchYieldSize: 2 }))).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+      [6],
+    ])
     expect(log.requests.length).toBe(5) // chunks of 1, 3, 1, 2 items, then the empty chunk that ends it
   })
 
@@ -110,7 +142,10 @@ describe('regrouping chunks into batches', () => {
   test('yielded batches are new arrays: changing one touches neither the source chunk nor other batches', async () => {
     const chunk = [1, 2, 3, 4]
     let calls = 0
-    const open = (): ChunkSource<number> => ({ next: async () => ({ items: calls++ === 0 ? chunk : [], done: false }), close() {} })
+    const open = (): ChunkSource<number> => ({
+      next: async () => ({ items: calls++ === 0 ? chunk : [], done: false }),
+      close() {},
+    })
     const batches = await collect(iterateChunks(open, { batchYieldSize: 4, chunkSize: 4 }))
     expect(batches).toEqual([[1, 2, 3, 4]])
     expect(batches[0]).not.toBe(chunk)
@@ -121,7 +156,10 @@ describe('regrouping chunks into batches', () => {
   test('items that are themselves arrays are not flattened when a batch spans chunks', async () => {
     const rows = [[1], [2], [3]]
     let offset = 0
-    const open = (): ChunkSource<number[]> => ({ next: async (size) => ({ items: rows.slice(offset, (offset += size)), done: offset >= rows.length }), close() {} })
+    const open = (): ChunkSource<number[]> => ({
+      next: async (size) => ({ items: rows.slice(offset, (offset += size)), done: offset >= rows.length }),
+      close() {},
+    })
     expect(await collect(iterateChunks(open, { chunkSize: 1, batchYieldSize: 3 }))).toEqual([[[1], [2], [3]]])
   })
 
@@ -133,7 +171,9 @@ describe('regrouping chunks into batches', () => {
   test('rejects a chunk that is not { items: array } with a TypeError, and closes the source', async () => {
     let closes = 0
     const open = (): ChunkSource<number> => ({ next: async () => ({ rows: [1] }) as never, close: () => void closes++ })
-    await expect(collect(iterateChunks(open))).rejects.toThrow(/next\(\) must resolve to \{ items: T\[\], done: boolean \}; received \{"rows":\[1\]\}/)
+    await expect(collect(iterateChunks(open))).rejects.toThrow(
+      /next\(\) must resolve to \{ items: T\[\], done: boolean \}; received \{"rows":\[1\]\}/,
+    )
     expect(closes).toBe(1)
   })
 
@@ -143,23 +183,40 @@ describe('regrouping chunks into batches', () => {
 
   test('an error thrown by open() propagates and nothing is closed', async () => {
     const boom = new Error('cannot connect')
-    await expect(collect(iterateChunks(() => { throw boom }))).rejects.toBe(boom)
+    await expect(
+      collect(
+        iterateChunks(() => {
+          throw boom
+        }),
+      ),
+    ).rejects.toBe(boom)
   })
 })
 
 describe('limit', () => {
   test('stops after limit items and asks for min(chunkSize, remaining)', async () => {
     const { open, log } = scriptedSource({ rows: 100 })
-    expect(await collect(iterateChunks(open, { chunkSize: 4, batchYieldSize: 3, limit: 10 }))).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]])
+    expect(await collect(iterateChunks(open, { chunkSize: 4, batchYieldSize: 3, limit: 10 }))).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7, 8],
+      [9],
+    ])
     expect(log.requests).toEqual([3, 4, 3]) // the first round trip reads one batch
     expect(log.closes).toBe(1)
   })
 
   test('the first round trip reads one batch when batches are smaller than chunks, every later one a chunk', async () => {
     const ramped = scriptedSource({ rows: 23 })
-    expect((await collect(iterateChunks(ramped.open, { chunkSize: 10, batchYieldSize: 4 }))).flat()).toEqual(range(0, 23))
+    expect((await collect(iterateChunks(ramped.open, { chunkSize: 10, batchYieldSize: 4 }))).flat()).toEqual(
+      range(0, 23),
+    )
     expect(ramped.log.requests).toEqual([4, 10, 10])
-    for (const options of [{ chunkSize: 10, batchYieldSize: 10 }, { chunkSize: 10, batchYieldSize: 25 }, { chunkSize: 10 }]) {
+    for (const options of [
+      { chunkSize: 10, batchYieldSize: 10 },
+      { chunkSize: 10, batchYieldSize: 25 },
+      { chunkSize: 10 },
+    ]) {
       const plain = scriptedSource({ rows: 23 })
       await collect(iterateChunks(plain.open, options))
       expect(plain.log.requests).toEqual([10, 10, 10])
@@ -168,7 +225,10 @@ describe('limit', () => {
 
   test('truncates a source that returns more than it was asked for', async () => {
     const open = (): ChunkSource<number> => ({ next: async () => ({ items: range(0, 50), done: false }), close() {} })
-    expect(await collect(iterateChunks(open, { chunkSize: 10, limit: 7, batchYieldSize: 5 }))).toEqual([[0, 1, 2, 3, 4], [5, 6]])
+    expect(await collect(iterateChunks(open, { chunkSize: 10, limit: 7, batchYieldSize: 5 }))).toEqual([
+      [0, 1, 2, 3, 4],
+      [5, 6],
+    ])
   })
 
   test('limit 0 yields nothing without opening the source', async () => {
@@ -209,7 +269,10 @@ describe('read-ahead (prefetch)', () => {
   })
 
   test('fetches never overlap, even with a deep read-ahead and a slow caller', async () => {
-    const { open, log } = scriptedSource({ rows: 200, delay: (call) => new Promise((resolve) => setTimeout(resolve, call % 3)) })
+    const { open, log } = scriptedSource({
+      rows: 200,
+      delay: (call) => new Promise((resolve) => setTimeout(resolve, call % 3)),
+    })
     const seen: number[] = []
     for await (const batch of iterateChunks(open, { chunkSize: 7, batchYieldSize: 5, prefetch: 4 })) {
       seen.push(...batch)
@@ -312,7 +375,9 @@ describe('abort', () => {
         return macrotask()
       },
     })
-    await expect(collect(iterateChunks(open, { chunkSize: 2, prefetch: 0, signal: controller.signal }))).rejects.toBe('inside next')
+    await expect(collect(iterateChunks(open, { chunkSize: 2, prefetch: 0, signal: controller.signal }))).rejects.toBe(
+      'inside next',
+    )
     await log.idle()
     await macrotask()
     expect(log.closes).toBe(1)
@@ -329,7 +394,11 @@ describe('abort', () => {
   })
 
   test('leaving early aborts the signal given to the source, and close() waits for the cancelled prefetch', async () => {
-    const { open, log } = scriptedSource({ rows: 100, honourSignal: true, delay: (call) => (call === 0 ? macrotask() : new Promise(() => {})) })
+    const { open, log } = scriptedSource({
+      rows: 100,
+      honourSignal: true,
+      delay: (call) => (call === 0 ? macrotask() : new Promise(() => {})),
+    })
     for await (const batch of iterateChunks(open, { chunkSize: 10, batchYieldSize: 10, prefetch: 1 })) {
       expect(batch).toHaveLength(10)
       await macrotask()
@@ -359,7 +428,9 @@ describe('progress', () => {
   test('reports rows, batches, chunks, elapsed time and the cursor of the last item after each batch', async () => {
     const { open } = scriptedSource({ rows: 7, cursorOf: (item) => `after:${item}` })
     const reports: Progress[] = []
-    const batches = await collect(iterateChunks(open, { chunkSize: 3, batchYieldSize: 2, prefetch: 0, onProgress: (p) => reports.push(p) }))
+    const batches = await collect(
+      iterateChunks(open, { chunkSize: 3, batchYieldSize: 2, prefetch: 0, onProgress: (p) => reports.push(p) }),
+    )
     expect(batches).toHaveLength(4)
     expect(reports.map(({ elapsedMs, ...rest }) => (expect(elapsedMs).toBeGreaterThanOrEqual(0), rest))).toEqual([
       { rows: 2, batches: 1, chunks: 1, cursor: 'after:1' }, // first round trip: one batch
@@ -373,24 +444,46 @@ describe('progress', () => {
     const { open } = scriptedSource({ rows: 3 })
     const reports: Progress[] = []
     await collect(iterateChunks(open, { onProgress: (p) => reports.push(p) }))
-    expect(reports.map((p) => [p.rows, p.batches, p.cursor])).toEqual([[1, 1, undefined], [2, 2, undefined], [3, 3, undefined]])
+    expect(reports.map((p) => [p.rows, p.batches, p.cursor])).toEqual([
+      [1, 1, undefined],
+      [2, 2, undefined],
+      [3, 3, undefined],
+    ])
   })
 
   test('an error thrown by onProgress ends iteration with that error and closes the source', async () => {
     const { open, log } = scriptedSource({ rows: 10 })
     const boom = new Error('progress sink down')
-    await expect(collect(iterateChunks(open, { batchYieldSize: 2, onProgress: () => { throw boom } }))).rejects.toBe(boom)
+    await expect(
+      collect(
+        iterateChunks(open, {
+          batchYieldSize: 2,
+          onProgress: () => {
+            throw boom
+          },
+        }),
+      ),
+    ).rejects.toBe(boom)
     expect(log.closes).toBe(1)
   })
 })
 
 describe('clean-up', () => {
   const wayOut = {
-    completion: async (it: AsyncGenerator<number[], void, undefined>) => { for await (const _ of it); },
-    break: async (it: AsyncGenerator<number[], void, undefined>) => { for await (const _ of it) break },
-    'return()': async (it: AsyncGenerator<number[], void, undefined>) => { await it.next(); await it.return() },
+    completion: async (it: AsyncGenerator<number[], void, undefined>) => {
+      for await (const _ of it);
+    },
+    break: async (it: AsyncGenerator<number[], void, undefined>) => {
+      for await (const _ of it) break
+    },
+    'return()': async (it: AsyncGenerator<number[], void, undefined>) => {
+      await it.next()
+      await it.return()
+    },
     'a throw in the loop': async (it: AsyncGenerator<number[], void, undefined>) => {
-      await expect(async () => { for await (const _ of it) throw new Error('caller bug') }).rejects.toThrow('caller bug')
+      await expect(async () => {
+        for await (const _ of it) throw new Error('caller bug')
+      }).rejects.toThrow('caller bug')
     },
   }
 
@@ -405,8 +498,13 @@ describe('clean-up', () => {
     const fetchError = new Error('connection reset')
     const { open, log } = scriptedSource({ rows: 30, failAtCall: 2, fetchError })
     const seen: number[][] = []
-    await expect(async () => { for await (const batch of iterateChunks(open, { chunkSize: 4, batchYieldSize: 4 })) seen.push(batch) }).rejects.toBe(fetchError)
-    expect(seen).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]) // everything before the failure arrives first
+    await expect(async () => {
+      for await (const batch of iterateChunks(open, { chunkSize: 4, batchYieldSize: 4 })) seen.push(batch)
+    }).rejects.toBe(fetchError)
+    expect(seen).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]) // everything before the failure arrives first
     expect(log.closes).toBe(1)
   })
 
@@ -419,21 +517,32 @@ describe('clean-up', () => {
   test('an error from close() propagates from break when there is no other error', async () => {
     const closeError = new Error('release failed')
     const { open } = scriptedSource({ rows: 5, closeError })
-    await expect(async () => { for await (const _ of iterateChunks(open, { batchYieldSize: 2 })) break }).rejects.toBe(closeError)
+    await expect(async () => {
+      for await (const _ of iterateChunks(open, { batchYieldSize: 2 })) break
+    }).rejects.toBe(closeError)
   })
 
   test('an error from close() never hides a fetch error', async () => {
     const fetchError = new Error('query failed')
-    const { open, log } = scriptedSource({ rows: 5, failAtCall: 0, fetchError, closeError: new Error('release failed') })
+    const { open, log } = scriptedSource({
+      rows: 5,
+      failAtCall: 0,
+      fetchError,
+      closeError: new Error('release failed'),
+    })
     await expect(collect(iterateChunks(open))).rejects.toBe(fetchError)
     expect(log.closes).toBe(1)
   })
 
   test('an error from close() never hides the caller error or the abort reason', async () => {
     const { open } = scriptedSource({ rows: 5, closeError: new Error('release failed') })
-    await expect(async () => { for await (const _ of iterateChunks(open)) throw new Error('caller bug') }).rejects.toThrow('caller bug')
+    await expect(async () => {
+      for await (const _ of iterateChunks(open)) throw new Error('caller bug')
+    }).rejects.toThrow('caller bug')
     const controller = new AbortController()
-    await expect(async () => { for await (const _ of iterateChunks(open, { signal: controller.signal })) controller.abort('bye') }).rejects.toBe('bye')
+    await expect(async () => {
+      for await (const _ of iterateChunks(open, { signal: controller.signal })) controller.abort('bye')
+    }).rejects.toBe('bye')
   })
 
   test('a read-ahead that fails while the caller is busy is neither unhandled nor lost', async () => {
@@ -449,7 +558,12 @@ describe('clean-up', () => {
 
   test('a read-ahead that fails after the caller left is swallowed, and close() still runs once', async () => {
     const gate = deferred()
-    const { open, log } = scriptedSource({ rows: 30, failAtCall: 1, fetchError: new Error('late failure'), delay: (call) => (call === 1 ? gate.promise : macrotask()) })
+    const { open, log } = scriptedSource({
+      rows: 30,
+      failAtCall: 1,
+      fetchError: new Error('late failure'),
+      delay: (call) => (call === 1 ? gate.promise : macrotask()),
+    })
     const iterator = iterateChunks(open, { chunkSize: 5, batchYieldSize: 5, prefetch: 1 })
     await iterator.next()
     const leaving = iterator.return()

@@ -20,7 +20,22 @@ describe('normalizeColumnType', () => {
 
 describe('keyType on PostgreSQL', () => {
   it('reads every ordered type as text and compares the column itself', () => {
-    for (const type of ['integer', 'bigint', 'numeric(30,10)', 'real', 'double precision', 'timestamptz', 'date', 'interval', 'uuid', 'bytea', 'jsonb', 'int4[]', 'inet', 'mood']) {
+    for (const type of [
+      'integer',
+      'bigint',
+      'numeric(30,10)',
+      'real',
+      'double precision',
+      'timestamptz',
+      'date',
+      'interval',
+      'uuid',
+      'bytea',
+      'jsonb',
+      'int4[]',
+      'inet',
+      'mood',
+    ]) {
       const rule = keyType('postgresql', type)
       expect(rule.kind, type).toBe('exact')
       if (rule.kind !== 'exact') continue
@@ -41,7 +56,8 @@ describe('keyType on PostgreSQL', () => {
     const numeric = keyType('postgresql', 'numeric')
     const stamp = keyType('postgresql', 'timestamp')
     const bigint = keyType('postgresql', 'int8')
-    if (double.kind !== 'exact' || numeric.kind !== 'exact' || stamp.kind !== 'exact' || bigint.kind !== 'exact') throw new Error('expected exact rules')
+    if (double.kind !== 'exact' || numeric.kind !== 'exact' || stamp.kind !== 'exact' || bigint.kind !== 'exact')
+      throw new Error('expected exact rules')
     expect(isExactKeyValue(double, 0.30000000000000004)).toBe(true)
     expect(isExactKeyValue(numeric, 0.1)).toBe(false)
     expect(isExactKeyValue(numeric, '0.1000000000')).toBe(true)

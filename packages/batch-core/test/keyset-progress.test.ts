@@ -18,12 +18,17 @@ describe('KeysetProgress', () => {
     expect(() => progress.check([3, 4])).toThrow(KeysetProgressError)
     const again = new KeysetProgress('Book ordered by price')
     again.check([1])
-    expect(() => again.check([1])).toThrow(/did not advance on Book ordered by price: chunk 2 returned the row 1 that chunk 1 already returned/)
+    expect(() => again.check([1])).toThrow(
+      /did not advance on Book ordered by price: chunk 2 returned the row 1 that chunk 1 already returned/,
+    )
   })
 
   it('compares composite, byte and bigint identities by value', () => {
     const progress = new KeysetProgress('OrderLine')
-    progress.check([[1, 'a'], [1, 'b']])
+    progress.check([
+      [1, 'a'],
+      [1, 'b'],
+    ])
     expect(() => progress.check([[1, 'b']])).toThrow(KeysetProgressError)
     const bytes = new KeysetProgress('Blob')
     bytes.check([Buffer.from([1, 2])])
@@ -42,9 +47,18 @@ describe('KeysetProgress', () => {
 
   it("compares the chunk's first row: a row another session moved ahead comes back with other key values and is no repeat", () => {
     const progress = new KeysetProgress('Book ordered by rating, id')
-    progress.check([[1, 10], [2, 11], [3, 12]])
+    progress.check([
+      [1, 10],
+      [2, 11],
+      [3, 12],
+    ])
     // row 11 moved from rating 2 to rating 5: yielded again, as the concurrency rules say
-    expect(() => progress.check([[4, 13], [5, 11]])).not.toThrow()
+    expect(() =>
+      progress.check([
+        [4, 13],
+        [5, 11],
+      ]),
+    ).not.toThrow()
     expect(() => progress.check([[5, 11]])).toThrow(KeysetProgressError)
   })
 
@@ -69,6 +83,8 @@ describe('KeysetProgressError names the repeated row by its key values', () => {
     }
     expect(named([1], [1])).toContain('returned the row 1 that')
     expect(named([['abc', 2]], [['abc', 2]])).toContain('returned the row ("abc", 2) that')
-    expect(named([[Buffer.from([1, 255]), 5n]], [[Buffer.from([1, 255]), 5n]])).toContain('returned the row (0x01ff, 5n) that')
+    expect(named([[Buffer.from([1, 255]), 5n]], [[Buffer.from([1, 255]), 5n]])).toContain(
+      'returned the row (0x01ff, 5n) that',
+    )
   })
 })

@@ -95,18 +95,29 @@ const keySpec = (field: string) =>
 /** 1–3 non-unique keys over tiny domains (many ties and NULLs), then rows for them; `id` (unique) appended as the last key when `withTieBreaker`. */
 export const specs = (withTieBreaker: boolean): fc.Arbitrary<Spec> =>
   fc
-    .tuple(fc.integer({ min: 1, max: 3 }), fc.constantFrom('asc' as const, 'desc' as const), fc.constantFrom('first' as const, 'last' as const))
+    .tuple(
+      fc.integer({ min: 1, max: 3 }),
+      fc.constantFrom('asc' as const, 'desc' as const),
+      fc.constantFrom('first' as const, 'last' as const),
+    )
     .chain(([n, idDirection, idNulls]) =>
-      fc.tuple(fc.tuple(...Array.from({ length: n }, (_, i) => keySpec(`k${i}`))), fc.constant(idDirection), fc.constant(idNulls)),
+      fc.tuple(
+        fc.tuple(...Array.from({ length: n }, (_, i) => keySpec(`k${i}`))),
+        fc.constant(idDirection),
+        fc.constant(idNulls),
+      ),
     )
     .chain(([specsOfKeys, idDirection, idNulls]) => {
       const value = (s: (typeof specsOfKeys)[number]) => {
-        const plain: fc.Arbitrary<number | string> = s.kind === 'int' ? fc.integer({ min: -2, max: 2 }) : fc.constantFrom('', 'a', 'B', 'ab', 'ä')
+        const plain: fc.Arbitrary<number | string> =
+          s.kind === 'int' ? fc.integer({ min: -2, max: 2 }) : fc.constantFrom('', 'a', 'B', 'ab', 'ä')
         return s.nullable === false ? plain : fc.option(plain, { nil: null, freq: 3 })
       }
       const row = fc.tuple(...specsOfKeys.map(value))
       return fc.array(row, { maxLength: 25 }).map((tuples): Spec => {
-        const keys: SortKey[] = specsOfKeys.map(({ field, direction, nulls, nullable }) => (nullable === undefined ? { field, direction, nulls } : { field, direction, nulls, nullable }))
+        const keys: SortKey[] = specsOfKeys.map(({ field, direction, nulls, nullable }) =>
+          nullable === undefined ? { field, direction, nulls } : { field, direction, nulls, nullable },
+        )
         const rows = tuples.map((t, i) => Object.fromEntries([...keys.map((k, j) => [k.field, t[j]]), ['id', i]]))
         if (withTieBreaker) keys.push({ field: 'id', direction: idDirection, nulls: idNulls, nullable: false })
         return { keys, rows }

@@ -1,5 +1,12 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import { decodeResumeToken, encodeResumeToken, type KeyShape, type SeekPredicate, seekPredicate, type SortKey } from '../src/index.js'
+import {
+  decodeResumeToken,
+  encodeResumeToken,
+  type KeyShape,
+  type SeekPredicate,
+  seekPredicate,
+  type SortKey,
+} from '../src/index.js'
 
 describe('keyset helper types', () => {
   it('seekPredicate takes sort keys and values and returns a SeekPredicate', () => {
@@ -29,7 +36,10 @@ describe('keyset helper types', () => {
   })
 
   it('a const shape literal is a KeyShape; tokens are strings and decode to unknown[]', () => {
-    const shape = { keys: [{ field: 'id', direction: 'asc', nulls: 'last', nullable: false }], fingerprint: 'Book' } as const
+    const shape = {
+      keys: [{ field: 'id', direction: 'asc', nulls: 'last', nullable: false }],
+      fingerprint: 'Book',
+    } as const
     expectTypeOf(shape).toExtend<KeyShape>()
     expectTypeOf(encodeResumeToken(shape, [1])).toBeString()
     expectTypeOf(decodeResumeToken('x', shape)).toEqualTypeOf<unknown[]>()

@@ -5,7 +5,12 @@ import { partitionSampleSize, samplePercent, splitPoints } from '../src/partitio
 describe('splitPoints: the cuts for n partitions from ordered samples', () => {
   it('cuts at evenly spaced samples', () => {
     expect(splitPoints([1, 2, 3, 4, 5, 6, 7, 8], 4)).toEqual([3, 5, 7])
-    expect(splitPoints(Array.from({ length: 1000 }, (_, i) => i), 10)).toEqual([100, 200, 300, 400, 500, 600, 700, 800, 900])
+    expect(
+      splitPoints(
+        Array.from({ length: 1000 }, (_, i) => i),
+        10,
+      ),
+    ).toEqual([100, 200, 300, 400, 500, 600, 700, 800, 900])
   })
 
   it('gives fewer cuts when there are fewer samples than partitions, none for one partition or no samples', () => {
@@ -30,7 +35,14 @@ describe('splitPoints: the cuts for n partitions from ordered samples', () => {
     fc.assert(
       fc.property(fc.integer({ min: 100, max: 5000 }), fc.integer({ min: 1, max: 50 }), (length, count) => {
         fc.pre(length >= count * 10)
-        const cuts = [0, ...splitPoints(Array.from({ length }, (_, i) => i), count), length]
+        const cuts = [
+          0,
+          ...splitPoints(
+            Array.from({ length }, (_, i) => i),
+            count,
+          ),
+          length,
+        ]
         const shares = cuts.slice(1).map((cut, i) => cut - cuts[i]!)
         return Math.max(...shares) - Math.min(...shares) <= 1
       }),

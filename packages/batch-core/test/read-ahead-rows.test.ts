@@ -44,7 +44,9 @@ describe('ReadAheadRows', () => {
     let calls = 0
     const rows = new ReadAheadRows<number>(async (size) => {
       calls++
-      return calls === 1 ? { rows: [1], exhausted: false } : { rows: Array.from({ length: size }, (_, i) => i + 2), exhausted: false }
+      return calls === 1
+        ? { rows: [1], exhausted: false }
+        : { rows: Array.from({ length: size }, (_, i) => i + 2), exhausted: false }
     })
     expect(await rows.take(3)).toEqual([1, 2, 3])
     expect(calls).toBe(2)

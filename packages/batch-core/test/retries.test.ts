@@ -5,7 +5,12 @@ import { retryDelayMs } from '../src/chunk-reader.js'
 class Lost extends Error {}
 
 /** Ids 0..rows-1 in chunks; the calls listed in `failing` throw first (Lost unless `error` says otherwise), the position unchanged. */
-function flaky(rows: number, failing: Set<number>, error: () => unknown = () => new Lost('connection lost'), retryable = (e: unknown) => e instanceof Lost) {
+function flaky(
+  rows: number,
+  failing: Set<number>,
+  error: () => unknown = () => new Lost('connection lost'),
+  retryable = (e: unknown) => e instanceof Lost,
+) {
   const calls: { size: number; failed: boolean }[] = []
   const open = (): ChunkSource<number> => {
     let offset = 0
@@ -36,13 +41,17 @@ async function ids(iterator: AsyncIterable<number[]>): Promise<number[]> {
 describe('retries: a retryable chunk read is tried again', () => {
   test('a chunk read that fails retryably is retried and the run yields every item once', async () => {
     const { open, calls } = flaky(50, new Set([1, 3, 4]))
-    expect(await ids(iterateChunks(open, { batchYieldSize: 10, chunkSize: 10, prefetch: 0 }))).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    expect(await ids(iterateChunks(open, { batchYieldSize: 10, chunkSize: 10, prefetch: 0 }))).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    )
     expect(calls.filter((c) => c.failed)).toHaveLength(3)
   })
 
   test('gives up after `retries` attempts with the last error', async () => {
     const { open, calls } = flaky(50, new Set([1, 2, 3]))
-    await expect(ids(iterateChunks(open, { batchYieldSize: 10, chunkSize: 10, retries: 2 }))).rejects.toThrow('connection lost')
+    await expect(ids(iterateChunks(open, { batchYieldSize: 10, chunkSize: 10, retries: 2 }))).rejects.toThrow(
+      'connection lost',
+    )
     expect(calls).toHaveLength(4) // the first chunk, then the failing read and its two retries
   })
 

@@ -22,7 +22,8 @@ export class ScriptedCursor implements CursorConnection<number> {
   /** What the next FETCH does when answered automatically. */
   rowsLeft = Number.POSITIVE_INFINITY
   /** Called when cancel() is; by default a cancel makes the running statement fail as PostgreSQL's does. */
-  onCancel: (() => void) | undefined = () => this.pending()?.reject(serverError('57014', 'canceling statement due to user request'))
+  onCancel: (() => void) | undefined = () =>
+    this.pending()?.reject(serverError('57014', 'canceling statement due to user request'))
   /** Resolves the cancel request itself (default: at once). */
   cancelDelivered: Promise<void> = Promise.resolve()
   /** Set to make cancel() absent. */

@@ -44,7 +44,13 @@ export const macrotask = (): Promise<void> => new Promise((resolve) => setTimeou
 export function scriptedSource(script: Script): { open: OpenChunkSource<number>; log: SourceLog } {
   let idleWaiters: (() => void)[] = []
   const log: SourceLog = {
-    opens: 0, closes: 0, requests: [], delivered: 0, signals: [], active: 0, violations: [],
+    opens: 0,
+    closes: 0,
+    requests: [],
+    delivered: 0,
+    signals: [],
+    active: 0,
+    violations: [],
     idle: () => (log.active === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
   }
   const open = (): ChunkSource<number> => {
@@ -101,7 +107,11 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
 }
 
 /** A promise with its resolve/reject exposed, to hold a fetch open until the test says so. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+export function deferred<T = void>(): {
+  promise: Promise<T>
+  resolve: (value: T) => void
+  reject: (error: unknown) => void
+} {
   let resolve!: (value: T) => void
   let reject!: (error: unknown) => void
   const promise = new Promise<T>((res, rej) => {

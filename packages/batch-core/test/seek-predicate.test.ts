@@ -5,7 +5,12 @@ import { seekPredicate } from '../src/seek-predicate.js'
 import { compareByKeys, matchesSeek, type Row, specs, structuralProblems, valuesOf } from './keyset-reference.js'
 
 const id = (direction: 'asc' | 'desc' = 'asc'): SortKey => ({ field: 'id', direction, nulls: 'last', nullable: false })
-const cmp = (field: string, op: '<' | '>' | '=', value: unknown): SeekPredicate => ({ kind: 'compare', field, op, value })
+const cmp = (field: string, op: '<' | '>' | '=', value: unknown): SeekPredicate => ({
+  kind: 'compare',
+  field,
+  op,
+  value,
+})
 const isNull = (field: string): SeekPredicate => ({ kind: 'isNull', field })
 const isNotNull = (field: string): SeekPredicate => ({ kind: 'isNotNull', field })
 const and = (...terms: SeekPredicate[]): SeekPredicate => ({ kind: 'and', terms })
@@ -21,8 +26,12 @@ describe('seekPredicate: single key', () => {
   })
 
   it('nullable key with NULLs last also takes the NULL rows after a non-null value', () => {
-    expect(seekPredicate([{ field: 'a', direction: 'asc', nulls: 'last' }], [3])).toEqual(or(cmp('a', '>', 3), isNull('a')))
-    expect(seekPredicate([{ field: 'a', direction: 'desc', nulls: 'last', nullable: true }], [3])).toEqual(or(cmp('a', '<', 3), isNull('a')))
+    expect(seekPredicate([{ field: 'a', direction: 'asc', nulls: 'last' }], [3])).toEqual(
+      or(cmp('a', '>', 3), isNull('a')),
+    )
+    expect(seekPredicate([{ field: 'a', direction: 'desc', nulls: 'last', nullable: true }], [3])).toEqual(
+      or(cmp('a', '<', 3), isNull('a')),
+    )
   })
 
   it('nullable key with NULLs first takes no NULL rows after a non-null value', () => {
@@ -30,7 +39,9 @@ describe('seekPredicate: single key', () => {
   })
 
   it('nullable: false drops the IS NULL term even when NULLs would sort last', () => {
-    expect(seekPredicate([{ field: 'a', direction: 'asc', nulls: 'last', nullable: false }], [3])).toEqual(cmp('a', '>', 3))
+    expect(seekPredicate([{ field: 'a', direction: 'asc', nulls: 'last', nullable: false }], [3])).toEqual(
+      cmp('a', '>', 3),
+    )
   })
 
   it('after a NULL with NULLs first, every non-null row comes after', () => {
@@ -75,9 +86,17 @@ describe('seekPredicate: several keys', () => {
   })
 
   it('a nullable middle key nests its IS NULL alternative inside the conjunction', () => {
-    const keys: SortKey[] = [{ field: 'a', direction: 'asc', nulls: 'first', nullable: false }, { field: 'b', direction: 'asc', nulls: 'last' }, id()]
+    const keys: SortKey[] = [
+      { field: 'a', direction: 'asc', nulls: 'first', nullable: false },
+      { field: 'b', direction: 'asc', nulls: 'last' },
+      id(),
+    ]
     expect(seekPredicate(keys, [1, 2, 3])).toEqual(
-      or(cmp('a', '>', 1), and(cmp('a', '=', 1), or(cmp('b', '>', 2), isNull('b'))), and(cmp('a', '=', 1), cmp('b', '=', 2), cmp('id', '>', 3))),
+      or(
+        cmp('a', '>', 1),
+        and(cmp('a', '=', 1), or(cmp('b', '>', 2), isNull('b'))),
+        and(cmp('a', '=', 1), cmp('b', '=', 2), cmp('id', '>', 3)),
+      ),
     )
   })
 
@@ -88,7 +107,9 @@ describe('seekPredicate: several keys', () => {
 
   it('a NULL last value with NULLs first keeps both the IS NOT NULL and the tie-breaker disjunct', () => {
     const keys: SortKey[] = [{ field: 'publishedAt', direction: 'asc', nulls: 'first' }, id('desc')]
-    expect(seekPredicate(keys, [null, 41])).toEqual(or(isNotNull('publishedAt'), and(isNull('publishedAt'), cmp('id', '<', 41))))
+    expect(seekPredicate(keys, [null, 41])).toEqual(
+      or(isNotNull('publishedAt'), and(isNull('publishedAt'), cmp('id', '<', 41))),
+    )
   })
 
   it('returns { kind: "false" } when every key is at its last possible value', () => {
@@ -107,16 +128,46 @@ describe('seekPredicate: bad input', () => {
     ['keys not an array', 'id', [1], TypeError, /keys must be an array of sort keys.*received "id"/],
     ['empty keys', [], [], RangeError, /keys must contain at least one sort key/],
     ['a key that is not an object', [null], [1], TypeError, /keys\[0\] must be a sort key object/],
-    ['an empty field', [{ ...a, field: '' }], [1], TypeError, /keys\[0\]\.field must be a non-empty string; received ""/],
-    ['a bad direction', [a, { ...a, field: 'b', direction: 'up' }], [1, 2], RangeError, /keys\[1\]\.direction must be one of 'asc', 'desc'; received "up"/],
-    ['a bad nulls', [{ ...a, nulls: 'middle' }], [1], RangeError, /keys\[0\]\.nulls must be one of 'first', 'last'; received "middle"/],
-    ['a non-boolean nullable', [{ ...a, nullable: 'no' }], [1], TypeError, /keys\[0\]\.nullable must be true, false or undefined; received "no"/],
+    [
+      'an empty field',
+      [{ ...a, field: '' }],
+      [1],
+      TypeError,
+      /keys\[0\]\.field must be a non-empty string; received ""/,
+    ],
+    [
+      'a bad direction',
+      [a, { ...a, field: 'b', direction: 'up' }],
+      [1, 2],
+      RangeError,
+      /keys\[1\]\.direction must be one of 'asc', 'desc'; received "up"/,
+    ],
+    [
+      'a bad nulls',
+      [{ ...a, nulls: 'middle' }],
+      [1],
+      RangeError,
+      /keys\[0\]\.nulls must be one of 'first', 'last'; received "middle"/,
+    ],
+    [
+      'a non-boolean nullable',
+      [{ ...a, nullable: 'no' }],
+      [1],
+      TypeError,
+      /keys\[0\]\.nullable must be true, false or undefined; received "no"/,
+    ],
     ['a repeated field', [a, { ...a }], [1, 2], RangeError, /keys\[1\]\.field "a" repeats keys\[0\]/],
     ['lastValues not an array', [a], 1, TypeError, /lastValues must be an array/],
     ['too few values', [a, id()], [1], RangeError, /one value per sort key \(2\); received 1 values/],
     ['too many values', [a], [1, 2], RangeError, /one value per sort key \(1\); received 2 values/],
     ['an undefined value', [a], [undefined], TypeError, /lastValues\[0\] \(the value of "a"\) is undefined; pass null/],
-    ['null for a nullable: false key', [id()], [null], TypeError, /lastValues\[0\] is null, but sort key "id" is declared nullable: false/],
+    [
+      'null for a nullable: false key',
+      [id()],
+      [null],
+      TypeError,
+      /lastValues\[0\] is null, but sort key "id" is declared nullable: false/,
+    ],
   ])('rejects %s with a message naming it', (_, keys, values, type, message) => {
     const call = () => seekPredicate(keys as SortKey[], values as unknown[])
     expect(call).toThrow(type)
@@ -166,7 +217,10 @@ describe('seekPredicate: properties', () => {
         while (page.length > 0 && visited.length <= rows.length) {
           visited.push(...page)
           const p = seekPredicate(keys, valuesOf(keys, page.at(-1)!))
-          page = rows.filter((r) => matchesSeek(p, r)).sort(compare).slice(0, pageSize)
+          page = rows
+            .filter((r) => matchesSeek(p, r))
+            .sort(compare)
+            .slice(0, pageSize)
         }
         return ids(visited) === ids([...rows].sort(compare))
       }),
@@ -176,7 +230,9 @@ describe('seekPredicate: properties', () => {
 
   it('is always simplified: no comparison with NULL, and/or with two or more terms, no nesting of the same kind', () => {
     fc.assert(
-      fc.property(specs(true), ({ keys, rows }) => rows.every((last) => structuralProblems(seekPredicate(keys, valuesOf(keys, last))).length === 0)),
+      fc.property(specs(true), ({ keys, rows }) =>
+        rows.every((last) => structuralProblems(seekPredicate(keys, valuesOf(keys, last))).length === 0),
+      ),
       { numRuns: 300 },
     )
   })

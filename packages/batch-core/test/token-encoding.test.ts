@@ -6,7 +6,10 @@ import { crc32 } from '../src/crc32.js'
 describe('base64url (internal to resume tokens)', () => {
   it('encodes like RFC 4648 base64url without padding (Buffer as the reference)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => encodeBase64url(bytes) === Buffer.from(bytes).toString('base64url')),
+      fc.property(
+        fc.uint8Array({ maxLength: 64 }),
+        (bytes) => encodeBase64url(bytes) === Buffer.from(bytes).toString('base64url'),
+      ),
       { numRuns: 500 },
     )
   })

@@ -7,8 +7,12 @@ function countingSignal() {
   const controller = new AbortController()
   const listeners = new Set<unknown>()
   const signal = {
-    get aborted() { return controller.signal.aborted },
-    get reason() { return controller.signal.reason as unknown },
+    get aborted() {
+      return controller.signal.aborted
+    },
+    get reason() {
+      return controller.signal.reason as unknown
+    },
     addEventListener: (type: string, listener: () => void, options?: { once?: boolean }) => {
       listeners.add(listener)
       controller.signal.addEventListener(type, listener, options)

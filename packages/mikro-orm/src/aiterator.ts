@@ -38,28 +38,51 @@ import type { QuerySpec } from './query-spec.js'
  * }
  * ```
  */
-export function aiterator<Entity extends object, Hint extends string = never, Fields extends string = never, Excludes extends string = never>(
+export function aiterator<
+  Entity extends object,
+  Hint extends string = never,
+  Fields extends string = never,
+  Excludes extends string = never,
+>(
   em: EntityManager,
   entityName: EntityName<Entity>,
   options: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes> & { readonly batchYieldSize: number },
 ): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes>[], void, undefined>
-export function aiterator<Entity extends object, Hint extends string = never, Fields extends string = never, Excludes extends string = never>(
+export function aiterator<
+  Entity extends object,
+  Hint extends string = never,
+  Fields extends string = never,
+  Excludes extends string = never,
+>(
   em: EntityManager,
   entityName: EntityName<Entity>,
   options?: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes> & { readonly batchYieldSize?: undefined },
 ): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes>, void, undefined>
-export function aiterator<Entity extends object, Hint extends string = never, Fields extends string = never, Excludes extends string = never>(
+export function aiterator<
+  Entity extends object,
+  Hint extends string = never,
+  Fields extends string = never,
+  Excludes extends string = never,
+>(
   em: EntityManager,
   entityName: EntityName<Entity>,
   options?: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes>,
 ): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes> | Loaded<Entity, Hint, Fields, Excludes>[], void, undefined>
-export function aiterator(em: EntityManager, entityName: EntityName<any>, options?: AiteratorOptions<any, any, any, any>): AsyncGenerator<unknown, void, undefined> {
+export function aiterator(
+  em: EntityManager,
+  entityName: EntityName<any>,
+  options?: AiteratorOptions<any, any, any, any>,
+): AsyncGenerator<unknown, void, undefined> {
   const open = planIteration(em, entityName, options ?? {})
   return iterateChunks(open, options) as AsyncGenerator<unknown, void, undefined>
 }
 
 /** Validates everything and picks the strategy; returns how to open the chunk source. */
-function planIteration(em: EntityManager, entityName: EntityName<object>, options: AiteratorOptions<any, any, any, any>): OpenChunkSource<object> {
+function planIteration(
+  em: EntityManager,
+  entityName: EntityName<object>,
+  options: AiteratorOptions<any, any, any, any>,
+): OpenChunkSource<object> {
   assertEntityManager(em)
   assertOptionsObject('options', options)
   const engine = validateBatchOptions(options)
@@ -69,33 +92,59 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
   const bounded = from !== undefined || to !== undefined || partition !== undefined
   if (bounded && offset !== undefined && offset > 0) {
     // a range is read as up to two index stretches: an offset would be applied to each
-    throw new TypeError(`offset (${offset}) cannot be combined with from, to or partition: a range starts at a position. Move the start with from instead`)
+    throw new TypeError(
+      `offset (${offset}) cannot be combined with from, to or partition: a range starts at a position. Move the start with from instead`,
+    )
   }
   if (bounded && strategy === 'cursor') {
-    throw new TypeError(`from, to and partition (positions in the keyset ordering) work with the keyset strategy only; received strategy: 'cursor'. Use strategy: 'keyset' or 'auto'`)
+    throw new TypeError(
+      `from, to and partition (positions in the keyset ordering) work with the keyset strategy only; received strategy: 'cursor'. Use strategy: 'keyset' or 'auto'`,
+    )
   }
 
   const findOptions: Record<string, unknown> = {}
   for (const key of PASSTHROUGH_FIND_OPTIONS) if (options[key] !== undefined) findOptions[key] = options[key]
   if (loadStrategy !== undefined) findOptions.strategy = loadStrategy
-  const spec: QuerySpec = { em, entityName, meta, where, findOptions, offset, chunkSize: engine.chunkSize, limit: engine.limit, chunkTimeoutMs: engine.chunkTimeoutMs,
-    readAhead: engine.prefetch > 0, progressEvery: options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1) }
+  const spec: QuerySpec = {
+    em,
+    entityName,
+    meta,
+    where,
+    findOptions,
+    offset,
+    chunkSize: engine.chunkSize,
+    limit: engine.limit,
+    chunkTimeoutMs: engine.chunkTimeoutMs,
+    readAhead: engine.prefetch > 0,
+    progressEvery: options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1),
+  }
 
   const ordering = resolveOrdering(meta, em.getPlatform(), orderBy, keyDialect(em))
   const cursorAvailable = supportsCursor(em)
   if (ordering.supported && strategy !== 'cursor') {
     const shape: KeyShape = keyShape(meta, ordering)
     const resumeAfter = after === undefined ? undefined : decodeResumeToken(after, shape)
-    const range = bounded ? resolveRangeOptions({ from, to, partition }, shape, () => entityPartitionQuery(meta, ordering, { where, filters: findOptions.filters, schema: findOptions.schema }).conditions) : undefined
+    const range = bounded
+      ? resolveRangeOptions(
+          { from, to, partition },
+          shape,
+          () =>
+            entityPartitionQuery(meta, ordering, { where, filters: findOptions.filters, schema: findOptions.schema })
+              .conditions,
+        )
+      : undefined
     return () => openKeysetSource(spec, ordering, shape, resumeAfter, range)
   }
   if (strategy === 'keyset' || (strategy === 'auto' && (!cursorAvailable || after !== undefined || bounded))) {
     const reason = ordering.supported ? '' : ordering.reason
     const fallback =
-      strategy === 'keyset' ? "or use strategy: 'cursor' (PostgreSQL)"
-      : after !== undefined ? "(a resume token needs keyset; the cursor strategy cannot resume)"
-      : bounded ? '(from, to and partition need keyset)'
-      : `('cursor', the fallback, needs PostgreSQL; this EntityManager uses ${platformName(em)})`
+      strategy === 'keyset'
+        ? "or use strategy: 'cursor' (PostgreSQL)"
+        : after !== undefined
+          ? '(a resume token needs keyset; the cursor strategy cannot resume)'
+          : bounded
+            ? '(from, to and partition need keyset)'
+            : `('cursor', the fallback, needs PostgreSQL; this EntityManager uses ${platformName(em)})`
     throw new KeysetOrderingError(
       `Keyset iteration over ${meta.className} cannot follow this ordering: ${reason}. Order by scalar properties of ${meta.className} (the primary key is appended as the tie-breaker) ${fallback}`,
     )
@@ -107,14 +156,23 @@ function planIteration(em: EntityManager, entityName: EntityName<object>, option
     )
   }
   if (after !== undefined) {
-    throw new StrategyUnavailableError(`after (a resume token) works with the keyset strategy only; received strategy: 'cursor'. Leave out after, or use strategy: 'keyset'`)
+    throw new StrategyUnavailableError(
+      `after (a resume token) works with the keyset strategy only; received strategy: 'cursor'. Leave out after, or use strategy: 'keyset'`,
+    )
   }
   return () => openCursorSource(spec, ordering.orderBy)
 }
 
 function assertEntityManager(em: unknown): asserts em is EntityManager {
-  if (em === null || typeof em !== 'object' || typeof (em as EntityManager).fork !== 'function' || typeof (em as EntityManager).getMetadata !== 'function') {
-    throw new TypeError(`aiterator(): em must be a MikroORM EntityManager (orm.em or a fork); received ${describeValue(em)}`)
+  if (
+    em === null ||
+    typeof em !== 'object' ||
+    typeof (em as EntityManager).fork !== 'function' ||
+    typeof (em as EntityManager).getMetadata !== 'function'
+  ) {
+    throw new TypeError(
+      `aiterator(): em must be a MikroORM EntityManager (orm.em or a fork); received ${describeValue(em)}`,
+    )
   }
 }
 
@@ -122,7 +180,10 @@ function entityMetadata(em: EntityManager, entityName: EntityName<object>): Enti
   try {
     return em.getMetadata(entityName)
   } catch (error) {
-    throw new TypeError(`aiterator(): ${describeValue(typeof entityName === 'function' ? entityName.name : entityName)} is not an entity known to this EntityManager (${(error as Error).message})`, { cause: error })
+    throw new TypeError(
+      `aiterator(): ${describeValue(typeof entityName === 'function' ? entityName.name : entityName)} is not an entity known to this EntityManager (${(error as Error).message})`,
+      { cause: error },
+    )
   }
 }
 

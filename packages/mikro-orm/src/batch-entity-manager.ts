@@ -18,7 +18,9 @@ import { type EntityManager, helper, Utils } from '@mikro-orm/core'
 export function entityManagerOf(entity: object): EntityManager {
   const em = Utils.isEntity(entity) ? helper(entity).__em : undefined
   if (em === undefined) {
-    throw new TypeError(`entityManagerOf(): expected an entity yielded by aiterator (managed by an EntityManager); received ${describeValue(entity)}`)
+    throw new TypeError(
+      `entityManagerOf(): expected an entity yielded by aiterator (managed by an EntityManager); received ${describeValue(entity)}`,
+    )
   }
   return em
 }
@@ -42,8 +44,14 @@ export function entityManagerOf(entity: object): EntityManager {
  * ```
  */
 export async function flushBatch(entities: Iterable<object>): Promise<void> {
-  if (entities === null || typeof entities !== 'object' || typeof (entities as Iterable<object>)[Symbol.iterator] !== 'function') {
-    throw new TypeError(`flushBatch(): expected the list of entities a batch yielded; received ${describeValue(entities)}`)
+  if (
+    entities === null ||
+    typeof entities !== 'object' ||
+    typeof (entities as Iterable<object>)[Symbol.iterator] !== 'function'
+  ) {
+    throw new TypeError(
+      `flushBatch(): expected the list of entities a batch yielded; received ${describeValue(entities)}`,
+    )
   }
   const managers = new Set<EntityManager>()
   for (const entity of entities) managers.add(entityManagerOf(entity))

@@ -12,7 +12,9 @@ export function isConnectionLost(error: unknown): error is Error {
 
 /** A MikroORM `ConnectionException` with `message` (what was lost, what to do), the driver's code, and `error` as its `cause`. */
 export function connectionLostError(error: Error, message: string): ConnectionException {
-  const wrapped = new ConnectionException(Object.assign(new Error(message), { code: (error as { code?: unknown }).code }))
+  const wrapped = new ConnectionException(
+    Object.assign(new Error(message), { code: (error as { code?: unknown }).code }),
+  )
   wrapped.cause = error
   return wrapped
 }

@@ -42,7 +42,10 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
    * before it (a join on a to-many condition repeats a row's key; the primary key ends the order,
    * so repeats are adjacent) and the first `offset` ones. Fewer rows than fetched are not the end.
    */
-  const fetchRows = async (size: number, signal: AbortSignal | undefined): Promise<RowLoad<Record<string, unknown>>> => {
+  const fetchRows = async (
+    size: number,
+    signal: AbortSignal | undefined,
+  ): Promise<RowLoad<Record<string, unknown>>> => {
     const fetched = await cursor!.fetch(size, signal)
     const rows: Record<string, unknown>[] = []
     for (const row of fetched) {
@@ -86,12 +89,14 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
     const cursorOptions = { chunkTimeoutMs: spec.chunkTimeoutMs, signal }
     const planner = chunkEntityManager(base)
     const find = await planPlainFind(planner, spec.entityName, andWhere(spec.where), findOptions)
-    if (find === undefined) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
+    if (find === undefined)
+      return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
     // The rows are mapped as qb.execute maps them, with the query builder's populate: em.find's, plus
     // the joins MikroORM adds on its own (the key of an inverse one-to-one, `autoJoinOneToOneOwner`).
     // Without it (the public path), the keys-only cursor below loads each chunk with em.find: slower, same entities.
     const rowsQuery = await plainCursorQuery(planner, spec.meta, find.condition, find.query)
-    if (rowsQuery === undefined) return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
+    if (rowsQuery === undefined)
+      return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
     const opened = await openServerSideCursor(base, rowsQuery.query, connectionType, cursorOptions)
     // Those joins are to-one (a plain read populates nothing), and fetchRows drops a row repeating the
     // one before it, so qb.execute's merge of repeated rows (mergeJoinedResult) has nothing to merge.
@@ -121,11 +126,17 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
       }
       const keys = taken.map((row) => pkColumns.map((column) => row[column]))
       const byKey = new Map<string, object>()
-      const loaded = await findInSlices(fork, spec.entityName, andWhere(spec.where, keyCondition(pkFields, keys)), { ...findOptions, signal })
-      for (const entity of loaded) byKey.set(Utils.getPrimaryKeyHash((helper(entity).getPrimaryKeys(true) ?? []) as unknown as string[]), entity)
+      const loaded = await findInSlices(fork, spec.entityName, andWhere(spec.where, keyCondition(pkFields, keys)), {
+        ...findOptions,
+        signal,
+      })
+      for (const entity of loaded)
+        byKey.set(Utils.getPrimaryKeyHash((helper(entity).getPrimaryKeys(true) ?? []) as unknown as string[]), entity)
       // Own transaction: one snapshot, every key has its row. In a READ COMMITTED caller transaction
       // a row deleted since the cursor opened is gone: like keyset, it is not yielded.
-      const items = keys.map((key) => byKey.get(Utils.getPrimaryKeyHash(key as string[]))).filter((e): e is object => e !== undefined)
+      const items = keys
+        .map((key) => byKey.get(Utils.getPrimaryKeyHash(key as string[])))
+        .filter((e): e is object => e !== undefined)
       return { items, done }
     } finally {
       if (cursor.ownsTransaction) fork.resetTransactionContext()
@@ -142,12 +153,26 @@ function lostConnection(error: Error, rows: number): ConnectionException {
 }
 
 /** `SELECT <primary key> … WHERE … ORDER BY …` as MikroORM's query builder renders it (filters applied). */
-async function keyQuery(spec: QuerySpec, orderBy: readonly OrderEntry[]): Promise<{ sql: string; params: readonly unknown[] }> {
-  const em = chunkEntityManager(contextEntityManager(spec.em)) as EntityManager & { createQueryBuilder(entityName: unknown): QueryBuilderLike }
+async function keyQuery(
+  spec: QuerySpec,
+  orderBy: readonly OrderEntry[],
+): Promise<{ sql: string; params: readonly unknown[] }> {
+  const em = chunkEntityManager(contextEntityManager(spec.em)) as EntityManager & {
+    createQueryBuilder(entityName: unknown): QueryBuilderLike
+  }
   const { meta } = spec
   // em.find also takes a bare primary key value as its condition
-  const where = spec.where === undefined ? {} : Utils.isPrimaryKey(spec.where, meta.compositePK) ? { [Utils.getPrimaryKeyHash(meta.primaryKeys)]: spec.where } : spec.where
-  const qb = em.createQueryBuilder(spec.entityName).select([...meta.primaryKeys]).where(where as object).orderBy([...orderBy])
+  const where =
+    spec.where === undefined
+      ? {}
+      : Utils.isPrimaryKey(spec.where, meta.compositePK)
+        ? { [Utils.getPrimaryKeyHash(meta.primaryKeys)]: spec.where }
+        : spec.where
+  const qb = em
+    .createQueryBuilder(spec.entityName)
+    .select([...meta.primaryKeys])
+    .where(where as object)
+    .orderBy([...orderBy])
   const { schema, filters, indexHint } = spec.findOptions as { schema?: string; filters?: unknown; indexHint?: string }
   if (schema !== undefined) qb.withSchema(schema)
   if (indexHint !== undefined) qb.indexHint(indexHint)

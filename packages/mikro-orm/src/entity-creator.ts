@@ -1,4 +1,15 @@
-import { type EntityData, EntityHelper, ObjectHydrator, type EntityManager, type EntityMetadata, type EntityName, EventType, helper, ReferenceKind, Utils } from '@mikro-orm/core'
+import {
+  type EntityData,
+  EntityHelper,
+  ObjectHydrator,
+  type EntityManager,
+  type EntityMetadata,
+  type EntityName,
+  EventType,
+  helper,
+  ReferenceKind,
+  Utils,
+} from '@mikro-orm/core'
 import { pathsOf } from './internals.js'
 
 /** The options em.find creates its entities with (`merge`, `convertCustomTypes`), plus its `refresh` and `schema`. */
@@ -32,11 +43,16 @@ export interface CreateOptions {
  * `FAST_CREATOR_LINES` (internals.ts). The test `entity-creator.postgres.test.ts` holds both to the
  * same result, entity by entity.
  */
-export function entityCreator(fork: EntityManager, entityName: EntityName<object>, options: CreateOptions): (row: object) => object {
+export function entityCreator(
+  fork: EntityManager,
+  entityName: EntityName<object>,
+  options: CreateOptions,
+): (row: object) => object {
   const factory = fork.getEntityFactory()
   const meta = fork.getMetadata(entityName) as EntityMetadata<object>
   const createOptions = { merge: true, refresh: options.refresh, schema: options.schema, convertCustomTypes: true }
-  const viaFactory = (row: object): object => factory.create(entityName, row as EntityData<object>, { ...createOptions })
+  const viaFactory = (row: object): object =>
+    factory.create(entityName, row as EntityData<object>, { ...createOptions })
   // it calls MikroORM internals in EntityFactory.create's order: only on the lines it was tested on (internals.ts)
   if (pathsOf(fork).creator !== 'fast') return viaFactory
   const accessors = propertyAccessors(meta, fork)
@@ -50,7 +66,9 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
   const schema = driver.getSchemaName(meta, findOptions)
   const onInit = events.hasListeners(EventType.onInit, meta)
   const Shell = entityShell(meta.class.prototype as EntityPrototype, accessors)
-  const existing = factory as unknown as { findEntity(data: object, meta: EntityMetadata<object>, options: object): object | undefined | null }
+  const existing = factory as unknown as {
+    findEntity(data: object, meta: EntityMetadata<object>, options: object): object | undefined | null
+  }
   // With scalar primary keys, hydrating the key has no side effects, so the new entity itself can
   // ask the identity map for its slot (the hash register() stores it under) instead of
   // EntityFactory.findEntity converting and hashing the row's key a second way.
@@ -69,7 +87,8 @@ export function entityCreator(fork: EntityManager, entityName: EntityName<object
     if (keysAreScalar && registration.occupant(entity) !== undefined) return viaFactory(row) // a merge: this entity is dropped unseen
     registration.beforeHydration(entity)
     wrapped.__initialized = true
-    for (const [name, descriptor] of accessors) if (data[name] !== undefined) Object.defineProperty(entity, name, descriptor)
+    for (const [name, descriptor] of accessors)
+      if (data[name] !== undefined) Object.defineProperty(entity, name, descriptor)
     hydrate.full(entity, data, factory, options.schema, schema)
     for (const key of Object.keys(data)) {
       wrapped.__loadedProperties.add(key)
@@ -107,13 +126,21 @@ interface Registrations {
  * A listener subscribed while a chunk's entities are being created sees onLoad from the next chunk on.
  */
 function registrations(meta: EntityMetadata<object>, fork: EntityManager, keysAreScalar: boolean): Registrations {
-  const unitOfWork = fork.getUnitOfWork() as ReturnType<EntityManager['getUnitOfWork']> & { normalizeEntityData(meta: EntityMetadata<object>, data: object): void }
+  const unitOfWork = fork.getUnitOfWork() as ReturnType<EntityManager['getUnitOfWork']> & {
+    normalizeEntityData(meta: EntityMetadata<object>, data: object): void
+  }
   const identityMap = unitOfWork.getIdentityMap() as unknown as IdentityMapSlots
   const defined = meta.definedProperties as Record<string, PropertyDescriptor>
   const flag = defined.__gettersDefined
-  const register = (entity: object, data: object): void => void unitOfWork.register(entity, data, { refresh: true, newEntity: undefined, loaded: true })
+  const register = (entity: object, data: object): void =>
+    void unitOfWork.register(entity, data, { refresh: true, newEntity: undefined, loaded: true })
   // with scalar keys the creator asks occupant() for every entity, which computes the entry's key
-  const direct = keysAreScalar && meta.relations.length === 0 && meta.trackingProps.length === 0 && flag !== undefined && Object.keys(defined).length === 1
+  const direct =
+    keysAreScalar &&
+    meta.relations.length === 0 &&
+    meta.trackingProps.length === 0 &&
+    flag !== undefined &&
+    Object.keys(defined).length === 1
   if (!direct) {
     return {
       occupant: (entity) => identityMap.getByEntity(entity),
@@ -129,7 +156,9 @@ function registrations(meta: EntityMetadata<object>, fork: EntityManager, keysAr
   const onLoad = fork.getEventManager().hasListeners(EventType.onLoad, meta)
   // normalizeEntityData changes a relation-free entity's data only for forceUndefined and for
   // properties not hydrated that have a custom type
-  const normalizes = fork.config.get('forceUndefined') || meta.props.some((prop) => prop.hydrate === false && prop.customType !== undefined)
+  const normalizes =
+    fork.config.get('forceUndefined') ||
+    meta.props.some((prop) => prop.hydrate === false && prop.customType !== undefined)
   /** The identity map key of the entity being created (one at a time), from its merge check. */
   let key = ''
   return {
@@ -138,13 +167,15 @@ function registrations(meta: EntityMetadata<object>, fork: EntityManager, keysAr
       return identityMap.getStore(meta.root).get(key)
     },
     beforeHydration(entity) {
-      if (!(entity as { __gettersDefined?: boolean }).__gettersDefined) Object.defineProperty(entity, '__gettersDefined', flag)
+      if (!(entity as { __gettersDefined?: boolean }).__gettersDefined)
+        Object.defineProperty(entity, '__gettersDefined', flag)
       const wrapped = helper(entity) as unknown as WrappedState
       wrapped.__em ??= fork
       wrapped.__managed = true
     },
     afterHydration(entity, data, wrapped) {
-      if (!wrapped.hasPrimaryKey()) unitOfWork.register(entity) // the entry the first registration makes
+      if (!wrapped.hasPrimaryKey())
+        unitOfWork.register(entity) // the entry the first registration makes
       else if (onLoad) register(entity, data)
       else {
         identityMap.getStore(meta.root).set(key, entity) // not cached: em.clear() (in an onInit hook, say) drops the stores
@@ -163,32 +194,80 @@ function registrations(meta: EntityMetadata<object>, fork: EntityManager, keysAr
 function compiledHydrators(hydrator: Hydrator, meta: EntityMetadata<object>) {
   if (!(hydrator instanceof ObjectHydrator)) {
     return {
-      reference: (entity: object, data: object, factory: object, schema: string | undefined) => hydrator.hydrateReference(entity, meta, data, factory, true, schema, undefined),
-      full: (entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) =>
-        hydrator.hydrate(entity, meta, data, factory, 'full', undefined, true, schema, parentSchema, undefined),
+      reference: (entity: object, data: object, factory: object, schema: string | undefined) =>
+        hydrator.hydrateReference(entity, meta, data, factory, true, schema, undefined),
+      full: (
+        entity: object,
+        data: object,
+        factory: object,
+        schema: string | undefined,
+        parentSchema: string | undefined,
+      ) => hydrator.hydrate(entity, meta, data, factory, 'full', undefined, true, schema, parentSchema, undefined),
     }
   }
   const objectHydrator = hydrator as unknown as ObjectHydrator & { running: boolean }
   const reference = objectHydrator.getEntityHydrator(meta, 'reference') as unknown as CompiledHydrator
   const full = objectHydrator.getEntityHydrator(meta, 'full') as unknown as CompiledHydrator
   // Both methods set `running` for loaded entities (em.find's are not new): propagation then counts as hydration.
-  const run = (fn: CompiledHydrator, entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) => {
+  const run = (
+    fn: CompiledHydrator,
+    entity: object,
+    data: object,
+    factory: object,
+    schema: string | undefined,
+    parentSchema: string | undefined,
+  ) => {
     const before = objectHydrator.running
     objectHydrator.running = true
     Utils.callCompiledFunction(fn, entity, data, factory, false, true, schema, parentSchema, undefined)
     objectHydrator.running = before
   }
   return {
-    reference: (entity: object, data: object, factory: object, schema: string | undefined) => run(reference, entity, data, factory, schema, undefined),
-    full: (entity: object, data: object, factory: object, schema: string | undefined, parentSchema: string | undefined) => run(full, entity, data, factory, schema, parentSchema),
+    reference: (entity: object, data: object, factory: object, schema: string | undefined) =>
+      run(reference, entity, data, factory, schema, undefined),
+    full: (
+      entity: object,
+      data: object,
+      factory: object,
+      schema: string | undefined,
+      parentSchema: string | undefined,
+    ) => run(full, entity, data, factory, schema, parentSchema),
   }
 }
-type CompiledHydrator = (entity: object, data: object, factory: object, newEntity: boolean, convertCustomTypes: boolean, schema: string | undefined, parentSchema: string | undefined, normalizeAccessors: undefined) => void
+type CompiledHydrator = (
+  entity: object,
+  data: object,
+  factory: object,
+  newEntity: boolean,
+  convertCustomTypes: boolean,
+  schema: string | undefined,
+  parentSchema: string | undefined,
+  normalizeAccessors: undefined,
+) => void
 
 /** The parts of MikroORM's hydrator and entity wrapper the creator calls (internal in MikroORM 7). */
 interface Hydrator {
-  hydrate(entity: object, meta: EntityMetadata<object>, data: object, factory: object, type: 'full', newEntity: undefined, convertCustomTypes: true, schema: string | undefined, parentSchema: string | undefined, normalizeAccessors: undefined): void
-  hydrateReference(entity: object, meta: EntityMetadata<object>, data: object, factory: object, convertCustomTypes: true, schema: string | undefined, parentSchema: undefined): void
+  hydrate(
+    entity: object,
+    meta: EntityMetadata<object>,
+    data: object,
+    factory: object,
+    type: 'full',
+    newEntity: undefined,
+    convertCustomTypes: true,
+    schema: string | undefined,
+    parentSchema: string | undefined,
+    normalizeAccessors: undefined,
+  ): void
+  hydrateReference(
+    entity: object,
+    meta: EntityMetadata<object>,
+    data: object,
+    factory: object,
+    convertCustomTypes: true,
+    schema: string | undefined,
+    parentSchema: undefined,
+  ): void
 }
 /** MikroORM's identity map, with the (private in MikroORM 7) key its `store` and `getByEntity` hash an entity to. */
 interface IdentityMapSlots {
@@ -249,7 +328,10 @@ const accessorsByMeta = new WeakMap<object, readonly [string, PropertyDescriptor
  * hydrator's order: the accessor pair that setter would define on the instance. Undefined when
  * the entity has anything this path does not reproduce exactly.
  */
-function propertyAccessors(meta: EntityMetadata<object>, em: EntityManager): readonly [string, PropertyDescriptor][] | undefined {
+function propertyAccessors(
+  meta: EntityMetadata<object>,
+  em: EntityManager,
+): readonly [string, PropertyDescriptor][] | undefined {
   let accessors = accessorsByMeta.get(meta)
   if (accessors === undefined) {
     accessors = plainAccessors(meta, em)
@@ -258,9 +340,19 @@ function propertyAccessors(meta: EntityMetadata<object>, em: EntityManager): rea
   return accessors ?? undefined
 }
 
-function plainAccessors(meta: EntityMetadata<object>, em: EntityManager): readonly [string, PropertyDescriptor][] | null {
+function plainAccessors(
+  meta: EntityMetadata<object>,
+  em: EntityManager,
+): readonly [string, PropertyDescriptor][] | null {
   const m = meta as EntityMetadata<object> & { forceConstructor?: boolean; embeddable?: boolean; polymorphs?: unknown }
-  if (m.virtual || m.embeddable || m.forceConstructor || m.polymorphs !== undefined || meta.root.inheritanceType !== undefined) return null
+  if (
+    m.virtual ||
+    m.embeddable ||
+    m.forceConstructor ||
+    m.polymorphs !== undefined ||
+    meta.root.inheritanceType !== undefined
+  )
+    return null
   if (!em.config.get('propagationOnPrototype')) return null
   if (meta.props.some((prop) => prop.serializedPrimaryKey)) return null
   const tracking = new Set<unknown>(meta.trackingProps)
@@ -276,7 +368,8 @@ function plainAccessors(meta: EntityMetadata<object>, em: EntityManager): readon
       continue
     }
     if (collectionSeen || prop.kind !== ReferenceKind.SCALAR) return null
-    if (prop.accessor || prop.getter || prop.setter || prop.persist === false || prop.embedded || prop.inherited) return null
+    if (prop.accessor || prop.getter || prop.setter || prop.persist === false || prop.embedded || prop.inherited)
+      return null
     // MikroORM's one-time setter on the prototype: a setter without a getter
     const onPrototype = Object.getOwnPropertyDescriptor(meta.prototype, prop.name)
     if (onPrototype?.set === undefined || onPrototype.get !== undefined) return null

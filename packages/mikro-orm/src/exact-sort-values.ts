@@ -22,7 +22,13 @@ export interface ExactSortValues {
    * `items` were read (a concurrent write): the caller reads the chunk again; such a row keeps the
    * value read now, or its hydrated values when it is gone.
    */
-  read(em: EntityManager, items: readonly object[], positions: readonly number[], values: readonly (readonly unknown[])[], signal: AbortSignal | undefined): Promise<ExactRead>
+  read(
+    em: EntityManager,
+    items: readonly object[],
+    positions: readonly number[],
+    values: readonly (readonly unknown[])[],
+    signal: AbortSignal | undefined,
+  ): Promise<ExactRead>
 }
 
 export interface ExactRead {
@@ -38,10 +44,17 @@ interface ReadKey {
 }
 
 /** The reader for `keys` of `meta`, or `undefined` when every key's hydrated value is exact (nothing to read). */
-export function exactSortValues(em: EntityManager, meta: EntityMetadata, keys: readonly SortKey[], columns: readonly KeyColumn[], schema: string | undefined): ExactSortValues | undefined {
+export function exactSortValues(
+  em: EntityManager,
+  meta: EntityMetadata,
+  keys: readonly SortKey[],
+  columns: readonly KeyColumn[],
+  schema: string | undefined,
+): ExactSortValues | undefined {
   const readKeys: ReadKey[] = []
   keys.forEach((key, index) => {
-    if (!columns[index]!.hydratedExact) readKeys.push({ index, prop: meta.properties[key.field] as EntityProperty, column: columns[index]! })
+    if (!columns[index]!.hydratedExact)
+      readKeys.push({ index, prop: meta.properties[key.field] as EntityProperty, column: columns[index]! })
   })
   if (readKeys.length === 0) return undefined
 
@@ -78,7 +91,8 @@ export function exactSortValues(em: EntityManager, meta: EntityMetadata, keys: r
           continue
         }
         const keyValues = exact[n]!
-        const mapped = driver.mapResult(Object.fromEntries(plainColumns.map((column) => [column, row[column]])), meta) ?? {}
+        const mapped =
+          driver.mapResult(Object.fromEntries(plainColumns.map((column) => [column, row[column]])), meta) ?? {}
         for (const [j, { index, prop }] of readKeys.entries()) {
           // the row must still hold the value that was hydrated, else it was updated meanwhile
           if (!sameValue(hydrate(prop, mapped[prop.name], forkEm), keyValues[index])) current = false
@@ -104,7 +118,9 @@ function hydrate(prop: EntityProperty, value: unknown, em: EntityManager): unkno
 /** Two hydrated values are the same (Dates by time, bytes by content, objects by their JSON). */
 function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime()
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && a.every((byte, i) => byte === b[i])
-  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) return JSON.stringify(a) === JSON.stringify(b)
+  if (a instanceof Uint8Array && b instanceof Uint8Array)
+    return a.length === b.length && a.every((byte, i) => byte === b[i])
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null)
+    return JSON.stringify(a) === JSON.stringify(b)
   return Object.is(a, b)
 }

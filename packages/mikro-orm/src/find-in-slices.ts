@@ -23,10 +23,17 @@ export const SLICE_ROWS = 50
  * identity map, with the same change-tracking snapshot. Anything else (populate, eager relations,
  * cache, unionWhere, a fork that is not fresh) goes through `em.find` itself.
  */
-export async function findInSlices(fork: EntityManager, entityName: EntityName<object>, where: object, options: Record<string, unknown>): Promise<object[]> {
+export async function findInSlices(
+  fork: EntityManager,
+  entityName: EntityName<object>,
+  where: object,
+  options: Record<string, unknown>,
+): Promise<object[]> {
   const plain = await planPlainFind(fork, entityName, where, options)
   if (plain === undefined) return fork.find(entityName, where, options)
-  const rows = await fork.getDriver().find(entityName, plain.condition, { ctx: fork.getTransactionContext(), em: fork, ...plain.query } as never)
+  const rows = await fork
+    .getDriver()
+    .find(entityName, plain.condition, { ctx: fork.getTransactionContext(), em: fork, ...plain.query } as never)
   return createInSlices(fork, plain, rows)
 }
 
@@ -43,7 +50,12 @@ export interface PlainFind {
  * The first half of `em.find(entityName, where, options)` for a plain read (see {@link findInSlices}):
  * undefined when em.find would do more than one query and `EntityFactory.create` per row.
  */
-export async function planPlainFind(fork: EntityManager, entityName: EntityName<object>, where: object, options: Record<string, unknown>): Promise<PlainFind | undefined> {
+export async function planPlainFind(
+  fork: EntityManager,
+  entityName: EntityName<object>,
+  where: object,
+  options: Record<string, unknown>,
+): Promise<PlainFind | undefined> {
   const em = findSteps(fork)
   const meta = fork.getMetadata(entityName)
   if (em === undefined || !eligible(fork, meta, options)) return undefined
@@ -53,7 +65,9 @@ export async function planPlainFind(fork: EntityManager, entityName: EntityName<
   if (populate.length > 0) return undefined // eager relations or populated lazy properties
 
   const condition = await em.processWhere(entityName, where, prepared, 'read')
-  const orderBy = meta.orderBy ? QueryHelper.mergeOrderBy(prepared.orderBy as never, meta.orderBy) : (prepared.orderBy ?? {})
+  const orderBy = meta.orderBy
+    ? QueryHelper.mergeOrderBy(prepared.orderBy as never, meta.orderBy)
+    : (prepared.orderBy ?? {})
   const query: Record<string, unknown> = { ...prepared, orderBy, populate }
   query._populateWhere = query.populateWhere ?? fork.config.get('populateWhere')
   query.populateWhere = em.createPopulateWhere({ ...condition }, query)
@@ -65,8 +79,15 @@ export async function planPlainFind(fork: EntityManager, entityName: EntityName<
  * The second half: the managed entities of `rows` (the driver's mapped results) in `fork`, as
  * em.find creates them, `SLICE_ROWS` at a time with a turn of the event loop in between.
  */
-export async function createInSlices(fork: EntityManager, plain: PlainFind, rows: readonly object[]): Promise<object[]> {
-  const create = entityCreator(fork, plain.entityName, { refresh: plain.query.refresh as boolean | undefined, schema: plain.query.schema as string | undefined })
+export async function createInSlices(
+  fork: EntityManager,
+  plain: PlainFind,
+  rows: readonly object[],
+): Promise<object[]> {
+  const create = entityCreator(fork, plain.entityName, {
+    refresh: plain.query.refresh as boolean | undefined,
+    schema: plain.query.schema as string | undefined,
+  })
   const entities: object[] = []
   for (let start = 0; start < rows.length; start += SLICE_ROWS) {
     if (start > 0) await nextTurn()

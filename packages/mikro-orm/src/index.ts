@@ -11,5 +11,12 @@ export { aiteratorQueryBuilder, type QueryBuilderAiteratorOptions } from './quer
 export type { AiteratorOptions, IterationStrategy } from './options.js'
 export { InvalidResumeTokenError, KeysetOrderingError, StrategyUnavailableError } from '@batchyield/batch-core'
 export type { BatchOptions, Progress } from '@batchyield/batch-core'
-export { PARTITION_METHODS, type PartitionMethod, type PartitionOptions, partitions, partitionsQueryBuilder, type QueryBuilderPartitionOptions } from './partitions.js'
+export {
+  PARTITION_METHODS,
+  type PartitionMethod,
+  type PartitionOptions,
+  partitions,
+  partitionsQueryBuilder,
+  type QueryBuilderPartitionOptions,
+} from './partitions.js'
 export { InvalidPartitionError, type KeysetBound, type PartitionDescriptor } from '@batchyield/batch-core'

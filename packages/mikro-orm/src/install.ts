@@ -21,23 +21,50 @@ declare module '@mikro-orm/core' {
      * }
      * ```
      */
-    aiterator<Entity extends object, Hint extends string = never, Fields extends string = never, Excludes extends string = never>(
+    aiterator<
+      Entity extends object,
+      Hint extends string = never,
+      Fields extends string = never,
+      Excludes extends string = never,
+    >(
       entityName: EntityName<Entity>,
       options: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes> & { readonly batchYieldSize: number },
     ): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes>[], void, undefined>
-    aiterator<Entity extends object, Hint extends string = never, Fields extends string = never, Excludes extends string = never>(
+    aiterator<
+      Entity extends object,
+      Hint extends string = never,
+      Fields extends string = never,
+      Excludes extends string = never,
+    >(
       entityName: EntityName<Entity>,
       options?: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes> & { readonly batchYieldSize?: undefined },
     ): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes>, void, undefined>
-    aiterator<Entity extends object, Hint extends string = never, Fields extends string = never, Excludes extends string = never>(
+    aiterator<
+      Entity extends object,
+      Hint extends string = never,
+      Fields extends string = never,
+      Excludes extends string = never,
+    >(
       entityName: EntityName<Entity>,
       options?: AiteratorOptions<NoInfer<Entity>, Hint, Fields, Excludes>,
-    ): AsyncGenerator<Loaded<Entity, Hint, Fields, Excludes> | Loaded<Entity, Hint, Fields, Excludes>[], void, undefined>
+    ): AsyncGenerator<
+      Loaded<Entity, Hint, Fields, Excludes> | Loaded<Entity, Hint, Fields, Excludes>[],
+      void,
+      undefined
+    >
   }
 }
 
 declare module '@mikro-orm/sql' {
-  interface QueryBuilder<Entity extends object = AnyEntity, RootAlias extends string = never, Hint extends string = never, Context extends object = never, RawAliases extends string = never, Fields extends string = '*', CTEs extends Record<string, object> = {}> {
+  interface QueryBuilder<
+    Entity extends object = AnyEntity,
+    RootAlias extends string = never,
+    Hint extends string = never,
+    Context extends object = never,
+    RawAliases extends string = never,
+    Fields extends string = '*',
+    CTEs extends Record<string, object> = {},
+  > {
     /**
      * Streams what `qb.getResultList()` returns (the same entities, order, joined relations and fields),
      * in lists of `batchYieldSize`, `chunkSize` rows (default 2000) per round trip, each chunk loaded into
@@ -52,7 +79,10 @@ declare module '@mikro-orm/sql' {
      * for await (const books of qb.aiterator(500)) await sendToApi(books) // Loaded<Book, 'author'>[]
      * ```
      */
-    aiterator(batchYieldSize: number, options?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>): AsyncGenerator<Loaded<Entity, Hint, Fields>[], void, undefined>
+    aiterator(
+      batchYieldSize: number,
+      options?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>,
+    ): AsyncGenerator<Loaded<Entity, Hint, Fields>[], void, undefined>
     /**
      * Streams what `qb.getResultList()` returns in lists of `options.batchYieldSize`.
      *
@@ -61,7 +91,9 @@ declare module '@mikro-orm/sql' {
      * for await (const books of qb.aiterator({ batchYieldSize: 500, chunkSize: 2000, strategy: 'keyset' })) await index(books)
      * ```
      */
-    aiterator(options: QueryBuilderAiteratorOptions & { readonly batchYieldSize: number }): AsyncGenerator<Loaded<Entity, Hint, Fields>[], void, undefined>
+    aiterator(
+      options: QueryBuilderAiteratorOptions & { readonly batchYieldSize: number },
+    ): AsyncGenerator<Loaded<Entity, Hint, Fields>[], void, undefined>
     /**
      * Streams what `qb.getResultList()` returns, one entity at a time (`chunkSize` rows per round trip).
      *
@@ -70,7 +102,9 @@ declare module '@mikro-orm/sql' {
      * for await (const book of qb.aiterator()) console.log(book.title)
      * ```
      */
-    aiterator(options?: QueryBuilderAiteratorOptions & { readonly batchYieldSize?: undefined }): AsyncGenerator<Loaded<Entity, Hint, Fields>, void, undefined>
+    aiterator(
+      options?: QueryBuilderAiteratorOptions & { readonly batchYieldSize?: undefined },
+    ): AsyncGenerator<Loaded<Entity, Hint, Fields>, void, undefined>
     /**
      * Options whose `batchYieldSize` is not known statically: lists when it is set, else entities.
      *
@@ -80,19 +114,29 @@ declare module '@mikro-orm/sql' {
      * for await (const item of qb.aiterator(options)) handle(item) // Book | Book[]
      * ```
      */
-    aiterator(options?: QueryBuilderAiteratorOptions): AsyncGenerator<Loaded<Entity, Hint, Fields> | Loaded<Entity, Hint, Fields>[], void, undefined>
+    aiterator(
+      options?: QueryBuilderAiteratorOptions,
+    ): AsyncGenerator<Loaded<Entity, Hint, Fields> | Loaded<Entity, Hint, Fields>[], void, undefined>
   }
 }
 
 /** Marks our method, so a second copy of this package recognises it and installs nothing. */
 const MARK = Symbol.for('@batchyield/mikro-orm.aiterator')
 
-function emAiterator(this: EntityManager, entityName: EntityName<object>, options?: AiteratorOptions<object>): AsyncGenerator<unknown, void, undefined> {
+function emAiterator(
+  this: EntityManager,
+  entityName: EntityName<object>,
+  options?: AiteratorOptions<object>,
+): AsyncGenerator<unknown, void, undefined> {
   return aiterator(this, entityName, options)
 }
 Object.defineProperty(emAiterator, MARK, { value: true })
 
-function qbAiterator(this: QueryBuilder<object>, sizeOrOptions?: number | QueryBuilderAiteratorOptions, more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>): AsyncGenerator<unknown, void, undefined> {
+function qbAiterator(
+  this: QueryBuilder<object>,
+  sizeOrOptions?: number | QueryBuilderAiteratorOptions,
+  more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>,
+): AsyncGenerator<unknown, void, undefined> {
   return aiteratorQueryBuilder(this, sizeOrOptions, more)
 }
 Object.defineProperty(qbAiterator, MARK, { value: true })
@@ -111,10 +155,18 @@ Object.defineProperty(qbAiterator, MARK, { value: true })
  * ```
  */
 export function installAiterator(): void {
-  install(EntityManager.prototype, emAiterator, 'EntityManager.prototype.aiterator is already defined by another library; use aiterator(em, Entity, options) instead of the method')
+  install(
+    EntityManager.prototype,
+    emAiterator,
+    'EntityManager.prototype.aiterator is already defined by another library; use aiterator(em, Entity, options) instead of the method',
+  )
   const QueryBuilderClass = sqlQueryBuilderClass()
   if (QueryBuilderClass !== undefined) {
-    install(QueryBuilderClass.prototype, qbAiterator, `QueryBuilder.prototype.aiterator (${sqlPackageName()}) is already defined by another library; use aiteratorQueryBuilder(qb, options) instead of the method`)
+    install(
+      QueryBuilderClass.prototype,
+      qbAiterator,
+      `QueryBuilder.prototype.aiterator (${sqlPackageName()}) is already defined by another library; use aiteratorQueryBuilder(qb, options) instead of the method`,
+    )
   }
 }
 

@@ -1,4 +1,13 @@
-import { type EntityManager, type EntityMetadata, type EntityName, type EntityProperty, helper, RawQueryFragment, Utils, WrappedEntity } from '@mikro-orm/core'
+import {
+  type EntityManager,
+  type EntityMetadata,
+  type EntityName,
+  type EntityProperty,
+  helper,
+  RawQueryFragment,
+  Utils,
+  WrappedEntity,
+} from '@mikro-orm/core'
 
 /**
  * The one seam between this adapter and what MikroORM, Kysely and node-postgres do not document:
@@ -43,7 +52,9 @@ export class UnsupportedMikroOrmError extends Error {
 export const TESTED_LINES = 'MikroORM 7.2 (7.2.1), 7.1 (7.1.15), 7.0 (7.0.17), 6.6 (6.6.16), 6.5 (6.5.9), 6.4 (6.4.16)'
 
 function missing(what: string): UnsupportedMikroOrmError {
-  return new UnsupportedMikroOrmError(`@batchyield/mikro-orm cannot stream with this MikroORM (${Utils.getORMVersion()}): it has no ${what}. Supported and tested: ${TESTED_LINES}`)
+  return new UnsupportedMikroOrmError(
+    `@batchyield/mikro-orm cannot stream with this MikroORM (${Utils.getORMVersion()}): it has no ${what}. Supported and tested: ${TESTED_LINES}`,
+  )
 }
 
 /**
@@ -66,7 +77,10 @@ export function forgetDetectedPaths(): void {
 
 /** The public paths are forced by `BATCHYIELD_MIKRO_PATHS=public`. */
 export function publicPathsForced(): boolean {
-  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.BATCHYIELD_MIKRO_PATHS === 'public'
+  return (
+    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.BATCHYIELD_MIKRO_PATHS ===
+    'public'
+  )
 }
 
 /** The paths `em`'s MikroORM takes, found at the first call for its EntityManager class. */
@@ -102,7 +116,8 @@ function hasFindSteps(em: EntityManager): boolean {
     typeof steps.getJoinedFilters === 'function' &&
     typeof steps.preparePopulate === 'function' &&
     typeof unitOfWork.dispatchOnLoadEvent === 'function' &&
-    typeof (WrappedEntity.prototype as unknown as { setSerializationContext?: unknown }).setSerializationContext === 'function' &&
+    typeof (WrappedEntity.prototype as unknown as { setSerializationContext?: unknown }).setSerializationContext ===
+      'function' &&
     typeof (em.getDriver() as { find?: unknown }).find === 'function'
   )
 }
@@ -129,7 +144,12 @@ function hasCreatorInternals(em: EntityManager): boolean {
 /** The protected and `@internal` steps of `EntityManager.find` (MikroORM 7.2) that the fast find reuses. */
 export interface FindSteps {
   prepareOptions(options: Record<string, unknown>): Record<string, unknown>
-  processWhere(entityName: EntityName<object>, where: object, options: Record<string, unknown>, type: 'read'): Promise<object>
+  processWhere(
+    entityName: EntityName<object>,
+    where: object,
+    options: Record<string, unknown>,
+    type: 'read',
+  ): Promise<object>
   createPopulateWhere(where: object, options: Record<string, unknown>): object
   getJoinedFilters(meta: object, options: Record<string, unknown>): Promise<object | undefined>
   preparePopulate(entityName: EntityName<object>, options: object): Promise<unknown[]>
@@ -176,7 +196,8 @@ export function assertCreatedFrom(fork: EntityManager, rows: readonly object[], 
  * `@internal`, MikroORM 7.2). Releases without the method have no session context to apply.
  */
 export function transactionSessionContext(em: EntityManager): object | undefined {
-  const get = (em as unknown as { getTransactionSessionContext?: () => object | undefined }).getTransactionSessionContext
+  const get = (em as unknown as { getTransactionSessionContext?: () => object | undefined })
+    .getTransactionSessionContext
   return typeof get === 'function' ? get.call(em) : undefined
 }
 
@@ -186,8 +207,10 @@ export function transactionSessionContext(em: EntityManager): object | undefined
  * em.find reads under, so it throws.
  */
 export async function applySessionContext(connection: object, ctx: unknown, sessionContext: object): Promise<void> {
-  const apply = (connection as { applySessionContext?: (ctx: unknown, context: object) => Promise<void> }).applySessionContext
-  if (typeof apply !== 'function') throw missing("connection.applySessionContext() (how a transaction takes the EntityManager's session context)")
+  const apply = (connection as { applySessionContext?: (ctx: unknown, context: object) => Promise<void> })
+    .applySessionContext
+  if (typeof apply !== 'function')
+    throw missing("connection.applySessionContext() (how a transaction takes the EntityManager's session context)")
   await apply.call(connection, ctx, sessionContext)
 }
 
@@ -198,13 +221,22 @@ export async function applySessionContext(connection: object, ctx: unknown, sess
 export function objectQueryKeys(value: object): (string | symbol)[] {
   const own = (Utils as unknown as { getObjectQueryKeys?: (value: object) => (string | symbol)[] }).getObjectQueryKeys
   if (typeof own === 'function') return own.call(Utils, value)
-  const isRaw = (RawQueryFragment as unknown as { isKnownFragmentSymbol?: (key: symbol) => boolean }).isKnownFragmentSymbol
-  return Reflect.ownKeys(value).filter((key) => Object.prototype.propertyIsEnumerable.call(value, key) && (typeof key === 'string' || typeof isRaw !== 'function' || isRaw.call(RawQueryFragment, key)))
+  const isRaw = (RawQueryFragment as unknown as { isKnownFragmentSymbol?: (key: symbol) => boolean })
+    .isKnownFragmentSymbol
+  return Reflect.ownKeys(value).filter(
+    (key) =>
+      Object.prototype.propertyIsEnumerable.call(value, key) &&
+      (typeof key === 'string' || typeof isRaw !== 'function' || isRaw.call(RawQueryFragment, key)),
+  )
 }
 
 /** The raw SQL fragment behind a `raw()` value or key, or undefined (`RawQueryFragment.getKnownFragment`, `@internal`). */
 export function knownRawFragment(value: unknown): { readonly sql: string; readonly params: unknown } | undefined {
-  const get = (RawQueryFragment as unknown as { getKnownFragment?: (value: unknown) => { sql: string; params: unknown } | undefined }).getKnownFragment
+  const get = (
+    RawQueryFragment as unknown as {
+      getKnownFragment?: (value: unknown) => { sql: string; params: unknown } | undefined
+    }
+  ).getKnownFragment
   if (typeof get !== 'function') throw missing('RawQueryFragment.getKnownFragment() (how a raw() condition is read)')
   return get.call(RawQueryFragment, value) ?? undefined
 }
@@ -213,7 +245,18 @@ export function knownRawFragment(value: unknown): { readonly sql: string; readon
 export interface QueryBuilderState {
   /** Order entries as `orderBy()` stores them (`{ 'b.publishedAt': 'desc' }`). */
   readonly orderBy: readonly Record<string | symbol, unknown>[]
-  readonly joins: Readonly<Record<string, { readonly prop: EntityProperty; readonly type: string; readonly path?: string; readonly alias: string; readonly cond?: unknown }>>
+  readonly joins: Readonly<
+    Record<
+      string,
+      {
+        readonly prop: EntityProperty
+        readonly type: string
+        readonly path?: string
+        readonly alias: string
+        readonly cond?: unknown
+      }
+    >
+  >
   readonly cond: unknown
   readonly fields?: readonly unknown[]
   readonly groupBy: readonly unknown[]
@@ -233,7 +276,8 @@ export interface QueryBuilderState {
  */
 export function queryBuilderState(qb: object): QueryBuilderState {
   const state = (qb as { state?: QueryBuilderState }).state ?? knexQueryBuilderState(qb)
-  if (state === undefined || state === null) throw missing('QueryBuilder.state (how the query builder keeps its joins, conditions and order)')
+  if (state === undefined || state === null)
+    throw missing('QueryBuilder.state (how the query builder keeps its joins, conditions and order)')
   return state
 }
 
@@ -243,8 +287,19 @@ export function queryBuilderState(qb: object): QueryBuilderState {
  * snapshot taken at each call. Undefined when those fields are not there.
  */
 function knexQueryBuilderState(qb: object): QueryBuilderState | undefined {
-  const fields = qb as Partial<Record<`_${'orderBy' | 'joins' | 'cond' | 'fields' | 'groupBy' | 'having' | 'distinctOn' | 'limit' | 'offset' | 'schema'}`, unknown>>
-  if (!Array.isArray(fields._orderBy) || !Utils.isPlainObject(fields._joins) || fields._cond === undefined || !Array.isArray(fields._groupBy)) return undefined
+  const fields = qb as Partial<
+    Record<
+      `_${'orderBy' | 'joins' | 'cond' | 'fields' | 'groupBy' | 'having' | 'distinctOn' | 'limit' | 'offset' | 'schema'}`,
+      unknown
+    >
+  >
+  if (
+    !Array.isArray(fields._orderBy) ||
+    !Utils.isPlainObject(fields._joins) ||
+    fields._cond === undefined ||
+    !Array.isArray(fields._groupBy)
+  )
+    return undefined
   return {
     orderBy: fields._orderBy as QueryBuilderState['orderBy'],
     joins: fields._joins as QueryBuilderState['joins'],
@@ -307,8 +362,15 @@ export function queryBuilderMeta(qb: { readonly mainAlias: object }): EntityMeta
  * parameters. MikroORM 6.x's `sql` is Knex's native form (`$1` on PostgreSQL), which MikroORM 6.x's
  * execute does not bind; its `_sql` (Knex's `toSQL()`) keeps the `?` form.
  */
-export function placeholderQuery(qb: { toQuery(): { sql: string; params: readonly unknown[] } }): { sql: string; params: readonly unknown[] } {
-  const query = qb.toQuery() as { sql: string; params: readonly unknown[]; _sql?: { sql?: unknown; bindings?: readonly unknown[] } }
+export function placeholderQuery(qb: { toQuery(): { sql: string; params: readonly unknown[] } }): {
+  sql: string
+  params: readonly unknown[]
+} {
+  const query = qb.toQuery() as {
+    sql: string
+    params: readonly unknown[]
+    _sql?: { sql?: unknown; bindings?: readonly unknown[] }
+  }
   if (typeof query._sql?.sql === 'string') return { sql: query._sql.sql, params: query._sql.bindings ?? [] }
   return { sql: query.sql, params: query.params }
 }
@@ -317,7 +379,10 @@ export function placeholderQuery(qb: { toQuery(): { sql: string; params: readonl
  * `qb.clone(reset)` without the named parts of its state (`'limit'`, `'offset'`, `'orderBy'`): 7.x names
  * them so; MikroORM 6.x's clone takes the names of its fields (`'_limit'`, …), and ignores other names.
  */
-export function cloneWithout<QB>(qb: { clone(reset?: readonly string[]): QB }, parts: readonly ('limit' | 'offset' | 'orderBy')[]): QB {
+export function cloneWithout<QB>(
+  qb: { clone(reset?: readonly string[]): QB },
+  parts: readonly ('limit' | 'offset' | 'orderBy')[],
+): QB {
   const knexFields = (qb as { state?: unknown }).state === undefined && knexQueryBuilderState(qb) !== undefined
   return qb.clone(knexFields ? parts.map((part) => `_${part}`) : parts)
 }
@@ -327,7 +392,14 @@ export function cloneWithout<QB>(qb: { clone(reset?: readonly string[]): QB }, p
 
 /** What the plain-read cursor needs from a SQL driver: `createQueryBuilderFromOptions` (private in 7.x) and `mapResult`. */
 export interface PlainCursorDriver {
-  createQueryBuilderFromOptions(meta: EntityMetadata, where: object, options: Record<string, unknown>): Promise<{ toQuery(): { sql: string; params: readonly unknown[] }; readonly state?: { readonly populate?: unknown } }>
+  createQueryBuilderFromOptions(
+    meta: EntityMetadata,
+    where: object,
+    options: Record<string, unknown>,
+  ): Promise<{
+    toQuery(): { sql: string; params: readonly unknown[] }
+    readonly state?: { readonly populate?: unknown }
+  }>
   mapResult(row: Record<string, unknown>, meta: EntityMetadata, populate: unknown[], qb: unknown, map: object): object
 }
 
@@ -336,10 +408,18 @@ export interface PlainCursorDriver {
  * plus the joins MikroORM adds itself); undefined when the fast find is not taken or either is missing:
  * then the cursor reads keys and loads each chunk with em.find.
  */
-export async function plainCursorQuery(em: EntityManager, meta: EntityMetadata, where: object, options: Record<string, unknown>): Promise<{ query: { sql: string; params: readonly unknown[] }; mapRow(row: Record<string, unknown>): object } | undefined> {
+export async function plainCursorQuery(
+  em: EntityManager,
+  meta: EntityMetadata,
+  where: object,
+  options: Record<string, unknown>,
+): Promise<
+  { query: { sql: string; params: readonly unknown[] }; mapRow(row: Record<string, unknown>): object } | undefined
+> {
   if (pathsOf(em).find !== 'fast') return undefined
   const driver = em.getDriver() as unknown as Partial<PlainCursorDriver>
-  if (typeof driver.createQueryBuilderFromOptions !== 'function' || typeof driver.mapResult !== 'function') return undefined
+  if (typeof driver.createQueryBuilderFromOptions !== 'function' || typeof driver.mapResult !== 'function')
+    return undefined
   const qb = await driver.createQueryBuilderFromOptions(meta, where, { em, ...options })
   const populate = qb.state?.populate
   if (!Array.isArray(populate)) return undefined
@@ -369,10 +449,14 @@ export function connectionHooks(em: EntityManager): boolean {
 }
 
 /** node-postgres's pool behind the connection (`getNativeClient()`), or undefined (a Kysely instance or dialect given, another driver). */
-export async function nativePgPool(em: EntityManager, type: 'read' | 'write'): Promise<{ connect(): Promise<unknown>; _clients?: unknown } | undefined> {
+export async function nativePgPool(
+  em: EntityManager,
+  type: 'read' | 'write',
+): Promise<{ connect(): Promise<unknown>; _clients?: unknown } | undefined> {
   const connection = connectionOf(em, type)
   if (typeof connection.getNativeClient !== 'function') return undefined
-  const pool = (await connection.getNativeClient().catch(() => undefined)) as { connect?: unknown; _clients?: unknown } | undefined
+  const pool = (await connection.getNativeClient().catch(() => undefined)) as
+    { connect?: unknown; _clients?: unknown } | undefined
   return typeof pool?.connect === 'function' ? (pool as { connect(): Promise<unknown>; _clients?: unknown }) : undefined
 }
 
@@ -394,8 +478,12 @@ export function pgSocket(client: object): { destroy?(): void } | undefined {
 /** The Kysely instance behind MikroORM's connection (`getClient()`, 7.x), from which the cursor holds a connection. */
 export function kyselyOf<Kysely>(em: EntityManager, type: 'read' | 'write'): Kysely {
   const connection = connectionOf(em, type)
-  const client = typeof connection.getClient === 'function' ? (connection.getClient() as { connection?: unknown } | undefined) : undefined
-  if (typeof client?.connection !== 'function') throw missing('connection.getClient() returning Kysely (how the cursor holds one connection)')
+  const client =
+    typeof connection.getClient === 'function'
+      ? (connection.getClient() as { connection?: unknown } | undefined)
+      : undefined
+  if (typeof client?.connection !== 'function')
+    throw missing('connection.getClient() returning Kysely (how the cursor holds one connection)')
   return client as Kysely
 }
 
@@ -413,7 +501,9 @@ export interface KnexClient {
 export function knexClientOf(em: EntityManager, type: 'read' | 'write'): KnexClient | undefined {
   const connection = connectionOf(em, type) as SqlConnection & { getKnex?(): { client?: Partial<KnexClient> } }
   const client = typeof connection.getKnex === 'function' ? connection.getKnex().client : undefined
-  return typeof client?.acquireConnection === 'function' && typeof client.releaseConnection === 'function' ? (client as KnexClient) : undefined
+  return typeof client?.acquireConnection === 'function' && typeof client.releaseConnection === 'function'
+    ? (client as KnexClient)
+    : undefined
 }
 
 /**
@@ -435,7 +525,8 @@ export function knexHeldContext(client: KnexClient, connection: object): unknown
  * that one connection (`trx.client.acquireConnection()`). Undefined on 7.x or for another context.
  */
 export async function knexTransactionConnection(ctx: unknown): Promise<object | undefined> {
-  const client = (ctx as { client?: { transacting?: unknown; acquireConnection?: () => Promise<object> } } | undefined)?.client
+  const client = (ctx as { client?: { transacting?: unknown; acquireConnection?: () => Promise<object> } } | undefined)
+    ?.client
   if (client?.transacting !== true || typeof client.acquireConnection !== 'function') return undefined
   return client.acquireConnection()
 }
@@ -444,6 +535,9 @@ export async function knexTransactionConnection(ctx: unknown): Promise<object | 
  * em.find's populate step for a plain read (`EntityLoader.setSerializationContext`): sets the entity's
  * serialization context (`wrapped.setSerializationContext`, internal; checked with the find steps).
  */
-export function setSerializationContext(entity: object, context: { populate: unknown; fields: unknown; exclude: unknown }): void {
+export function setSerializationContext(
+  entity: object,
+  context: { populate: unknown; fields: unknown; exclude: unknown },
+): void {
   ;(helper(entity) as unknown as { setSerializationContext(context: object): void }).setSerializationContext(context)
 }

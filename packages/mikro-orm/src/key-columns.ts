@@ -1,5 +1,13 @@
 import { type KeyDialect, type KeyType, type KeyValueKind, keyType, type RefusedKeyType } from '@batchyield/batch-core'
-import { type EntityManager, type EntityProperty, IntegerType, type Platform, SmallIntType, TimeType, TinyIntType } from '@mikro-orm/core'
+import {
+  type EntityManager,
+  type EntityProperty,
+  IntegerType,
+  type Platform,
+  SmallIntType,
+  TimeType,
+  TinyIntType,
+} from '@mikro-orm/core'
 
 /**
  * How one sort property is sought exactly: batch-core's rule for its database type, and whether
@@ -49,7 +57,11 @@ export function keyColumn(prop: EntityProperty, platform: Platform, dialect: Key
  * The kinds of value MikroORM hydrates for `prop` (its runtime type, custom types included), or
  * undefined for Dates, objects and unknown runtime types, which are always read exactly.
  */
-function hydratedKinds(prop: EntityProperty, platform: Platform, columnType: string): readonly KeyValueKind[] | undefined {
+function hydratedKinds(
+  prop: EntityProperty,
+  platform: Platform,
+  columnType: string,
+): readonly KeyValueKind[] | undefined {
   switch (prop.runtimeType) {
     case 'number':
       // an integer column's numbers are integers; any other number column may hold fractions
@@ -76,7 +88,9 @@ function hydratedKinds(prop: EntityProperty, platform: Platform, columnType: str
 function refusesFractionalSeconds(prop: EntityProperty, platform: Platform): boolean {
   if (!(prop.customType instanceof TimeType)) return false
   try {
-    ;(prop.customType as { convertToDatabaseValue(value: unknown, platform: Platform, context: object): unknown }).convertToDatabaseValue('00:00:00.000001', platform, { fromQuery: true, mode: 'query' })
+    ;(
+      prop.customType as { convertToDatabaseValue(value: unknown, platform: Platform, context: object): unknown }
+    ).convertToDatabaseValue('00:00:00.000001', platform, { fromQuery: true, mode: 'query' })
     return false
   } catch {
     return true

@@ -1,5 +1,12 @@
 import { describeValue, type KeyDialect, type SortKey } from '@batchyield/batch-core'
-import { type EntityMetadata, type EntityProperty, type Platform, QueryOrderNumeric, ReferenceKind, Utils } from '@mikro-orm/core'
+import {
+  type EntityMetadata,
+  type EntityProperty,
+  type Platform,
+  QueryOrderNumeric,
+  ReferenceKind,
+  Utils,
+} from '@mikro-orm/core'
 import { objectQueryKeys } from './internals.js'
 import { type KeyColumn, keyColumn } from './key-columns.js'
 
@@ -37,8 +44,16 @@ const DIRECTIONS = ['asc', 'desc', 'asc nulls first', 'asc nulls last', 'desc nu
  * Throws TypeError/RangeError for an ordering that `em.find` would reject too (unknown property,
  * bad direction).
  */
-export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderBy: unknown, dialect: KeyDialect): KeysetOrdering | UnsupportedOrdering {
-  const entries = [...normalizeOrderBy(orderBy), ...normalizeOrderBy(meta.orderBy, 'the default orderBy of ' + meta.className)]
+export function resolveOrdering(
+  meta: EntityMetadata,
+  platform: Platform,
+  orderBy: unknown,
+  dialect: KeyDialect,
+): KeysetOrdering | UnsupportedOrdering {
+  const entries = [
+    ...normalizeOrderBy(orderBy),
+    ...normalizeOrderBy(meta.orderBy, 'the default orderBy of ' + meta.className),
+  ]
   const seen = new Set<string | symbol>()
   const merged: OrderEntry[] = []
   for (const entry of entries) {
@@ -98,9 +113,19 @@ export function resolveOrdering(meta: EntityMetadata, platform: Platform, orderB
   if (reason !== undefined) return { supported: false, reason, orderBy: orderByWithPk }
 
   const pkKeys = meta.primaryKeys.filter((pk) => !keys.some((k) => k.field === pk))
-  const allKeys: SortKey[] = [...keys, ...pkKeys.map((pk): SortKey => ({ field: pk, direction: tieDirection, nulls: tieDirection === 'asc' ? 'last' : 'first', nullable: false }))]
+  const allKeys: SortKey[] = [
+    ...keys,
+    ...pkKeys.map((pk): SortKey => ({
+      field: pk,
+      direction: tieDirection,
+      nulls: tieDirection === 'asc' ? 'last' : 'first',
+      nullable: false,
+    })),
+  ]
   const lastPk = Math.max(...meta.primaryKeys.map((pk) => allKeys.findIndex((k) => k.field === pk)))
-  const total = allKeys.slice(0, lastPk + 1).map((k) => (meta.primaryKeys.includes(k.field) ? { ...k, nullable: false } : k))
+  const total = allKeys
+    .slice(0, lastPk + 1)
+    .map((k) => (meta.primaryKeys.includes(k.field) ? { ...k, nullable: false } : k))
   const columns: KeyColumn[] = []
   for (const key of total) {
     const column = keyColumn(meta.properties[key.field] as EntityProperty, platform, dialect)
@@ -122,7 +147,10 @@ function lastDirection(entry: OrderEntry | undefined): 'asc' | 'desc' {
     if (keys.length === 0) return 'asc'
     value = (value as Record<string | symbol, unknown>)[keys.at(-1)!]
   }
-  return value === QueryOrderNumeric.DESC || (typeof value === 'string' && value.trim().toLowerCase().startsWith('desc')) ? 'desc' : 'asc'
+  return value === QueryOrderNumeric.DESC ||
+    (typeof value === 'string' && value.trim().toLowerCase().startsWith('desc'))
+    ? 'desc'
+    : 'asc'
 }
 
 /** `em.find` accepts one `{ prop: dir }` object or an array of them. */
@@ -132,18 +160,28 @@ function normalizeOrderBy(orderBy: unknown, option = 'orderBy'): OrderEntry[] {
   list.forEach((entry: unknown, i) => {
     if (!Utils.isPlainObject(entry)) {
       const at = Array.isArray(orderBy) ? `${option}[${i}]` : option
-      throw new TypeError(`${at} must be an object like { createdAt: 'desc' } (or an array of them); received ${describeValue(entry)}`)
+      throw new TypeError(
+        `${at} must be an object like { createdAt: 'desc' } (or an array of them); received ${describeValue(entry)}`,
+      )
     }
   })
   return list as OrderEntry[]
 }
 
-function parseDirection(key: string, direction: unknown, platform: Platform, dialect: KeyDialect): Pick<SortKey, 'direction' | 'nulls'> {
+function parseDirection(
+  key: string,
+  direction: unknown,
+  platform: Platform,
+  dialect: KeyDialect,
+): Pick<SortKey, 'direction' | 'nulls'> {
   const text =
-    direction === QueryOrderNumeric.ASC ? 'asc'
-    : direction === QueryOrderNumeric.DESC ? 'desc'
-    : typeof direction === 'string' ? direction.toLowerCase().trim().replace(/\s+/g, ' ')
-    : undefined
+    direction === QueryOrderNumeric.ASC
+      ? 'asc'
+      : direction === QueryOrderNumeric.DESC
+        ? 'desc'
+        : typeof direction === 'string'
+          ? direction.toLowerCase().trim().replace(/\s+/g, ' ')
+          : undefined
   if (text === undefined || !(DIRECTIONS as readonly string[]).includes(text)) {
     const accepted = `${DIRECTIONS.map((d) => `'${d}'`).join(', ')} (any case), 1 or -1`
     const Err = text === undefined ? TypeError : RangeError

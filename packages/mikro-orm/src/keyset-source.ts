@@ -1,5 +1,24 @@
-import { ChunkTimeoutError, type ChunkSource, type KeysetRange, encodeResumeToken, isExactKeyValue, KeysetProgress, type KeyShape, keyValueKind, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
-import { type EntityManager, type EntityMetadata, type EntityProperty, helper, type Platform, raw, Utils } from '@mikro-orm/core'
+import {
+  ChunkTimeoutError,
+  type ChunkSource,
+  type KeysetRange,
+  encodeResumeToken,
+  isExactKeyValue,
+  KeysetProgress,
+  type KeyShape,
+  keyValueKind,
+  ReadAheadRows,
+  type RowLoad,
+} from '@batchyield/batch-core'
+import {
+  type EntityManager,
+  type EntityMetadata,
+  type EntityProperty,
+  helper,
+  type Platform,
+  raw,
+  Utils,
+} from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
@@ -29,14 +48,26 @@ import { type CompareKey, regionsFor, type SeekRegion } from './seek-filter.js'
  *
  * `after` holds the decoded key values of a resume token: the first chunk starts after them.
  */
-export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shape: KeyShape, after: readonly unknown[] | undefined, range?: KeysetRange): ChunkSource<object> {
+export function openKeysetSource(
+  spec: QuerySpec,
+  ordering: KeysetOrdering,
+  shape: KeyShape,
+  after: readonly unknown[] | undefined,
+  range?: KeysetRange,
+): ChunkSource<object> {
   const base = contextEntityManager(spec.em)
   const options = withSortFieldsLoaded(spec.findOptions, ordering)
   const fields = ordering.keys.map((k) => k.field)
   // PostgreSQL reads a `k IS NULL` range in order only when k stays in the ORDER BY
   const keepNullKeyInOrder = base.getDriver().getDependencies().includes('pg')
   const abortStrategy = killQueryOnAbort(base, spec.findOptions) ? { inflightQueryAbortStrategy: 'cancel query' } : {}
-  const exact = exactSortValues(base, spec.meta, ordering.keys, ordering.columns, spec.findOptions.schema as string | undefined)
+  const exact = exactSortValues(
+    base,
+    spec.meta,
+    ordering.keys,
+    ordering.columns,
+    spec.findOptions.schema as string | undefined,
+  )
   const compareKey = compareKeys(spec.meta, ordering, base.getPlatform())
   const progress = new KeysetProgress(`${spec.meta.className} ordered by ${fields.join(', ')}`)
   const identity = entityIdentity(fields, spec.meta.className)
@@ -68,13 +99,25 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
 
   const toBound = boundValues(spec.meta, ordering, base.getPlatform())
   /** The index regions after the last row (the first chunk starts at the beginning), inside the range (`from`/`to`/`partition`) when there is one. */
-  const regionsAfter = (values: readonly unknown[] | undefined): (SeekRegion | undefined)[] => regionsFor(ordering.keys, values, range, toBound, compareKey)
+  const regionsAfter = (values: readonly unknown[] | undefined): (SeekRegion | undefined)[] =>
+    regionsFor(ordering.keys, values, range, toBound, compareKey)
 
   /** em.find's options for one region's query. */
-  const regionOptions = (region: SeekRegion | undefined, limit: number, signal: AbortSignal | undefined): Record<string, unknown> => {
+  const regionOptions = (
+    region: SeekRegion | undefined,
+    limit: number,
+    signal: AbortSignal | undefined,
+  ): Record<string, unknown> => {
     // MariaDB/MySQL sort a `k IS NULL` range again (filesort) while k is in the ORDER BY; it is constant there
     const orderBy = region?.firstKeyIsNull && !keepNullKeyInOrder ? ordering.orderBy.slice(1) : ordering.orderBy
-    return { ...options, ...abortStrategy, orderBy: [...orderBy], limit, offset: first ? spec.offset : undefined, signal }
+    return {
+      ...options,
+      ...abortStrategy,
+      orderBy: [...orderBy],
+      limit,
+      offset: first ? spec.offset : undefined,
+      signal,
+    }
   }
 
   const readChunk = async (size: number, signal: AbortSignal) => {
@@ -83,7 +126,10 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     const fork = chunkEntityManager(base)
     // Outside a transaction em.find's queries run on the plain reads' context, so that an abort
     // cancels the statement in flight (see pgCallbackContext); the fork is handed over without it.
-    const ctx = fork.getTransactionContext() === undefined && transactionSessionContext(fork) === undefined ? await (callbackContext ??= pgCallbackContext(base)) : undefined
+    const ctx =
+      fork.getTransactionContext() === undefined && transactionSessionContext(fork) === undefined
+        ? await (callbackContext ??= pgCallbackContext(base))
+        : undefined
     if (ctx !== undefined) fork.setTransactionContext(ctx as never)
     const items: object[] = []
     try {
@@ -91,7 +137,16 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
         if (items.length === size) break
         signal.throwIfAborted() // after an abort nothing new is sent
         const statement = boundedSignal(signal, spec.chunkTimeoutMs)
-        items.push(...(await statement.run(() => findInSlices(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - items.length, statement.signal)))))
+        items.push(
+          ...(await statement.run(() =>
+            findInSlices(
+              fork,
+              spec.entityName,
+              andWhere(spec.where, region?.filter),
+              regionOptions(region, size - items.length, statement.signal),
+            ),
+          )),
+        )
       }
     } finally {
       if (ctx !== undefined) fork.resetTransactionContext()
@@ -104,14 +159,23 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     const regions = regionsAfter(lastValues)
     const rows: object[] = []
     const fork = chunkEntityManager(base) // plans and queries; the entities are created in another
-    const ctx = fork.getTransactionContext() ?? (transactionSessionContext(fork) === undefined ? await (callbackContext ??= pgCallbackContext(base)) : undefined)
+    const ctx =
+      fork.getTransactionContext() ??
+      (transactionSessionContext(fork) === undefined ? await (callbackContext ??= pgCallbackContext(base)) : undefined)
     for (const region of regions) {
       if (rows.length === size) break
       signal?.throwIfAborted() // after an abort nothing new is sent
       const statement = boundedSignal(signal, spec.chunkTimeoutMs)
-      const find = await planPlainFind(fork, spec.entityName, andWhere(spec.where, region?.filter), regionOptions(region, size - rows.length, statement.signal))
+      const find = await planPlainFind(
+        fork,
+        spec.entityName,
+        andWhere(spec.where, region?.filter),
+        regionOptions(region, size - rows.length, statement.signal),
+      )
       if (find === undefined) throw new Error('@batchyield/mikro-orm: a keyset chunk stopped being a plain read')
-      const found = (await statement.run(() => fork.getDriver().find(spec.entityName, find.condition, { ctx, em: fork, ...find.query } as never))) as object[]
+      const found = (await statement.run(() =>
+        fork.getDriver().find(spec.entityName, find.condition, { ctx, em: fork, ...find.query } as never),
+      )) as object[]
       // rows repeating an entity (none come from MikroORM's SELECTs with a limit today) would merge into it on creation, as in em.find
       rows.push(...found)
     }
@@ -127,7 +191,9 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     fields.map((field) => {
       const value = (row as Record<string, unknown>)[field]
       const type = (spec.meta.properties[field] as EntityProperty).customType
-      return value === null || value === undefined || type === undefined ? value : type.convertToJSValue(value, platform)
+      return value === null || value === undefined || type === undefined
+        ? value
+        : type.convertToJSValue(value, platform)
     })
 
   return {
@@ -150,7 +216,11 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     retryable(error) {
       // inside the caller's transaction its connection is the only one: reading again cannot help
       if (base.getTransactionContext() !== undefined) return false
-      return error instanceof ChunkTimeoutError || isConnectionLost(error) || isConnectionLost((error as { cause?: unknown } | undefined)?.cause)
+      return (
+        error instanceof ChunkTimeoutError ||
+        isConnectionLost(error) ||
+        isConnectionLost((error as { cause?: unknown } | undefined)?.cause)
+      )
     },
     cursorOf(item) {
       return encodeResumeToken(shape, keysOf.get(item) ?? keyValues(item, fields, spec.meta.className))
@@ -183,11 +253,20 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
 
   /** Whether this run is a plain read (checked once, on a fresh fork: it depends on the options only). */
   async function planRows(signal: AbortSignal): Promise<PlainRows | null> {
-    const find = await planPlainFind(chunkEntityManager(base), spec.entityName, andWhere(spec.where), regionOptions(undefined, spec.chunkSize, signal))
+    const find = await planPlainFind(
+      chunkEntityManager(base),
+      spec.entityName,
+      andWhere(spec.where),
+      regionOptions(undefined, spec.chunkSize, signal),
+    )
     return find === undefined ? null : { reader: new ReadAheadRows(loadRows), create: find, rowsSeek: false }
   }
 
-  async function nextPlainChunk(rows: PlainRows, size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> {
+  async function nextPlainChunk(
+    rows: PlainRows,
+    size: number,
+    signal: AbortSignal,
+  ): Promise<{ items: object[]; done: boolean }> {
     const loaded = await rows.reader.take(size, signal)
     if (loaded.length === 0) return { items: [], done: true }
     const done = rows.reader.drained
@@ -200,13 +279,21 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
     const seekFromValues = !rows.rowsSeek
     if (read === 0) {
       // The first chunk: seek from rows from now on if every row's key converts to its entity's.
-      rows.rowsSeek = items.length === loaded.length && items.every((item, i) => sameKey(rowKey(loaded[i]!), keyValues(item, fields, spec.meta.className)))
+      rows.rowsSeek =
+        items.length === loaded.length &&
+        items.every((item, i) => sameKey(rowKey(loaded[i]!), keyValues(item, fields, spec.meta.className)))
     }
     return taken(items, positions, values, done, seekFromValues)
   }
 
   /** Records a chunk's resume-token values and, when seeking from entity values, its last row's position. */
-  function taken(items: object[], positions: readonly number[], values: readonly unknown[][], done: boolean, seekFromValues: boolean): { items: object[]; done: boolean } {
+  function taken(
+    items: object[],
+    positions: readonly number[],
+    values: readonly unknown[][],
+    done: boolean,
+    seekFromValues: boolean,
+  ): { items: object[]; done: boolean } {
     read += items.length
     positions.forEach((position, n) => keysOf.set(items[position]!, values[n]!))
     if (seekFromValues && values.length > 0) lastValues = values.at(-1)
@@ -223,7 +310,9 @@ export function openKeysetSource(spec: QuerySpec, ordering: KeysetOrdering, shap
  */
 function killQueryOnAbort(em: EntityManager, findOptions: Readonly<Record<string, unknown>>): boolean {
   if (!em.getDriver().getDependencies().includes('mysql2') || em.getTransactionContext() !== undefined) return false
-  const chosen = findOptions.inflightQueryAbortStrategy ?? (em as unknown as { inflightQueryAbortStrategy?: unknown }).inflightQueryAbortStrategy
+  const chosen =
+    findOptions.inflightQueryAbortStrategy ??
+    (em as unknown as { inflightQueryAbortStrategy?: unknown }).inflightQueryAbortStrategy
   return chosen === undefined
 }
 
@@ -237,7 +326,8 @@ export function compareKeys(meta: EntityMetadata, ordering: KeysetOrdering, plat
   ordering.keys.forEach((key, i) => {
     const column = ordering.columns[i]!
     const field = (meta.properties[key.field] as EntityProperty).fieldNames[0]!
-    if (column.rawCompare) raws.set(key.field, (alias) => column.rule.compare(`${alias}.${platform.quoteIdentifier(field)}`))
+    if (column.rawCompare)
+      raws.set(key.field, (alias) => column.rule.compare(`${alias}.${platform.quoteIdentifier(field)}`))
   })
   // a fresh fragment per use: MikroORM keys a raw filter by the fragment's own symbol
   return (field) => {
@@ -251,7 +341,11 @@ export function compareKeys(meta: EntityMetadata, ordering: KeysetOrdering, plat
  * property filter would have bound, the value through its custom type (values read exactly are
  * database values already).
  */
-export function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform): (values: readonly unknown[]) => readonly unknown[] {
+export function boundValues(
+  meta: EntityMetadata,
+  ordering: KeysetOrdering,
+  platform: Platform,
+): (values: readonly unknown[]) => readonly unknown[] {
   const converted = ordering.keys.flatMap((key, i) => {
     const type = (meta.properties[key.field] as EntityProperty).customType
     const column = ordering.columns[i]!
@@ -261,7 +355,9 @@ export function boundValues(meta: EntityMetadata, ordering: KeysetOrdering, plat
   return (values) => {
     const bound = [...values]
     // a range's `at` bound holds values of the leading keys only
-    for (const { i, type } of converted) if (i < bound.length && bound[i] !== null) bound[i] = type.convertToDatabaseValue(bound[i], platform, { mode: 'query' })
+    for (const { i, type } of converted)
+      if (i < bound.length && bound[i] !== null)
+        bound[i] = type.convertToDatabaseValue(bound[i], platform, { mode: 'query' })
     return bound
   }
 }
@@ -280,7 +376,9 @@ function rowIdentity(fields: readonly string[]): (row: object) => unknown {
 
 /** An entity's identity for the progress guard: its sort key values as loaded (see rowIdentity). */
 export function entityIdentity(fields: readonly string[], className: string): (entity: object) => unknown {
-  return fields.length === 1 ? (entity) => keyValues(entity, fields, className)[0] : (entity) => keyValues(entity, fields, className)
+  return fields.length === 1
+    ? (entity) => keyValues(entity, fields, className)[0]
+    : (entity) => keyValues(entity, fields, className)
 }
 
 /**
@@ -288,11 +386,19 @@ export function entityIdentity(fields: readonly string[], className: string): (e
  * because the property's runtime type says they are exact; a custom type whose database values
  * contradict it would bind something else, so the run stops instead.
  */
-function assertExact(meta: EntityMetadata, ordering: KeysetOrdering, platform: Platform, values: readonly unknown[] | undefined): void {
+function assertExact(
+  meta: EntityMetadata,
+  ordering: KeysetOrdering,
+  platform: Platform,
+  values: readonly unknown[] | undefined,
+): void {
   values?.forEach((value, i) => {
     const rule = ordering.columns[i]!.rule
     const prop = meta.properties[ordering.keys[i]!.field] as EntityProperty
-    const bound = value === null || prop.customType === undefined ? value : prop.customType.convertToDatabaseValue(value, platform, { mode: 'query' })
+    const bound =
+      value === null || prop.customType === undefined
+        ? value
+        : prop.customType.convertToDatabaseValue(value, platform, { mode: 'query' })
     if (isExactKeyValue(rule, bound)) return
     throw new TypeError(
       `Keyset iteration over ${meta.className}: sort property ${meta.className}.${prop.name} is declared with runtime type ${JSON.stringify(prop.runtimeType)}, but the value it binds is ${keyValueKind(bound) ?? Object.prototype.toString.call(bound)}, which does not read back exactly from its ${rule.type} column. ` +
@@ -310,7 +416,14 @@ interface PlainRows {
 
 /** Two sort keys are the same position (Dates by time, the rest by identity). */
 function sameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a.length === b.length && a.every((value, i) => (value instanceof Date && b[i] instanceof Date ? value.getTime() === (b[i] as Date).getTime() : Object.is(value, b[i])))
+  return (
+    a.length === b.length &&
+    a.every((value, i) =>
+      value instanceof Date && b[i] instanceof Date
+        ? value.getTime() === (b[i] as Date).getTime()
+        : Object.is(value, b[i]),
+    )
+  )
 }
 
 /**
@@ -323,7 +436,9 @@ export function keyValues(entity: object, fields: readonly string[], className: 
     if (Utils.isScalarReference(value)) value = value.unwrap()
     if (value === undefined) value = discriminatorValue(entity, field)
     if (value === undefined) {
-      throw new Error(`@batchyield/mikro-orm: sort property ${className}.${field} was not loaded, so the next chunk cannot be positioned`)
+      throw new Error(
+        `@batchyield/mikro-orm: sort property ${className}.${field} was not loaded, so the next chunk cannot be positioned`,
+      )
     }
     return value
   })
@@ -338,7 +453,10 @@ function discriminatorValue(entity: object, field: string): unknown {
  * The seek condition needs every sort property's value: add them to a partial `fields`, take them
  * out of `exclude`, and populate lazy ones. This only widens what is loaded.
  */
-function withSortFieldsLoaded(findOptions: Readonly<Record<string, unknown>>, ordering: KeysetOrdering): Record<string, unknown> {
+function withSortFieldsLoaded(
+  findOptions: Readonly<Record<string, unknown>>,
+  ordering: KeysetOrdering,
+): Record<string, unknown> {
   const options: Record<string, unknown> = { ...findOptions }
   const sortFields = ordering.keys.map((k) => k.field)
   if (Array.isArray(options.fields)) {
@@ -360,7 +478,10 @@ function withSortFieldsLoaded(findOptions: Readonly<Record<string, unknown>>, or
  * query whose signal aborts). `run()` turns the failure of a statement the timeout ended into a
  * `ChunkTimeoutError`, which the source calls retryable: the chunk is read again.
  */
-function boundedSignal(signal: AbortSignal | undefined, timeoutMs: number | undefined): { signal: AbortSignal | undefined; run<T>(send: () => Promise<T>): Promise<T> } {
+function boundedSignal(
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+): { signal: AbortSignal | undefined; run<T>(send: () => Promise<T>): Promise<T> } {
   if (timeoutMs === undefined) return { signal, run: (send) => send() }
   const timeout = AbortSignal.timeout(timeoutMs)
   const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])

@@ -1,4 +1,10 @@
-import { assertNonNegativeInteger, assertOneOf, type BatchOptions, describeValue, type RangeOptions } from '@batchyield/batch-core'
+import {
+  assertNonNegativeInteger,
+  assertOneOf,
+  type BatchOptions,
+  describeValue,
+  type RangeOptions,
+} from '@batchyield/batch-core'
 import { type FilterQuery, type FindOptions, LoadStrategy, type OrderDefinition } from '@mikro-orm/core'
 
 /**
@@ -68,10 +74,13 @@ type PassthroughFindOptions<Entity, Hint extends string, Fields extends string, 
  * for await (const batch of books) console.log(batch.length, batch[0]?.author.name)
  * ```
  */
-export interface AiteratorOptions<Entity, Hint extends string = never, Fields extends string = never, Excludes extends string = never>
-  extends BatchOptions,
-    RangeOptions,
-    PassthroughFindOptions<Entity, Hint, Fields, Excludes> {
+export interface AiteratorOptions<
+  Entity,
+  Hint extends string = never,
+  Fields extends string = never,
+  Excludes extends string = never,
+>
+  extends BatchOptions, RangeOptions, PassthroughFindOptions<Entity, Hint, Fields, Excludes> {
   /** The `em.find` condition. Default: every row. */
   readonly where?: FilterQuery<Entity>
   /**
@@ -93,8 +102,28 @@ export interface AiteratorOptions<Entity, Hint extends string = never, Fields ex
   readonly after?: string
 }
 
-const ENGINE_OPTIONS = ['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'retries', 'chunkTimeoutMs', 'limit', 'signal', 'onProgress'] as const
-const ADAPTER_OPTIONS = ['where', 'orderBy', 'offset', 'strategy', 'loadStrategy', 'after', 'from', 'to', 'partition'] as const
+const ENGINE_OPTIONS = [
+  'batchYieldSize',
+  'chunkSize',
+  'prefetch',
+  'maxChunkBytes',
+  'retries',
+  'chunkTimeoutMs',
+  'limit',
+  'signal',
+  'onProgress',
+] as const
+const ADAPTER_OPTIONS = [
+  'where',
+  'orderBy',
+  'offset',
+  'strategy',
+  'loadStrategy',
+  'after',
+  'from',
+  'to',
+  'partition',
+] as const
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...ENGINE_OPTIONS, ...ADAPTER_OPTIONS, ...PASSTHROUGH_FIND_OPTIONS])
 const LOAD_STRATEGIES = Object.values(LoadStrategy)
 
@@ -107,27 +136,37 @@ const LOAD_STRATEGIES = Object.values(LoadStrategy)
 export function validateAdapterOptions(options: AiteratorOptions<any, any, any, any>): void {
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(`aiterator(): unknown option ${describeValue(key)}. Accepted options: ${[...KNOWN_OPTIONS].join(', ')}`)
+      throw new TypeError(
+        `aiterator(): unknown option ${describeValue(key)}. Accepted options: ${[...KNOWN_OPTIONS].join(', ')}`,
+      )
     }
   }
   const { where, offset, strategy = 'auto', loadStrategy, after } = options
   if ((LOAD_STRATEGIES as readonly unknown[]).includes(strategy)) {
-    throw new RangeError(`strategy must be one of 'auto', 'keyset', 'cursor'; received ${describeValue(strategy)}. MikroORM's load strategy is the loadStrategy option here`)
+    throw new RangeError(
+      `strategy must be one of 'auto', 'keyset', 'cursor'; received ${describeValue(strategy)}. MikroORM's load strategy is the loadStrategy option here`,
+    )
   }
   assertOneOf('strategy', strategy, ITERATION_STRATEGIES)
   if (offset !== undefined) assertNonNegativeInteger('offset', offset)
   if (loadStrategy !== undefined) assertOneOf('loadStrategy', loadStrategy, LOAD_STRATEGIES)
   if (after !== undefined && typeof after !== 'string') {
-    throw new TypeError(`after must be a resume token string (the cursor reported by onProgress); received ${describeValue(after)} (${typeof after})`)
+    throw new TypeError(
+      `after must be a resume token string (the cursor reported by onProgress); received ${describeValue(after)} (${typeof after})`,
+    )
   }
   // em.find also takes a primary key value (or a list of them) as its condition
   if (where !== undefined && (where === null || !['object', 'string', 'number', 'bigint'].includes(typeof where))) {
-    throw new TypeError(`where must be a filter object like { price: { $gt: 10 } } (or a primary key value, as in em.find); received ${describeValue(where)} (${typeof where})`)
+    throw new TypeError(
+      `where must be a filter object like { price: { $gt: 10 } } (or a primary key value, as in em.find); received ${describeValue(where)} (${typeof where})`,
+    )
   }
   for (const option of ['populate', 'fields', 'exclude'] as const) {
     const value = options[option]
     if (value !== undefined && !Array.isArray(value) && !(option === 'populate' && value === false)) {
-      throw new TypeError(`${option} must be an array of property paths (like em.find's ${option}); received ${describeValue(value)}`)
+      throw new TypeError(
+        `${option} must be an array of property paths (like em.find's ${option}); received ${describeValue(value)}`,
+      )
     }
   }
 }

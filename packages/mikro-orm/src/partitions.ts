@@ -13,7 +13,17 @@ import {
   splitPoints,
   StrategyUnavailableError,
 } from '@batchyield/batch-core'
-import { type EntityManager, type EntityMetadata, type EntityName, type EntityProperty, type FilterQuery, helper, raw, Reference, Utils } from '@mikro-orm/core'
+import {
+  type EntityManager,
+  type EntityMetadata,
+  type EntityName,
+  type EntityProperty,
+  type FilterQuery,
+  helper,
+  raw,
+  Reference,
+  Utils,
+} from '@mikro-orm/core'
 import type { QueryBuilder } from '@mikro-orm/sql'
 import { cloneWithout, knownRawFragment, placeholderQuery, queryBuilderState } from './internals.js'
 import { keyDialect } from './key-columns.js'
@@ -100,7 +110,12 @@ export interface QueryBuilderPartitionOptions {
  * for await (const events of em.aiterator(Event, { ...query, batchYieldSize: 500, partition: parts[3] })) await handle(events)
  * ```
  */
-export async function partitions<Entity extends object>(em: EntityManager, entityName: EntityName<Entity>, count: number, options: PartitionOptions<NoInfer<Entity>> = {}): Promise<PartitionDescriptor[]> {
+export async function partitions<Entity extends object>(
+  em: EntityManager,
+  entityName: EntityName<Entity>,
+  count: number,
+  options: PartitionOptions<NoInfer<Entity>> = {},
+): Promise<PartitionDescriptor[]> {
   if (em === null || typeof em !== 'object' || typeof (em as EntityManager).getMetadata !== 'function') {
     throw new TypeError(`partitions(): em must be a MikroORM EntityManager; received ${describeValue(em)}`)
   }
@@ -108,14 +123,18 @@ export async function partitions<Entity extends object>(em: EntityManager, entit
   assertOptionsObject('options', options)
   for (const key of Object.keys(options)) {
     if (!['where', 'orderBy', 'filters', 'schema', 'method'].includes(key)) {
-      throw new TypeError(`partitions(): unknown option ${describeValue(key)}; accepted options are where, orderBy, filters, schema, method`)
+      throw new TypeError(
+        `partitions(): unknown option ${describeValue(key)}; accepted options are where, orderBy, filters, schema, method`,
+      )
     }
   }
   const method = chooseMethod(em, options.method ?? 'auto')
   const meta = em.getMetadata(entityName as EntityName<object>)
   const ordering = resolveOrdering(meta, em.getPlatform(), options.orderBy, keyDialect(em))
   if (!ordering.supported) {
-    throw new KeysetOrderingError(`partitions() cuts a query's keyset ordering, and this one over ${meta.className} cannot be followed: ${ordering.reason}. Order by scalar properties of ${meta.className}`)
+    throw new KeysetOrderingError(
+      `partitions() cuts a query's keyset ordering, and this one over ${meta.className} cannot be followed: ${ordering.reason}. Order by scalar properties of ${meta.className}`,
+    )
   }
   const query = entityPartitionQuery(meta, ordering, options)
   if (count === 1) return describePartitions(query, [])
@@ -129,7 +148,12 @@ export async function partitions<Entity extends object>(em: EntityManager, entit
     rows: async () => {
       const qb = sql(em).createQueryBuilder(entityName as EntityName<object>, 'e0')
       // em.find also takes a bare primary key value as its condition
-      const where = options.where === undefined ? {} : Utils.isPrimaryKey(options.where, meta.compositePK) ? { [Utils.getPrimaryKeyHash(meta.primaryKeys)]: options.where } : options.where
+      const where =
+        options.where === undefined
+          ? {}
+          : Utils.isPrimaryKey(options.where, meta.compositePK)
+            ? { [Utils.getPrimaryKeyHash(meta.primaryKeys)]: options.where }
+            : options.where
       qb.where(where as never)
       if (options.schema !== undefined) qb.withSchema(options.schema)
       // em.find's filters (soft deletes, tenants) decide which rows come: the sample reads the same ones
@@ -137,7 +161,10 @@ export async function partitions<Entity extends object>(em: EntityManager, entit
       return qb
     },
   }
-  return describePartitions(query, (await cuts(sampler, method, count)).map((values) => ({ at: values })))
+  return describePartitions(
+    query,
+    (await cuts(sampler, method, count)).map((values) => ({ at: values })),
+  )
 }
 
 /**
@@ -155,20 +182,31 @@ export async function partitions<Entity extends object>(em: EntityManager, entit
  * for await (const batch of books().aiterator({ batchYieldSize: 500, partition: parts[0] })) await handle(batch)
  * ```
  */
-export async function partitionsQueryBuilder(qb: QueryBuilder<any, any, any, any, any, any, any>, count: number, options: QueryBuilderPartitionOptions = {}): Promise<PartitionDescriptor[]> {
+export async function partitionsQueryBuilder(
+  qb: QueryBuilder<any, any, any, any, any, any, any>,
+  count: number,
+  options: QueryBuilderPartitionOptions = {},
+): Promise<PartitionDescriptor[]> {
   assertPositiveInteger('count', count)
   assertOptionsObject('options', options)
   for (const key of Object.keys(options)) {
-    if (key !== 'method') throw new TypeError(`partitionsQueryBuilder(): unknown option ${describeValue(key)}; the accepted option is method`)
+    if (key !== 'method')
+      throw new TypeError(
+        `partitionsQueryBuilder(): unknown option ${describeValue(key)}; the accepted option is method`,
+      )
   }
   const plan = queryBuilderPlan(qb)
   const method = chooseMethod(plan.em, options.method ?? 'auto')
   if (plan.ordering === undefined) {
-    throw new KeysetOrderingError(`partitionsQueryBuilder() cuts a query's keyset ordering, and this one over ${plan.meta.className} cannot be followed: ${plan.keysetProblem}. Order by root properties of ${plan.meta.className}`)
+    throw new KeysetOrderingError(
+      `partitionsQueryBuilder() cuts a query's keyset ordering, and this one over ${plan.meta.className} cannot be followed: ${plan.keysetProblem}. Order by root properties of ${plan.meta.className}`,
+    )
   }
   const state = queryBuilderState(plan.qb)
   if (state.limit !== undefined || state.offset !== undefined) {
-    throw new TypeError(`partitionsQueryBuilder() splits the whole query, and this query builder sets ${state.limit !== undefined ? `limit(${state.limit})` : `offset(${state.offset})`}; remove it (limit each partition's run with the limit option instead)`)
+    throw new TypeError(
+      `partitionsQueryBuilder() splits the whole query, and this query builder sets ${state.limit !== undefined ? `limit(${state.limit})` : `offset(${state.offset})`}; remove it (limit each partition's run with the limit option instead)`,
+    )
   }
   const ordering = plan.ordering
   const query = queryBuilderPartitionQuery(plan.qb, plan.meta, ordering)
@@ -182,12 +220,26 @@ export async function partitionsQueryBuilder(qb: QueryBuilder<any, any, any, any
     distinct: plan.toMany,
     rows: async () => cloneWithout(plan.qb, ['limit', 'offset', 'orderBy']) as unknown as QueryBuilder<object>,
   }
-  return describePartitions(query, (await cuts(sampler, method, count)).map((values) => ({ at: values })))
+  return describePartitions(
+    query,
+    (await cuts(sampler, method, count)).map((values) => ({ at: values })),
+  )
 }
 
 /** What a descriptor for `em.aiterator(Entity, options)` is tied to: the key shape, and `where`, `filters` and `schema` with their values. */
-export function entityPartitionQuery(meta: EntityMetadata, ordering: KeysetOrdering, options: { readonly where?: unknown; readonly filters?: unknown; readonly schema?: unknown }): PartitionQuery {
-  return { shape: keyShape(meta, ordering), conditions: canonicalText({ where: options.where ?? null, filters: options.filters ?? null, schema: options.schema ?? null }) }
+export function entityPartitionQuery(
+  meta: EntityMetadata,
+  ordering: KeysetOrdering,
+  options: { readonly where?: unknown; readonly filters?: unknown; readonly schema?: unknown },
+): PartitionQuery {
+  return {
+    shape: keyShape(meta, ordering),
+    conditions: canonicalText({
+      where: options.where ?? null,
+      filters: options.filters ?? null,
+      schema: options.schema ?? null,
+    }),
+  }
 }
 
 /** What a descriptor for `qb.aiterator()` is tied to: the key shape, and the query builder's conditions, inner joins and schema. */
@@ -197,7 +249,10 @@ export function queryBuilderPartitionQuery(qb: object, meta: EntityMetadata, ord
   const joins = Object.values(state.joins)
     .filter((join) => join.type.includes('inner'))
     .map((join) => [join.type, join.path ?? '', join.alias, join.cond ?? null])
-  return { shape: keyShape(meta, ordering), conditions: canonicalText({ where: state.cond, joins, schema: state.schema ?? null }) }
+  return {
+    shape: keyShape(meta, ordering),
+    conditions: canonicalText({ where: state.cond, joins, schema: state.schema ?? null }),
+  }
 }
 
 /** The shape resume tokens and descriptors of this ordering are tied to (the same for em.aiterator and qb.aiterator). */
@@ -210,7 +265,9 @@ function chooseMethod(em: EntityManager, requested: unknown): 'sample' | 'statis
   const postgres = em.getDriver().getDependencies().includes('pg')
   if (requested === 'auto') return postgres ? 'sample' : 'scan'
   if (requested !== 'scan' && !postgres) {
-    throw new StrategyUnavailableError(`partitions() method '${requested}' reads PostgreSQL's ${requested === 'sample' ? 'TABLESAMPLE' : 'pg_stats'}; this EntityManager uses ${em.getPlatform().constructor.name.replace(/Platform$/, '')}. Use method 'scan' (or 'auto')`)
+    throw new StrategyUnavailableError(
+      `partitions() method '${requested}' reads PostgreSQL's ${requested === 'sample' ? 'TABLESAMPLE' : 'pg_stats'}; this EntityManager uses ${em.getPlatform().constructor.name.replace(/Platform$/, '')}. Use method 'scan' (or 'auto')`,
+    )
   }
   return requested
 }
@@ -232,7 +289,9 @@ interface Sampler {
 /** The cut points for `count` partitions, as key values in the form resume tokens hold them. */
 async function cuts(sampler: Sampler, method: 'sample' | 'statistics' | 'scan', count: number): Promise<unknown[][]> {
   const target = partitionSampleSize(count)
-  const samples = (method === 'statistics' ? await histogramBounds(sampler) : undefined) ?? (await sampledKeys(sampler, method === 'scan' ? 'scan' : 'sample', target))
+  const samples =
+    (method === 'statistics' ? await histogramBounds(sampler) : undefined) ??
+    (await sampledKeys(sampler, method === 'scan' ? 'scan' : 'sample', target))
   return splitPoints(samples, count)
 }
 
@@ -264,16 +323,23 @@ async function keysQuery(sampler: Sampler, percent: number | undefined): Promise
   const selects = ordering.keys.flatMap((key, i) => {
     const column = `${q(alias)}.${q((meta.properties[key.field] as EntityProperty).fieldNames[0]!)}`
     const rule = ordering.columns[i]!
-    return [raw(`${column} as ${q(`${P}o${i}`)}`), raw(`${rule.hydratedExact ? column : rule.rule.read(column)} as ${q(`${P}k${i}`)}`)]
+    return [
+      raw(`${column} as ${q(`${P}o${i}`)}`),
+      raw(`${rule.hydratedExact ? column : rule.rule.read(column)} as ${q(`${P}k${i}`)}`),
+    ]
   })
   qb.select(selects as never, sampler.distinct)
   const { sql: text, params } = placeholderQuery(qb)
   if (percent === undefined) return { sql: text, params: [...params] }
-  const driver = em.getDriver() as unknown as { getTableName(meta: EntityMetadata, options: { schema?: string }): string }
+  const driver = em.getDriver() as unknown as {
+    getTableName(meta: EntityMetadata, options: { schema?: string }): string
+  }
   const from = ` from ${driver.getTableName(meta, sampler.schema === undefined ? {} : { schema: sampler.schema })} as ${q(alias)}`
   const at = text.indexOf(from)
   if (at < 0 || text.indexOf(from, at + 1) >= 0 || text.slice(0, at).includes('?')) {
-    throw new Error(`@batchyield/mikro-orm: partitions() method 'sample' could not place TABLESAMPLE in ${text}; use method 'scan' and please report the query`)
+    throw new Error(
+      `@batchyield/mikro-orm: partitions() method 'sample' could not place TABLESAMPLE in ${text}; use method 'scan' and please report the query`,
+    )
   }
   const end = at + from.length
   return { sql: `${text.slice(0, end)} tablesample system (?)${text.slice(end)}`, params: [percent, ...params] }
@@ -287,7 +353,9 @@ async function bucketStarts(sampler: Sampler, target: number, percent: number | 
   // NULL placement is written where the database can (PostgreSQL); MariaDB's own placement is the ordering's there
   const nulls = keyDialect(em) === 'postgresql'
   const order = ordering.keys
-    .map((key, i) => `${q(`${P}o${i}`)} ${key.direction}${nulls && key.nullable !== false ? ` nulls ${key.nulls}` : ''}`)
+    .map(
+      (key, i) => `${q(`${P}o${i}`)} ${key.direction}${nulls && key.nullable !== false ? ` nulls ${key.nulls}` : ''}`,
+    )
     .join(', ')
   const values = ordering.keys.map((_, i) => q(`${P}k${i}`)).join(', ')
   const text =
@@ -302,7 +370,9 @@ async function bucketStarts(sampler: Sampler, target: number, percent: number | 
 function hydrated({ em, meta, ordering }: Sampler, index: number, value: unknown): unknown {
   if (value === null || value === undefined || !ordering.columns[index]!.hydratedExact) return value ?? null
   const prop = meta.properties[ordering.keys[index]!.field] as EntityProperty
-  const driver = em.getDriver() as unknown as { mapResult(result: Record<string, unknown>, meta: EntityMetadata): Record<string, unknown> | null }
+  const driver = em.getDriver() as unknown as {
+    mapResult(result: Record<string, unknown>, meta: EntityMetadata): Record<string, unknown> | null
+  }
   const mapped = driver.mapResult({ [prop.fieldNames[0]!]: value }, meta)?.[prop.name] ?? value
   return prop.customType === undefined ? mapped : prop.customType.convertToJSValue(mapped, em.getPlatform())
 }
@@ -310,18 +380,27 @@ function hydrated({ em, meta, ordering }: Sampler, index: number, value: unknown
 /** The planner's estimate of the query's rows (`EXPLAIN`, which reads statistics, not rows). */
 async function estimatedRows(sampler: Sampler): Promise<number> {
   const query = await keysQuery(sampler, undefined)
-  const [row] = await sql(sampler.em).execute<Record<string, unknown>[]>(`explain (format json) ${query.sql}`, query.params)
+  const [row] = await sql(sampler.em).execute<Record<string, unknown>[]>(
+    `explain (format json) ${query.sql}`,
+    query.params,
+  )
   const plan = row?.['QUERY PLAN']
-  const explained = (typeof plan === 'string' ? JSON.parse(plan) : plan) as [{ Plan?: { 'Plan Rows'?: unknown } }] | undefined
+  const explained = (typeof plan === 'string' ? JSON.parse(plan) : plan) as
+    [{ Plan?: { 'Plan Rows'?: unknown } }] | undefined
   const rows = explained?.[0]?.Plan?.['Plan Rows']
   return typeof rows === 'number' ? rows : Number.NaN
 }
 
 /** The root table's size in pages (its file size: no row is read). */
 async function tablePages({ em, meta, schema }: Sampler): Promise<number> {
-  const driver = em.getDriver() as unknown as { getTableName(meta: EntityMetadata, options: { schema?: string }): string }
+  const driver = em.getDriver() as unknown as {
+    getTableName(meta: EntityMetadata, options: { schema?: string }): string
+  }
   const table = driver.getTableName(meta, schema === undefined ? {} : { schema })
-  const [row] = await sql(em).execute<{ pages: string | number }[]>("select pg_relation_size(to_regclass(?)) / current_setting('block_size')::bigint as pages", [table])
+  const [row] = await sql(em).execute<{ pages: string | number }[]>(
+    "select pg_relation_size(to_regclass(?)) / current_setting('block_size')::bigint as pages",
+    [table],
+  )
   return Number(row?.pages ?? Number.NaN)
 }
 
@@ -337,7 +416,11 @@ async function histogramBounds(sampler: Sampler): Promise<unknown[][] | undefine
   const text =
     'select b.v from pg_stats s, unnest(s.histogram_bounds::text::text[]) with ordinality as b(v, n) ' +
     'where s.schemaname = coalesce(?, current_schema()) and s.tablename = ? and s.attname = ? and not s.inherited order by b.n'
-  const rows = await sql(em).execute<{ v: string }[]>(text, [sampler.schema ?? meta.schema ?? null, meta.tableName, prop.fieldNames[0]])
+  const rows = await sql(em).execute<{ v: string }[]>(text, [
+    sampler.schema ?? meta.schema ?? null,
+    meta.tableName,
+    prop.fieldNames[0],
+  ])
   if (rows.length === 0) return undefined
   const values = rows.map((row) => [ordering.columns[0]!.hydratedExact ? fromText(prop, row.v) : row.v])
   return first.direction === 'asc' ? values : values.reverse()
@@ -377,7 +460,8 @@ function canonical(value: unknown, seen: Set<object>): unknown {
   const fragment = knownRawFragment(value)
   if (fragment !== undefined) return { raw: fragment.sql, params: canonical(fragment.params, seen) }
   if (Reference.isReference(value)) return canonical((value as Reference<object>).unwrap(), seen)
-  if (Utils.isEntity(value)) return { entity: helper(value).__meta.className, pk: canonical(helper(value).getPrimaryKey(true), seen) }
+  if (Utils.isEntity(value))
+    return { entity: helper(value).__meta.className, pk: canonical(helper(value).getPrimaryKey(true), seen) }
   seen.add(value)
   try {
     if (Array.isArray(value)) return (value as unknown[]).map((item) => canonical(item, seen))
@@ -386,7 +470,10 @@ function canonical(value: unknown, seen: Set<object>): unknown {
       .map((key) => [key, canonical((value as Record<string, unknown>)[key], seen)])
     for (const symbol of Object.getOwnPropertySymbols(value)) {
       const known = knownRawFragment(symbol)
-      const key = known === undefined ? `symbol:${symbol.description ?? ''}` : `raw:${known.sql}:${JSON.stringify(canonical(known.params, seen))}`
+      const key =
+        known === undefined
+          ? `symbol:${symbol.description ?? ''}`
+          : `raw:${known.sql}:${JSON.stringify(canonical(known.params, seen))}`
       entries.push([key, canonical((value as Record<symbol, unknown>)[symbol], seen)])
     }
     return Object.fromEntries(entries)

@@ -65,11 +65,19 @@ function destroySocket(client: PgClient): void {
  * `_clients`, undocumented: checked before use). Undefined when either is out of reach (a Kysely
  * instance or dialect passed in `driverOptions`): then nothing can be cancelled or destroyed.
  */
-export async function pgClientOf(em: EntityManager, ctx: unknown, connectionType: 'read' | 'write'): Promise<PgClient | undefined> {
+export async function pgClientOf(
+  em: EntityManager,
+  ctx: unknown,
+  connectionType: 'read' | 'write',
+): Promise<PgClient | undefined> {
   const pool = await nativePgPool(em, connectionType)
   const clients = pool === undefined ? undefined : pgPoolClients<PgClient>(pool)
   if (clients === undefined) return undefined
-  const execute = (em.getDriver() as unknown as { execute(sql: string, params: unknown[], method: 'all', ctx: unknown): Promise<{ pid?: unknown }[]> }).execute
+  const execute = (
+    em.getDriver() as unknown as {
+      execute(sql: string, params: unknown[], method: 'all', ctx: unknown): Promise<{ pid?: unknown }[]>
+    }
+  ).execute
   const [row] = await execute.call(em.getDriver(), 'select pg_backend_pid() as pid', [], 'all', ctx)
   const pid = Number(row?.pid)
   return clients.find((client) => pgProcessId(client) === pid)
@@ -87,7 +95,11 @@ export async function mikroOrmPgPool(em: EntityManager): Promise<PgPool | undefi
   // statements on the pool's clients stand in for MikroORM's own execution: only where that was tested
   if (pathsOf(em).pgCallback !== 'fast') return undefined
   if (!driver.getDependencies().includes('pg')) return undefined
-  if (config.get('onCreateConnection' as never) !== undefined || config.get('onReserveConnection' as never) !== undefined) return undefined
+  if (
+    config.get('onCreateConnection' as never) !== undefined ||
+    config.get('onReserveConnection' as never) !== undefined
+  )
+    return undefined
   if (config.get('sessionContext' as never) === 'connection') return undefined
   if (((config.get('replicas' as never) as unknown[] | undefined) ?? []).length > 0) return undefined
   if (connectionHooks(em)) return undefined
@@ -153,7 +165,13 @@ export function heldClientContext(client: PgClient): QueryContext {
  * `done` (which hands the client back) then waits until the server has taken the request, so that
  * it cannot reach the client's next statement.
  */
-async function runOnClient(client: PgClient, compiled: CompiledQuery, signal: AbortSignal | undefined, done: () => void, cancelOnAbort: boolean): Promise<{ rows: unknown[] }> {
+async function runOnClient(
+  client: PgClient,
+  compiled: CompiledQuery,
+  signal: AbortSignal | undefined,
+  done: () => void,
+  cancelOnAbort: boolean,
+): Promise<{ rows: unknown[] }> {
   let running = true
   let cancelled: Promise<unknown> | undefined
   const onAbort = (): void => {

@@ -1,5 +1,21 @@
-import { type ChunkSource, encodeResumeToken, type KeysetRange, KeysetProgress, type KeyShape, ReadAheadRows, type RowLoad } from '@batchyield/batch-core'
-import { type EntityManager, type EntityMetadata, type EntityProperty, helper, QueryFlag, type Transaction, Utils } from '@mikro-orm/core'
+import {
+  type ChunkSource,
+  encodeResumeToken,
+  type KeysetRange,
+  KeysetProgress,
+  type KeyShape,
+  ReadAheadRows,
+  type RowLoad,
+} from '@batchyield/batch-core'
+import {
+  type EntityManager,
+  type EntityMetadata,
+  type EntityProperty,
+  helper,
+  QueryFlag,
+  type Transaction,
+  Utils,
+} from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
@@ -80,7 +96,8 @@ export function openQueryBuilderKeysetSource(
     if (count > 0) positions.push(count - 1)
     return positions
   }
-  const valuesAt = (items: readonly object[], positions: readonly number[]): unknown[][] => positions.map((position) => keyValues(items[position]!, fields, meta.className))
+  const valuesAt = (items: readonly object[], positions: readonly number[]): unknown[][] =>
+    positions.map((position) => keyValues(items[position]!, fields, meta.className))
 
   /** One region's entities: the query builder's own query, seeking, ordered by the keys, limited. */
   const loadRegion = async (fork: EntityManager, region: SeekRegion | undefined, limit: number): Promise<object[]> => {
@@ -94,13 +111,23 @@ export function openQueryBuilderKeysetSource(
       return chunk.getResultList()
     }
     const keys = cloneWithout(spec.qb, ['limit', 'offset', 'orderBy'])
-    keys.select(fields.map((field) => `${alias}.${field}`), true).setFlag(QueryFlag.DISABLE_PAGINATE)
+    keys
+      .select(
+        fields.map((field) => `${alias}.${field}`),
+        true,
+      )
+      .setFlag(QueryFlag.DISABLE_PAGINATE)
     if (region !== undefined) keys.andWhere(region.filter)
     keys.orderBy([...orderBy]).limit(limit, offset ?? 0)
     const rows = await keys.execute<Record<string, unknown>[]>('all', true)
     if (rows.length === 0) return []
     const chunk = chunkQuery(spec, fork, undefined)
-    chunk.andWhere(keyCondition(pkFields, rows.map((row) => pkFields.map((pk) => row[pk]))))
+    chunk.andWhere(
+      keyCondition(
+        pkFields,
+        rows.map((row) => pkFields.map((pk) => row[pk])),
+      ),
+    )
     chunk.orderBy([...orderBy, ...trailingOrder])
     return chunk.getResultList()
   }
@@ -175,7 +202,10 @@ export function openQueryBuilderKeysetSource(
  * fresh fork, and puts them back in cursor order. A row repeated by a to-many join is dropped (its
  * repeats are adjacent: the order is checked for that before the run).
  */
-export function openQueryBuilderCursorSource(spec: QueryBuilderSpec, orderBy: readonly OrderEntry[]): ChunkSource<object> {
+export function openQueryBuilderCursorSource(
+  spec: QueryBuilderSpec,
+  orderBy: readonly OrderEntry[],
+): ChunkSource<object> {
   const { meta, alias } = spec
   const base = contextEntityManager(spec.em)
   const pkFields = meta.primaryKeys
@@ -216,8 +246,11 @@ export function openQueryBuilderCursorSource(spec: QueryBuilderSpec, orderBy: re
     const chunk = chunkQuery(spec, fork, cursor.ownsTransaction ? cursor.ctx : undefined)
     chunk.andWhere(keyCondition(pkFields, keys))
     const byKey = new Map<string, object>()
-    for (const entity of await chunk.getResultList()) byKey.set(Utils.getPrimaryKeyHash((helper(entity).getPrimaryKeys(true) ?? []) as unknown as string[]), entity)
-    const items = keys.map((key) => byKey.get(Utils.getPrimaryKeyHash(key as string[]))).filter((e): e is object => e !== undefined)
+    for (const entity of await chunk.getResultList())
+      byKey.set(Utils.getPrimaryKeyHash((helper(entity).getPrimaryKeys(true) ?? []) as unknown as string[]), entity)
+    const items = keys
+      .map((key) => byKey.get(Utils.getPrimaryKeyHash(key as string[])))
+      .filter((e): e is object => e !== undefined)
     return { items, done }
   }
 
@@ -273,8 +306,6 @@ function keyCondition(pkFields: readonly string[], keys: readonly unknown[][]): 
   if (pkFields.length === 1) return { [pkFields[0]!]: { $in: keys.map((key) => key[0]) } }
   return { [Utils.getPrimaryKeyHash(pkFields as string[])]: { $in: keys } }
 }
-
-
 
 /** What the sources use of `@mikro-orm/sql`'s QueryBuilder, typed structurally. */
 export interface SqlQueryBuilder {

@@ -19,8 +19,19 @@ import { keyDialect } from './key-columns.js'
 import { type KeysetOrdering, type OrderEntry, resolveOrdering } from './keyset-ordering.js'
 import { keyShape, queryBuilderPartitionQuery } from './partitions.js'
 import { ITERATION_STRATEGIES, type IterationStrategy } from './options.js'
-import { assertRetargetable, objectQueryKeys, queryBuilderEntityManager, queryBuilderMeta, queryBuilderState } from './internals.js'
-import { openQueryBuilderCursorSource, openQueryBuilderKeysetSource, type QueryBuilderSpec, type SqlQueryBuilder } from './query-builder-source.js'
+import {
+  assertRetargetable,
+  objectQueryKeys,
+  queryBuilderEntityManager,
+  queryBuilderMeta,
+  queryBuilderState,
+} from './internals.js'
+import {
+  openQueryBuilderCursorSource,
+  openQueryBuilderKeysetSource,
+  type QueryBuilderSpec,
+  type SqlQueryBuilder,
+} from './query-builder-source.js'
 
 /**
  * Options of `qb.aiterator()`: the engine's {@link BatchOptions} plus how to read. What to read (entity,
@@ -40,7 +51,22 @@ export interface QueryBuilderAiteratorOptions extends BatchOptions, RangeOptions
   readonly after?: string
 }
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['batchYieldSize', 'chunkSize', 'prefetch', 'maxChunkBytes', 'retries', 'chunkTimeoutMs', 'limit', 'signal', 'onProgress', 'strategy', 'after', 'from', 'to', 'partition'])
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'batchYieldSize',
+  'chunkSize',
+  'prefetch',
+  'maxChunkBytes',
+  'retries',
+  'chunkTimeoutMs',
+  'limit',
+  'signal',
+  'onProgress',
+  'strategy',
+  'after',
+  'from',
+  'to',
+  'partition',
+])
 
 /** The entities `qb.getResultList()` returns, as `aiterator` yields them. */
 type ResultOf<QB> = QB extends { getResultList(...args: any[]): Promise<readonly (infer Result)[]> } ? Result : never
@@ -70,22 +96,48 @@ type ResultOf<QB> = QB extends { getResultList(...args: any[]): Promise<readonly
  * for await (const books of aiteratorQueryBuilder(qb, 500)) await sendToApi(books) // books: Loaded<Book, 'author'>[]
  * ```
  */
-export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(qb: QB, batchYieldSize: number, options?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>): AsyncGenerator<ResultOf<QB>[], void, undefined>
-export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(qb: QB, options: QueryBuilderAiteratorOptions & { readonly batchYieldSize: number }): AsyncGenerator<ResultOf<QB>[], void, undefined>
-export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(qb: QB, options?: QueryBuilderAiteratorOptions & { readonly batchYieldSize?: undefined }): AsyncGenerator<ResultOf<QB>, void, undefined>
-export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(qb: QB, options?: number | QueryBuilderAiteratorOptions, more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>): AsyncGenerator<ResultOf<QB> | ResultOf<QB>[], void, undefined>
-export function aiteratorQueryBuilder(qb: unknown, sizeOrOptions?: number | QueryBuilderAiteratorOptions, more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>): AsyncGenerator<unknown, void, undefined> {
+export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(
+  qb: QB,
+  batchYieldSize: number,
+  options?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>,
+): AsyncGenerator<ResultOf<QB>[], void, undefined>
+export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(
+  qb: QB,
+  options: QueryBuilderAiteratorOptions & { readonly batchYieldSize: number },
+): AsyncGenerator<ResultOf<QB>[], void, undefined>
+export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(
+  qb: QB,
+  options?: QueryBuilderAiteratorOptions & { readonly batchYieldSize?: undefined },
+): AsyncGenerator<ResultOf<QB>, void, undefined>
+export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(
+  qb: QB,
+  options?: number | QueryBuilderAiteratorOptions,
+  more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>,
+): AsyncGenerator<ResultOf<QB> | ResultOf<QB>[], void, undefined>
+export function aiteratorQueryBuilder(
+  qb: unknown,
+  sizeOrOptions?: number | QueryBuilderAiteratorOptions,
+  more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>,
+): AsyncGenerator<unknown, void, undefined> {
   const options = normalizeOptions(sizeOrOptions, more)
   const { strategy = 'auto', after, from, to, partition, ...batchOptions } = options
   const engine = validateBatchOptions(batchOptions)
   assertOneOf('strategy', strategy, ITERATION_STRATEGIES)
   if (after !== undefined && typeof after !== 'string') {
-    throw new TypeError(`after must be a resume token string (the cursor reported by onProgress); received ${describeValue(after)} (${typeof after})`)
+    throw new TypeError(
+      `after must be a resume token string (the cursor reported by onProgress); received ${describeValue(after)} (${typeof after})`,
+    )
   }
   const read = queryBuilderPlan(qb)
   const limit = minDefined(engine.limit, queryBuilderState(read.qb).limit)
   const range = from === undefined && to === undefined && partition === undefined ? undefined : { from, to, partition }
-  const open = plan(read, strategy, after, options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1), range)
+  const open = plan(
+    read,
+    strategy,
+    after,
+    options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1),
+    range,
+  )
   return iterateChunks(open, { ...engine, limit }) as AsyncGenerator<unknown, void, undefined>
 }
 
@@ -111,50 +163,85 @@ export function queryBuilderPlan(qb: unknown): QueryBuilderPlan {
   const meta = queryBuilderMeta(snapshot)!
   const alias = snapshot.alias
   const state = queryBuilderState(snapshot)
-  const toMany = Object.values(state.joins).some((join) => join.prop.kind === ReferenceKind.ONE_TO_MANY || join.prop.kind === ReferenceKind.MANY_TO_MANY)
+  const toMany = Object.values(state.joins).some(
+    (join) => join.prop.kind === ReferenceKind.ONE_TO_MANY || join.prop.kind === ReferenceKind.MANY_TO_MANY,
+  )
   const order = splitOrder(state.orderBy, meta, alias)
-  const resolved = order.problem === undefined ? resolveOrdering(meta, em.getPlatform(), order.root, keyDialect(em)) : undefined
+  const resolved =
+    order.problem === undefined ? resolveOrdering(meta, em.getPlatform(), order.root, keyDialect(em)) : undefined
   const ordering = resolved?.supported === true ? resolved : undefined
   const keysetProblem = order.problem ?? (resolved?.supported === false ? resolved.reason : undefined)
   return { qb: snapshot, em, meta, alias, toMany, order, ordering, keysetProblem }
 }
 
 /** Picks the strategy and returns how to open its source; throws what a caller must change. */
-function plan(read: QueryBuilderPlan, strategy: IterationStrategy, after: string | undefined, progressEvery: number | undefined, range: RangeOptions | undefined): OpenChunkSource<object> {
+function plan(
+  read: QueryBuilderPlan,
+  strategy: IterationStrategy,
+  after: string | undefined,
+  progressEvery: number | undefined,
+  range: RangeOptions | undefined,
+): OpenChunkSource<object> {
   const { qb, em, meta, alias, toMany, order, ordering, keysetProblem } = read
   const state = queryBuilderState(qb)
   if (range !== undefined && (state.offset ?? 0) > 0) {
     // a range is read as up to two index stretches: an offset would be applied to each
-    throw new TypeError(`offset(${state.offset}) cannot be combined with from, to or partition: a range starts at a position. Move the start with from instead`)
+    throw new TypeError(
+      `offset(${state.offset}) cannot be combined with from, to or partition: a range starts at a position. Move the start with from instead`,
+    )
   }
   if (range !== undefined && strategy === 'cursor') {
-    throw new TypeError(`from, to and partition (positions in the keyset ordering) work with the keyset strategy only; received strategy: 'cursor'. Use strategy: 'keyset' or 'auto'`)
+    throw new TypeError(
+      `from, to and partition (positions in the keyset ordering) work with the keyset strategy only; received strategy: 'cursor'. Use strategy: 'keyset' or 'auto'`,
+    )
   }
   const cursorAvailable = em.getDriver().getDependencies().includes('pg')
-  const spec = (keyFields: readonly string[]): QueryBuilderSpec => ({ qb, em, meta, alias, toMany, offset: state.offset, progressEvery, extraFields: missingFields(state.fields, alias, keyFields) })
+  const spec = (keyFields: readonly string[]): QueryBuilderSpec => ({
+    qb,
+    em,
+    meta,
+    alias,
+    toMany,
+    offset: state.offset,
+    progressEvery,
+    extraFields: missingFields(state.fields, alias, keyFields),
+  })
 
   if (ordering !== undefined && strategy !== 'cursor') {
     const shape: KeyShape = keyShape(meta, ordering)
     const resumeAfter = after === undefined ? undefined : decodeResumeToken(after, shape)
-    const within = range === undefined ? undefined : resolveRangeOptions(range, shape, () => queryBuilderPartitionQuery(qb, meta, ordering).conditions)
+    const within =
+      range === undefined
+        ? undefined
+        : resolveRangeOptions(range, shape, () => queryBuilderPartitionQuery(qb, meta, ordering).conditions)
     const keyFields = [...new Set([...ordering.keys.map((k) => k.field), ...meta.primaryKeys])]
     return () => openQueryBuilderKeysetSource(spec(keyFields), ordering, order.trailing, shape, resumeAfter, within)
   }
-  if (strategy === 'keyset' || (strategy === 'auto' && (!cursorAvailable || after !== undefined || range !== undefined))) {
+  if (
+    strategy === 'keyset' ||
+    (strategy === 'auto' && (!cursorAvailable || after !== undefined || range !== undefined))
+  ) {
     const fallback =
-      strategy === 'keyset' ? "or use strategy: 'cursor' (PostgreSQL)"
-      : after !== undefined ? '(a resume token needs keyset; the cursor strategy cannot resume)'
-      : range !== undefined ? '(from, to and partition need keyset)'
-      : `('cursor', the fallback, needs PostgreSQL; this EntityManager uses ${platformName(em)})`
+      strategy === 'keyset'
+        ? "or use strategy: 'cursor' (PostgreSQL)"
+        : after !== undefined
+          ? '(a resume token needs keyset; the cursor strategy cannot resume)'
+          : range !== undefined
+            ? '(from, to and partition need keyset)'
+            : `('cursor', the fallback, needs PostgreSQL; this EntityManager uses ${platformName(em)})`
     throw new KeysetOrderingError(
       `Keyset iteration over ${meta.className} (query builder) cannot follow this ordering: ${keysetProblem}. Order by root properties of ${meta.className} (the primary key is appended as the tie-breaker; joined columns may follow it) ${fallback}`,
     )
   }
   if (!cursorAvailable) {
-    throw new StrategyUnavailableError(`strategy 'cursor' needs PostgreSQL (a server-side cursor: DECLARE … CURSOR / FETCH); this EntityManager uses ${platformName(em)}. Use strategy: 'keyset' (or 'auto') instead`)
+    throw new StrategyUnavailableError(
+      `strategy 'cursor' needs PostgreSQL (a server-side cursor: DECLARE … CURSOR / FETCH); this EntityManager uses ${platformName(em)}. Use strategy: 'keyset' (or 'auto') instead`,
+    )
   }
   if (after !== undefined) {
-    throw new StrategyUnavailableError(`after (a resume token) works with the keyset strategy only; received strategy: 'cursor'. Leave out after, or use strategy: 'keyset'`)
+    throw new StrategyUnavailableError(
+      `after (a resume token) works with the keyset strategy only; received strategy: 'cursor'. Leave out after, or use strategy: 'keyset'`,
+    )
   }
   if (toMany && order.rootBeforeJoined === false) {
     throw new KeysetOrderingError(
@@ -197,9 +284,17 @@ function splitOrder(entries: readonly OrderEntry[], meta: EntityMetadata, alias:
         trailing.push({ [key]: value })
         continue
       }
-      const property = typeof key === 'string' && key.startsWith(`${alias}.`) ? key.slice(alias.length + 1) : typeof key === 'string' && !key.includes('.') ? key : undefined
+      const property =
+        typeof key === 'string' && key.startsWith(`${alias}.`)
+          ? key.slice(alias.length + 1)
+          : typeof key === 'string' && !key.includes('.')
+            ? key
+            : undefined
       if (property === undefined || !(property in meta.properties) || Utils.isPlainObject(value)) {
-        problem ??= typeof key === 'symbol' ? 'it orders by a raw SQL expression' : `it orders by ${describeValue(key)}, which is not a root property of ${meta.className}, before the primary key`
+        problem ??=
+          typeof key === 'symbol'
+            ? 'it orders by a raw SQL expression'
+            : `it orders by ${describeValue(key)}, which is not a root property of ${meta.className}, before the primary key`
         continue
       }
       root.push({ [property]: value })
@@ -212,7 +307,11 @@ function splitOrder(entries: readonly OrderEntry[], meta: EntityMetadata, alias:
 /** `alias.property` for each key property a partial select leaves out; none when every column is selected. */
 function missingFields(fields: readonly unknown[] | undefined, alias: string, keyFields: readonly string[]): string[] {
   if (fields === undefined || fields.some((f) => f === '*' || f === `${alias}.*`)) return []
-  const selected = new Set(fields.filter((f): f is string => typeof f === 'string').map((f) => (f.startsWith(`${alias}.`) ? f.slice(alias.length + 1) : f)))
+  const selected = new Set(
+    fields
+      .filter((f): f is string => typeof f === 'string')
+      .map((f) => (f.startsWith(`${alias}.`) ? f.slice(alias.length + 1) : f)),
+  )
   return keyFields.filter((field) => !selected.has(field)).map((field) => `${alias}.${field}`)
 }
 
@@ -227,30 +326,51 @@ function lastDirection(entries: readonly OrderEntry[]): string {
 function assertQueryBuilder(qb: unknown): SqlQueryBuilder {
   const candidate = qb as Partial<SqlQueryBuilder> | null
   if (
-    candidate === null || typeof candidate !== 'object' ||
-    typeof candidate.clone !== 'function' || typeof candidate.getResultList !== 'function' || typeof (candidate as { getFormattedQuery?: unknown }).getFormattedQuery !== 'function'
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.clone !== 'function' ||
+    typeof candidate.getResultList !== 'function' ||
+    typeof (candidate as { getFormattedQuery?: unknown }).getFormattedQuery !== 'function'
   ) {
-    throw new TypeError(`aiteratorQueryBuilder(): the first argument must be a MikroORM QueryBuilder (em.createQueryBuilder(Entity, alias)); received ${describeValue(qb)}`)
+    throw new TypeError(
+      `aiteratorQueryBuilder(): the first argument must be a MikroORM QueryBuilder (em.createQueryBuilder(Entity, alias)); received ${describeValue(qb)}`,
+    )
   }
   const builder = candidate as SqlQueryBuilder
   if (queryBuilderEntityManager(builder) === undefined) {
-    throw new TypeError('qb.aiterator(): this query builder has no EntityManager to load entities into; make it with em.createQueryBuilder(Entity, alias)')
+    throw new TypeError(
+      'qb.aiterator(): this query builder has no EntityManager to load entities into; make it with em.createQueryBuilder(Entity, alias)',
+    )
   }
   assertRetargetable(builder)
   // Read first: a MikroORM without it (6.x) gets the UnsupportedMikroOrmError naming it, not a TypeError below.
   const state = queryBuilderState(builder)
-  if (builder.type !== 'SELECT') throw new TypeError(`qb.aiterator() streams the entities of a select query; this query builder is ${describeValue(builder.type)}`)
-  if (queryBuilderMeta(builder) === undefined) throw new TypeError('qb.aiterator() streams entities; this query builder selects from a raw table or a subquery (use its getResultList() or execute())')
+  if (builder.type !== 'SELECT')
+    throw new TypeError(
+      `qb.aiterator() streams the entities of a select query; this query builder is ${describeValue(builder.type)}`,
+    )
+  if (queryBuilderMeta(builder) === undefined)
+    throw new TypeError(
+      'qb.aiterator() streams entities; this query builder selects from a raw table or a subquery (use its getResultList() or execute())',
+    )
   const unsupported =
-    state.groupBy.length > 0 ? 'groupBy()'
-    : Utils.hasObjectKeys(state.having) ? 'having()'
-    : state.ctes.length > 0 ? 'with() (a CTE)'
-    : state.unionQuery !== undefined ? 'union()'
-    : (state.distinctOn?.length ?? 0) > 0 ? 'distinctOn()'
-    : state.partitionLimit !== undefined ? 'a partition limit'
-    : undefined
+    state.groupBy.length > 0
+      ? 'groupBy()'
+      : Utils.hasObjectKeys(state.having)
+        ? 'having()'
+        : state.ctes.length > 0
+          ? 'with() (a CTE)'
+          : state.unionQuery !== undefined
+            ? 'union()'
+            : (state.distinctOn?.length ?? 0) > 0
+              ? 'distinctOn()'
+              : state.partitionLimit !== undefined
+                ? 'a partition limit'
+                : undefined
   if (unsupported !== undefined) {
-    throw new TypeError(`qb.aiterator() streams entity queries (select, joins, where, orderBy, limit/offset); this query builder uses ${unsupported}, whose rows are not one per entity. Run it with getResultList(), or stream the entities with em.aiterator`)
+    throw new TypeError(
+      `qb.aiterator() streams entity queries (select, joins, where, orderBy, limit/offset); this query builder uses ${unsupported}, whose rows are not one per entity. Run it with getResultList(), or stream the entities with em.aiterator`,
+    )
   }
   return builder
 }
@@ -259,16 +379,23 @@ function normalizeOptions(sizeOrOptions: unknown, more: unknown): QueryBuilderAi
   if (typeof sizeOrOptions === 'number') {
     if (more !== undefined) {
       assertOptionsObject('options', more)
-      if ('batchYieldSize' in more) throw new TypeError('qb.aiterator(size, options): give batchYieldSize once, either as the first argument or in options')
+      if ('batchYieldSize' in more)
+        throw new TypeError(
+          'qb.aiterator(size, options): give batchYieldSize once, either as the first argument or in options',
+        )
     }
     return checkKnown({ ...(more as object | undefined), batchYieldSize: sizeOrOptions })
   }
   if (more !== undefined) {
-    throw new TypeError(`qb.aiterator(): a second options argument is only accepted after a numeric batchYieldSize; received ${describeValue(sizeOrOptions)} first`)
+    throw new TypeError(
+      `qb.aiterator(): a second options argument is only accepted after a numeric batchYieldSize; received ${describeValue(sizeOrOptions)} first`,
+    )
   }
   if (sizeOrOptions === undefined) return {}
   if (typeof sizeOrOptions !== 'object' || sizeOrOptions === null || Array.isArray(sizeOrOptions)) {
-    throw new TypeError(`qb.aiterator() takes a batchYieldSize (positive integer) or an options object; received ${describeValue(sizeOrOptions)} (${sizeOrOptions === null ? 'null' : typeof sizeOrOptions})`)
+    throw new TypeError(
+      `qb.aiterator() takes a batchYieldSize (positive integer) or an options object; received ${describeValue(sizeOrOptions)} (${sizeOrOptions === null ? 'null' : typeof sizeOrOptions})`,
+    )
   }
   return checkKnown(sizeOrOptions as QueryBuilderAiteratorOptions)
 }
@@ -276,8 +403,12 @@ function normalizeOptions(sizeOrOptions: unknown, more: unknown): QueryBuilderAi
 function checkKnown(options: QueryBuilderAiteratorOptions): QueryBuilderAiteratorOptions {
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      const hint = ['where', 'orderBy', 'populate', 'fields', 'offset'].includes(key) ? `; ${key} comes from the query builder itself` : ''
-      throw new TypeError(`qb.aiterator(): unknown option ${describeValue(key)}${hint}. Accepted options: ${[...KNOWN_OPTIONS].join(', ')}`)
+      const hint = ['where', 'orderBy', 'populate', 'fields', 'offset'].includes(key)
+        ? `; ${key} comes from the query builder itself`
+        : ''
+      throw new TypeError(
+        `qb.aiterator(): unknown option ${describeValue(key)}${hint}. Accepted options: ${[...KNOWN_OPTIONS].join(', ')}`,
+      )
     }
   }
   return options

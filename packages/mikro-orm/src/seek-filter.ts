@@ -1,4 +1,13 @@
-import { type KeysetRange, leadingKeyRanges, type LeadingKeyRange, leadingValue, rangePredicate, type SeekPredicate, seekPredicate, type SortKey } from '@batchyield/batch-core'
+import {
+  type KeysetRange,
+  leadingKeyRanges,
+  type LeadingKeyRange,
+  leadingValue,
+  rangePredicate,
+  type SeekPredicate,
+  seekPredicate,
+  type SortKey,
+} from '@batchyield/batch-core'
 
 /** A MikroORM `FilterQuery` object, built from property names and raw column fragments (values are bound as parameters). */
 export type SeekFilter = Record<string | symbol, unknown>
@@ -41,7 +50,9 @@ export function toSeekFilter(predicate: SeekPredicate, compareKey: CompareKey = 
     case 'isNotNull':
       return { [predicate.field]: { $ne: null } }
     case 'false':
-      throw new TypeError('toSeekFilter(): a { kind: "false" } predicate has no filter form; nothing comes after the last row')
+      throw new TypeError(
+        'toSeekFilter(): a { kind: "false" } predicate has no filter form; nothing comes after the last row',
+      )
   }
 }
 
@@ -72,7 +83,11 @@ export interface SeekRegion {
  * //  { publishedAt: null }]
  * ```
  */
-export function seekRegions(keys: readonly SortKey[], lastValues: readonly unknown[], compareKey: CompareKey = byProperty): SeekRegion[] {
+export function seekRegions(
+  keys: readonly SortKey[],
+  lastValues: readonly unknown[],
+  compareKey: CompareKey = byProperty,
+): SeekRegion[] {
   const [first, ...rest] = keys
   const value = lastValues[0]
   if (first === undefined) return []
@@ -81,7 +96,11 @@ export function seekRegions(keys: readonly SortKey[], lastValues: readonly unkno
   if (value === null) {
     // inside the NULL region: the rest of it (by the remaining keys), then the values if they come after
     const after = seekPredicate(rest, lastValues.slice(1))
-    if (after.kind !== 'false') regions.push({ filter: { $and: [{ [first.field]: null }, toSeekFilter(after, compareKey)] }, firstKeyIsNull: true })
+    if (after.kind !== 'false')
+      regions.push({
+        filter: { $and: [{ [first.field]: null }, toSeekFilter(after, compareKey)] },
+        firstKeyIsNull: true,
+      })
     if (first.nulls === 'first') regions.push({ filter: { [first.field]: { $ne: null } }, firstKeyIsNull: false })
     return regions
   }
@@ -108,7 +127,8 @@ export function regionsFor(
 ): (SeekRegion | undefined)[] {
   const last = lastValues === undefined ? undefined : toBound(lastValues)
   if (range === undefined) return last === undefined ? [undefined] : seekRegions(keys, last, compareKey)
-  const bound = (b: KeysetRange['from']): KeysetRange['from'] => (b === undefined ? undefined : 'after' in b ? { after: toBound(b.after) } : { at: toBound(b.at) })
+  const bound = (b: KeysetRange['from']): KeysetRange['from'] =>
+    b === undefined ? undefined : 'after' in b ? { after: toBound(b.after) } : { at: toBound(b.at) }
   return rangeRegions(keys, last, { from: bound(range.from), to: bound(range.to) }, compareKey)
 }
 
@@ -127,19 +147,28 @@ export function regionsFor(
  * // [{ $and: [{ publishedAt: { $gte: '2024-01-01', $lte: '2024-07-01' } }, { $and: [<at or after 2024-01-01>, <before 2024-07-01>] }] }]
  * ```
  */
-export function rangeRegions(keys: readonly SortKey[], lastValues: readonly unknown[] | undefined, range: KeysetRange, compareKey: CompareKey = byProperty): SeekRegion[] {
+export function rangeRegions(
+  keys: readonly SortKey[],
+  lastValues: readonly unknown[] | undefined,
+  range: KeysetRange,
+  compareKey: CompareKey = byProperty,
+): SeekRegion[] {
   const first = keys[0]
   if (first === undefined) return []
   const seek = lastValues === undefined ? undefined : seekPredicate(keys, lastValues)
   const within = rangePredicate(keys, range)
   if (seek?.kind === 'false' || within?.kind === 'false') return []
   const conditions = [seek, within].flatMap((p) => (p === undefined ? [] : [toSeekFilter(p, compareKey)]))
-  const lower = lastValues !== undefined ? lastValues[0] : range.from === undefined ? undefined : leadingValue(range.from)
+  const lower =
+    lastValues !== undefined ? lastValues[0] : range.from === undefined ? undefined : leadingValue(range.from)
   const upper = range.to === undefined ? undefined : leadingValue(range.to)
   return leadingKeyRanges(first, lower, upper).map((stretch) => {
     const hint = stretchFilter(first, stretch, compareKey)
     const terms = hint === undefined ? conditions : [hint, ...conditions]
-    return { filter: terms.length === 0 ? {} : terms.length === 1 ? terms[0]! : { $and: terms }, firstKeyIsNull: stretch.kind === 'nulls' }
+    return {
+      filter: terms.length === 0 ? {} : terms.length === 1 ? terms[0]! : { $and: terms },
+      firstKeyIsNull: stretch.kind === 'nulls',
+    }
   })
 }
 

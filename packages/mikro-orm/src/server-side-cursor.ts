@@ -1,7 +1,21 @@
 import { cancelNodePostgresStatement, type CursorConnection, CursorSession } from '@batchyield/batch-core'
 import type { EntityManager, Transaction } from '@mikro-orm/core'
-import { applySessionContext, knexClientOf, knexHeldContext, knexTransactionConnection, kyselyOf, transactionSessionContext } from './internals.js'
-import { destroyPgClient, endPgClient, heldClientContext, mikroOrmPgPool, type PgClient, pgClientOf } from './pg-callback-context.js'
+import {
+  applySessionContext,
+  knexClientOf,
+  knexHeldContext,
+  knexTransactionConnection,
+  kyselyOf,
+  transactionSessionContext,
+} from './internals.js'
+import {
+  destroyPgClient,
+  endPgClient,
+  heldClientContext,
+  mikroOrmPgPool,
+  type PgClient,
+  pgClientOf,
+} from './pg-callback-context.js'
 
 /**
  * A PostgreSQL server-side cursor driven by plain statements (`DECLARE … NO SCROLL CURSOR FOR`,
@@ -80,7 +94,10 @@ export async function openServerSideCursor(
   let held: Held
   if (callerTransaction !== undefined) {
     // Only a timeout cancels a statement in the caller's transaction: find its client only then.
-    const client = options.chunkTimeoutMs === undefined ? undefined : await callerClient(em, callerTransaction, connectionType).catch(() => undefined)
+    const client =
+      options.chunkTimeoutMs === undefined
+        ? undefined
+        : await callerClient(em, callerTransaction, connectionType).catch(() => undefined)
     held = { ctx: callerTransaction, client, release: async () => {} }
   } else {
     held = await holdConnection(em, driver, connectionType)
@@ -96,17 +113,20 @@ export async function openServerSideCursor(
   }
   client?.on?.('error', onClientError)
 
-  const run = (sql: string, params: readonly unknown[] = []) => driver.execute(sql, [...params], 'run', ctx).then(() => undefined)
+  const run = (sql: string, params: readonly unknown[] = []) =>
+    driver.execute(sql, [...params], 'run', ctx).then(() => undefined)
   const connection: CursorConnection<Record<string, unknown>> = {
     async begin() {
       await run('begin transaction isolation level repeatable read read only')
       // em.find runs a read under the EntityManager's session context (row-level security: set_config
       // and role) in a short transaction of its own; the cursor's transaction carries it the same way
       const sessionContext = transactionSessionContext(em)
-      if (sessionContext !== undefined) await applySessionContext(driver.getConnection(connectionType), ctx, sessionContext)
+      if (sessionContext !== undefined)
+        await applySessionContext(driver.getConnection(connectionType), ctx, sessionContext)
     },
     declare: () => run(`declare ${name} no scroll cursor for ${query.sql}`, query.params),
-    fetch: async (count) => (await driver.execute(`fetch forward ${count} from ${name}`, [], 'all', ctx)) as Record<string, unknown>[],
+    fetch: async (count) =>
+      (await driver.execute(`fetch forward ${count} from ${name}`, [], 'all', ctx)) as Record<string, unknown>[],
     closeCursor: () => run(`close ${name}`),
     commit: () => run('commit'),
     rollback: () => run('rollback'),
@@ -116,7 +136,11 @@ export async function openServerSideCursor(
       await held.release(destroy !== undefined)
     },
   }
-  const opened = await CursorSession.open(connection, { ownsTransaction, chunkTimeoutMs: options.chunkTimeoutMs, signal: options.signal })
+  const opened = await CursorSession.open(connection, {
+    ownsTransaction,
+    chunkTimeoutMs: options.chunkTimeoutMs,
+    signal: options.signal,
+  })
   session = opened
   if (lost !== undefined) opened.connectionLost(lost)
 
@@ -124,7 +148,8 @@ export async function openServerSideCursor(
     ctx,
     ownsTransaction,
     fetch: (count, signal) => {
-      if (!Number.isSafeInteger(count) || count < 1) return Promise.reject(new RangeError(`fetch count must be a positive integer; received ${count}`))
+      if (!Number.isSafeInteger(count) || count < 1)
+        return Promise.reject(new RangeError(`fetch count must be a positive integer; received ${count}`))
       return opened.fetch(count, signal)
     },
     get lostConnection() {
@@ -195,7 +220,11 @@ async function holdConnection(em: EntityManager, driver: SqlDriver, connectionTy
 }
 
 /** The pg client the caller's transaction runs on: MikroORM 6.x's Knex transaction holds it, 7.x's is looked up in the pool. */
-async function callerClient(em: EntityManager, ctx: Transaction, connectionType: 'read' | 'write'): Promise<PgClient | undefined> {
+async function callerClient(
+  em: EntityManager,
+  ctx: Transaction,
+  connectionType: 'read' | 'write',
+): Promise<PgClient | undefined> {
   const held = await knexTransactionConnection(ctx)
   if (held !== undefined) return held as PgClient
   return pgClientOf(em, ctx, connectionType)

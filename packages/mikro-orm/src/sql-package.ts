@@ -21,7 +21,11 @@ export function sqlQueryBuilderClass(): (abstract new (...args: never[]) => obje
   try {
     return (require(sqlPackageName()) as { QueryBuilder: abstract new (...args: never[]) => object }).QueryBuilder
   } catch (error) {
-    if ((error as { code?: string }).code === 'MODULE_NOT_FOUND' && (error as Error).message.includes(`'${sqlPackageName()}'`)) return undefined
+    if (
+      (error as { code?: string }).code === 'MODULE_NOT_FOUND' &&
+      (error as Error).message.includes(`'${sqlPackageName()}'`)
+    )
+      return undefined
     throw error
   }
 }
@@ -31,8 +35,19 @@ export function sqlQueryBuilderClass(): (abstract new (...args: never[]) => obje
  * form (`{ method, signal }`) is 7.2's; before it, `method` is the third argument and there is no signal
  * (the run's abort is then seen between reads).
  */
-export function executeAll(em: object, sql: string, params: unknown[], signal: AbortSignal | undefined): Promise<Record<string, unknown>[]> {
-  const sqlEm = em as { execute(sql: string, params: unknown[], methodOrOptions: 'all' | { method: 'all'; signal?: AbortSignal }): Promise<Record<string, unknown>[]> }
+export function executeAll(
+  em: object,
+  sql: string,
+  params: unknown[],
+  signal: AbortSignal | undefined,
+): Promise<Record<string, unknown>[]> {
+  const sqlEm = em as {
+    execute(
+      sql: string,
+      params: unknown[],
+      methodOrOptions: 'all' | { method: 'all'; signal?: AbortSignal },
+    ): Promise<Record<string, unknown>[]>
+  }
   return sqlEm.execute(sql, params, takesExecuteOptions() ? { method: 'all', signal } : 'all')
 }
 

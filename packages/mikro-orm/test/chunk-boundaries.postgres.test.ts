@@ -13,7 +13,19 @@ import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { type EntityManager, type EventArgs, helper, wrap } from '@mikro-orm/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aiterator, entityManagerOf, flushBatch } from '../src/index.js'
-import { Animal, AnimalSchema, Author, Book, Cat, CatSchema, Category, CategorySchema, Dog, DogSchema, entities } from './entities.js'
+import {
+  Animal,
+  AnimalSchema,
+  Author,
+  Book,
+  Cat,
+  CatSchema,
+  Category,
+  CategorySchema,
+  Dog,
+  DogSchema,
+  entities,
+} from './entities.js'
 import { describeEntity, openOrm, type TestOrm } from './support.js'
 
 const db = useTestDatabase('postgres', { seed: true })
@@ -30,16 +42,30 @@ beforeAll(async () => {
   }
   t = openOrm('postgres', db.url, { entities: [...entities, ...own] })
   const connection = t.em.getConnection()
-  await connection.execute(`insert into categories (id, name) values (1, 'c1'), (2, 'c2'), (3, 'c3'), (4, 'c4'), (5, 'c5'), (6, 'c6'), (7, 'c7'), (8, 'c8')`)
-  await connection.execute(`update categories set parent_id = case id when 1 then 4 when 2 then 3 when 5 then 1 when 6 then 5 end`)
-  await connection.execute(`insert into animals (id, type, name) values (1, 'dog', 'd1'), (2, 'dog', 'd2'), (3, 'cat', 'c3'), (4, 'cat', 'c4'), (5, 'dog', 'd5'), (6, 'cat', 'c6')`)
+  await connection.execute(
+    `insert into categories (id, name) values (1, 'c1'), (2, 'c2'), (3, 'c3'), (4, 'c4'), (5, 'c5'), (6, 'c6'), (7, 'c7'), (8, 'c8')`,
+  )
+  await connection.execute(
+    `update categories set parent_id = case id when 1 then 4 when 2 then 3 when 5 then 1 when 6 then 5 end`,
+  )
+  await connection.execute(
+    `insert into animals (id, type, name) values (1, 'dog', 'd1'), (2, 'dog', 'd2'), (3, 'cat', 'c3'), (4, 'cat', 'c4'), (5, 'dog', 'd5'), (6, 'cat', 'c6')`,
+  )
   await connection.execute(`update animals set mother_id = case id when 1 then 4 when 2 then 3 when 5 then 1 end`)
   // the class as it is at the event: em.find may change a reference's prototype later
   const record = (event: string) => (args: EventArgs<object>) => {
     const { entity } = args
-    events.push({ event, entity, description: `${entity.constructor.name}#${(entity as { id: number }).id} ${helper(entity).__initialized ? 'loaded' : 'reference'}` })
+    events.push({
+      event,
+      entity,
+      description: `${entity.constructor.name}#${(entity as { id: number }).id} ${helper(entity).__initialized ? 'loaded' : 'reference'}`,
+    })
   }
-  t.em.getEventManager().registerSubscriber({ getSubscribedEntities: () => [Category, Animal, Dog, Cat, Author], onInit: record('onInit'), onLoad: record('onLoad') })
+  t.em.getEventManager().registerSubscriber({
+    getSubscribedEntities: () => [Category, Animal, Dog, Cat, Author],
+    onInit: record('onInit'),
+    onLoad: record('onLoad'),
+  })
 })
 afterAll(() => t?.close())
 
@@ -62,11 +88,19 @@ async function run<T extends object>(load: () => Promise<T[]>): Promise<Run<T>> 
     if (!others.has(object)) others.set(object, others.size + 1)
     return `other ${others.get(object)}`
   }
-  const recorded = events.splice(0).map(({ event, entity, description }) => `${event} ${description} (${label(entity)})`)
+  const recorded = events
+    .splice(0)
+    .map(({ event, entity, description }) => `${event} ${description} (${label(entity)})`)
   return { yielded, events: recorded, label }
 }
 
-const viaFind = <T extends object>(entityName: new () => T, options: object = {}, where: object = {}) => run(() => t.em.fork().find(entityName as never, where as never, { orderBy: { id: 'asc' }, ...options } as never) as Promise<T[]>)
+const viaFind = <T extends object>(entityName: new () => T, options: object = {}, where: object = {}) =>
+  run(
+    () =>
+      t.em.fork().find(entityName as never, where as never, { orderBy: { id: 'asc' }, ...options } as never) as Promise<
+        T[]
+      >,
+  )
 
 function viaAiterator<T extends object>(entityName: new () => T, options: object): Promise<Run<T>> {
   return run(async () => {
@@ -89,7 +123,10 @@ function relations<T extends object>(r: Run<T>, property: string) {
 describe('within one chunk, everything is as em.find', () => {
   for (const strategy of strategies) {
     it(`strategy '${strategy}': the same objects behind relations, the same events, classes, snapshots and toObject()`, async () => {
-      const cases: [new () => object, string][] = [[Category, 'parent'], [Animal, 'mother']]
+      const cases: [new () => object, string][] = [
+        [Category, 'parent'],
+        [Animal, 'mother'],
+      ]
       for (const [entityName, property] of cases) {
         const expected = await viaFind(entityName)
         const actual = await viaAiterator(entityName, { strategy, chunkSize: 100 })
@@ -104,7 +141,7 @@ describe('within one chunk, everything is as em.find', () => {
 describe('across chunks', () => {
   for (const strategy of strategies) {
     describe(`strategy '${strategy}'`, () => {
-      it('a relation to a row of another chunk is an uninitialized reference of its own chunk\'s fork, not the yielded entity; within a chunk it is the yielded entity', async () => {
+      it("a relation to a row of another chunk is an uninitialized reference of its own chunk's fork, not the yielded entity; within a chunk it is the yielded entity", async () => {
         const expected = await viaFind(Category)
         const actual = await viaAiterator(Category, { strategy, chunkSize: 3 })
         // em.find: every parent is the yielded, loaded entity
@@ -212,7 +249,9 @@ describe('across chunks', () => {
           'onInit Cat#4 loaded (row 4)',
           'onInit Dog#5 loaded (row 5)',
           'onInit Cat#6 loaded (row 6)',
-          ...['Dog#1', 'Dog#2', 'Cat#3', 'Cat#4', 'Dog#5', 'Cat#6'].map((entity) => `onLoad ${entity} loaded (row ${entity.at(-1)})`),
+          ...['Dog#1', 'Dog#2', 'Cat#3', 'Cat#4', 'Dog#5', 'Cat#6'].map(
+            (entity) => `onLoad ${entity} loaded (row ${entity.at(-1)})`,
+          ),
         ])
         expect(actual.events).toEqual([
           'onInit Animal#4 reference (other 1)',
@@ -229,26 +268,39 @@ describe('across chunks', () => {
         ])
       })
 
-      it('single-table inheritance: a row em.find first met as a reference has a merged snapshot (its own class\'s columns); loaded in a later chunk it is created fresh (every column of the table); the same edits give the same change sets', async () => {
+      it("single-table inheritance: a row em.find first met as a reference has a merged snapshot (its own class's columns); loaded in a later chunk it is created fresh (every column of the table); the same edits give the same change sets", async () => {
         const expected = await viaFind(Animal)
         const actual = await viaAiterator(Animal, { strategy, chunkSize: 3 })
         const snapshot = (r: Run<Animal>, id: number) => {
           const wrapped = helper(r.yielded.find((animal) => animal.id === id)!)
           return { snapshot: wrapped.__originalEntityData, loadedProperties: [...wrapped.__loadedProperties] }
         }
-        const merged = { snapshot: { id: 4, name: 'c4', mother: null, lives: null, type: 'cat' }, loadedProperties: ['id', 'name', 'mother', 'lives', 'type'] }
-        const fresh = { snapshot: { id: 4, type: 'cat', name: 'c4', mother: null, barks: null, lives: null }, loadedProperties: ['id', 'type', 'name', 'mother', 'barks', 'lives'] }
+        const merged = {
+          snapshot: { id: 4, name: 'c4', mother: null, lives: null, type: 'cat' },
+          loadedProperties: ['id', 'name', 'mother', 'lives', 'type'],
+        }
+        const fresh = {
+          snapshot: { id: 4, type: 'cat', name: 'c4', mother: null, barks: null, lives: null },
+          loadedProperties: ['id', 'type', 'name', 'mother', 'barks', 'lives'],
+        }
         expect(snapshot(expected, 4)).toStrictEqual(merged)
         expect(snapshot(actual, 4)).toStrictEqual(fresh)
         // cat 3, met as a reference in its own chunk, is merged under both
         expect(snapshot(actual, 3)).toStrictEqual(snapshot(expected, 3))
         // merged, the subclass's own property was hydrated while the object was still an Animal: a plain
         // property, not the accessor MikroORM's prototype setter defines
-        const lives = (animal: Animal) => describeEntity(animal).ownProperties.find((property) => property.startsWith('lives:'))
-        expect(lives(expected.yielded[3]!)).toBe('lives: value null {"writable":true,"enumerable":true,"configurable":true}')
+        const lives = (animal: Animal) =>
+          describeEntity(animal).ownProperties.find((property) => property.startsWith('lives:'))
+        expect(lives(expected.yielded[3]!)).toBe(
+          'lives: value null {"writable":true,"enumerable":true,"configurable":true}',
+        )
         expect(lives(actual.yielded[3]!)).toBe('lives: accessor get set {"enumerable":true,"configurable":true}')
         // the rest of the entity is em.find's: class, values, toObject(), flags; row 4's snapshot apart, all snapshots
-        const rest = (animal: Animal) => ({ ...describeEntity(animal), ownProperties: animal.id === 4 ? undefined : describeEntity(animal).ownProperties, ...(animal.id === 4 ? { snapshot: undefined, loadedProperties: undefined } : {}) })
+        const rest = (animal: Animal) => ({
+          ...describeEntity(animal),
+          ownProperties: animal.id === 4 ? undefined : describeEntity(animal).ownProperties,
+          ...(animal.id === 4 ? { snapshot: undefined, loadedProperties: undefined } : {}),
+        })
         expect(actual.yielded.map(rest)).toEqual(expected.yielded.map(rest))
 
         const changeSets = (cat: Cat) => {
@@ -258,7 +310,10 @@ describe('across chunks', () => {
           cat.name = 'renamed'
           cat.lives = 9
           uow.computeChangeSets()
-          return { before, after: uow.getChangeSets().map((c) => ({ entity: c.entity.constructor.name, payload: c.payload })) }
+          return {
+            before,
+            after: uow.getChangeSets().map((c) => ({ entity: c.entity.constructor.name, payload: c.payload })),
+          }
         }
         const edited = changeSets(actual.yielded[3] as Cat)
         expect(edited).toEqual(changeSets(expected.yielded[3] as Cat))
@@ -276,9 +331,17 @@ describe('across chunks', () => {
         // shared within a chunk
         expect(actual.yielded[0]!.author).toBe(actual.yielded[1]!.author)
         expect(expected.events).toEqual(['onInit Author#1 loaded (other 1)', 'onLoad Author#1 loaded (other 1)'])
-        expect(actual.events).toEqual(authors(actual).filter((_, i) => i % 2 === 0).flatMap((_, chunk) => [`onInit Author#1 loaded (other ${chunk + 1})`, `onLoad Author#1 loaded (other ${chunk + 1})`]))
+        expect(actual.events).toEqual(
+          authors(actual)
+            .filter((_, i) => i % 2 === 0)
+            .flatMap((_, chunk) => [
+              `onInit Author#1 loaded (other ${chunk + 1})`,
+              `onLoad Author#1 loaded (other ${chunk + 1})`,
+            ]),
+        )
         // each copy is em.find's author (values, snapshot, loaded properties)
-        for (const author of authors(actual)) expect(describeEntity(author!)).toEqual(describeEntity(expected.yielded[0]!.author!))
+        for (const author of authors(actual))
+          expect(describeEntity(author!)).toEqual(describeEntity(expected.yielded[0]!.author!))
       })
 
       it("an edit through one chunk's copy of a populated entity is not seen by another chunk's copy; once flushed, chunks read afterwards see it", async () => {
@@ -288,7 +351,14 @@ describe('across chunks', () => {
         try {
           let chunk = 0
           // prefetch 0: each chunk is read only when the loop asks for it, so after the previous flush
-          for await (const books of aiterator(t.em, Book, { where, populate: ['author'], strategy, chunkSize: 2, batchYieldSize: 2, prefetch: 0 })) {
+          for await (const books of aiterator(t.em, Book, {
+            where,
+            populate: ['author'],
+            strategy,
+            chunkSize: 2,
+            batchYieldSize: 2,
+            prefetch: 0,
+          })) {
             chunk++
             seen.push(books[0]!.author.name)
             if (chunk === 1) books[0]!.author.name = 'edited, not flushed'
@@ -299,7 +369,12 @@ describe('across chunks', () => {
           }
           expect(seen.length).toBeGreaterThan(3)
           // keyset: chunk 3's query runs after the flush. cursor: every chunk reads the snapshot the run started in
-          expect(seen.slice(0, 4)).toEqual([original, original, strategy === 'keyset' ? 'edited and flushed' : original, strategy === 'keyset' ? 'edited and flushed' : original])
+          expect(seen.slice(0, 4)).toEqual([
+            original,
+            original,
+            strategy === 'keyset' ? 'edited and flushed' : original,
+            strategy === 'keyset' ? 'edited and flushed' : original,
+          ])
           expect((await t.em.fork().findOneOrFail(Author, 2)).name).toBe('edited and flushed')
         } finally {
           await t.em.fork().nativeUpdate(Author, 2, { name: original })
@@ -320,7 +395,9 @@ describe('across chunks', () => {
           expect(book.author.books.getItems().map((item) => item.id)).toEqual(expected.yielded.map((b) => b.id))
           expect(items.filter((item) => item.startsWith('row'))).toEqual(own)
         }
-        expect(actual.yielded.map((book) => wrap(book).toObject())).toEqual(expected.yielded.map((book) => wrap(book).toObject()))
+        expect(actual.yielded.map((book) => wrap(book).toObject())).toEqual(
+          expected.yielded.map((book) => wrap(book).toObject()),
+        )
       })
     })
   }

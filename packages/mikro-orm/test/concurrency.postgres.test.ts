@@ -15,7 +15,10 @@ async function sql(statement: string, params: unknown[] = []): Promise<unknown[]
 }
 
 async function insertBook(rating: number): Promise<number> {
-  const rows = (await sql(`insert into books (author_id, title, price, rating) values (1, 'inserted', 9.99, $1) returning id`, [rating])) as { id: number }[]
+  const rows = (await sql(
+    `insert into books (author_id, title, price, rating) values (1, 'inserted', 9.99, $1) returning id`,
+    [rating],
+  )) as { id: number }[]
   return rows[0]!.id
 }
 
@@ -43,7 +46,11 @@ describe('inside em.transactional with a pool of one connection', () => {
         const managedBefore = identityMapSize(em) // the new book and its author reference
         let rows = 0
         let sawUncommitted = false
-        for await (const books of em.aiterator(Book, { orderBy: { rating: 'desc' }, chunkSize: 40, batchYieldSize: 25 })) {
+        for await (const books of em.aiterator(Book, {
+          orderBy: { rating: 'desc' },
+          chunkSize: 40,
+          batchYieldSize: 25,
+        })) {
           rows += books.length
           sawUncommitted ||= books.some((b) => b.id === fresh.id)
           expect(entityManagerOf(books[0]!).getTransactionContext()).toBe(em.getTransactionContext())
@@ -98,7 +105,13 @@ describe('inside em.transactional with a pool of one connection', () => {
     await within(
       20_000,
       t.em.transactional(async (em) => {
-        const fresh = em.create(Book, { author: 3, title: 'uncommitted for the cursor', price: '4.00', rating: 4, publishedAt: null })
+        const fresh = em.create(Book, {
+          author: 3,
+          title: 'uncommitted for the cursor',
+          price: '4.00',
+          rating: 4,
+          publishedAt: null,
+        })
         await em.flush()
         const ids: number[] = []
         // between fetches the transaction's connection is free: the loop body queries and flushes on it
@@ -125,7 +138,13 @@ describe('inside em.transactional with a pool of one connection', () => {
       (async () => {
         for await (const books of em.aiterator(Book, { batchYieldSize: 100 })) {
           batches++
-          em.create(Book, { author: 2, title: `between batches ${batches}`, price: '3.00', rating: 3, publishedAt: null })
+          em.create(Book, {
+            author: 2,
+            title: `between batches ${batches}`,
+            price: '3.00',
+            rating: 3,
+            publishedAt: null,
+          })
           await em.flush()
           expect(books.length).toBeGreaterThan(0)
         }

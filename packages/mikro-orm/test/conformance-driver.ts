@@ -4,12 +4,26 @@
  */
 import type { Dialect } from '@batchyield/test-fixtures'
 import type { FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
-import { DriverException, type EntityClass, type EntityManager, type EntityMetadata, type Options, raw, wrap } from '@mikro-orm/core'
+import {
+  DriverException,
+  type EntityClass,
+  type EntityManager,
+  type EntityMetadata,
+  type Options,
+  raw,
+  wrap,
+} from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { expect } from 'vitest'
 import '../src/index.js'
-import { InvalidPartitionError, InvalidResumeTokenError, KeysetOrderingError, partitions, StrategyUnavailableError } from '../src/index.js'
+import {
+  InvalidPartitionError,
+  InvalidResumeTokenError,
+  KeysetOrderingError,
+  partitions,
+  StrategyUnavailableError,
+} from '../src/index.js'
 import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
 import { createOrm, identityMapSize, openOrm, pkOf, poolState } from './support.js'
@@ -32,24 +46,41 @@ export function mikroOrmMatrixDriver(dialect: Dialect): TypeMatrixDriver {
       }
       const orm = createOrm(options as Options)
       return {
-        reference: (property, direction) => orm.em.fork().find(entity, {}, { orderBy: [{ [property]: direction }, { id: direction }] as never }),
-        aiterator: (property, direction, options) => orm.em.aiterator(entity, { orderBy: { [property]: direction } as never, ...options }),
+        reference: (property, direction) =>
+          orm.em.fork().find(entity, {}, { orderBy: [{ [property]: direction }, { id: direction }] as never }),
+        aiterator: (property, direction, options) =>
+          orm.em.aiterator(entity, { orderBy: { [property]: direction } as never, ...options }),
         idOf: (entity) => (entity as { id: number }).id,
-        plain: (row) => Object.fromEntries(orm.getMetadata(entity).props.map((prop) => [prop.name, (row as Record<string, unknown>)[prop.name]])),
+        plain: (row) =>
+          Object.fromEntries(
+            orm.getMetadata(entity).props.map((prop) => [prop.name, (row as Record<string, unknown>)[prop.name]]),
+          ),
         close: () => orm.close(true),
       }
     },
   }
 }
 
-const fixtureEntities = { books: Book, authors: Author, countries: Country, devices: Device, order_lines: OrderLine } as const
+const fixtureEntities = {
+  books: Book,
+  authors: Author,
+  countries: Country,
+  devices: Device,
+  order_lines: OrderLine,
+} as const
 
 /** The fixture driver: the entities of ./entities.ts, `em.find` in a fresh fork as the reference, `em.aiterator` the subject. */
 export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
   return {
     adapter: 'MikroORM',
     dialect,
-    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError, DatabaseError: DriverException, InvalidPartitionError },
+    errors: {
+      KeysetOrderingError,
+      InvalidResumeTokenError,
+      StrategyUnavailableError,
+      DatabaseError: DriverException,
+      InvalidPartitionError,
+    },
     partitionMethods: dialect === 'postgres' ? ['sample', 'statistics', 'scan'] : ['scan'],
     async open(url, options = {}) {
       const t = openOrm(dialect, url, options.poolSize === undefined ? {} : { pool: { min: 0, max: options.poolSize } })
@@ -60,14 +91,22 @@ export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
         },
         aiterator: (query, runOptions) => {
           const { entity, where, orderBy, populate } = spell(t.em, query)
-          return t.em.aiterator(entity, { where, ...(orderBy ? { orderBy } : {}), populate, ...runOptions } as never) as AsyncIterableIterator<unknown>
+          return t.em.aiterator(entity, {
+            where,
+            ...(orderBy ? { orderBy } : {}),
+            populate,
+            ...runOptions,
+          } as never) as AsyncIterableIterator<unknown>
         },
         partitions: (query, count, partitionOptions) => {
           const { entity, where, orderBy } = spell(t.em, query)
           return partitions(t.em, entity, count, { where, ...(orderBy ? { orderBy } : {}), ...partitionOptions })
         },
         keyOf: pkOf,
-        valueOf: (entity, column) => (entity as Record<string, unknown>)[propertyOf(t.em.getMetadata(entity.constructor as EntityClass<object>), column)],
+        valueOf: (entity, column) =>
+          (entity as Record<string, unknown>)[
+            propertyOf(t.em.getMetadata(entity.constructor as EntityClass<object>), column)
+          ],
         plain: (entity) => ({ class: entity.constructor.name, ...(unordered(wrap(entity).toObject()) as object) }),
         statements: () => t.queries.length,
         poolState: async () => (dialect === 'postgres' ? poolState(t.orm) : undefined),
@@ -80,16 +119,23 @@ export function mikroOrmFixtureDriver(dialect: Dialect): FixtureDriver {
 }
 
 /** A fixture query in MikroORM's terms: the entity, a where and an orderBy over the properties that map the columns. */
-function spell(em: EntityManager, query: FixtureQuery): { entity: EntityClass<object>; where: object; orderBy: never; populate: never } {
+function spell(
+  em: EntityManager,
+  query: FixtureQuery,
+): { entity: EntityClass<object>; where: object; orderBy: never; populate: never } {
   const entity = fixtureEntities[query.table] as EntityClass<object>
   const meta = em.getMetadata(entity)
   const property = (column: string): string => propertyOf(meta, column)
-  const where: Record<string, unknown> = query.whereIn ? { [property(query.whereIn.column)]: { $in: query.whereIn.values } } : {}
+  const where: Record<string, unknown> = query.whereIn
+    ? { [property(query.whereIn.column)]: { $in: query.whereIn.values } }
+    : {}
   if (query.whereExpression) {
     const { sql, op, value } = query.whereExpression
     where[raw(sql) as unknown as string] = op === '=' ? value : { $ne: value }
   }
-  const orderBy = query.orderBy?.map((term) => ({ [property(term.column)]: term.nulls ? `${term.direction} nulls ${term.nulls}` : term.direction }))
+  const orderBy = query.orderBy?.map((term) => ({
+    [property(term.column)]: term.nulls ? `${term.direction} nulls ${term.nulls}` : term.direction,
+  }))
   return { entity, where, orderBy: orderBy as never, populate: (query.include ? [query.include] : []) as never }
 }
 
@@ -109,4 +155,5 @@ function unordered(value: unknown): unknown {
   return value
 }
 
-const sortKey = (value: unknown): string => JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
+const sortKey = (value: unknown): string =>
+  JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))

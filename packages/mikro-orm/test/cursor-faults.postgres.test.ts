@@ -22,14 +22,19 @@ afterEach(async () => {
 })
 
 const allIds = () => db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
-const failureOf = (run: Promise<unknown>) => run.then(() => undefined, (error: unknown) => error)
+const failureOf = (run: Promise<unknown>) =>
+  run.then(
+    () => undefined,
+    (error: unknown) => error,
+  )
 // 50 ms per row evaluated: a FETCH of 20 rows takes about a second
 const slow = { [raw('pg_sleep(0.05) is not null')]: true }
 
 /** Waits (bounded) until no session of the test database runs a statement. */
 async function untilNoneActive(): Promise<void> {
   const deadline = Date.now() + 10_000
-  while ((await listSessions(db.url)).some((s) => s.state === 'active') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  while ((await listSessions(db.url)).some((s) => s.state === 'active') && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20))
 }
 
 /** The pool's next user, on the pool of one: a write and a read of what it wrote, in a fresh snapshot. */
@@ -51,9 +56,22 @@ describe("pg's query_timeout shorter than a FETCH (issue 16)", () => {
     for (const populate of [[], ['author']] as const) {
       it(`${name}, ${populate.length === 0 ? 'a plain read' : 'with populate (key cursor)'}: the loop throws "Query read timeout"; the connection, still in the cursor's read-only transaction, is destroyed: the next user writes and reads fresh data, nothing is left in a transaction`, async () => {
         t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 }, driverOptions: { query_timeout: 300 }, ...config })
-        const error = await within(10_000, failureOf((async () => {
-          for await (const _ of t!.em.aiterator(Book, { where: slow, strategy: 'cursor', chunkSize: 20, batchYieldSize: 20, prefetch: 0, populate: [...populate] as never }));
-        })()), 'a cursor run across a query timeout')
+        const error = await within(
+          10_000,
+          failureOf(
+            (async () => {
+              for await (const _ of t!.em.aiterator(Book, {
+                where: slow,
+                strategy: 'cursor',
+                chunkSize: 20,
+                batchYieldSize: 20,
+                prefetch: 0,
+                populate: [...populate] as never,
+              }));
+            })(),
+          ),
+          'a cursor run across a query timeout',
+        )
         expect(error).toBeInstanceOf(DriverException)
         expect((error as Error).message).toMatch(/Query read timeout/)
         await untilNoneActive() // the FETCH the driver gave up on has ended on the server
@@ -68,11 +86,22 @@ describe("pg's query_timeout shorter than a FETCH (issue 16)", () => {
     await using proxy = await openTcpProxy(db.url)
     t = openOrm('postgres', proxy.url, { pool: { min: 0, max: 1 }, driverOptions: { query_timeout: 500 } })
     let batches = 0
-    const error = await within(10_000, failureOf((async () => {
-      for await (const _ of t!.em.aiterator(Book, { strategy: 'cursor', chunkSize: 20, batchYieldSize: 20, prefetch: 0 })) {
-        if (++batches === 1) proxy.blackhole()
-      }
-    })()), 'a cursor run across a network cut')
+    const error = await within(
+      10_000,
+      failureOf(
+        (async () => {
+          for await (const _ of t!.em.aiterator(Book, {
+            strategy: 'cursor',
+            chunkSize: 20,
+            batchYieldSize: 20,
+            prefetch: 0,
+          })) {
+            if (++batches === 1) proxy.blackhole()
+          }
+        })(),
+      ),
+      'a cursor run across a network cut',
+    )
     expect((error as Error).message).toMatch(/Query read timeout/)
     proxy.heal()
     await untilNoneActive()
@@ -90,21 +119,36 @@ describe('the connection is reset (TCP RST through a proxy)', () => {
       const firstChunkEnd = allIds()[9]!
       const where = { [raw(`(id <= ${firstChunkEnd} or ${gate.condition})`)]: true }
       await gate.shut()
-      const error = await within(10_000, failureOf((async () => {
-        for await (const _ of t!.em.aiterator(Book, { where, strategy: 'cursor', chunkSize: 10, batchYieldSize: 10, prefetch: 0 })) {
-          if (when === 'between two FETCHes') {
-            proxy.reset()
-            await new Promise((resolve) => setTimeout(resolve, 50)) // the client reads the reset
-          } else setTimeout(() => void gate.waiting().then(() => proxy.reset()), 0)
-        }
-      })()), 'a cursor run across a reset')
+      const error = await within(
+        10_000,
+        failureOf(
+          (async () => {
+            for await (const _ of t!.em.aiterator(Book, {
+              where,
+              strategy: 'cursor',
+              chunkSize: 10,
+              batchYieldSize: 10,
+              prefetch: 0,
+            })) {
+              if (when === 'between two FETCHes') {
+                proxy.reset()
+                await new Promise((resolve) => setTimeout(resolve, 50)) // the client reads the reset
+              } else setTimeout(() => void gate.waiting().then(() => proxy.reset()), 0)
+            }
+          })(),
+        ),
+        'a cursor run across a reset',
+      )
       await gate.open()
       expect(error).toBeInstanceOf(ConnectionException)
-      expect((error as Error).message).toMatch(/^The cursor strategy lost its database connection after reading 10 rows \(the session was terminated or the connection dropped\): read ECONNRESET\. A server-side cursor cannot continue/)
+      expect((error as Error).message).toMatch(
+        /^The cursor strategy lost its database connection after reading 10 rows \(the session was terminated or the connection dropped\): read ECONNRESET\. A server-side cursor cannot continue/,
+      )
       expect(((error as Error).cause as { code?: unknown }).code).toBe('ECONNRESET')
       await untilNoneActive()
       const ids: string[] = []
-      for await (const books of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 50, batchYieldSize: 50 })) ids.push(...books.map(pkOf))
+      for await (const books of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 50, batchYieldSize: 50 }))
+        ids.push(...books.map(pkOf))
       expect(ids).toHaveLength(db.dataset.books.length)
       await expectSettled(t.orm, db.url, db.name)
     })
@@ -117,20 +161,41 @@ describe('chunkTimeoutMs bounds a cursor run on a black-holed connection', () =>
       await using proxy = await openTcpProxy(db.url)
       t = openOrm('postgres', proxy.url, { pool: { min: 0, max: 1 } })
       let batches = 0
-      const error = await within(10_000, failureOf((async () => {
-        for await (const _ of t!.em.aiterator(Book, { strategy: 'cursor', chunkSize: 10, batchYieldSize: 10, prefetch: 0, chunkTimeoutMs: 500, populate: [...populate] as never })) {
-          if (++batches === 1) proxy.blackhole()
-        }
-      })()), 'a cursor run on a black-holed connection')
+      const error = await within(
+        10_000,
+        failureOf(
+          (async () => {
+            for await (const _ of t!.em.aiterator(Book, {
+              strategy: 'cursor',
+              chunkSize: 10,
+              batchYieldSize: 10,
+              prefetch: 0,
+              chunkTimeoutMs: 500,
+              populate: [...populate] as never,
+            })) {
+              if (++batches === 1) proxy.blackhole()
+            }
+          })(),
+        ),
+        'a cursor run on a black-holed connection',
+      )
       expect(error).toBeInstanceOf(ChunkTimeoutError)
-      expect((error as Error).message).toMatch(/^The cursor's FETCH of 10 rows did not finish within chunkTimeoutMs \(500 ms\): it was cancelled on the server and the run ended/)
+      expect((error as Error).message).toMatch(
+        /^The cursor's FETCH of 10 rows did not finish within chunkTimeoutMs \(500 ms\): it was cancelled on the server and the run ended/,
+      )
       expect(batches).toBe(1)
       // destroyed, not pooled
       await expect.poll(async () => (await poolState(t!.orm)).total, { timeout: 5_000 }).toBe(0)
       proxy.heal()
       await untilNoneActive()
       const ids: string[] = []
-      for await (const books of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 50, batchYieldSize: 50, chunkTimeoutMs: 5_000 })) ids.push(...books.map(pkOf))
+      for await (const books of t.em.aiterator(Book, {
+        strategy: 'cursor',
+        chunkSize: 50,
+        batchYieldSize: 50,
+        chunkTimeoutMs: 5_000,
+      }))
+        ids.push(...books.map(pkOf))
       expect(ids).toHaveLength(db.dataset.books.length)
       await expectSettled(t.orm, db.url, db.name)
     })
@@ -141,9 +206,22 @@ describe('chunkTimeoutMs bounds a cursor run on a black-holed connection', () =>
     t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
     const where = { [raw(`(id <= ${allIds()[9]} or ${gate.condition})`)]: true }
     await gate.shut()
-    const error = await within(10_000, failureOf(t.em.fork().transactional(async (em) => {
-      for await (const _ of em.aiterator(Book, { where, strategy: 'cursor', chunkSize: 10, batchYieldSize: 10, prefetch: 0, chunkTimeoutMs: 300 }));
-    })), 'a cursor run in a transaction at a shut gate')
+    const error = await within(
+      10_000,
+      failureOf(
+        t.em.fork().transactional(async (em) => {
+          for await (const _ of em.aiterator(Book, {
+            where,
+            strategy: 'cursor',
+            chunkSize: 10,
+            batchYieldSize: 10,
+            prefetch: 0,
+            chunkTimeoutMs: 300,
+          }));
+        }),
+      ),
+      'a cursor run in a transaction at a shut gate',
+    )
     expect(error).toBeInstanceOf(ChunkTimeoutError)
     // cancelled, not left waiting at the (still shut) gate
     await expectSettled(t.orm, db.url, db.name)
@@ -154,7 +232,10 @@ describe('chunkTimeoutMs bounds a cursor run on a black-holed connection', () =>
 describe('options', () => {
   it('chunkTimeoutMs is checked like every option: a RangeError or TypeError naming it, at the call, before any query', () => {
     t = openOrm('postgres', db.url)
-    for (const value of [0, -1, 1.5, Number.NaN]) expect(() => t!.em.aiterator(Book, { chunkTimeoutMs: value })).toThrow(/^chunkTimeoutMs must be a positive integer/)
+    for (const value of [0, -1, 1.5, Number.NaN])
+      expect(() => t!.em.aiterator(Book, { chunkTimeoutMs: value })).toThrow(
+        /^chunkTimeoutMs must be a positive integer/,
+      )
     expect(() => t!.em.aiterator(Book, { chunkTimeoutMs: '500' as never })).toThrow(TypeError)
     expect(t.queries).toEqual([])
   })

@@ -29,7 +29,12 @@ beforeAll(async () => {
   t = openOrm('postgres', db.url, { entities: [WideRowSchema] })
   await t.orm.schema.create()
   for (let id = 1; id <= ROWS; id += 20) {
-    await t.em.getConnection().execute('insert into wide_rows (id, payload) select g, repeat(chr(97 + g % 26), ?) from generate_series(?::int, ?::int) as g', [WIDTH, id, id + 19])
+    await t.em
+      .getConnection()
+      .execute(
+        'insert into wide_rows (id, payload) select g, repeat(chr(97 + g % 26), ?) from generate_series(?::int, ?::int) as g',
+        [WIDTH, id, id + 19],
+      )
   }
 })
 afterAll(() => t?.close())
@@ -43,8 +48,19 @@ describe("wide rows, strategy 'cursor'", () => {
       it(`${populate === undefined ? 'a plain read' : 'the key cursor (fields)'}, prefetch ${prefetch}: after the first batch each FETCH asks for what fits in maxChunkBytes; the entities equal em.find's`, async () => {
         const expected = await t.em.fork({ clear: true }).find(WideRow, {}, { orderBy: { id: 'asc' } })
         t.queries.length = 0
-        const options = { orderBy: { id: 'asc' }, strategy: 'cursor', prefetch, batchYieldSize: 25, chunkSize: 2000, maxChunkBytes: 2_000_000 } as const
-        const got = (await collectBatches(t.em.aiterator(WideRow, populate === undefined ? options : { ...options, fields: ['id', 'payload'] }))).flat()
+        const options = {
+          orderBy: { id: 'asc' },
+          strategy: 'cursor',
+          prefetch,
+          batchYieldSize: 25,
+          chunkSize: 2000,
+          maxChunkBytes: 2_000_000,
+        } as const
+        const got = (
+          await collectBatches(
+            t.em.aiterator(WideRow, populate === undefined ? options : { ...options, fields: ['id', 'payload'] }),
+          )
+        ).flat()
         expect(got.map(describeEntity).map((e) => e.values)).toEqual(expected.map(describeEntity).map((e) => e.values))
         const sizes = requested()
         expect(sizes[0]).toBe(25) // the first batch
@@ -62,7 +78,8 @@ describe("wide rows, strategy 'cursor'", () => {
   it('the default bound (16 MiB) reads 200 kB rows well below chunkSize at a time; Infinity turns it off', async () => {
     t.queries.length = 0
     let rows = 0
-    for await (const batch of t.em.aiterator(WideRow, { strategy: 'cursor', batchYieldSize: 10, chunkSize: 2000 })) rows += batch.length
+    for await (const batch of t.em.aiterator(WideRow, { strategy: 'cursor', batchYieldSize: 10, chunkSize: 2000 }))
+      rows += batch.length
     expect(rows).toBe(ROWS)
     const [first, ...rest] = requested()
     expect(first).toBe(10) // the first batch, read before any width is known
@@ -70,7 +87,13 @@ describe("wide rows, strategy 'cursor'", () => {
     expect(Math.max(...rest)).toBeLessThanOrEqual(Math.floor((16 * 1024 * 1024) / WIDTH))
     expect(Math.max(...rest)).toBeGreaterThan(60)
     t.queries.length = 0
-    for await (const batch of t.em.aiterator(WideRow, { strategy: 'cursor', batchYieldSize: 500, chunkSize: 2000, maxChunkBytes: Number.POSITIVE_INFINITY })) rows += batch.length
+    for await (const batch of t.em.aiterator(WideRow, {
+      strategy: 'cursor',
+      batchYieldSize: 500,
+      chunkSize: 2000,
+      maxChunkBytes: Number.POSITIVE_INFINITY,
+    }))
+      rows += batch.length
     expect(requested()).toEqual([500])
   })
 })

@@ -27,80 +27,106 @@ const slow = { id: { $lte: 40 }, [raw('pg_sleep(0.01) is not null')]: true }
 const CHUNK = 10
 
 type Exit = 'break' | 'throw' | 'return()' | 'abort' | 'break, then the in-flight query fails (session killed)'
-const exits: readonly Exit[] = ['break', 'throw', 'return()', 'abort', 'break, then the in-flight query fails (session killed)']
+const exits: readonly Exit[] = [
+  'break',
+  'throw',
+  'return()',
+  'abort',
+  'break, then the in-flight query fails (session killed)',
+]
 
-describe.each(['keyset', 'cursor'] as const)("strategy '%s': the consumer leaves while a prefetch is in flight (pool of one)", (strategy) => {
-  let t: TestOrm
-  let unhandled: ReturnType<typeof trackUnhandledRejections>
-  beforeEach(() => {
-    t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
-    unhandled = trackUnhandledRejections()
-  })
-  afterEach(async () => {
-    await t.close()
-  })
-
-  /** Statements that read a chunk: the seek query (keyset) or the FETCH (cursor). */
-  const chunkReads = (): number => t.queries.filter((sql) => (strategy === 'cursor' ? /^fetch forward/i.test(sql) : sql.includes('pg_sleep') && /^select/i.test(sql))).length
-
-  async function waitUntil(condition: () => boolean, what: string): Promise<void> {
-    await within(5_000, (async () => {
-      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2))
-    })(), what)
-  }
-
-  for (const exit of exits) {
-    it(`${exit}: no unhandled rejection, no leaked connection, no open transaction, the source closed once, nothing queried afterwards`, async () => {
-      const controller = new AbortController()
-      await using gate = await openQueryGate(db.url)
-      const firstChunkEnd = db.dataset.books.map((b) => b.id).sort((a, b) => a - b)[CHUNK - 1]!
-      const where = { ...slow, [raw(`(id <= ${firstChunkEnd} or ${gate.condition})`)]: true }
-      await gate.shut()
-      const iterator = t.em.aiterator(Book, { where, strategy, chunkSize: CHUNK, batchYieldSize: CHUNK, prefetch: 1, signal: controller.signal })
-      let batches = 0
-      const run = async (): Promise<void> => {
-        for await (const books of iterator) {
-          expect(books).toHaveLength(CHUNK)
-          batches++
-          // the read-ahead of the second chunk has been sent (and sleeps in the database)
-          await waitUntil(() => chunkReads() >= 2, 'the read-ahead query')
-          // keyset leaves its query in flight to finish: the gate opens shortly after the exit has begun
-          if (strategy === 'keyset' && !exit.startsWith('break, then')) setTimeout(() => void gate.open(), 50)
-          if (exit === 'throw') throw new Error('consumer failed')
-          if (exit === 'abort') controller.abort(new Error('stop requested'))
-          if (exit === 'return()') {
-            await iterator.return()
-            return
-          }
-          if (exit.startsWith('break, then')) expect(await gate.killWaiting()).toHaveLength(1)
-          if (exit !== 'abort') break
-        }
-      }
-      const outcome = await within(10_000, run(), `leaving a ${strategy} loop (${exit})`).then(() => undefined, (e: unknown) => e)
-      await gate.open() // after the kill
-      if (exit === 'throw') expect((outcome as Error).message).toBe('consumer failed')
-      else if (exit === 'abort') expect((outcome as Error).message).toBe('stop requested')
-      // after a kill, the cursor's connection is destroyed unasked: a read nobody waits for is no news
-      else expect(outcome).toBeUndefined()
-      expect(batches).toBe(1)
-
-      await expectSettled(t.orm, db.url, db.name)
-      const queriesAfterExit = t.queries.length
-      expect(await unhandled.stop()).toEqual([])
-      expect(t.queries.length).toBe(queriesAfterExit) // nothing more is read once everything settled
-      // the first chunk and the one read ahead (the cursor's plain read sends it while creating the
-      // first chunk's entities, and the engine's prefetch takes it); none once the loop has left
-      expect(chunkReads()).toBe(2)
-      if (strategy === 'cursor') {
-        // close() ran once: the FETCH in flight was cancelled, so its own transaction ended with one
-        // rollback (after a kill, with nothing: the connection is gone and was destroyed)
-        const ends = t.queries.filter((sql) => /^(commit|rollback)/i.test(sql))
-        expect(ends).toEqual(exit.startsWith('break, then') ? [] : ['rollback'])
-      }
-      // the single connection serves the next query (one retry: after a kill, pg may hand out the dead client once)
-      const count = () => t.em.fork().count(Book)
-      expect(await within(5_000, count().catch(count), 'a query after the exit')).toBe(db.dataset.books.length)
-      await expectSettled(t.orm, db.url, db.name)
+describe.each(['keyset', 'cursor'] as const)(
+  "strategy '%s': the consumer leaves while a prefetch is in flight (pool of one)",
+  (strategy) => {
+    let t: TestOrm
+    let unhandled: ReturnType<typeof trackUnhandledRejections>
+    beforeEach(() => {
+      t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
+      unhandled = trackUnhandledRejections()
     })
-  }
-})
+    afterEach(async () => {
+      await t.close()
+    })
+
+    /** Statements that read a chunk: the seek query (keyset) or the FETCH (cursor). */
+    const chunkReads = (): number =>
+      t.queries.filter((sql) =>
+        strategy === 'cursor' ? /^fetch forward/i.test(sql) : sql.includes('pg_sleep') && /^select/i.test(sql),
+      ).length
+
+    async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+      await within(
+        5_000,
+        (async () => {
+          while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2))
+        })(),
+        what,
+      )
+    }
+
+    for (const exit of exits) {
+      it(`${exit}: no unhandled rejection, no leaked connection, no open transaction, the source closed once, nothing queried afterwards`, async () => {
+        const controller = new AbortController()
+        await using gate = await openQueryGate(db.url)
+        const firstChunkEnd = db.dataset.books.map((b) => b.id).sort((a, b) => a - b)[CHUNK - 1]!
+        const where = { ...slow, [raw(`(id <= ${firstChunkEnd} or ${gate.condition})`)]: true }
+        await gate.shut()
+        const iterator = t.em.aiterator(Book, {
+          where,
+          strategy,
+          chunkSize: CHUNK,
+          batchYieldSize: CHUNK,
+          prefetch: 1,
+          signal: controller.signal,
+        })
+        let batches = 0
+        const run = async (): Promise<void> => {
+          for await (const books of iterator) {
+            expect(books).toHaveLength(CHUNK)
+            batches++
+            // the read-ahead of the second chunk has been sent (and sleeps in the database)
+            await waitUntil(() => chunkReads() >= 2, 'the read-ahead query')
+            // keyset leaves its query in flight to finish: the gate opens shortly after the exit has begun
+            if (strategy === 'keyset' && !exit.startsWith('break, then')) setTimeout(() => void gate.open(), 50)
+            if (exit === 'throw') throw new Error('consumer failed')
+            if (exit === 'abort') controller.abort(new Error('stop requested'))
+            if (exit === 'return()') {
+              await iterator.return()
+              return
+            }
+            if (exit.startsWith('break, then')) expect(await gate.killWaiting()).toHaveLength(1)
+            if (exit !== 'abort') break
+          }
+        }
+        const outcome = await within(10_000, run(), `leaving a ${strategy} loop (${exit})`).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        await gate.open() // after the kill
+        if (exit === 'throw') expect((outcome as Error).message).toBe('consumer failed')
+        else if (exit === 'abort') expect((outcome as Error).message).toBe('stop requested')
+        // after a kill, the cursor's connection is destroyed unasked: a read nobody waits for is no news
+        else expect(outcome).toBeUndefined()
+        expect(batches).toBe(1)
+
+        await expectSettled(t.orm, db.url, db.name)
+        const queriesAfterExit = t.queries.length
+        expect(await unhandled.stop()).toEqual([])
+        expect(t.queries.length).toBe(queriesAfterExit) // nothing more is read once everything settled
+        // the first chunk and the one read ahead (the cursor's plain read sends it while creating the
+        // first chunk's entities, and the engine's prefetch takes it); none once the loop has left
+        expect(chunkReads()).toBe(2)
+        if (strategy === 'cursor') {
+          // close() ran once: the FETCH in flight was cancelled, so its own transaction ended with one
+          // rollback (after a kill, with nothing: the connection is gone and was destroyed)
+          const ends = t.queries.filter((sql) => /^(commit|rollback)/i.test(sql))
+          expect(ends).toEqual(exit.startsWith('break, then') ? [] : ['rollback'])
+        }
+        // the single connection serves the next query (one retry: after a kill, pg may hand out the dead client once)
+        const count = () => t.em.fork().count(Book)
+        expect(await within(5_000, count().catch(count), 'a query after the exit')).toBe(db.dataset.books.length)
+        await expectSettled(t.orm, db.url, db.name)
+      })
+    }
+  },
+)

@@ -5,7 +5,24 @@
  */
 import { seedEvents } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import { type Configuration, defineEntity, type EntityData, type EntityFactory, type EntityManager, type EntityMetadata, type EntityName, type EventArgs, helper, Hydrator, type MetadataStorage, ObjectHydrator, type Options, p, type Platform, Utils } from '@mikro-orm/core'
+import {
+  type Configuration,
+  defineEntity,
+  type EntityData,
+  type EntityFactory,
+  type EntityManager,
+  type EntityMetadata,
+  type EntityName,
+  type EventArgs,
+  helper,
+  Hydrator,
+  type MetadataStorage,
+  ObjectHydrator,
+  type Options,
+  p,
+  type Platform,
+  Utils,
+} from '@mikro-orm/core'
 import v8 from 'node:v8'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aiterator } from '../src/aiterator.js'
@@ -35,11 +52,29 @@ class CountingHydrator extends Hydrator {
     super(metadata, platform, config)
     this.#inner = new ObjectHydrator(metadata, platform, config)
   }
-  override hydrate<T extends object>(entity: T, meta: EntityMetadata<T>, data: EntityData<T>, factory: EntityFactory, type: 'full' | 'reference', newEntity?: boolean, convertCustomTypes?: boolean, schema?: string, parentSchema?: string): void {
+  override hydrate<T extends object>(
+    entity: T,
+    meta: EntityMetadata<T>,
+    data: EntityData<T>,
+    factory: EntityFactory,
+    type: 'full' | 'reference',
+    newEntity?: boolean,
+    convertCustomTypes?: boolean,
+    schema?: string,
+    parentSchema?: string,
+  ): void {
     CountingHydrator.calls += 1
     this.#inner.hydrate(entity, meta, data, factory, type, newEntity, convertCustomTypes, schema, parentSchema)
   }
-  override hydrateReference<T extends object>(entity: T, meta: EntityMetadata<T>, data: EntityData<T>, factory: EntityFactory, convertCustomTypes?: boolean, schema?: string, parentSchema?: string): void {
+  override hydrateReference<T extends object>(
+    entity: T,
+    meta: EntityMetadata<T>,
+    data: EntityData<T>,
+    factory: EntityFactory,
+    convertCustomTypes?: boolean,
+    schema?: string,
+    parentSchema?: string,
+  ): void {
     CountingHydrator.calls += 1
     this.#inner.hydrateReference(entity, meta, data, factory, convertCustomTypes, schema, parentSchema)
   }
@@ -76,12 +111,25 @@ async function rowsOf(entityName: EntityName<object>, where: object = {}): Promi
 }
 
 /** The entities of `rows` in a fresh fork, through MikroORM's factory or through entityCreator. */
-function createAll(entityName: EntityName<object>, rows: readonly object[], via: 'factory' | 'creator', prepare?: (fork: EntityManager) => void, refresh?: boolean, em = emFor(entityName)) {
+function createAll(
+  entityName: EntityName<object>,
+  rows: readonly object[],
+  via: 'factory' | 'creator',
+  prepare?: (fork: EntityManager) => void,
+  refresh?: boolean,
+  em = emFor(entityName),
+) {
   const fork = em.fork({ clear: true })
   prepare?.(fork)
-  const create = via === 'factory'
-    ? (row: object) => fork.getEntityFactory().create(entityName, row as never, { merge: true, convertCustomTypes: true, ...(refresh === undefined ? {} : { refresh }) })
-    : entityCreator(fork, entityName, refresh === undefined ? {} : { refresh })
+  const create =
+    via === 'factory'
+      ? (row: object) =>
+          fork.getEntityFactory().create(entityName, row as never, {
+            merge: true,
+            convertCustomTypes: true,
+            ...(refresh === undefined ? {} : { refresh }),
+          })
+      : entityCreator(fork, entityName, refresh === undefined ? {} : { refresh })
   return { fork, entities: rows.map((row) => create(row)) }
 }
 
@@ -128,7 +176,11 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
       const actual = createAll(entityName, rows, 'creator')
       expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
       expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
-      expect(actual.entities.filter((entity) => Object.getPrototypeOf(entity) !== Object.getPrototypeOf(expected.entities[0]))).toEqual([])
+      expect(
+        actual.entities.filter(
+          (entity) => Object.getPrototypeOf(entity) !== Object.getPrototypeOf(expected.entities[0]),
+        ),
+      ).toEqual([])
       // registered by the fork's own unit of work (what flushes them)
       expect(actual.entities.filter((entity) => helper(entity).__em !== actual.fork)).toEqual([])
       expect(expected.entities.filter((entity) => helper(entity).__em !== expected.fork)).toEqual([])
@@ -141,7 +193,9 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
 
   for (const [name, entityName] of cases) {
     it(`${name}: an entity already in the fork (a reference) and a row given twice are merged, as EntityFactory.create does`, async () => {
-      const key = helper(createAll(entityName, (await rowsOf(entityName)).slice(1, 2), 'factory').entities[0]!).getPrimaryKey()
+      const key = helper(
+        createAll(entityName, (await rowsOf(entityName)).slice(1, 2), 'factory').entities[0]!,
+      ).getPrimaryKey()
       const withReference = (fork: EntityManager) => void fork.getReference(entityName, key as never)
       // fresh rows for each path: merging may change the row it merges
       const twice = (rows: object[]) => [...rows, rows[0]!]
@@ -158,13 +212,17 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
     it(`an entity already loaded and edited in the fork, created again with refresh: ${refresh}, ends as with EntityFactory.create`, async () => {
       const rowsForEdit = await rowsOf(Book)
       const loadAndEdit = (fork: EntityManager) => {
-        const book = fork.getEntityFactory().create(Book, { ...rowsForEdit[0] } as never, { merge: true, convertCustomTypes: true }) as Book
+        const book = fork
+          .getEntityFactory()
+          .create(Book, { ...rowsForEdit[0] } as never, { merge: true, convertCustomTypes: true }) as Book
         book.title = 'Edited before the run'
       }
       const expected = createAll(Book, await rowsOf(Book), 'factory', loadAndEdit, refresh)
       const actual = createAll(Book, await rowsOf(Book), 'creator', loadAndEdit, refresh)
       // merged, the edit stays; refreshed, the row's value wins
-      expect((actual.entities[0] as Book).title).toBe(refresh ? (rowsForEdit[0] as Book).title : 'Edited before the run')
+      expect((actual.entities[0] as Book).title).toBe(
+        refresh ? (rowsForEdit[0] as Book).title : 'Edited before the run',
+      )
       expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
       expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
     })
@@ -184,26 +242,39 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
         expect(CountingHydrator.calls).toBe(factoryCalls)
         expect(actual.entities.map(describeEntity)).toEqual(expected.entities.map(describeEntity))
         expect(identityMap(actual.fork)).toEqual(identityMap(expected.fork))
-        expect(sharesAccessors(actual.entities[0]!, actual.entities[1]!, entityName === Event ? 'payload' : 'title')).toBe(true)
+        expect(
+          sharesAccessors(actual.entities[0]!, actual.entities[1]!, entityName === Event ? 'payload' : 'title'),
+        ).toBe(true)
       }
     })
   })
 
   it('with an onLoad listener, dispatchOnLoadEvent fires it once per created entity, as after EntityFactory.create', async () => {
     const loaded: string[] = []
-    await withOtherOrm({ subscribers: [{ getSubscribedEntities: () => [Event, Book], onLoad: (args: EventArgs<object>) => void loaded.push(`${args.entity.constructor.name}:${String((args.entity as { id: unknown }).id)}`) }] }, async (listening) => {
-      for (const entityName of [Event, Book] as EntityName<object>[]) {
-        const rows = await rowsOf(entityName)
-        const fired = async (via: 'factory' | 'creator') => {
-          const created = createAll(entityName, rows, via, undefined, undefined, listening.em)
-          await created.fork.getUnitOfWork().dispatchOnLoadEvent()
-          return { loaded: loaded.splice(0), described: created.entities.map(describeEntity) }
+    await withOtherOrm(
+      {
+        subscribers: [
+          {
+            getSubscribedEntities: () => [Event, Book],
+            onLoad: (args: EventArgs<object>) =>
+              void loaded.push(`${args.entity.constructor.name}:${String((args.entity as { id: unknown }).id)}`),
+          },
+        ],
+      },
+      async (listening) => {
+        for (const entityName of [Event, Book] as EntityName<object>[]) {
+          const rows = await rowsOf(entityName)
+          const fired = async (via: 'factory' | 'creator') => {
+            const created = createAll(entityName, rows, via, undefined, undefined, listening.em)
+            await created.fork.getUnitOfWork().dispatchOnLoadEvent()
+            return { loaded: loaded.splice(0), described: created.entities.map(describeEntity) }
+          }
+          const expected = await fired('factory')
+          expect(expected.loaded).toHaveLength(rows.length)
+          expect(await fired('creator')).toEqual(expected)
         }
-        const expected = await fired('factory')
-        expect(expected.loaded).toHaveLength(rows.length)
-        expect(await fired('creator')).toEqual(expected)
-      }
-    })
+      },
+    )
   })
 
   it('with forceUndefined, the snapshot has undefined for null columns, as with EntityFactory.create', async () => {
@@ -211,9 +282,14 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
       // books have a relation, devices none (their registrations take different paths in the creator)
       for (const entityName of [Book, Author, Event, Device] as EntityName<object>[]) {
         const rows = await rowsOf(entityName)
-        const expected = createAll(entityName, rows, 'factory', undefined, undefined, forcing.em).entities.map(describeEntity)
-        if (entityName === Book || entityName === Device) expect(expected.some((entity) => Object.values(entity.snapshot as object).includes(undefined))).toBe(true)
-        expect(createAll(entityName, rows, 'creator', undefined, undefined, forcing.em).entities.map(describeEntity)).toEqual(expected)
+        const expected = createAll(entityName, rows, 'factory', undefined, undefined, forcing.em).entities.map(
+          describeEntity,
+        )
+        if (entityName === Book || entityName === Device)
+          expect(expected.some((entity) => Object.values(entity.snapshot as object).includes(undefined))).toBe(true)
+        expect(
+          createAll(entityName, rows, 'creator', undefined, undefined, forcing.em).entities.map(describeEntity),
+        ).toEqual(expected)
       }
     })
   })
@@ -230,7 +306,10 @@ describe('entityCreator creates what EntityFactory.create creates', () => {
       book!.author = other!.author
       const changes = (fork: EntityManager) => {
         fork.getUnitOfWork().computeChangeSets()
-        return fork.getUnitOfWork().getChangeSets().map((c) => ({ entity: c.entity.constructor.name, pk: helper(c.entity).getPrimaryKey(), payload: c.payload }))
+        return fork
+          .getUnitOfWork()
+          .getChangeSets()
+          .map((c) => ({ entity: c.entity.constructor.name, pk: helper(c.entity).getPrimaryKey(), payload: c.payload }))
       }
       return [...changes(events.fork), ...changes(books.fork)]
     }
@@ -273,7 +352,8 @@ describe("the creator's entities keep V8's fast properties", () => {
     expect(loadedBefore).toHaveLength(20)
     for (const strategy of ['keyset', 'cursor'] as const) {
       const entities: object[] = []
-      for await (const batch of aiterator(t.em.fork(), Event, { strategy, chunkSize: 100, batchYieldSize: 50 })) entities.push(...batch)
+      for await (const batch of aiterator(t.em.fork(), Event, { strategy, chunkSize: 100, batchYieldSize: 50 }))
+        entities.push(...batch)
       expect(entities).toHaveLength(300)
       expect(entities.filter((entity) => !hasFastProperties(entity))).toEqual([])
     }
@@ -295,7 +375,11 @@ describe("the creator's entities keep V8's fast properties", () => {
     await withOtherOrm({}, async (other) => {
       const after = createAll(Book, await rowsOf(Book), 'creator')
       expect([...before.entities, ...after.entities].filter((entity) => !hasFastProperties(entity))).toEqual([])
-      expect(createAll(Book, await rowsOf(Book), 'creator', undefined, undefined, other.em).entities.filter((entity) => !hasFastProperties(entity))).toEqual([])
+      expect(
+        createAll(Book, await rowsOf(Book), 'creator', undefined, undefined, other.em).entities.filter(
+          (entity) => !hasFastProperties(entity),
+        ),
+      ).toEqual([])
     })
   })
 })

@@ -6,7 +6,15 @@
  * microseconds inside one millisecond, NULLs.
  */
 import { type Dialect, withConnection } from '@batchyield/test-fixtures'
-import { defineEntity, type EntityClass, type EntityManager, type MikroORM, type Options, p, Type } from '@mikro-orm/core'
+import {
+  defineEntity,
+  type EntityClass,
+  type EntityManager,
+  type MikroORM,
+  type Options,
+  p,
+  Type,
+} from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { expect } from 'vitest'
@@ -93,11 +101,21 @@ const ShapeSchema = defineEntity({
 export class Shape extends ShapeSchema.class {}
 ShapeSchema.setClass(Shape)
 
-const SquareSchema = defineEntity({ name: 'Square', extends: Shape, discriminatorValue: 'square', properties: { side: p.integer().nullable() } })
+const SquareSchema = defineEntity({
+  name: 'Square',
+  extends: Shape,
+  discriminatorValue: 'square',
+  properties: { side: p.integer().nullable() },
+})
 export class Square extends SquareSchema.class {}
 SquareSchema.setClass(Square)
 
-const CircleSchema = defineEntity({ name: 'Circle', extends: Shape, discriminatorValue: 'circle', properties: { radius: p.integer().nullable() } })
+const CircleSchema = defineEntity({
+  name: 'Circle',
+  extends: Shape,
+  discriminatorValue: 'circle',
+  properties: { radius: p.integer().nullable() },
+})
 export class Circle extends CircleSchema.class {}
 CircleSchema.setClass(Circle)
 
@@ -109,7 +127,10 @@ export function exactKeyEntities(dialect: Dialect) {
 
 /** MikroORM options for those entities on `dialect`. */
 export function exactKeyOptions(dialect: Dialect): Partial<Options> {
-  return { driver: dialect === 'postgres' ? PostgreSqlDriver : MariaDbDriver, entities: exactKeyEntities(dialect) } as Partial<Options>
+  return {
+    driver: dialect === 'postgres' ? PostgreSqlDriver : MariaDbDriver,
+    entities: exactKeyEntities(dialect),
+  } as Partial<Options>
 }
 
 /** The double one ulp away from `x` (up or down). */
@@ -131,9 +152,27 @@ export function nextFloat32(x: number, direction: 1 | -1): number {
 /** Rows of `key_rows`: each column cycles through its values with its own period, so ties differ from column to column. */
 export const KEY_ROW_COUNT = 41
 
-const doubles = [937.1679094620049, nextDouble(937.1679094620049, -1), nextDouble(937.1679094620049, 1), 0.1, 0.30000000000000004, 0.3, -5.5, 1e-300, null]
+const doubles = [
+  937.1679094620049,
+  nextDouble(937.1679094620049, -1),
+  nextDouble(937.1679094620049, 1),
+  0.1,
+  0.30000000000000004,
+  0.3,
+  -5.5,
+  1e-300,
+  null,
+]
 const floats = [0.3, nextFloat32(0.3, 1), nextFloat32(0.3, -1), 0.1, 16777216, 1.5, null]
-const decimals = ['12345678901234567890.0000000001', '12345678901234567890.0000000002', '12345678901234567890.0000000003', '0.1000000000', '0.1000000001', '-1', null]
+const decimals = [
+  '12345678901234567890.0000000001',
+  '12345678901234567890.0000000002',
+  '12345678901234567890.0000000003',
+  '0.1000000000',
+  '0.1000000001',
+  '-1',
+  null,
+]
 const moods = ['zeta', 'alpha', 'mid', null, 'alpha']
 const docs = ['{"a": 1}', '[1, 2]', '"text"', '3', '{"a": 10}', 'null', null, '{"b": {"c": [true]}}']
 const flags = [0, 1, null, 1]
@@ -151,25 +190,43 @@ export async function seedExactKeys(orm: MikroORM, dialect: Dialect, url: string
       const i = id - 1
       if (dialect === 'mariadb') {
         const flag = flags[i % flags.length]
-        await c.query(`insert into key_rows (id, mood, ratio, measure, amount, doc, flag, at) values (?, ?, ?, ?, ?, ?, ${flag === null ? 'NULL' : `b'${flag}'`}, ?)`, [
-          id,
-          moods[i % moods.length],
-          floats[i % floats.length],
-          doubles[i % doubles.length],
-          decimals[i % decimals.length],
-          docs[i % docs.length],
-          at(i),
-        ])
+        await c.query(
+          `insert into key_rows (id, mood, ratio, measure, amount, doc, flag, at) values (?, ?, ?, ?, ?, ?, ${flag === null ? 'NULL' : `b'${flag}'`}, ?)`,
+          [
+            id,
+            moods[i % moods.length],
+            floats[i % floats.length],
+            doubles[i % doubles.length],
+            decimals[i % decimals.length],
+            docs[i % docs.length],
+            at(i),
+          ],
+        )
       } else {
         // json keeps its text as written: the same document spelled two ways is two rows
-        const doc = docs[i % docs.length] === null ? null : i % 3 === 0 ? docs[i % docs.length]!.replace(': ', ':') : docs[i % docs.length]
+        const doc =
+          docs[i % docs.length] === null
+            ? null
+            : i % 3 === 0
+              ? docs[i % docs.length]!.replace(': ', ':')
+              : docs[i % docs.length]
         const ratio = [...floats, 'NaN', 'Infinity', '-Infinity'][i % (floats.length + 3)]
-        await c.query(`insert into key_rows (id, amount, doc, docb, measure, ratio) values ($1, $2, $3, $4, $5, $6)`, [id, decimals[i % decimals.length], doc, doc, doubles[i % doubles.length], ratio])
+        await c.query(`insert into key_rows (id, amount, doc, docb, measure, ratio) values ($1, $2, $3, $4, $5, $6)`, [
+          id,
+          decimals[i % decimals.length],
+          doc,
+          doc,
+          doubles[i % doubles.length],
+          ratio,
+        ])
       }
     }
     const p = (n: number): string => (dialect === 'postgres' ? `$${n}` : '?')
     for (let id = 1; id <= 13; id++) {
-      await c.query(`insert into shapes (id, name, kind, side, radius) values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)})`, [id, `shape ${id}`, id % 3 === 0 ? 'square' : 'circle', id, id])
+      await c.query(
+        `insert into shapes (id, name, kind, side, radius) values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)})`,
+        [id, `shape ${id}`, id % 3 === 0 ? 'square' : 'circle', id, id],
+      )
     }
     if (dialect === 'postgres') {
       for (let id = 1; id <= 9; id++) await c.query(`insert into codes (id, code) values ($1, $2)`, [id, `abc${id}`])
@@ -185,11 +242,21 @@ export const CHUNK_SIZES = [1, 2, 3, 7] as const
  * em.find's order, for every chunk size of {@link CHUNK_SIZES}. Each run is bounded by a limit, so a
  * seek that repeats rows shows up as a wrong sequence instead of a hang.
  */
-export async function expectKeysetEqualsFind(em: EntityManager, entity: EntityClass<object>, orderBy: Record<string, string>): Promise<void> {
+export async function expectKeysetEqualsFind(
+  em: EntityManager,
+  entity: EntityClass<object>,
+  orderBy: Record<string, string>,
+): Promise<void> {
   const expected = (await em.fork().find(entity, {}, { orderBy: withTieBreaker(orderBy, ['id']) as never })).map(pkOf)
   expect(expected.length).toBeGreaterThan(5)
   for (const chunkSize of CHUNK_SIZES) {
-    const run = em.aiterator(entity, { orderBy: orderBy as never, strategy: 'keyset', chunkSize, batchYieldSize: 4, limit: expected.length + 10 })
+    const run = em.aiterator(entity, {
+      orderBy: orderBy as never,
+      strategy: 'keyset',
+      chunkSize,
+      batchYieldSize: 4,
+      limit: expected.length + 10,
+    })
     expect((await collectBatches(run)).flat().map(pkOf), `chunkSize ${chunkSize}`).toEqual(expected)
   }
 }

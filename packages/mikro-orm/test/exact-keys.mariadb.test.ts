@@ -6,7 +6,15 @@
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import '../src/index.js'
-import { Circle, exactKeyOptions, expectKeysetEqualsFind, MariaKeyRow, seedExactKeys, Shape, Square } from './exact-keys-entities.js'
+import {
+  Circle,
+  exactKeyOptions,
+  expectKeysetEqualsFind,
+  MariaKeyRow,
+  seedExactKeys,
+  Shape,
+  Square,
+} from './exact-keys-entities.js'
 import { collectBatches, openOrm, pkOf, type TestOrm, withTieBreaker } from './support.js'
 
 describe('MariaDB: keyset sort keys whose hydrated value is not what the database compares', () => {
@@ -39,18 +47,35 @@ describe('MariaDB: keyset sort keys whose hydrated value is not what the databas
   it('the hydrated values really are lossy: DECIMAL neighbours hydrate equal, FLOAT and DOUBLE differ from the stored value', async () => {
     const rows = await t.em.fork().find(MariaKeyRow, { id: { $lte: 3 } }, { orderBy: { id: 'asc' } })
     expect(rows[0]!.amount).toBe(rows[1]!.amount) // …0001 and …0002 beyond a double's precision
-    const [stored] = await t.em.getConnection().execute<{ ratio: string; measure: string }[]>('select cast(cast(ratio as double) as char) as ratio, cast(measure as char) as measure from key_rows where id = 1')
+    const [stored] = await t.em
+      .getConnection()
+      .execute<{ ratio: string; measure: string }[]>(
+        'select cast(cast(ratio as double) as char) as ratio, cast(measure as char) as measure from key_rows where id = 1',
+      )
     expect(String(rows[0]!.ratio)).not.toBe(stored!.ratio)
     expect(String(rows[0]!.measure)).not.toBe(stored!.measure)
   })
 
   it('a resume token taken inside a run of ties on any of these keys resumes exactly', async () => {
     for (const [, property] of keys) {
-      const options = { orderBy: { [property]: 'asc' } as never, strategy: 'keyset', chunkSize: 2, batchYieldSize: 3 } as const
+      const options = {
+        orderBy: { [property]: 'asc' } as never,
+        strategy: 'keyset',
+        chunkSize: 2,
+        batchYieldSize: 3,
+      } as const
       const tokens: string[] = []
-      const full = (await collectBatches(t.em.aiterator(MariaKeyRow, { ...options, onProgress: (p) => tokens.push(p.cursor!) }))).flat().map(pkOf)
+      const full = (
+        await collectBatches(t.em.aiterator(MariaKeyRow, { ...options, onProgress: (p) => tokens.push(p.cursor!) }))
+      )
+        .flat()
+        .map(pkOf)
       for (const at of [0, 4, 9]) {
-        const rest = (await collectBatches(t.em.aiterator(MariaKeyRow, { ...options, after: tokens[at], limit: full.length }))).flat().map(pkOf)
+        const rest = (
+          await collectBatches(t.em.aiterator(MariaKeyRow, { ...options, after: tokens[at], limit: full.length }))
+        )
+          .flat()
+          .map(pkOf)
         expect([...full.slice(0, (at + 1) * 3), ...rest], `${property} after batch ${at + 1}`).toEqual(full)
       }
     }
@@ -60,7 +85,14 @@ describe('MariaDB: keyset sort keys whose hydrated value is not what the databas
     const exactReads = (): number => t.queries.filter((sql) => sql.includes('__exact0')).length
     const before = exactReads()
     let chunks = 0
-    await collectBatches(t.em.aiterator(MariaKeyRow, { orderBy: { amount: 'desc' }, chunkSize: 7, batchYieldSize: 7, onProgress: (p) => (chunks = p.chunks) }))
+    await collectBatches(
+      t.em.aiterator(MariaKeyRow, {
+        orderBy: { amount: 'desc' },
+        chunkSize: 7,
+        batchYieldSize: 7,
+        onProgress: (p) => (chunks = p.chunks),
+      }),
+    )
     expect(chunks).toBe(6)
     expect(exactReads() - before).toBe(chunks)
     await collectBatches(t.em.aiterator(MariaKeyRow, { orderBy: { id: 'desc' }, chunkSize: 7, batchYieldSize: 7 }))
@@ -71,7 +103,9 @@ describe('MariaDB: keyset sort keys whose hydrated value is not what the databas
     for (const direction of ['asc', 'desc'] as const) {
       it(`Shape by kind ${direction} (ENUM('square','circle'): square sorts first)`, async () => {
         await expectKeysetEqualsFind(t.em, Shape, { kind: direction })
-        const first = (await t.em.fork().find(Shape, {}, { orderBy: withTieBreaker({ kind: 'asc' }, ['id']) as never }))[0]!
+        const first = (
+          await t.em.fork().find(Shape, {}, { orderBy: withTieBreaker({ kind: 'asc' }, ['id']) as never })
+        )[0]!
         expect(first).toBeInstanceOf(Square)
       })
       it(`Circle (a subclass: kind = 'circle' is added to every chunk query) by kind then name ${direction}`, async () => {

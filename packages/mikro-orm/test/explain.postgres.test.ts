@@ -48,7 +48,9 @@ describe('PostgreSQL seek queries are ordered index ranges on the (column, id) i
         await c.query('set enable_bitmapscan = off')
         await c.query('set enable_sort = off')
         for (const [sql, params] of seeks) {
-          const rows = await c.query<{ 'QUERY PLAN': string }>(`explain ${t.em.getPlatform().formatQuery(sql, [...params])}`)
+          const rows = await c.query<{ 'QUERY PLAN': string }>(
+            `explain ${t.em.getPlatform().formatQuery(sql, [...params])}`,
+          )
           const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
           expect(plan, sql).toMatch(new RegExp(`Index Scan( Backward)? using ${index}`))
           expect(plan, sql).toMatch(/Index Cond: /)

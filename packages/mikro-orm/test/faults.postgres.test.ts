@@ -1,4 +1,10 @@
-import { listSessions, openQueryGate, quoteIdentifier, terminateSessions, withConnection } from '@batchyield/test-fixtures'
+import {
+  listSessions,
+  openQueryGate,
+  quoteIdentifier,
+  terminateSessions,
+  withConnection,
+} from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { ConnectionException, DriverException, raw } from '@mikro-orm/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -27,7 +33,13 @@ describe('the database session is killed mid-iteration (pg_terminate_backend), p
     let token: string | undefined
     let killed = 0
     const run = async (after?: string): Promise<void> => {
-      for await (const books of t.em.aiterator(Book, { chunkSize: 50, batchYieldSize: 50, prefetch: 0, after, onProgress: (p) => (token = p.cursor) })) {
+      for await (const books of t.em.aiterator(Book, {
+        chunkSize: 50,
+        batchYieldSize: 50,
+        prefetch: 0,
+        after,
+        onProgress: (p) => (token = p.cursor),
+      })) {
         ids.push(...books.map(pkOf))
         if (killed === 0) killed = (await terminateSessions(db.url)).length
       }
@@ -44,7 +56,9 @@ describe('the database session is killed mid-iteration (pg_terminate_backend), p
       )
       if (failure === undefined) break
       expect(failure).toBeInstanceOf(ConnectionException) // a DriverException, with the driver's error as its cause
-      expect((failure as Error).message).toMatch(/^The keyset strategy lost its database connection while reading the chunk after \d+ rows .*terminat.*run again with after set to the last onProgress cursor/s)
+      expect((failure as Error).message).toMatch(
+        /^The keyset strategy lost its database connection while reading the chunk after \d+ rows .*terminat.*run again with after set to the last onProgress cursor/s,
+      )
       expect((failure as Error).cause).toBeInstanceOf(Error)
       expect(attempts).toBeLessThan(3)
     }
@@ -65,16 +79,29 @@ describe('keyset: the session is killed while a chunk query runs', () => {
       let token: string | undefined
       const run = async (after?: string, kill = false): Promise<void> => {
         let killed = false
-        for await (const books of t.em.aiterator(Book, { where: gated, chunkSize: 20, batchYieldSize: 20, prefetch: 1, after, retries: 0, onProgress: (p) => (token = p.cursor) })) {
+        for await (const books of t.em.aiterator(Book, {
+          where: gated,
+          chunkSize: 20,
+          batchYieldSize: 20,
+          prefetch: 1,
+          after,
+          retries: 0,
+          onProgress: (p) => (token = p.cursor),
+        })) {
           ids.push(...books.map(pkOf))
           if (!kill || killed) continue
           // the read-ahead may have finished before the gate shut: then the next one waits at it
           killed = (await gate.killWaiting()).length > 0
         }
       }
-      const error = await within(15_000, run(undefined, true), 'a keyset run across a killed session').then(() => undefined, (e: unknown) => e)
+      const error = await within(15_000, run(undefined, true), 'a keyset run across a killed session').then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       expect(error).toBeInstanceOf(ConnectionException)
-      expect((error as Error).message).toMatch(/^The keyset strategy lost its database connection while reading the chunk after \d+ rows .*terminat.*run again with after set to the last onProgress cursor/s)
+      expect((error as Error).message).toMatch(
+        /^The keyset strategy lost its database connection while reading the chunk after \d+ rows .*terminat.*run again with after set to the last onProgress cursor/s,
+      )
       expect((error as Error).cause).toBeInstanceOf(Error)
       expect(ids.length).toBeGreaterThanOrEqual(20)
       expect(ids.length).toBeLessThan(db.dataset.books.length)
@@ -82,7 +109,10 @@ describe('keyset: the session is killed while a chunk query runs', () => {
       // Resume as the message says. pg may hand out the killed client once more before it notices
       // the connection is gone: that attempt fails with the same error, and the next one resumes.
       for (let attempt = 1; ; attempt++) {
-        const again = await within(30_000, run(token), 'the resumed run').then(() => undefined, (e: unknown) => e)
+        const again = await within(30_000, run(token), 'the resumed run').then(
+          () => undefined,
+          (e: unknown) => e,
+        )
         if (again === undefined) break
         expect(again).toBeInstanceOf(ConnectionException)
         expect(attempt).toBeLessThan(3)
@@ -111,7 +141,13 @@ describe('cursor: the database session is killed mid-run (pg_terminate_backend),
   async function killedRun(prefetch: number): Promise<{ error: unknown; batches: number }> {
     let batches = 0
     const run = (async () => {
-      for await (const books of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 20, batchYieldSize: 20, prefetch, populate: ['author'] })) {
+      for await (const books of t.em.aiterator(Book, {
+        strategy: 'cursor',
+        chunkSize: 20,
+        batchYieldSize: 20,
+        prefetch,
+        populate: ['author'],
+      })) {
         expect(books).toHaveLength(20)
         if (++batches === 1) expect(await terminateSessions(db.url)).toHaveLength(1)
       }
@@ -135,9 +171,14 @@ describe('cursor: the database session is killed mid-run (pg_terminate_backend),
       // the dead connection went back to the pool, which dropped it: the pool of one works again
       expect(await within(5_000, t.em.fork().count(Book), 'a query after the fault')).toBe(db.dataset.books.length)
       const ids: string[] = []
-      await within(10_000, (async () => {
-        for await (const books of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 50, batchYieldSize: 50 })) ids.push(...books.map(pkOf))
-      })(), 'the next cursor run')
+      await within(
+        10_000,
+        (async () => {
+          for await (const books of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 50, batchYieldSize: 50 }))
+            ids.push(...books.map(pkOf))
+        })(),
+        'the next cursor run',
+      )
       expect(ids).toHaveLength(db.dataset.books.length)
       expect(new Set(ids).size).toBe(ids.length)
       expect(await idleInTransaction(db.url, db.name)).toBe(0)
@@ -186,7 +227,11 @@ describe('inside em.transactional, the session is killed mid-run', () => {
 
 describe('cursor: server timeouts during a run, pool of one', () => {
   /** Sets a PostgreSQL setting for new sessions of the test database while `work` runs. */
-  async function withDatabaseSetting(setting: 'statement_timeout' | 'idle_in_transaction_session_timeout', value: string, work: () => Promise<void>): Promise<void> {
+  async function withDatabaseSetting(
+    setting: 'statement_timeout' | 'idle_in_transaction_session_timeout',
+    value: string,
+    work: () => Promise<void>,
+  ): Promise<void> {
     const database = quoteIdentifier('postgres', db.name)
     await withConnection(db.url, (c) => c.query(`alter database ${database} set ${setting} = '${value}'`))
     try {
@@ -202,11 +247,19 @@ describe('cursor: server timeouts during a run, pool of one', () => {
       try {
         let batches = 0
         const run = (async () => {
-          for await (const _ of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 20, batchYieldSize: 20, prefetch: 0 })) {
+          for await (const _ of t.em.aiterator(Book, {
+            strategy: 'cursor',
+            chunkSize: 20,
+            batchYieldSize: 20,
+            prefetch: 0,
+          })) {
             if (++batches === 1) await new Promise((resolve) => setTimeout(resolve, 1_000))
           }
         })()
-        const error = await within(10_000, run, 'a cursor run across an idle-in-transaction timeout').then(() => undefined, (e: unknown) => e)
+        const error = await within(10_000, run, 'a cursor run across an idle-in-transaction timeout').then(
+          () => undefined,
+          (e: unknown) => e,
+        )
         expect(error).toBeInstanceOf(ConnectionException)
         expect(((error as Error).cause as Error).message).toMatch(/idle-in-transaction timeout|terminat|not queryable/i)
         expect(batches).toBe(1)
@@ -226,9 +279,17 @@ describe('cursor: server timeouts during a run, pool of one', () => {
         // every row costs 50 ms to read, so fetching a chunk of 20 outlasts the timeout
         const slow = { [raw('pg_sleep(0.05) is not null')]: true }
         const run = (async () => {
-          for await (const _ of t.em.aiterator(Book, { where: slow, strategy: 'cursor', chunkSize: 20, batchYieldSize: 20 }));
+          for await (const _ of t.em.aiterator(Book, {
+            where: slow,
+            strategy: 'cursor',
+            chunkSize: 20,
+            batchYieldSize: 20,
+          }));
         })()
-        const error = await within(10_000, run, 'a cursor run across a statement timeout').then(() => undefined, (e: unknown) => e)
+        const error = await within(10_000, run, 'a cursor run across a statement timeout').then(
+          () => undefined,
+          (e: unknown) => e,
+        )
         expect(error).toBeInstanceOf(DriverException)
         expect((error as Error).message).toMatch(/statement timeout/)
         expect(await within(5_000, t.em.fork().count(Book), 'a query after the fault')).toBe(db.dataset.books.length)

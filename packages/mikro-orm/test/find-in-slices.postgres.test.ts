@@ -14,7 +14,13 @@ let onEventInit: (() => void) | undefined
 let orm: MikroORM
 beforeAll(async () => {
   await seedEvents(db.url, 1_000)
-  orm = new MikroORM({ driver: PostgreSqlDriver, entities: [...entities, EventSchema], clientUrl: db.url, pool: { min: 0, max: 2 }, allowGlobalContext: true })
+  orm = new MikroORM({
+    driver: PostgreSqlDriver,
+    entities: [...entities, EventSchema],
+    clientUrl: db.url,
+    pool: { min: 0, max: 2 },
+    allowGlobalContext: true,
+  })
   orm.em.addFilter({ name: 'wellRated', cond: { rating: { $gte: 3 } }, entity: [Book], default: false })
   const onLoad: EventSubscriber<Book> = {
     getSubscribedEntities: () => [Book],
@@ -35,8 +41,18 @@ async function loadBoth(entityName: EntityName<object>, where: object, options: 
 }
 
 const cases: [string, EntityName<object>, object, Record<string, unknown>][] = [
-  ['events (JSON, bigint, decimal, uuid, timestamptz, boolean), more rows than one slice', Event, {}, { orderBy: [{ id: 'asc' }] }],
-  ['events with a where and a descending order', Event, { kind: { $in: ['click', 'view'] } }, { orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }], limit: 700 }],
+  [
+    'events (JSON, bigint, decimal, uuid, timestamptz, boolean), more rows than one slice',
+    Event,
+    {},
+    { orderBy: [{ id: 'asc' }] },
+  ],
+  [
+    'events with a where and a descending order',
+    Event,
+    { kind: { $in: ['click', 'view'] } },
+    { orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }], limit: 700 },
+  ],
   ['books: many-to-one references, a nullable timestamp, decimals', Book, {}, { orderBy: [{ id: 'asc' }] }],
   ['books with a filter enabled', Book, {}, { orderBy: [{ id: 'asc' }], filters: { wellRated: true } }],
   ['books with fields', Book, { rating: { $gt: 1 } }, { orderBy: [{ id: 'asc' }], fields: ['title', 'rating'] }],
@@ -47,7 +63,12 @@ const cases: [string, EntityName<object>, object, Record<string, unknown>][] = [
   ['countries (bigint as bigint, text primary key)', Country, {}, { orderBy: [{ code: 'asc' }] }],
   ['authors (a one-to-many collection, not populated)', Author, {}, { orderBy: [{ id: 'asc' }], limit: 5 }],
   // the join repeats a book per matching tag: a repeat is merged into the entity already created
-  ['books by a condition on a to-many relation, nothing populated', Book, { tags: { id: { $lte: 10 } } }, { orderBy: [{ rating: 'asc' }, { id: 'asc' }] }],
+  [
+    'books by a condition on a to-many relation, nothing populated',
+    Book,
+    { tags: { id: { $lte: 10 } } },
+    { orderBy: [{ rating: 'asc' }, { id: 'asc' }] },
+  ],
 ]
 
 describe('findInSlices produces exactly what em.find produces', () => {
@@ -61,7 +82,11 @@ describe('findInSlices produces exactly what em.find produces', () => {
   }
 
   it('populate (and anything else em.find does beyond a plain read) goes through em.find itself: same result', async () => {
-    const { expected, actual, viaFind, viaSlices } = await loadBoth(Book, {}, { orderBy: [{ id: 'asc' }], populate: ['author', 'tags'] })
+    const { expected, actual, viaFind, viaSlices } = await loadBoth(
+      Book,
+      {},
+      { orderBy: [{ id: 'asc' }], populate: ['author', 'tags'] },
+    )
     expect(actual.map(describeEntity)).toEqual(expected.map(describeEntity))
     expect(identityMap(viaSlices)).toEqual(identityMap(viaFind))
   })

@@ -70,20 +70,36 @@ function chunkRows(rows: number): number[] {
 }
 
 /** em.find in a fresh fork, in aiterator's order (the primary key appended). */
-async function reference(entity: EntityName<object>, options: { orderBy?: object; populate?: string[] } = {}): Promise<object[]> {
+async function reference(
+  entity: EntityName<object>,
+  options: { orderBy?: object; populate?: string[] } = {},
+): Promise<object[]> {
   const meta = t.em.getMetadata(entity)
-  return t.em.fork({ clear: true }).find(entity, {}, { ...options, orderBy: withTieBreaker(options.orderBy, meta.primaryKeys, meta.orderBy) } as never)
+  return t.em
+    .fork({ clear: true })
+    .find(entity, {}, { ...options, orderBy: withTieBreaker(options.orderBy, meta.primaryKeys, meta.orderBy) } as never)
 }
 
 /** Runs em.aiterator and returns its entities and the statements it sent. */
-async function run(entity: EntityName<object>, options: Record<string, unknown>): Promise<{ entities: object[]; statements: Statement[] }> {
+async function run(
+  entity: EntityName<object>,
+  options: Record<string, unknown>,
+): Promise<{ entities: object[]; statements: Statement[] }> {
   sent.length = 0
-  const batches = await collectBatches(t.em.aiterator(entity, { chunkSize: CHUNK, batchYieldSize: BATCH, ...WHOLE_CHUNKS, ...options } as never) as AsyncIterable<object[]>)
+  const batches = await collectBatches(
+    t.em.aiterator(entity, {
+      chunkSize: CHUNK,
+      batchYieldSize: BATCH,
+      ...WHOLE_CHUNKS,
+      ...options,
+    } as never) as AsyncIterable<object[]>,
+  )
   return { entities: batches.flat(), statements: [...sent] }
 }
 
 /** The statements reading `table`'s rows by the chunk's seek, not by a list of keys (populate's and the exact sort values' reads are bounded by their keys). */
-const chunkReads = (statements: readonly Statement[], table: string) => statements.filter(({ sql }) => /^select/i.test(sql) && sql.includes(`from "${table}"`) && !/ in \(/.test(sql))
+const chunkReads = (statements: readonly Statement[], table: string) =>
+  statements.filter(({ sql }) => /^select/i.test(sql) && sql.includes(`from "${table}"`) && !/ in \(/.test(sql))
 
 /** A statement's LIMIT, literal or the parameter it is bound to; undefined without one. */
 function limitOf({ sql, params }: Statement): number | undefined {
@@ -95,7 +111,10 @@ function limitOf({ sql, params }: Statement): number | undefined {
 
 /** Each keyset chunk is one SELECT with the LIMIT the engine asked for: the first batch, then the chunk size. */
 function expectBoundedKeysetReads(reads: readonly Statement[], rows: number): void {
-  expect(reads.filter((read) => limitOf(read) === undefined).map(({ sql }) => sql), 'reads without a LIMIT').toEqual([])
+  expect(
+    reads.filter((read) => limitOf(read) === undefined).map(({ sql }) => sql),
+    'reads without a LIMIT',
+  ).toEqual([])
   const limits = reads.map(limitOf)
   for (const limit of limits) expect(limit).toBeLessThanOrEqual(CHUNK)
   expect(limits).toEqual(requestSizes(rows))
@@ -135,9 +154,21 @@ describe('on the MikroORM it was tested on, the fast paths are taken', () => {
 
 describe('the public paths give the same entities as the fast paths and em.find', () => {
   const cases = [
-    { name: 'events (a plain read), keyset', entity: Event, options: { orderBy: { occurredAt: 'desc' }, strategy: 'keyset' } },
-    { name: 'events (a plain read), cursor', entity: Event, options: { orderBy: { occurredAt: 'desc' }, strategy: 'cursor' } },
-    { name: 'books with their author and tags, keyset', entity: Book, options: { orderBy: { rating: 'desc' }, populate: ['author', 'tags'], strategy: 'keyset' } },
+    {
+      name: 'events (a plain read), keyset',
+      entity: Event,
+      options: { orderBy: { occurredAt: 'desc' }, strategy: 'keyset' },
+    },
+    {
+      name: 'events (a plain read), cursor',
+      entity: Event,
+      options: { orderBy: { occurredAt: 'desc' }, strategy: 'cursor' },
+    },
+    {
+      name: 'books with their author and tags, keyset',
+      entity: Book,
+      options: { orderBy: { rating: 'desc' }, populate: ['author', 'tags'], strategy: 'keyset' },
+    },
   ] as const
 
   for (const c of cases) {
@@ -161,7 +192,10 @@ describe('the public paths give the same entities as the fast paths and em.find'
         const declares = slow.statements.filter(({ sql }) => /^declare /i.test(sql))
         expect(declares).toHaveLength(1)
         expect(declares[0]!.sql).toMatch(/^declare \S+ no scroll cursor for select "e0"\."id" from "events"/i)
-        const fetches = slow.statements.map(({ sql }) => /^fetch forward (\d+) /i.exec(sql)?.[1]).filter((n) => n !== undefined).map(Number)
+        const fetches = slow.statements
+          .map(({ sql }) => /^fetch forward (\d+) /i.exec(sql)?.[1])
+          .filter((n) => n !== undefined)
+          .map(Number)
         expect(fetches[0]).toBe(Math.min(BATCH, CHUNK))
         for (const size of fetches) expect(size).toBeLessThanOrEqual(CHUNK)
         // one em.find per chunk, by that chunk's keys: the first batch's, then the chunk size's
@@ -176,7 +210,9 @@ describe('the public paths give the same entities as the fast paths and em.find'
 describe('guards: a fast path that would not be in effect is not taken', () => {
   it("a prepareOptions() that drops the chunk's limit sends the chunk through em.find instead: same entities, every read bounded", async () => {
     const expected = (await reference(Event, { orderBy: { occurredAt: 'asc' } })).map(describeEntity)
-    const prototype = EntityManager.prototype as unknown as { prepareOptions(options: Record<string, unknown>): Record<string, unknown> }
+    const prototype = EntityManager.prototype as unknown as {
+      prepareOptions(options: Record<string, unknown>): Record<string, unknown>
+    }
     const original = prototype.prepareOptions
     // only the adapter's own call is changed (em.find's own keeps its limit, as MikroORM would)
     let dropped = 0
@@ -196,7 +232,7 @@ describe('guards: a fast path that would not be in effect is not taken', () => {
 })
 
 describe('internals with no public equivalent: UnsupportedMikroOrmError before any query', () => {
-  it("a QueryBuilder without its state getter: qb.aiterator() throws naming it, and sends nothing", () => {
+  it('a QueryBuilder without its state getter: qb.aiterator() throws naming it, and sends nothing', () => {
     const qb = (t.em.fork() as SqlEntityManager).createQueryBuilder(Book, 'b').select('*')
     const prototype = Object.getPrototypeOf(qb) as object
     const descriptor = Object.getOwnPropertyDescriptor(prototype, 'state')!
@@ -218,7 +254,9 @@ describe('internals with no public equivalent: UnsupportedMikroOrmError before a
     Object.defineProperty(qb, 'entityManager', { value: em })
     sent.length = 0
     expect(() => aiteratorOf(qb)).toThrow(UnsupportedMikroOrmError)
-    expect(() => aiteratorOf(qb)).toThrow(/does not keep its EntityManager in the field 'em'.*Supported and tested: MikroORM 7\.2/)
+    expect(() => aiteratorOf(qb)).toThrow(
+      /does not keep its EntityManager in the field 'em'.*Supported and tested: MikroORM 7\.2/,
+    )
     expect(sent).toEqual([])
   })
 })
@@ -226,12 +264,17 @@ describe('internals with no public equivalent: UnsupportedMikroOrmError before a
 describe('objectQueryKeys: Utils.getObjectQueryKeys, or the same keys where MikroORM has none (6.x)', () => {
   it('string keys and raw() fragment keys, enumerable ones only, in order', () => {
     const fragment = raw('lower(name)')
-    const order = { rating: 'desc', [fragment as unknown as string]: 'asc', id: 'asc' } as Record<string | symbol, unknown>
+    const order = { rating: 'desc', [fragment as unknown as string]: 'asc', id: 'asc' } as Record<
+      string | symbol,
+      unknown
+    >
     Object.defineProperty(order, 'hidden', { value: 'asc', enumerable: false })
     const own = objectQueryKeys(order)
     expect(own.filter((key) => typeof key === 'string')).toEqual(['rating', 'id'])
     expect(own.some((key) => typeof key === 'symbol' && RawQueryFragment.isKnownFragmentSymbol(key))).toBe(true)
-    vi.spyOn(Utils as unknown as { getObjectQueryKeys: unknown }, 'getObjectQueryKeys', 'get').mockReturnValue(undefined)
+    vi.spyOn(Utils as unknown as { getObjectQueryKeys: unknown }, 'getObjectQueryKeys', 'get').mockReturnValue(
+      undefined,
+    )
     expect(objectQueryKeys(order)).toEqual(own)
   })
 })

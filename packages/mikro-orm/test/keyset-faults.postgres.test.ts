@@ -21,29 +21,40 @@ afterEach(async () => {
 
 const allIds = () => db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
 const idsOf = (batch: object[]) => batch.map((b) => (b as { id: number }).id)
-const chunkSelects = () => (t?.queries ?? []).filter((sql) => sql.startsWith('select') && sql.includes('"books"') && sql.includes('limit'))
+const chunkSelects = () =>
+  (t?.queries ?? []).filter((sql) => sql.startsWith('select') && sql.includes('"books"') && sql.includes('limit'))
 
 describe('keyset rides out a lost connection', () => {
   for (const prefetch of [0, 1]) {
-    it(`prefetch ${prefetch}: killed while a chunk's query runs, five runs out of five: the read is retried and every row comes exactly once`, { timeout: 60_000 }, async () => {
-      t = openOrm('postgres', db.url)
-      let kills = 0
-      for (let trial = 0; trial < 5; trial++) {
-        await using gate = await openQueryGate(db.url)
-        const where = { [raw(gate.condition)]: true }
-        const ids: number[] = []
-        let killed: Promise<number[]> | undefined
-        for await (const batch of t.em.aiterator(Book, { where, strategy: 'keyset', chunkSize: 20, batchYieldSize: 20, prefetch })) {
-          ids.push(...idsOf(batch))
-          // not awaited: with prefetch 0 the next read starts only once this body returns
-          if (ids.length === 20 * (1 + trial)) killed = gate.killWaiting(5000).finally(() => gate.open())
+    it(
+      `prefetch ${prefetch}: killed while a chunk's query runs, five runs out of five: the read is retried and every row comes exactly once`,
+      { timeout: 60_000 },
+      async () => {
+        t = openOrm('postgres', db.url)
+        let kills = 0
+        for (let trial = 0; trial < 5; trial++) {
+          await using gate = await openQueryGate(db.url)
+          const where = { [raw(gate.condition)]: true }
+          const ids: number[] = []
+          let killed: Promise<number[]> | undefined
+          for await (const batch of t.em.aiterator(Book, {
+            where,
+            strategy: 'keyset',
+            chunkSize: 20,
+            batchYieldSize: 20,
+            prefetch,
+          })) {
+            ids.push(...idsOf(batch))
+            // not awaited: with prefetch 0 the next read starts only once this body returns
+            if (ids.length === 20 * (1 + trial)) killed = gate.killWaiting(5000).finally(() => gate.open())
+          }
+          // a read that got past the gate before it shut is not killed (under load, now and then)
+          kills += (await killed)?.length ?? 0
+          expect(ids, `trial ${trial}`).toEqual(allIds())
         }
-        // a read that got past the gate before it shut is not killed (under load, now and then)
-        kills += (await killed)?.length ?? 0
-        expect(ids, `trial ${trial}`).toEqual(allIds())
-      }
-      expect(kills).toBeGreaterThanOrEqual(3)
-    })
+        expect(kills).toBeGreaterThanOrEqual(3)
+      },
+    )
   }
 
   it('with retries: 0 the documented ConnectionException, saying how to resume', { timeout: 30_000 }, async () => {
@@ -52,13 +63,25 @@ describe('keyset rides out a lost connection', () => {
     const where = { [raw(gate.condition)]: true }
     let killed: Promise<number[]> | undefined
     const error = await (async () => {
-      for await (const _ of t!.em.aiterator(Book, { where, strategy: 'keyset', chunkSize: 20, batchYieldSize: 20, prefetch: 0, retries: 0 })) {
+      for await (const _ of t!.em.aiterator(Book, {
+        where,
+        strategy: 'keyset',
+        chunkSize: 20,
+        batchYieldSize: 20,
+        prefetch: 0,
+        retries: 0,
+      })) {
         killed ??= gate.killWaiting(5000).finally(() => gate.open())
       }
-    })().then(() => undefined, (e: unknown) => e)
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect(await killed).toHaveLength(1)
     expect((error as Error).name).toBe('ConnectionException')
-    expect((error as Error).message).toMatch(/^The keyset strategy lost its database connection while reading the chunk after \d+ rows .*run again with after set to the last onProgress cursor/)
+    expect((error as Error).message).toMatch(
+      /^The keyset strategy lost its database connection while reading the chunk after \d+ rows .*run again with after set to the last onProgress cursor/,
+    )
   })
 })
 
@@ -69,7 +92,13 @@ describe('after an abort nothing new is sent', () => {
       const controller = new AbortController()
       let sentAtAbort = -1
       await expect(async () => {
-        for await (const _ of t!.em.aiterator(Book, { strategy: 'keyset', chunkSize: 5, batchYieldSize: 5, prefetch, signal: controller.signal })) {
+        for await (const _ of t!.em.aiterator(Book, {
+          strategy: 'keyset',
+          chunkSize: 5,
+          batchYieldSize: 5,
+          prefetch,
+          signal: controller.signal,
+        })) {
           if (chunkSelects().length >= 3 && sentAtAbort < 0) {
             sentAtAbort = chunkSelects().length
             controller.abort(new Error('stop'))
@@ -83,43 +112,72 @@ describe('after an abort nothing new is sent', () => {
 })
 
 describe('chunkTimeoutMs', () => {
-  it('a query stuck past it is cancelled and read again; once it can go on, every row comes once', { timeout: 30_000 }, async () => {
-    t = openOrm('postgres', db.url)
-    await using gate = await openQueryGate(db.url)
-    const where = { [raw(gate.condition)]: true }
-    const ids: number[] = []
-    let sentWhileShut: Promise<number> | undefined
-    for await (const batch of t.em.aiterator(Book, { where, strategy: 'keyset', chunkSize: 20, batchYieldSize: 20, prefetch: 0, chunkTimeoutMs: 300 })) {
-      ids.push(...idsOf(batch))
-      if (ids.length === 20) {
-        await gate.shut()
-        const before = chunkSelects().length
-        // the next read waits at the shut gate; after 300 ms it is cancelled and sent again: then open
-        sentWhileShut = (async () => {
-          const deadline = Date.now() + 5000
-          while (chunkSelects().length < before + 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-          await gate.open()
-          return chunkSelects().length - before
-        })()
+  it(
+    'a query stuck past it is cancelled and read again; once it can go on, every row comes once',
+    { timeout: 30_000 },
+    async () => {
+      t = openOrm('postgres', db.url)
+      await using gate = await openQueryGate(db.url)
+      const where = { [raw(gate.condition)]: true }
+      const ids: number[] = []
+      let sentWhileShut: Promise<number> | undefined
+      for await (const batch of t.em.aiterator(Book, {
+        where,
+        strategy: 'keyset',
+        chunkSize: 20,
+        batchYieldSize: 20,
+        prefetch: 0,
+        chunkTimeoutMs: 300,
+      })) {
+        ids.push(...idsOf(batch))
+        if (ids.length === 20) {
+          await gate.shut()
+          const before = chunkSelects().length
+          // the next read waits at the shut gate; after 300 ms it is cancelled and sent again: then open
+          sentWhileShut = (async () => {
+            const deadline = Date.now() + 5000
+            while (chunkSelects().length < before + 2 && Date.now() < deadline)
+              await new Promise((resolve) => setTimeout(resolve, 20))
+            await gate.open()
+            return chunkSelects().length - before
+          })()
+        }
       }
-    }
-    expect(ids).toEqual(allIds())
-    expect(await sentWhileShut).toBeGreaterThanOrEqual(2) // the stuck read and its retry
-  })
+      expect(ids).toEqual(allIds())
+      expect(await sentWhileShut).toBeGreaterThanOrEqual(2) // the stuck read and its retry
+    },
+  )
 
-  it('with retries: 0 a stuck query ends the run with a ChunkTimeoutError naming the option', { timeout: 30_000 }, async () => {
-    t = openOrm('postgres', db.url)
-    await using gate = await openQueryGate(db.url)
-    const where = { [raw(gate.condition)]: true }
-    let batches = 0
-    const error = await (async () => {
-      for await (const _ of t!.em.aiterator(Book, { where, strategy: 'keyset', chunkSize: 20, batchYieldSize: 20, prefetch: 0, chunkTimeoutMs: 300, retries: 0 })) {
-        if (++batches === 1) await gate.shut()
-      }
-    })().then(() => undefined, (e: unknown) => e)
-    await gate.open()
-    expect(error).toBeInstanceOf(ChunkTimeoutError)
-    expect((error as Error).message).toMatch(/^The keyset chunk's query did not finish within chunkTimeoutMs \(300 ms\) and was cancelled/)
-    expect(batches).toBe(1)
-  })
+  it(
+    'with retries: 0 a stuck query ends the run with a ChunkTimeoutError naming the option',
+    { timeout: 30_000 },
+    async () => {
+      t = openOrm('postgres', db.url)
+      await using gate = await openQueryGate(db.url)
+      const where = { [raw(gate.condition)]: true }
+      let batches = 0
+      const error = await (async () => {
+        for await (const _ of t!.em.aiterator(Book, {
+          where,
+          strategy: 'keyset',
+          chunkSize: 20,
+          batchYieldSize: 20,
+          prefetch: 0,
+          chunkTimeoutMs: 300,
+          retries: 0,
+        })) {
+          if (++batches === 1) await gate.shut()
+        }
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      await gate.open()
+      expect(error).toBeInstanceOf(ChunkTimeoutError)
+      expect((error as Error).message).toMatch(
+        /^The keyset chunk's query did not finish within chunkTimeoutMs \(300 ms\) and was cancelled/,
+      )
+      expect(batches).toBe(1)
+    },
+  )
 })

@@ -31,7 +31,11 @@ describe('MariaDB', () => {
     await within(
       20_000,
       t.em.transactional(async (em) => {
-        for await (const books of em.aiterator(Book, { orderBy: { publishedAt: 'asc' }, chunkSize: 45, batchYieldSize: 30 })) {
+        for await (const books of em.aiterator(Book, {
+          orderBy: { publishedAt: 'asc' },
+          chunkSize: 45,
+          batchYieldSize: 30,
+        })) {
           for (const book of books) book.title += ' (revised)'
           await flushBatch(books)
           expect(identityMapSize(em)).toBe(0)
@@ -55,13 +59,16 @@ describe('MariaDB', () => {
     try {
       for (const entity of [Book, OrderLine, Country] as const) {
         let batches = 0
-        for await (const _ of traced.em.aiterator(entity as typeof Book, { chunkSize: 20, batchYieldSize: 20 })) if (++batches === 2) break
+        for await (const _ of traced.em.aiterator(entity as typeof Book, { chunkSize: 20, batchYieldSize: 20 }))
+          if (++batches === 2) break
       }
       const seeks = statements.filter(([sql]) => sql.includes(' > '))
       expect(seeks.length).toBeGreaterThanOrEqual(3)
       await withConnection(db.url, async (c) => {
         for (const [sql, params] of seeks) {
-          const [plan] = await c.query<{ type: string; key: string | null }>(`EXPLAIN ${traced.em.getPlatform().formatQuery(sql, [...params])}`)
+          const [plan] = await c.query<{ type: string; key: string | null }>(
+            `EXPLAIN ${traced.em.getPlatform().formatQuery(sql, [...params])}`,
+          )
           expect({ sql, type: plan?.type, key: plan?.key }).toEqual({ sql, type: 'range', key: 'PRIMARY' })
         }
       })
@@ -89,13 +96,21 @@ describe('MariaDB', () => {
         statements.length = 0
         let batches = 0
         // chunks of 20 in 400 rows: the seek after the 5th chunk is past the NULL timestamps (about 1 in 10)
-        for await (const _ of traced.em.aiterator(Book, { orderBy, chunkSize: 20, batchYieldSize: 20, prefetch: 0 })) if (++batches === 8) break
+        for await (const _ of traced.em.aiterator(Book, { orderBy, chunkSize: 20, batchYieldSize: 20, prefetch: 0 }))
+          if (++batches === 8) break
         const seeks = statements.filter(([sql]) => / [<>] /.test(sql) && /limit/i.test(sql))
         expect(seeks.length).toBeGreaterThanOrEqual(6)
         await withConnection(db.url, async (c) => {
           for (const [sql, params] of seeks) {
-            const [plan] = await c.query<{ type: string; key: string | null; Extra: string | null }>(`EXPLAIN ${traced.em.getPlatform().formatQuery(sql, [...params])}`)
-            expect({ sql, type: plan?.type, key: plan?.key, filesort: /filesort/.test(plan?.Extra ?? '') }).toEqual({ sql, type: 'range', key: index, filesort: false })
+            const [plan] = await c.query<{ type: string; key: string | null; Extra: string | null }>(
+              `EXPLAIN ${traced.em.getPlatform().formatQuery(sql, [...params])}`,
+            )
+            expect({ sql, type: plan?.type, key: plan?.key, filesort: /filesort/.test(plan?.Extra ?? '') }).toEqual({
+              sql,
+              type: 'range',
+              key: index,
+              filesort: false,
+            })
           }
         })
       }

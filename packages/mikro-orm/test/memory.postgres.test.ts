@@ -34,7 +34,13 @@ describe('memory: each chunk lives in its own fork', () => {
     it(`${strategy}: populated relations load once per chunk, never one query per entity`, async () => {
       const before = t.queries.length
       let rows = 0
-      for await (const books of t.em.aiterator(Book, { strategy, populate: ['author', 'tags'], chunkSize: 50, batchYieldSize: 50, ...WHOLE_CHUNKS })) {
+      for await (const books of t.em.aiterator(Book, {
+        strategy,
+        populate: ['author', 'tags'],
+        chunkSize: 50,
+        batchYieldSize: 50,
+        ...WHOLE_CHUNKS,
+      })) {
         rows += books.length
         expect(books.every((b) => b.author.name.length > 0 && b.tags.isInitialized())).toBe(true)
       }

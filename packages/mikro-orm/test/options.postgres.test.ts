@@ -20,15 +20,35 @@ describe('invalid options throw at the call, before any query, naming the option
     ['prefetch NaN', { prefetch: Number.NaN }, RangeError, /prefetch.*NaN/],
     ['limit float', { limit: 1.5 }, RangeError, /limit.*1\.5/],
     ['offset negative', { offset: -1 }, RangeError, /offset.*received -1/],
-    ['unknown strategy', { strategy: 'fast' }, RangeError, /strategy must be one of 'auto', 'keyset', 'cursor'; received "fast"/],
+    [
+      'unknown strategy',
+      { strategy: 'fast' },
+      RangeError,
+      /strategy must be one of 'auto', 'keyset', 'cursor'; received "fast"/,
+    ],
     ['a load strategy passed as strategy', { strategy: 'joined' }, RangeError, /strategy.*"joined".*loadStrategy/],
     ['unknown loadStrategy', { loadStrategy: 'lazy' }, RangeError, /loadStrategy.*"lazy"/],
     ['after not a string', { after: 42 }, TypeError, /after must be a resume token string.*42/],
     ['a typo in an option name', { batchSize: 500 }, TypeError, /unknown option "batchSize"/],
-    ['where neither a filter nor a primary key', { where: true }, TypeError, /where must be a filter object.*received true/],
+    [
+      'where neither a filter nor a primary key',
+      { where: true },
+      TypeError,
+      /where must be a filter object.*received true/,
+    ],
     ['populate not an array', { populate: 'author' }, TypeError, /populate must be an array.*"author"/],
-    ['orderBy on an unknown property', { orderBy: { rank: 'asc' } }, TypeError, /orderBy: "rank" is not a property of Book/],
-    ['orderBy with a bad direction', { orderBy: { rating: 'up' } }, RangeError, /orderBy\.rating must be one of 'asc', 'desc'.*received "up"/],
+    [
+      'orderBy on an unknown property',
+      { orderBy: { rank: 'asc' } },
+      TypeError,
+      /orderBy: "rank" is not a property of Book/,
+    ],
+    [
+      'orderBy with a bad direction',
+      { orderBy: { rating: 'up' } },
+      RangeError,
+      /orderBy\.rating must be one of 'asc', 'desc'.*received "up"/,
+    ],
     ['orderBy not an object', { orderBy: 'rating' }, TypeError, /orderBy must be an object.*"rating"/],
     ['signal not an AbortSignal', { signal: {} }, TypeError, /signal/],
     ['onProgress not a function', { onProgress: 'log' }, TypeError, /onProgress/],
@@ -50,11 +70,15 @@ describe('invalid options throw at the call, before any query, naming the option
   it("strategy 'keyset' with an ordering keyset cannot follow: KeysetOrderingError saying why and what to change", () => {
     const call = () => t.em.aiterator(Book, { strategy: 'keyset', orderBy: { author: { name: 'asc' } } })
     expect(call).toThrow(KeysetOrderingError)
-    expect(call).toThrow(/orders by properties of the relation "author".*Order by scalar properties of Book.*strategy: 'cursor'/)
+    expect(call).toThrow(
+      /orders by properties of the relation "author".*Order by scalar properties of Book.*strategy: 'cursor'/,
+    )
   })
 
   it("strategy 'auto' with such an ordering and a resume token: KeysetOrderingError (cursor cannot resume)", () => {
-    expect(() => t.em.aiterator(Book, { orderBy: { author: { name: 'asc' } }, after: 'AQ' })).toThrow(KeysetOrderingError)
+    expect(() => t.em.aiterator(Book, { orderBy: { author: { name: 'asc' } }, after: 'AQ' })).toThrow(
+      KeysetOrderingError,
+    )
   })
 })
 
@@ -77,7 +101,12 @@ describe('installing and calling', () => {
   it('works on the global orm.em with the default allowGlobalContext: false (each chunk uses its own fork)', async () => {
     const strict = openOrm('postgres', db.url, { allowGlobalContext: false })
     try {
-      await expect(strict.em.fork().find(Tag, {}).then(() => strict.em.find(Tag, {}))).rejects.toThrow(/global EntityManager/)
+      await expect(
+        strict.em
+          .fork()
+          .find(Tag, {})
+          .then(() => strict.em.find(Tag, {})),
+      ).rejects.toThrow(/global EntityManager/)
       const tags = await collect(strict.em.aiterator(Tag, { chunkSize: 8 }))
       expect(tags).toHaveLength(db.dataset.tags.length)
     } finally {
@@ -87,7 +116,9 @@ describe('installing and calling', () => {
 
   it('where may be a primary key value or a list of them, as in em.find', async () => {
     expect((await collect(t.em.aiterator(Book, { where: 7 }))).map((b) => b.id)).toEqual([7])
-    expect((await collect(t.em.aiterator(Book, { where: [9, 3, 5], chunkSize: 2 }))).map((b) => b.id)).toEqual([3, 5, 9])
+    expect((await collect(t.em.aiterator(Book, { where: [9, 3, 5], chunkSize: 2 }))).map((b) => b.id)).toEqual([
+      3, 5, 9,
+    ])
   })
 
   it('aiterator() checks its em argument', () => {

@@ -34,12 +34,21 @@ function thrown(options: unknown, entity: object = Book): Error {
   } catch (error) {
     return error as Error
   }
-  throw new Error(`aiterator(${JSON.stringify(options, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}) did not throw`)
+  throw new Error(
+    `aiterator(${JSON.stringify(options, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}) did not throw`,
+  )
 }
 
 /** A rejection as promised: TypeError/RangeError (or the given classes), naming the option, no statement sent. */
-function expectRejected(error: Error, option: string, classes: readonly (abstract new (...args: never[]) => Error)[] = [TypeError, RangeError]): void {
-  expect(classes.some((c) => error instanceof c), `${error.name}: ${error.message}`).toBe(true)
+function expectRejected(
+  error: Error,
+  option: string,
+  classes: readonly (abstract new (...args: never[]) => Error)[] = [TypeError, RangeError],
+): void {
+  expect(
+    classes.some((c) => error instanceof c),
+    `${error.name}: ${error.message}`,
+  ).toBe(true)
   expect(error.message).toContain(option)
   expect(strict.queries).toEqual([])
 }
@@ -57,7 +66,14 @@ const notANumber = fc.oneof(
 )
 /** Numbers that are not integers in the safe range: NaN, ±Infinity, fractions, and integers beyond 2^53 - 1. */
 const badNumber = fc.oneof(
-  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MAX_SAFE_INTEGER + 1, Number.MAX_VALUE, 1e300),
+  fc.constantFrom(
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    Number.MAX_SAFE_INTEGER + 1,
+    Number.MAX_VALUE,
+    1e300,
+  ),
   fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Number.isInteger(x)),
   fc.double({ min: 2 ** 53, noNaN: true }),
   fc.double({ max: -(2 ** 53), noNaN: true }),
@@ -112,12 +128,34 @@ describe('sizes: 0, negative, NaN, Infinity, fractions, strings, huge and other 
   })
 
   it('an options object mixing good and bad values: the error names one of the bad options', () => {
-    const good = { batchYieldSize: fc.integer({ min: 1, max: 10_000 }), chunkSize: fc.integer({ min: 1, max: 10_000 }), prefetch: fc.nat(4), limit: fc.nat(), offset: fc.nat() }
-    const bad = { batchYieldSize: badPositive, chunkSize: badPositive, prefetch: badNonNegative, limit: badNonNegative, offset: badNonNegative }
+    const good = {
+      batchYieldSize: fc.integer({ min: 1, max: 10_000 }),
+      chunkSize: fc.integer({ min: 1, max: 10_000 }),
+      prefetch: fc.nat(4),
+      limit: fc.nat(),
+      offset: fc.nat(),
+    }
+    const bad = {
+      batchYieldSize: badPositive,
+      chunkSize: badPositive,
+      prefetch: badNonNegative,
+      limit: badNonNegative,
+      offset: badNonNegative,
+    }
     const names = Object.keys(good) as (keyof typeof good)[]
     const mixed = fc
       .subarray(names, { minLength: 1 })
-      .chain((badNames) => fc.tuple(fc.constant(badNames), fc.record(Object.fromEntries(names.map((n) => [n, badNames.includes(n) ? bad[n] : good[n]])) as Record<string, fc.Arbitrary<unknown>>)))
+      .chain((badNames) =>
+        fc.tuple(
+          fc.constant(badNames),
+          fc.record(
+            Object.fromEntries(names.map((n) => [n, badNames.includes(n) ? bad[n] : good[n]])) as Record<
+              string,
+              fc.Arbitrary<unknown>
+            >,
+          ),
+        ),
+      )
     fc.assert(
       fc.property(mixed, ([badNames, options]) => {
         const error = thrown(options)
@@ -135,7 +173,12 @@ describe('strategy', () => {
     const accepted = new Set(['auto', 'keyset', 'cursor'])
     fc.assert(
       fc.property(
-        fc.oneof(fc.string().filter((s) => !accepted.has(s)), fc.constantFrom('Keyset', 'CURSOR', ' auto', 'joined', 'select-in', 'balanced'), notANumber.filter((v) => typeof v !== 'string'), fc.double()),
+        fc.oneof(
+          fc.string().filter((s) => !accepted.has(s)),
+          fc.constantFrom('Keyset', 'CURSOR', ' auto', 'joined', 'select-in', 'balanced'),
+          notANumber.filter((v) => typeof v !== 'string'),
+          fc.double(),
+        ),
         (strategy) => {
           const error = thrown({ strategy })
           expectRejected(error, 'strategy')
@@ -149,9 +192,16 @@ describe('strategy', () => {
 
   it('loadStrategy: any value other than MikroORM load strategies is rejected naming loadStrategy', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string().filter((s) => !['select-in', 'joined', 'balanced'].includes(s)), fc.integer(), fc.constant(null)), (loadStrategy) => {
-        expectRejected(thrown({ loadStrategy }), 'loadStrategy')
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string().filter((s) => !['select-in', 'joined', 'balanced'].includes(s)),
+          fc.integer(),
+          fc.constant(null),
+        ),
+        (loadStrategy) => {
+          expectRejected(thrown({ loadStrategy }), 'loadStrategy')
+        },
+      ),
     )
   })
 })
@@ -177,7 +227,13 @@ describe('resume tokens (after)', () => {
     for (const name of names) {
       const [entity, options] = queries[name]
       const list: string[] = []
-      const iterator = source.em.aiterator(entity as typeof Book, { ...(options as object), batchYieldSize: 7, chunkSize: 10, limit: 35, onProgress: (p) => list.push(p.cursor!) })
+      const iterator = source.em.aiterator(entity as typeof Book, {
+        ...(options as object),
+        batchYieldSize: 7,
+        chunkSize: 10,
+        limit: 35,
+        onProgress: (p) => list.push(p.cursor!),
+      })
       for await (const _ of iterator);
       expect(list).toHaveLength(5)
       // each token resumes its own query
@@ -191,22 +247,34 @@ describe('resume tokens (after)', () => {
   it('random strings and random bytes are rejected with InvalidResumeTokenError naming after', () => {
     const randomBytesToken = fc.uint8Array({ maxLength: 80 }).map((bytes) => Buffer.from(bytes).toString('base64url'))
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.base64String(), randomBytesToken), (after) => {
-        const error = thrown({ after })
-        expectRejected(error, 'after', [InvalidResumeTokenError])
-        expect(error).toBeInstanceOf(TypeError)
-      }),
+      fc.property(
+        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.base64String(), randomBytesToken),
+        (after) => {
+          const error = thrown({ after })
+          expectRejected(error, 'after', [InvalidResumeTokenError])
+          expect(error).toBeInstanceOf(TypeError)
+        },
+      ),
       { numRuns: 400 },
     )
   })
 
   it('a real token cut short at any length is rejected', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...names), fc.nat(4), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (name, i, at) => {
-        const token = tokenOf(name, i)
-        const [entity, options] = queries[name]
-        expectRejected(thrown({ ...(options as object), after: token.slice(0, Math.floor(at * token.length)) }, entity), 'after', [InvalidResumeTokenError])
-      }),
+      fc.property(
+        fc.constantFrom(...names),
+        fc.nat(4),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (name, i, at) => {
+          const token = tokenOf(name, i)
+          const [entity, options] = queries[name]
+          expectRejected(
+            thrown({ ...(options as object), after: token.slice(0, Math.floor(at * token.length)) }, entity),
+            'after',
+            [InvalidResumeTokenError],
+          )
+        },
+      ),
       { numRuns: 300 },
     )
   })
@@ -214,15 +282,23 @@ describe('resume tokens (after)', () => {
   it('a real token with any one character changed is rejected', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
     fc.assert(
-      fc.property(fc.constantFrom(...names), fc.nat(4), fc.nat(), fc.constantFrom(...alphabet), (name, i, position, replacement) => {
-        const token = tokenOf(name, i)
-        // the last character may carry only padding bits, so it is left alone
-        const at = position % (token.length - 1)
-        fc.pre(token[at] !== replacement)
-        const tampered = token.slice(0, at) + replacement + token.slice(at + 1)
-        const [entity, options] = queries[name]
-        expectRejected(thrown({ ...(options as object), after: tampered }, entity), 'after', [InvalidResumeTokenError])
-      }),
+      fc.property(
+        fc.constantFrom(...names),
+        fc.nat(4),
+        fc.nat(),
+        fc.constantFrom(...alphabet),
+        (name, i, position, replacement) => {
+          const token = tokenOf(name, i)
+          // the last character may carry only padding bits, so it is left alone
+          const at = position % (token.length - 1)
+          fc.pre(token[at] !== replacement)
+          const tampered = token.slice(0, at) + replacement + token.slice(at + 1)
+          const [entity, options] = queries[name]
+          expectRejected(thrown({ ...(options as object), after: tampered }, entity), 'after', [
+            InvalidResumeTokenError,
+          ])
+        },
+      ),
       { numRuns: 400 },
     )
   })
@@ -242,9 +318,12 @@ describe('resume tokens (after)', () => {
 
   it('after of another type is a TypeError naming after', () => {
     fc.assert(
-      fc.property(notANumber.filter((v) => typeof v !== 'string'), (after) => {
-        expectRejected(thrown({ after }), 'after', [TypeError])
-      }),
+      fc.property(
+        notANumber.filter((v) => typeof v !== 'string'),
+        (after) => {
+          expectRejected(thrown({ after }), 'after', [TypeError])
+        },
+      ),
     )
   })
 })

@@ -33,7 +33,13 @@ afterEach(async () => {
 /** Records, per pool client, whether each `client.query(...)` call passed a callback (pass-through). */
 async function watchQueryCalls(orm: MikroORM): Promise<{ sql: string; callback: boolean }[]> {
   const calls: { sql: string; callback: boolean }[] = []
-  const pool = (await (orm.em.getConnection() as unknown as { getNativeClient(): Promise<{ on(event: 'acquire', listener: (client: { query: (...args: unknown[]) => unknown }) => void): void }> }).getNativeClient())
+  const pool = await (
+    orm.em.getConnection() as unknown as {
+      getNativeClient(): Promise<{
+        on(event: 'acquire', listener: (client: { query: (...args: unknown[]) => unknown }) => void): void
+      }>
+    }
+  ).getNativeClient()
   const watched = new WeakSet<object>()
   pool.on('acquire', (client) => {
     if (watched.has(client)) return
@@ -61,7 +67,11 @@ async function iterateLogged(strategy: 'keyset' | 'cursor'): Promise<{ sql: stri
   const expected = await t.em.fork({ clear: true }).find(Event, {}, { orderBy: { id: 'asc' } })
   calls.length = 0
   logs.length = 0
-  const actual = (await collectBatches(t.em.aiterator(Event, { strategy, chunkSize: 300, batchYieldSize: 100, prefetch: 1, ...WHOLE_CHUNKS }))).flat()
+  const actual = (
+    await collectBatches(
+      t.em.aiterator(Event, { strategy, chunkSize: 300, batchYieldSize: 100, prefetch: 1, ...WHOLE_CHUNKS }),
+    )
+  ).flat()
   expect(actual.map(describeEntity)).toEqual(expected.map(describeEntity))
   return calls
 }
@@ -70,16 +80,21 @@ async function iterateLogged(strategy: 'keyset' | 'cursor'): Promise<{ sql: stri
  * Opens an ORM with an onReserveConnection hook, runs the strategy over every event (chunks and
  * batches of 300), and returns the pg calls made and how often the hook ran.
  */
-async function iterateWithReserveHook(strategy: 'keyset' | 'cursor'): Promise<{ calls: { sql: string; callback: boolean }[]; reserved: number }> {
+async function iterateWithReserveHook(
+  strategy: 'keyset' | 'cursor',
+): Promise<{ calls: { sql: string; callback: boolean }[]; reserved: number }> {
   let reserved = 0
   t = openOrm('postgres', db.url, { entities: eventEntities, onReserveConnection: async () => void reserved++ })
   const calls = await watchQueryCalls(t.orm)
-  const events = (await collectBatches(t.em.aiterator(Event, { strategy, chunkSize: 300, batchYieldSize: 300, ...WHOLE_CHUNKS }))).flat()
+  const events = (
+    await collectBatches(t.em.aiterator(Event, { strategy, chunkSize: 300, batchYieldSize: 300, ...WHOLE_CHUNKS }))
+  ).flat()
   expect(events).toHaveLength(700)
   return { calls, reserved }
 }
 
-const chunkSelects = (calls: readonly { sql: string; callback: boolean }[]) => calls.filter((call) => /^select .* from "events"/i.test(call.sql))
+const chunkSelects = (calls: readonly { sql: string; callback: boolean }[]) =>
+  calls.filter((call) => /^select .* from "events"/i.test(call.sql))
 
 describe('keyset chunk queries through pg’s callback API', () => {
   it('outside a transaction: every chunk SELECT passes a callback, MikroORM logs each with its row count, the entities are em.find’s', async () => {
@@ -97,7 +112,9 @@ describe('keyset chunk queries through pg’s callback API', () => {
     const calls = await watchQueryCalls(orm.orm)
     const count = await orm.em.fork().transactional(async (em) => {
       calls.length = 0
-      return (await collectBatches(em.aiterator(Event, { strategy: 'keyset', chunkSize: 300, batchYieldSize: 300 }))).flat().length
+      return (
+        await collectBatches(em.aiterator(Event, { strategy: 'keyset', chunkSize: 300, batchYieldSize: 300 }))
+      ).flat().length
     })
     expect(count).toBe(700)
     expect(chunkSelects(calls).length).toBeGreaterThan(0)
@@ -119,11 +136,22 @@ describe('the cursor strategy’s own transaction through pg’s callback API', 
   it('outside a transaction: BEGIN, DECLARE, every FETCH and COMMIT pass a callback, MikroORM logs them, the entities are em.find’s', async () => {
     const calls = await iterateLogged('cursor')
     const statements = cursorStatements(calls)
-    expect(statements.map((call) => call.sql.split(' ')[0]!.toLowerCase())).toEqual(['begin', 'declare', 'fetch', 'fetch', 'fetch', 'fetch', 'fetch', 'commit'])
+    expect(statements.map((call) => call.sql.split(' ')[0]!.toLowerCase())).toEqual([
+      'begin',
+      'declare',
+      'fetch',
+      'fetch',
+      'fetch',
+      'fetch',
+      'fetch',
+      'commit',
+    ])
     expect(statements.every((call) => call.callback)).toBe(true)
     // the first batch (100) and its read-ahead, sent with the engine's latest request size (100); the
     // second chunk's missing 200; then reads ahead of 300 until one comes back short
-    expect(logs.filter((line) => /fetch forward/i.test(line)).map((line) => /(\d+) results?\]/.exec(line)?.[1])).toEqual(['100', '100', '200', '300', '0'])
+    expect(
+      logs.filter((line) => /fetch forward/i.test(line)).map((line) => /(\d+) results?\]/.exec(line)?.[1]),
+    ).toEqual(['100', '100', '200', '300', '0'])
     await expectSettled(t!.orm, db.url, db.name)
   })
 
@@ -142,7 +170,9 @@ describe('pgCallbackContext', () => {
     const ctx = (await pgCallbackContext(t.em))!
     expect(ctx).toBeDefined()
     expect(await ctx.executeQuery({ sql: 'select $1::int + 1 as n', parameters: [41] })).toEqual({ rows: [{ n: 42 }] })
-    await expect(ctx.executeQuery({ sql: 'select * from no_such_table', parameters: [] })).rejects.toMatchObject({ code: '42P01' })
+    await expect(ctx.executeQuery({ sql: 'select * from no_such_table', parameters: [] })).rejects.toMatchObject({
+      code: '42P01',
+    })
     const pool = await poolState(t.orm)
     expect(pool.idle).toBe(pool.total)
   })
@@ -158,7 +188,9 @@ describe('pgCallbackContext', () => {
     expect(Date.now() - started).toBeLessThan(550)
     expect((await poolState(t.orm)).idle).toBe((await poolState(t.orm)).total - 1) // still running pg_sleep
     await expectSettled(t.orm, db.url, db.name)
-    await expect(ctx.executeQuery({ sql: 'select 1 as one', parameters: [] }, { signal: controller.signal })).rejects.toThrow('left the loop')
+    await expect(
+      ctx.executeQuery({ sql: 'select 1 as one', parameters: [] }, { signal: controller.signal }),
+    ).rejects.toThrow('left the loop')
   })
 
   it("with inflightQueryAbortStrategy 'cancel query' the statement runs through MikroORM's Kysely, which cancels it on abort", async () => {
@@ -166,8 +198,13 @@ describe('pgCallbackContext', () => {
     const ctx = (await pgCallbackContext(t.em))!
     const controller = new AbortController()
     // through MikroORM's connection.execute, as the driver calls it (Kysely cancels by the compiled query's id)
-    const connection = t.em.getConnection() as unknown as { execute(sql: string, params: unknown[], method: 'all', ctx: unknown, loggerContext: object): Promise<unknown> }
-    const sleeping = connection.execute('select pg_sleep(30)', [], 'all', ctx, { signal: controller.signal, inflightQueryAbortStrategy: 'cancel query' })
+    const connection = t.em.getConnection() as unknown as {
+      execute(sql: string, params: unknown[], method: 'all', ctx: unknown, loggerContext: object): Promise<unknown>
+    }
+    const sleeping = connection.execute('select pg_sleep(30)', [], 'all', ctx, {
+      signal: controller.signal,
+      inflightQueryAbortStrategy: 'cancel query',
+    })
     setTimeout(() => controller.abort(new Error('left the loop')), 200)
     await expect(sleeping).rejects.toThrow('left the loop')
     // cancelled, not left to run its 30 s: the client is back in the pool within seconds

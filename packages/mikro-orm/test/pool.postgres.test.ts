@@ -37,7 +37,11 @@ describe('pool exhaustion', () => {
     let peak = 0
     const sampler = setInterval(() => void poolState(orm.orm).then((p) => (peak = Math.max(peak, p.total))), 5)
     try {
-      const runs = await within(60_000, Promise.all(Array.from({ length: 8 }, () => readAll(orm, 'cursor', 40))), '8 cursor runs on a pool of two')
+      const runs = await within(
+        60_000,
+        Promise.all(Array.from({ length: 8 }, () => readAll(orm, 'cursor', 40))),
+        '8 cursor runs on a pool of two',
+      )
       for (const ids of runs) expect(ids).toEqual(expected)
     } finally {
       clearInterval(sampler)
@@ -50,7 +54,11 @@ describe('pool exhaustion', () => {
     t = openOrm('postgres', db.url, { pool: { min: 0, max: 5 } })
     const orm = t
     const expected = (await orm.em.fork().find(Book, {}, { orderBy: { id: 'asc' } })).map(pkOf)
-    const runs = await within(60_000, Promise.all(Array.from({ length: 50 }, () => readAll(orm, 'keyset', 100))), '50 keyset runs on a pool of five')
+    const runs = await within(
+      60_000,
+      Promise.all(Array.from({ length: 50 }, () => readAll(orm, 'keyset', 100))),
+      '50 keyset runs on a pool of five',
+    )
     expect(runs).toHaveLength(50)
     for (const ids of runs) expect(ids).toEqual(expected)
     expect((await poolState(orm.orm)).total).toBeLessThanOrEqual(5)
@@ -68,7 +76,10 @@ describe('pool exhaustion', () => {
         await orm.em.fork().count(Book, { id: { $in: books.map((b) => b.id) } })
       }
     })()
-    const error = await within(10_000, run, 'a cursor run whose loop body waits for a connection').then(() => undefined, (e: unknown) => e)
+    const error = await within(10_000, run, 'a cursor run whose loop body waits for a connection').then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect(error).toBeInstanceOf(DriverException)
     expect((error as Error).message).toBe('timeout exceeded when trying to connect')
     expect(batches).toBe(1)

@@ -25,7 +25,9 @@ afterEach(async () => {
 
 /** A read probe on every socket of MikroORM's pg pool. */
 async function watchReads(orm: MikroORM) {
-  return probePoolReads(await (orm.em.getConnection() as unknown as { getNativeClient(): Promise<AcquireEvents> }).getNativeClient())
+  return probePoolReads(
+    await (orm.em.getConnection() as unknown as { getNativeClient(): Promise<AcquireEvents> }).getNativeClient(),
+  )
 }
 
 describe('each socket read of a chunk is parsed in a turn of its own', () => {
@@ -37,7 +39,11 @@ describe('each socket read of a chunk is parsed in a turn of its own', () => {
         const reads = await watchReads(t.orm)
         let actual: Event[]
         try {
-          actual = (await collectBatches(t.em.fork({ clear: true }).aiterator(Event, { strategy, prefetch, chunkSize: 2000, batchYieldSize: 500 }))).flat()
+          actual = (
+            await collectBatches(
+              t.em.fork({ clear: true }).aiterator(Event, { strategy, prefetch, chunkSize: 2000, batchYieldSize: 500 }),
+            )
+          ).flat()
         } finally {
           reads.stop()
         }

@@ -19,7 +19,9 @@ describe("em.aiterator on PostgreSQL: the error for after with strategy 'cursor'
   afterAll(() => t?.close())
 
   it('is a StrategyUnavailableError, thrown before any query', () => {
-    expect(() => t.em.aiterator(Book, { strategy: 'cursor', after: 'AQ', batchYieldSize: 5 })).toThrow(StrategyUnavailableError)
+    expect(() => t.em.aiterator(Book, { strategy: 'cursor', after: 'AQ', batchYieldSize: 5 })).toThrow(
+      StrategyUnavailableError,
+    )
     expect(t.queries).toEqual([])
   })
 })

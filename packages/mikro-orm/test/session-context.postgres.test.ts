@@ -41,24 +41,35 @@ describe('the EntityManager’s session context (row-level security)', () => {
     ['keyset', {}],
     ['cursor', {}],
     ['cursor', { fields: ['id', 'kind'] }], // the key cursor, then em.find by key
-  ] as const)('%s %j reads exactly the rows em.find reads under it, and leaves nothing open', async (strategy, extra) => {
-    const em = t.em.fork()
-    em.setSessionContext({ role, variables: { 'app.kind': 'refund' } })
-    const expected = await em.fork().find(Event, {}, { orderBy: { id: 'asc' } })
-    expect(expected.length).toBeGreaterThan(0)
-    expect(expected.length).toBeLessThan(600)
-    expect(new Set(expected.map((e) => e.kind))).toEqual(new Set(['refund']))
-    const actual = (await collectBatches(em.aiterator(Event, { strategy, chunkSize: 7, batchYieldSize: 5, ...extra } as never))).flat() as Event[]
-    expect(actual.map(pkOf)).toEqual(expected.map(pkOf))
-    await expectSettled(t.orm, db.url, db.name)
-  })
+  ] as const)(
+    '%s %j reads exactly the rows em.find reads under it, and leaves nothing open',
+    async (strategy, extra) => {
+      const em = t.em.fork()
+      em.setSessionContext({ role, variables: { 'app.kind': 'refund' } })
+      const expected = await em.fork().find(Event, {}, { orderBy: { id: 'asc' } })
+      expect(expected.length).toBeGreaterThan(0)
+      expect(expected.length).toBeLessThan(600)
+      expect(new Set(expected.map((e) => e.kind))).toEqual(new Set(['refund']))
+      const actual = (
+        await collectBatches(em.aiterator(Event, { strategy, chunkSize: 7, batchYieldSize: 5, ...extra } as never))
+      ).flat() as Event[]
+      expect(actual.map(pkOf)).toEqual(expected.map(pkOf))
+      await expectSettled(t.orm, db.url, db.name)
+    },
+  )
 
-  it.each(['keyset', 'cursor'] as const)('%s with a role that does not exist fails as em.find fails, and leaves nothing open', async (strategy) => {
-    const em = t.em.fork()
-    em.setSessionContext({ role: `${role}_missing`, variables: { 'app.kind': 'refund' } })
-    const findError = (await em.fork().find(Event, {}).catch((error: unknown) => error)) as Error
-    expect(findError.message).toMatch(/role .* does not exist/)
-    await expect(collect(em.aiterator(Event, { strategy }))).rejects.toThrow(/role .* does not exist/)
-    await expectSettled(t.orm, db.url, db.name)
-  })
+  it.each(['keyset', 'cursor'] as const)(
+    '%s with a role that does not exist fails as em.find fails, and leaves nothing open',
+    async (strategy) => {
+      const em = t.em.fork()
+      em.setSessionContext({ role: `${role}_missing`, variables: { 'app.kind': 'refund' } })
+      const findError = (await em
+        .fork()
+        .find(Event, {})
+        .catch((error: unknown) => error)) as Error
+      expect(findError.message).toMatch(/role .* does not exist/)
+      await expect(collect(em.aiterator(Event, { strategy }))).rejects.toThrow(/role .* does not exist/)
+      await expectSettled(t.orm, db.url, db.name)
+    },
+  )
 })

@@ -76,7 +76,12 @@ export function describeEntity(entity: object) {
 function ownProperties(entity: object): string[] {
   return Reflect.ownKeys(entity).map((key) => {
     const { value, get, set, ...attributes } = Object.getOwnPropertyDescriptor(entity, key)!
-    const shape = get !== undefined || set !== undefined ? `accessor${get ? ' get' : ''}${set ? ' set' : ''}` : typeof value === 'object' && value !== null ? `value ${value.constructor.name}` : `value ${String(value)}`
+    const shape =
+      get !== undefined || set !== undefined
+        ? `accessor${get ? ' get' : ''}${set ? ' set' : ''}`
+        : typeof value === 'object' && value !== null
+          ? `value ${value.constructor.name}`
+          : `value ${String(value)}`
     return `${String(key)}: ${shape} ${JSON.stringify(attributes)}`
   })
 }
@@ -84,7 +89,10 @@ function ownProperties(entity: object): string[] {
 /** `em`'s identity map: every entity (loaded or a reference) by class and primary key. */
 export function identityMap(em: EntityManager): string[] {
   return [...em.getUnitOfWork().getIdentityMap()]
-    .map((entity) => `${entity.constructor.name}:${JSON.stringify(helper(entity).getPrimaryKey(true))}:${helper(entity).isInitialized()}`)
+    .map(
+      (entity) =>
+        `${entity.constructor.name}:${JSON.stringify(helper(entity).getPrimaryKey(true))}:${helper(entity).isInitialized()}`,
+    )
     .sort()
 }
 
@@ -132,7 +140,9 @@ export interface PoolState {
  * that pool; `PostgreSqlConnection.getNativeClient()` hands it out.
  */
 export async function poolState(orm: MikroORM): Promise<PoolState> {
-  const connection = orm.em.getConnection() as unknown as { getNativeClient(): Promise<{ totalCount: number; idleCount: number; waitingCount: number }> }
+  const connection = orm.em.getConnection() as unknown as {
+    getNativeClient(): Promise<{ totalCount: number; idleCount: number; waitingCount: number }>
+  }
   const pool = await connection.getNativeClient()
   return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }
 }
@@ -151,7 +161,11 @@ export async function expectSettled(orm: MikroORM, url: string, database: string
     pool = await poolState(orm)
     idle = await idleInTransaction(url, database)
   }
-  expect({ poolIdle: pool.idle, waiting: pool.waiting, idleInTransaction: idle }).toEqual({ poolIdle: pool.total, waiting: 0, idleInTransaction: 0 })
+  expect({ poolIdle: pool.idle, waiting: pool.waiting, idleInTransaction: idle }).toEqual({
+    poolIdle: pool.total,
+    waiting: 0,
+    idleInTransaction: 0,
+  })
 }
 
 /**
@@ -179,8 +193,13 @@ export function trackUnhandledRejections(): { stop(): Promise<unknown[]> } {
  * `orderBy` as aiterator sorts: the given terms, the entity's default ordering, then the primary
  * key properties not already ordered by, in the direction of the last term.
  */
-export function withTieBreaker(orderBy: unknown, primaryKeys: readonly string[], defaultOrderBy?: unknown): Record<string, unknown>[] {
-  const asList = (o: unknown): Record<string, unknown>[] => (o === undefined ? [] : Array.isArray(o) ? [...o] : [o as Record<string, unknown>])
+export function withTieBreaker(
+  orderBy: unknown,
+  primaryKeys: readonly string[],
+  defaultOrderBy?: unknown,
+): Record<string, unknown>[] {
+  const asList = (o: unknown): Record<string, unknown>[] =>
+    o === undefined ? [] : Array.isArray(o) ? [...o] : [o as Record<string, unknown>]
   const order = [...asList(orderBy), ...asList(defaultOrderBy)]
   let last: unknown = order.at(-1)
   while (last !== null && typeof last === 'object') last = Object.values(last).at(-1)

@@ -1,7 +1,12 @@
 import type { EntityManager, Loaded } from '@mikro-orm/core'
 import type { SqlEntityManager } from '@mikro-orm/sql'
 import { describe, expectTypeOf, it } from 'vitest'
-import { aiterator, type AiteratorOptions, aiteratorQueryBuilder, type QueryBuilderAiteratorOptions } from '../src/index.js'
+import {
+  aiterator,
+  type AiteratorOptions,
+  aiteratorQueryBuilder,
+  type QueryBuilderAiteratorOptions,
+} from '../src/index.js'
 import { Author, Book } from './entities.js'
 
 declare const em: EntityManager
@@ -16,7 +21,9 @@ describe('em.aiterator types', () => {
 
   it('without batchYieldSize yields single entities', () => {
     expectTypeOf(em.aiterator(Book)).toEqualTypeOf<AsyncGenerator<Loaded<Book, never>, void, undefined>>()
-    expectTypeOf(em.aiterator(Book, { where: { rating: 5 } })).toEqualTypeOf<AsyncGenerator<Loaded<Book, never>, void, undefined>>()
+    expectTypeOf(em.aiterator(Book, { where: { rating: 5 } })).toEqualTypeOf<
+      AsyncGenerator<Loaded<Book, never>, void, undefined>
+    >()
   })
 
   it('populate of several relations, and nested paths', () => {
@@ -28,11 +35,15 @@ describe('em.aiterator types', () => {
 
   it('fields narrow the entity like em.find', () => {
     const partial = em.aiterator(Book, { fields: ['title', 'author.name'], batchYieldSize: 10 })
-    expectTypeOf(partial).toEqualTypeOf<AsyncGenerator<Loaded<Book, never, 'title' | 'author.name'>[], void, undefined>>()
+    expectTypeOf(partial).toEqualTypeOf<
+      AsyncGenerator<Loaded<Book, never, 'title' | 'author.name'>[], void, undefined>
+    >()
   })
 
   it('works on driver EntityManagers and through the function form', () => {
-    expectTypeOf(sqlEm.aiterator(Book, { batchYieldSize: 5 })).toEqualTypeOf<AsyncGenerator<Loaded<Book, never>[], void, undefined>>()
+    expectTypeOf(sqlEm.aiterator(Book, { batchYieldSize: 5 })).toEqualTypeOf<
+      AsyncGenerator<Loaded<Book, never>[], void, undefined>
+    >()
     expectTypeOf(aiterator(em, Book, { populate: ['author'], batchYieldSize: 5 })).toEqualTypeOf<
       AsyncGenerator<Loaded<Book, 'author'>[], void, undefined>
     >()
@@ -53,21 +64,33 @@ describe('em.aiterator types', () => {
 
 describe('qb.aiterator types (module augmentation of @mikro-orm/sql)', () => {
   it("yields what getResultList() returns: the joined relations' hint narrows the entity", () => {
-    const qb = sqlEm.createQueryBuilder(Book, 'b').select('*').leftJoinAndSelect('b.author', 'a').where({ 'a.name': { $like: 'A%' } })
+    const qb = sqlEm
+      .createQueryBuilder(Book, 'b')
+      .select('*')
+      .leftJoinAndSelect('b.author', 'a')
+      .where({ 'a.name': { $like: 'A%' } })
     type Result = Awaited<ReturnType<typeof qb.getResultList>>[number]
     expectTypeOf(qb.aiterator(500)).toEqualTypeOf<AsyncGenerator<Result[], void, undefined>>()
     expectTypeOf(qb.aiterator(500)).toEqualTypeOf<AsyncGenerator<Loaded<Book, 'author', '*'>[], void, undefined>>()
     expectTypeOf(qb.aiterator()).toEqualTypeOf<AsyncGenerator<Result, void, undefined>>()
-    expectTypeOf(qb.aiterator({ batchYieldSize: 10, strategy: 'cursor' })).toEqualTypeOf<AsyncGenerator<Result[], void, undefined>>()
+    expectTypeOf(qb.aiterator({ batchYieldSize: 10, strategy: 'cursor' })).toEqualTypeOf<
+      AsyncGenerator<Result[], void, undefined>
+    >()
   })
 
   it('a plain query builder yields the entity, and the function form infers the same', () => {
     const qb = sqlEm.createQueryBuilder(Author, 'a').select('*').orderBy({ createdAt: 'desc' })
-    expectTypeOf(qb.aiterator({ chunkSize: 100 })).toEqualTypeOf<AsyncGenerator<Loaded<Author, never, '*'>, void, undefined>>()
-    expectTypeOf(aiteratorQueryBuilder(qb, 5)).toEqualTypeOf<AsyncGenerator<Loaded<Author, never, '*'>[], void, undefined>>()
+    expectTypeOf(qb.aiterator({ chunkSize: 100 })).toEqualTypeOf<
+      AsyncGenerator<Loaded<Author, never, '*'>, void, undefined>
+    >()
+    expectTypeOf(aiteratorQueryBuilder(qb, 5)).toEqualTypeOf<
+      AsyncGenerator<Loaded<Author, never, '*'>[], void, undefined>
+    >()
     expectTypeOf(aiteratorQueryBuilder(qb)).toEqualTypeOf<AsyncGenerator<Loaded<Author, never, '*'>, void, undefined>>()
     const options: QueryBuilderAiteratorOptions = { chunkSize: 10 }
-    expectTypeOf(qb.aiterator(options)).toEqualTypeOf<AsyncGenerator<Loaded<Author, never, '*'> | Loaded<Author, never, '*'>[], void, undefined>>()
+    expectTypeOf(qb.aiterator(options)).toEqualTypeOf<
+      AsyncGenerator<Loaded<Author, never, '*'> | Loaded<Author, never, '*'>[], void, undefined>
+    >()
   })
 
   it('rejects what the query builder decides and unknown strategies', () => {

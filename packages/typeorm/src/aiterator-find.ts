@@ -23,10 +23,28 @@ import type { TypeormBatchOptions } from './options.js'
  * }
  * ```
  */
-export function aiteratorFind<E extends ObjectLiteral>(repo: Repository<E>, findOptions: FindManyOptions<E> | undefined, batchYieldSize: number, options?: Omit<TypeormBatchOptions, 'batchYieldSize'>): AsyncGenerator<E[], void, undefined>
-export function aiteratorFind<E extends ObjectLiteral>(repo: Repository<E>, findOptions: FindManyOptions<E> | undefined, options: TypeormBatchOptions & { readonly batchYieldSize: number }): AsyncGenerator<E[], void, undefined>
-export function aiteratorFind<E extends ObjectLiteral>(repo: Repository<E>, findOptions?: FindManyOptions<E>, options?: TypeormBatchOptions & { readonly batchYieldSize?: undefined }): AsyncGenerator<E, void, undefined>
-export function aiteratorFind<E extends ObjectLiteral>(repo: Repository<E>, findOptions?: FindManyOptions<E>, options?: number | TypeormBatchOptions, more?: Omit<TypeormBatchOptions, 'batchYieldSize'>): AsyncGenerator<E | E[], void, undefined>
+export function aiteratorFind<E extends ObjectLiteral>(
+  repo: Repository<E>,
+  findOptions: FindManyOptions<E> | undefined,
+  batchYieldSize: number,
+  options?: Omit<TypeormBatchOptions, 'batchYieldSize'>,
+): AsyncGenerator<E[], void, undefined>
+export function aiteratorFind<E extends ObjectLiteral>(
+  repo: Repository<E>,
+  findOptions: FindManyOptions<E> | undefined,
+  options: TypeormBatchOptions & { readonly batchYieldSize: number },
+): AsyncGenerator<E[], void, undefined>
+export function aiteratorFind<E extends ObjectLiteral>(
+  repo: Repository<E>,
+  findOptions?: FindManyOptions<E>,
+  options?: TypeormBatchOptions & { readonly batchYieldSize?: undefined },
+): AsyncGenerator<E, void, undefined>
+export function aiteratorFind<E extends ObjectLiteral>(
+  repo: Repository<E>,
+  findOptions?: FindManyOptions<E>,
+  options?: number | TypeormBatchOptions,
+  more?: Omit<TypeormBatchOptions, 'batchYieldSize'>,
+): AsyncGenerator<E | E[], void, undefined>
 export function aiteratorFind<E extends ObjectLiteral>(
   repo: Repository<E>,
   findOptions?: FindManyOptions<E>,
@@ -44,8 +62,15 @@ export function repositoryFind<E extends ObjectLiteral>(
   more: Omit<TypeormBatchOptions, 'batchYieldSize'> | undefined,
   call: string,
 ): AsyncGenerator<E | E[], void, undefined> {
-  if (typeof repo !== 'object' || repo === null || typeof (repo as { find?: unknown }).find !== 'function' || typeof (repo as { manager?: unknown }).manager !== 'object') {
-    throw new TypeError(`${call}: the first argument must be a TypeORM Repository (dataSource.getRepository(Entity)); received ${describeValue(repo)}`)
+  if (
+    typeof repo !== 'object' ||
+    repo === null ||
+    typeof (repo as { find?: unknown }).find !== 'function' ||
+    typeof (repo as { manager?: unknown }).manager !== 'object'
+  ) {
+    throw new TypeError(
+      `${call}: the first argument must be a TypeORM Repository (dataSource.getRepository(Entity)); received ${describeValue(repo)}`,
+    )
   }
   // repo.find(options) is manager.find(repo.metadata.target, options)
   return managerFind(repo.manager, repo.metadata.target, findOptions, sizeOrOptions, more, call)
@@ -67,10 +92,17 @@ export function managerFind<E extends ObjectLiteral>(
   call: string,
 ): AsyncGenerator<E | E[], void, undefined> {
   if (typeof findOptions === 'number') {
-    throw new TypeError(`${call}: the find options come first, the batch size second; received ${findOptions} where the find options go. Pass { where, relations, order, … } (or {}) first, then ${findOptions}`)
+    throw new TypeError(
+      `${call}: the find options come first, the batch size second; received ${findOptions} where the find options go. Pass { where, relations, order, … } (or {}) first, then ${findOptions}`,
+    )
   }
-  if (findOptions !== undefined && (findOptions === null || typeof findOptions !== 'object' || Array.isArray(findOptions))) {
-    throw new TypeError(`${call}: findOptions must be TypeORM find options (an object like { where, relations, order }) or undefined; received ${describeValue(findOptions)}`)
+  if (
+    findOptions !== undefined &&
+    (findOptions === null || typeof findOptions !== 'object' || Array.isArray(findOptions))
+  ) {
+    throw new TypeError(
+      `${call}: findOptions must be TypeORM find options (an object like { where, relations, order }) or undefined; received ${describeValue(findOptions)}`,
+    )
   }
   const metadata = manager.connection.getMetadata(target)
   const qb = manager.createQueryBuilder(target, metadata.name).setFindOptions(findOptions ?? {})

@@ -20,7 +20,12 @@ import type { Row } from './portal-reader.js'
  * Anything else takes TypeORM's own path: another driver or pg-native, query subscribers
  * (they see every statement `queryRunner.query()` sends).
  */
-export async function loadRawResults(query: SelectQueryBuilder<ObjectLiteral>, queryRunner: QueryRunner, signal?: AbortSignal, timeoutMs?: number): Promise<Row[]> {
+export async function loadRawResults(
+  query: SelectQueryBuilder<ObjectLiteral>,
+  queryRunner: QueryRunner,
+  signal?: AbortSignal,
+  timeoutMs?: number,
+): Promise<Row[]> {
   const dataSource = dataSourceOf(query)
   // the result cache needs no check: the adapter turns it off for its queries (query-plan.ts)
   const plain = dataSource.driver.options.type === 'postgres' && dataSource.subscribers.length === 0

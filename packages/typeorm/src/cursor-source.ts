@@ -1,4 +1,11 @@
-import { cancelNodePostgresStatement, type Chunk, type ChunkSource, ChunkTimeoutError, type CursorConnection, CursorSession } from '@batchyield/batch-core'
+import {
+  cancelNodePostgresStatement,
+  type Chunk,
+  type ChunkSource,
+  ChunkTimeoutError,
+  type CursorConnection,
+  CursorSession,
+} from '@batchyield/batch-core'
 import { type ObjectLiteral, QueryFailedError, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
 import { isConnectionLoss } from './connection-loss.js'
 import { HYDRATION_SLICE_ROWS, hydrateInSlices, hydrateRows } from './hydrate.js'
@@ -47,7 +54,12 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   private ahead: { readonly size: number; readonly rows: Promise<Row[]> } | undefined
   /** Reads chunks with a protocol-level Execute of the cursor (see portalReader); undefined: FETCH statements. */
   private readPortal: PortalReader | undefined
-  private connection: { on(event: 'error', listener: (error: Error) => void): unknown; removeListener(event: 'error', listener: (error: Error) => void): unknown } | undefined
+  private connection:
+    | {
+        on(event: 'error', listener: (error: Error) => void): unknown
+        removeListener(event: 'error', listener: (error: Error) => void): unknown
+      }
+    | undefined
   private readonly onConnectionError = (error: Error) => {
     this.connectionError ??= error
     this.session?.connectionLost(error)
@@ -67,7 +79,12 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   /** Prepares the query; the transaction and the cursor are opened by the first next(). */
-  static open<E extends ObjectLiteral>(plan: QueryPlan<E>, prefix: string, readAhead: ReadAhead = {}, chunkTimeoutMs?: number): CursorSource<E> {
+  static open<E extends ObjectLiteral>(
+    plan: QueryPlan<E>,
+    prefix: string,
+    readAhead: ReadAhead = {},
+    chunkTimeoutMs?: number,
+  ): CursorSource<E> {
     const query = cloneQuery(plan.base)
     const rowKeys = new RowKeys(plan.primary, prefix, (key) => key.sql)
     rowKeys.addTo(query)
@@ -78,7 +95,16 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     }
     const callers = queryRunnerOf(query)
     const runner = callers ?? plan.dataSource.createQueryRunner(plan.dataSource.defaultReplicationModeForReads())
-    return new CursorSource(plan, query, rowKeys, runner, callers === undefined, `${prefix}cursor`, readAhead, chunkTimeoutMs)
+    return new CursorSource(
+      plan,
+      query,
+      rowKeys,
+      runner,
+      callers === undefined,
+      `${prefix}cursor`,
+      readAhead,
+      chunkTimeoutMs,
+    )
   }
 
   /** Takes the connection and opens the session: BEGIN (unless the runner is in a transaction) and DECLARE. */
@@ -91,7 +117,11 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     }
     const pg = nodePostgresClient(connection)
     const ownsTransaction = !this.runner.isTransactionActive
-    const session = await CursorSession.open(this.statements(connection, pg), { ownsTransaction, chunkTimeoutMs: this.chunkTimeoutMs, signal })
+    const session = await CursorSession.open(this.statements(connection, pg), {
+      ownsTransaction,
+      chunkTimeoutMs: this.chunkTimeoutMs,
+      signal,
+    })
     this.session = session
     if (this.connectionError !== undefined) session.connectionLost(this.connectionError)
     return session
@@ -102,7 +132,8 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     const { runner, name } = this
     const connected = <T>(send: () => Promise<T>): Promise<T> => {
       // TypeORM releases the runner when its connection errors: say why, as the connection loss it is
-      if (runner.isReleased) return Promise.reject(this.connectionError ?? new Error('Connection terminated: the query runner was released'))
+      if (runner.isReleased)
+        return Promise.reject(this.connectionError ?? new Error('Connection terminated: the query runner was released'))
       return send()
     }
     return {
@@ -118,7 +149,8 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
           await runner.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, parameters)
           // Query subscribers (beforeQuery/afterQuery) see every statement runner.query() sends: with
           // any registered, or on the public path, chunks stay FETCH statements through it.
-          if (this.plan.dataSource.subscribers.length === 0 && this.paths?.cursor === 'fast') this.readPortal = portalReader(this.plan.dataSource.driver, connection, name)
+          if (this.plan.dataSource.subscribers.length === 0 && this.paths?.cursor === 'fast')
+            this.readPortal = portalReader(this.plan.dataSource.driver, connection, name)
           if (!this.plan.toManyJoins && this.skipRoots > 0) {
             await runner.query(`MOVE FORWARD ${this.skipRoots} IN ${name}`)
             this.skipRoots = 0
@@ -127,7 +159,9 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       fetch: (count) =>
         connected(() => {
           const sql = `FETCH FORWARD ${count} FROM ${name}`
-          return this.readPortal ? this.executePortal(sql, count, this.readPortal) : runner.query(sql, undefined, true).then((result) => result.records as Row[])
+          return this.readPortal
+            ? this.executePortal(sql, count, this.readPortal)
+            : runner.query(sql, undefined, true).then((result) => result.records as Row[])
         }),
       closeCursor: () => connected(() => runner.query(`CLOSE ${name}`)),
       commit: () => connected(() => runner.commitTransaction()),
@@ -139,7 +173,12 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
         this.uncount()
         if (!this.ownsRunner) return // the caller's runner and connection stay the caller's
         // A connection whose transaction end is not confirmed is destroyed rather than pooled.
-        const destroyed = destroy !== undefined && (await releaseDestroyed(runner, destroy.reason instanceof Error ? destroy.reason : new Error(String(destroy.reason))))
+        const destroyed =
+          destroy !== undefined &&
+          (await releaseDestroyed(
+            runner,
+            destroy.reason instanceof Error ? destroy.reason : new Error(String(destroy.reason)),
+          ))
         if (!destroyed) await runner.release()
       },
     }
@@ -151,7 +190,8 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     try {
       connection = await this.runner.connect()
     } catch (error) {
-      if (this.ownsRunner && error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message)) throw poolTimeout(error, openRuns.get(this.plan.dataSource) ?? 0)
+      if (this.ownsRunner && error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message))
+        throw poolTimeout(error, openRuns.get(this.plan.dataSource) ?? 0)
       throw error
     }
     if (this.ownsRunner) {
@@ -193,7 +233,12 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       // Not while hydrating sends statements of its own: they would wait behind the read (and
       // fail with it, hiding its error). Rows left over from a read ahead mean the engine is
       // asking for its last few.
-      if (this.readAhead.enabled === true && this.hydrationQuiet && !this.exhausted && (this.plan.toManyJoins || this.pending.length === 0)) {
+      if (
+        this.readAhead.enabled === true &&
+        this.hydrationQuiet &&
+        !this.exhausted &&
+        (this.plan.toManyJoins || this.pending.length === 0)
+      ) {
         const rowsAhead = this.fetch(session, size, signal)
         rowsAhead.catch(() => {}) // awaited by the next next(), or dropped by close()
         this.ahead = { size, rows: rowsAhead }
@@ -202,11 +247,15 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
         if (done) return { items: [], done }
         continue
       }
-      if (this.paths.cursor === 'public') return { items: await this.onConnection(() => this.entitiesByKeys(rows), signal), done }
+      if (this.paths.cursor === 'public')
+        return { items: await this.onConnection(() => this.entitiesByKeys(rows), signal), done }
       // One row per entity and no statements to send: hydrate in slices (see hydrateInSlices).
       const sliced = !this.plan.toManyJoins && this.hydrationQuiet
       const { entities, sendsStatements } = await this.onConnection(
-        () => (sliced ? hydrateInSlices(this.query, this.runner, rows, HYDRATION_SLICE_ROWS) : hydrateRows(this.query, this.runner, rows)),
+        () =>
+          sliced
+            ? hydrateInSlices(this.query, this.runner, rows, HYDRATION_SLICE_ROWS)
+            : hydrateRows(this.query, this.runner, rows),
         signal,
       )
       this.hydrationQuiet = !sendsStatements
@@ -231,10 +280,16 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
     }
     const entities: E[] = Array.from({ length: keys.length })
     const { primary, dialect } = this.plan
-    const slice = primary.length === 1 && dialect.arrayParameters ? keys.length : Math.max(1, Math.floor(MAX_PARAMETERS / primary.length))
+    const slice =
+      primary.length === 1 && dialect.arrayParameters
+        ? keys.length
+        : Math.max(1, Math.floor(MAX_PARAMETERS / primary.length))
     for (let start = 0; start < keys.length; start += slice) {
       const query = cloneQuery(this.query).setQueryRunner(this.runner)
-      appendCondition(query, rootKeyCondition(keys.slice(start, start + slice), primary, `${this.name}_`, dialect.arrayParameters))
+      appendCondition(
+        query,
+        rootKeyCondition(keys.slice(start, start + slice), primary, `${this.name}_`, dialect.arrayParameters),
+      )
       const { raw, entities: loaded } = await query.getRawAndEntities()
       this.rowKeys.firstRows(raw, loaded).forEach((row, i) => {
         entities[position.get(this.rowKeys.rootOf(row))!] = loaded[i]!
@@ -261,7 +316,8 @@ export class CursorSource<E extends ObjectLiteral> implements ChunkSource<E> {
       // The connection may have died under this statement; its 'error' event can trail the rejection.
       await new Promise((resolve) => setImmediate(resolve))
       // (a runner released by TypeORM, not by our own end, lost its connection)
-      if ((this.runner.isReleased && !this.released) || this.connectionError || isConnectionLoss(error)) throw this.lostConnection(error)
+      if ((this.runner.isReleased && !this.released) || this.connectionError || isConnectionLoss(error))
+        throw this.lostConnection(error)
       throw error
     }
   }

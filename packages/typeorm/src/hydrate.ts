@@ -28,7 +28,11 @@ export interface Hydrated<E> {
  * `relationLoadStrategy: 'query'` and `afterLoad` listeners. Only the SQL round trip is replaced
  * by the rows we already fetched (internals.ts: the fast path, where pathsOf() found it works).
  */
-export async function hydrateRows<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[]): Promise<Hydrated<E>> {
+export async function hydrateRows<E extends ObjectLiteral>(
+  query: SelectQueryBuilder<E>,
+  queryRunner: QueryRunner,
+  rows: readonly unknown[],
+): Promise<Hydrated<E>> {
   const execution = cloneQuery(query)
   const hydration = hydrationOf(execution, queryRunner, rows)
   const { entities } = await hydration.result
@@ -42,7 +46,11 @@ export async function hydrateRows<E extends ObjectLiteral>(query: SelectQueryBui
  * callback-query's loadRawResults() reads them). `handed` is false when TypeORM ran the query
  * itself (the override ignored): the rows are then its own raw rows of the same query.
  */
-export function loadRawRows(query: SelectQueryBuilder<ObjectLiteral>, signal?: AbortSignal, timeoutMs?: number): Promise<{ rows: Record<string, unknown>[]; handed: boolean }> {
+export function loadRawRows(
+  query: SelectQueryBuilder<ObjectLiteral>,
+  signal?: AbortSignal,
+  timeoutMs?: number,
+): Promise<{ rows: Record<string, unknown>[]; handed: boolean }> {
   return rawRowsOf(query, (queryRunner) => loadRawResults(query, queryRunner, signal, timeoutMs))
 }
 
@@ -53,7 +61,12 @@ export function loadRawRows(query: SelectQueryBuilder<ObjectLiteral>, signal?: A
  * for its whole hydration, so a slow consumer's timers (and its I/O) would wait for it; in
  * slices, a read-ahead interleaves with the consumer instead.
  */
-export async function hydrateInSlices<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[], sliceRows: number): Promise<Hydrated<E>> {
+export async function hydrateInSlices<E extends ObjectLiteral>(
+  query: SelectQueryBuilder<E>,
+  queryRunner: QueryRunner,
+  rows: readonly unknown[],
+  sliceRows: number,
+): Promise<Hydrated<E>> {
   if (rows.length <= sliceRows) return hydrateRows(query, queryRunner, rows)
   const entities: E[] = []
   let sendsStatements = false

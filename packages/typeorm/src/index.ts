@@ -9,6 +9,11 @@ export { installAiterator } from './install.js'
 export { UnsupportedTypeormError } from './internals.js'
 export { STRATEGIES, type Strategy, type TypeormBatchOptions } from './options.js'
 export type { BatchOptions, Progress } from '@batchyield/batch-core'
-export { InvalidResumeTokenError, KeysetOrderingError, KeysetProgressError, StrategyUnavailableError } from '@batchyield/batch-core'
+export {
+  InvalidResumeTokenError,
+  KeysetOrderingError,
+  KeysetProgressError,
+  StrategyUnavailableError,
+} from '@batchyield/batch-core'
 export { PARTITION_METHODS, type PartitionMethod, type PartitionOptions, partitions } from './partitions.js'
 export { InvalidPartitionError, type KeysetBound, type PartitionDescriptor } from '@batchyield/batch-core'

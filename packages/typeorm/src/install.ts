@@ -1,4 +1,11 @@
-import { EntityManager, type EntityTarget, type FindManyOptions, type ObjectLiteral, Repository, SelectQueryBuilder } from 'typeorm'
+import {
+  EntityManager,
+  type EntityTarget,
+  type FindManyOptions,
+  type ObjectLiteral,
+  Repository,
+  SelectQueryBuilder,
+} from 'typeorm'
 import { aiterator } from './aiterator.js'
 import { managerFind, repositoryFind } from './aiterator-find.js'
 import type { TypeormBatchOptions } from './options.js'
@@ -15,7 +22,10 @@ declare module 'typeorm' {
      * for await (const users of repo.createQueryBuilder('u').where('u.active').aiterator(500)) await sendToApi(users)
      * ```
      */
-    aiterator(batchYieldSize: number, options?: Omit<TypeormBatchOptions, 'batchYieldSize'>): AsyncGenerator<Entity[], void, undefined>
+    aiterator(
+      batchYieldSize: number,
+      options?: Omit<TypeormBatchOptions, 'batchYieldSize'>,
+    ): AsyncGenerator<Entity[], void, undefined>
     /**
      * Streams this query's entities in lists of `options.batchYieldSize`.
      *
@@ -24,7 +34,9 @@ declare module 'typeorm' {
      * for await (const users of qb.aiterator({ batchYieldSize: 500, chunkSize: 5000, strategy: 'keyset' })) await sendToApi(users)
      * ```
      */
-    aiterator(options: TypeormBatchOptions & { readonly batchYieldSize: number }): AsyncGenerator<Entity[], void, undefined>
+    aiterator(
+      options: TypeormBatchOptions & { readonly batchYieldSize: number },
+    ): AsyncGenerator<Entity[], void, undefined>
     /**
      * Streams this query's entities one at a time (fetched `chunkSize` rows per round trip).
      *
@@ -33,7 +45,9 @@ declare module 'typeorm' {
      * for await (const user of qb.aiterator()) console.log(user.email)
      * ```
      */
-    aiterator(options?: TypeormBatchOptions & { readonly batchYieldSize?: undefined }): AsyncGenerator<Entity, void, undefined>
+    aiterator(
+      options?: TypeormBatchOptions & { readonly batchYieldSize?: undefined },
+    ): AsyncGenerator<Entity, void, undefined>
     /**
      * Options whose `batchYieldSize` is not known statically: lists when it is set, else entities.
      *
@@ -58,7 +72,11 @@ declare module 'typeorm' {
      * for await (const users of userRepository.aiterator({ where: { active: true }, relations: { team: true } }, 500)) await sendToApi(users)
      * ```
      */
-    aiterator(findOptions: FindManyOptions<Entity> | undefined, batchYieldSize: number, options?: Omit<TypeormBatchOptions, 'batchYieldSize'>): AsyncGenerator<Entity[], void, undefined>
+    aiterator(
+      findOptions: FindManyOptions<Entity> | undefined,
+      batchYieldSize: number,
+      options?: Omit<TypeormBatchOptions, 'batchYieldSize'>,
+    ): AsyncGenerator<Entity[], void, undefined>
     /**
      * Streams what `repo.find(findOptions)` returns in lists of `options.batchYieldSize`.
      *
@@ -67,7 +85,10 @@ declare module 'typeorm' {
      * for await (const users of userRepository.aiterator({ order: { createdAt: 'DESC' } }, { batchYieldSize: 500, strategy: 'keyset' })) await sendToApi(users)
      * ```
      */
-    aiterator(findOptions: FindManyOptions<Entity> | undefined, options: TypeormBatchOptions & { readonly batchYieldSize: number }): AsyncGenerator<Entity[], void, undefined>
+    aiterator(
+      findOptions: FindManyOptions<Entity> | undefined,
+      options: TypeormBatchOptions & { readonly batchYieldSize: number },
+    ): AsyncGenerator<Entity[], void, undefined>
     /**
      * Streams what `repo.find(findOptions)` returns, one entity at a time (`chunkSize` rows per round trip).
      *
@@ -76,7 +97,10 @@ declare module 'typeorm' {
      * for await (const user of userRepository.aiterator({ where: { active: true } })) console.log(user.email)
      * ```
      */
-    aiterator(findOptions?: FindManyOptions<Entity>, options?: TypeormBatchOptions & { readonly batchYieldSize?: undefined }): AsyncGenerator<Entity, void, undefined>
+    aiterator(
+      findOptions?: FindManyOptions<Entity>,
+      options?: TypeormBatchOptions & { readonly batchYieldSize?: undefined },
+    ): AsyncGenerator<Entity, void, undefined>
     /**
      * Options whose `batchYieldSize` is not known statically: lists when it is set, else entities.
      *
@@ -86,7 +110,10 @@ declare module 'typeorm' {
      * for await (const item of userRepository.aiterator({}, options)) handle(item) // User | User[]
      * ```
      */
-    aiterator(findOptions?: FindManyOptions<Entity>, options?: TypeormBatchOptions): AsyncGenerator<Entity | Entity[], void, undefined>
+    aiterator(
+      findOptions?: FindManyOptions<Entity>,
+      options?: TypeormBatchOptions,
+    ): AsyncGenerator<Entity | Entity[], void, undefined>
   }
 
   interface EntityManager {
@@ -103,7 +130,12 @@ declare module 'typeorm' {
      * })
      * ```
      */
-    aiterator<Entity extends ObjectLiteral>(entityClass: EntityTarget<Entity>, findOptions: FindManyOptions<Entity> | undefined, batchYieldSize: number, options?: Omit<TypeormBatchOptions, 'batchYieldSize'>): AsyncGenerator<Entity[], void, undefined>
+    aiterator<Entity extends ObjectLiteral>(
+      entityClass: EntityTarget<Entity>,
+      findOptions: FindManyOptions<Entity> | undefined,
+      batchYieldSize: number,
+      options?: Omit<TypeormBatchOptions, 'batchYieldSize'>,
+    ): AsyncGenerator<Entity[], void, undefined>
     /**
      * Streams what `manager.find(entityClass, findOptions)` returns in lists of `options.batchYieldSize`.
      *
@@ -112,7 +144,11 @@ declare module 'typeorm' {
      * for await (const books of dataSource.manager.aiterator(Book, { order: { id: 'DESC' } }, { batchYieldSize: 500 })) await index(books)
      * ```
      */
-    aiterator<Entity extends ObjectLiteral>(entityClass: EntityTarget<Entity>, findOptions: FindManyOptions<Entity> | undefined, options: TypeormBatchOptions & { readonly batchYieldSize: number }): AsyncGenerator<Entity[], void, undefined>
+    aiterator<Entity extends ObjectLiteral>(
+      entityClass: EntityTarget<Entity>,
+      findOptions: FindManyOptions<Entity> | undefined,
+      options: TypeormBatchOptions & { readonly batchYieldSize: number },
+    ): AsyncGenerator<Entity[], void, undefined>
     /**
      * Streams what `manager.find(entityClass, findOptions)` returns, one entity at a time.
      *
@@ -121,7 +157,11 @@ declare module 'typeorm' {
      * for await (const book of dataSource.manager.aiterator(Book, { where: { rating: 5 } })) console.log(book.title)
      * ```
      */
-    aiterator<Entity extends ObjectLiteral>(entityClass: EntityTarget<Entity>, findOptions?: FindManyOptions<Entity>, options?: TypeormBatchOptions & { readonly batchYieldSize?: undefined }): AsyncGenerator<Entity, void, undefined>
+    aiterator<Entity extends ObjectLiteral>(
+      entityClass: EntityTarget<Entity>,
+      findOptions?: FindManyOptions<Entity>,
+      options?: TypeormBatchOptions & { readonly batchYieldSize?: undefined },
+    ): AsyncGenerator<Entity, void, undefined>
     /**
      * Options whose `batchYieldSize` is not known statically: lists when it is set, else entities.
      *
@@ -130,7 +170,11 @@ declare module 'typeorm' {
      * for await (const item of dataSource.manager.aiterator(Book, {}, loadOptions())) handle(item) // Book | Book[]
      * ```
      */
-    aiterator<Entity extends ObjectLiteral>(entityClass: EntityTarget<Entity>, findOptions?: FindManyOptions<Entity>, options?: TypeormBatchOptions): AsyncGenerator<Entity | Entity[], void, undefined>
+    aiterator<Entity extends ObjectLiteral>(
+      entityClass: EntityTarget<Entity>,
+      findOptions?: FindManyOptions<Entity>,
+      options?: TypeormBatchOptions,
+    ): AsyncGenerator<Entity | Entity[], void, undefined>
   }
 }
 
@@ -151,15 +195,45 @@ const MARK = Symbol.for('@batchyield/typeorm/aiterator')
  * ```
  */
 export function installAiterator(): void {
-  install(SelectQueryBuilder.prototype, 'SelectQueryBuilder', 'aiterator(qb, options)', function (this: SelectQueryBuilder<ObjectLiteral>, sizeOrOptions?: number | TypeormBatchOptions, more?: Omit<TypeormBatchOptions, 'batchYieldSize'>) {
-    return aiterator(this, sizeOrOptions, more)
-  })
-  install(Repository.prototype, 'Repository', 'aiteratorFind(repo, findOptions, options)', function (this: Repository<ObjectLiteral>, findOptions?: FindManyOptions<ObjectLiteral>, sizeOrOptions?: number | TypeormBatchOptions, more?: Omit<TypeormBatchOptions, 'batchYieldSize'>) {
-    return repositoryFind(this, findOptions, sizeOrOptions, more, 'repo.aiterator(findOptions, …)')
-  })
-  install(EntityManager.prototype, 'EntityManager', 'aiteratorFind(manager.getRepository(Entity), findOptions, options)', function (this: EntityManager, target: EntityTarget<ObjectLiteral>, findOptions?: FindManyOptions<ObjectLiteral>, sizeOrOptions?: number | TypeormBatchOptions, more?: Omit<TypeormBatchOptions, 'batchYieldSize'>) {
-    return managerFind(this, target, findOptions, sizeOrOptions, more, 'manager.aiterator(Entity, findOptions, …)')
-  })
+  install(
+    SelectQueryBuilder.prototype,
+    'SelectQueryBuilder',
+    'aiterator(qb, options)',
+    function (
+      this: SelectQueryBuilder<ObjectLiteral>,
+      sizeOrOptions?: number | TypeormBatchOptions,
+      more?: Omit<TypeormBatchOptions, 'batchYieldSize'>,
+    ) {
+      return aiterator(this, sizeOrOptions, more)
+    },
+  )
+  install(
+    Repository.prototype,
+    'Repository',
+    'aiteratorFind(repo, findOptions, options)',
+    function (
+      this: Repository<ObjectLiteral>,
+      findOptions?: FindManyOptions<ObjectLiteral>,
+      sizeOrOptions?: number | TypeormBatchOptions,
+      more?: Omit<TypeormBatchOptions, 'batchYieldSize'>,
+    ) {
+      return repositoryFind(this, findOptions, sizeOrOptions, more, 'repo.aiterator(findOptions, …)')
+    },
+  )
+  install(
+    EntityManager.prototype,
+    'EntityManager',
+    'aiteratorFind(manager.getRepository(Entity), findOptions, options)',
+    function (
+      this: EntityManager,
+      target: EntityTarget<ObjectLiteral>,
+      findOptions?: FindManyOptions<ObjectLiteral>,
+      sizeOrOptions?: number | TypeormBatchOptions,
+      more?: Omit<TypeormBatchOptions, 'batchYieldSize'>,
+    ) {
+      return managerFind(this, target, findOptions, sizeOrOptions, more, 'manager.aiterator(Entity, findOptions, …)')
+    },
+  )
 }
 
 /** Defines our `aiterator` on `prototype` once (non-enumerable), or throws when another library's is there. */
@@ -168,7 +242,9 @@ function install(prototype: object, className: string, instead: string, method: 
   const existing = Object.getOwnPropertyDescriptor(target, 'aiterator')
   if (existing !== undefined) {
     if ((existing.value as Record<PropertyKey, unknown> | undefined)?.[MARK] === true) return
-    throw new TypeError(`@batchyield/typeorm: ${className}.prototype.aiterator is already defined by another library; use ${instead} instead`)
+    throw new TypeError(
+      `@batchyield/typeorm: ${className}.prototype.aiterator is already defined by another library; use ${instead} instead`,
+    )
   }
   Object.defineProperty(method, MARK, { value: true })
   Object.defineProperty(target, 'aiterator', { value: method, writable: true, configurable: true, enumerable: false })

@@ -1,4 +1,11 @@
-import type { DataSource, EntityMetadata, ObjectLiteral, OrderByCondition, QueryRunner, SelectQueryBuilder } from 'typeorm'
+import type {
+  DataSource,
+  EntityMetadata,
+  ObjectLiteral,
+  OrderByCondition,
+  QueryRunner,
+  SelectQueryBuilder,
+} from 'typeorm'
 
 /**
  * The one seam between this adapter and what TypeORM and node-postgres do not document: protected
@@ -68,13 +75,18 @@ export function pathsOf(qb: SelectQueryBuilder<ObjectLiteral>): Promise<Paths> {
 }
 
 async function detect(qb: SelectQueryBuilder<ObjectLiteral>): Promise<Paths> {
-  const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.BATCHYIELD_TYPEORM_PATHS === 'public'
+  const forced =
+    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+      ?.BATCHYIELD_TYPEORM_PATHS === 'public'
   const metadata = readQuery(qb).mainAlias?.metadata
   const hooks = hasHydrationHooks(qb)
   if (forced || !hooks || metadata === undefined) return { keyset: 'public', cursor: 'public' }
   const dataSource = dataSourceOf(qb)
   const probe = () => {
-    const query = dataSource.createQueryBuilder(metadata.target, 'batchyield_probe') as SelectQueryBuilder<ObjectLiteral>
+    const query = dataSource.createQueryBuilder(
+      metadata.target,
+      'batchyield_probe',
+    ) as SelectQueryBuilder<ObjectLiteral>
     appendCondition(query, '1 = 0')
     return query
   }
@@ -156,7 +168,8 @@ export interface QueryParts {
 /** Reads the query's shape from its expression map (a public field whose type TypeORM does not document). */
 export function readQuery(qb: SelectQueryBuilder<ObjectLiteral>): QueryParts {
   const map = qb.expressionMap as unknown as Partial<ExpressionMap> | undefined
-  if (map === undefined || !Array.isArray(map.joinAttributes) || !('allOrderBys' in map)) throw missing('expressionMap with joinAttributes and allOrderBys')
+  if (map === undefined || !Array.isArray(map.joinAttributes) || !('allOrderBys' in map))
+    throw missing('expressionMap with joinAttributes and allOrderBys')
   const main = map.mainAlias?.hasMetadata ? map.mainAlias : undefined
   return {
     mainAlias: main === undefined ? undefined : { name: main.name, metadata: main.metadata },
@@ -185,8 +198,11 @@ export function readQuery(qb: SelectQueryBuilder<ObjectLiteral>): QueryParts {
  */
 export function appendCondition(qb: SelectQueryBuilder<ObjectLiteral>, sql: string): void {
   const map = qb.expressionMap as unknown as { extraAppendedAndWhereCondition?: string }
-  if (!('extraAppendedAndWhereCondition' in map)) throw missing('extraAppendedAndWhereCondition (how a condition is ANDed to the whole WHERE)')
-  map.extraAppendedAndWhereCondition = map.extraAppendedAndWhereCondition ? `(${map.extraAppendedAndWhereCondition}) AND (${sql})` : sql
+  if (!('extraAppendedAndWhereCondition' in map))
+    throw missing('extraAppendedAndWhereCondition (how a condition is ANDed to the whole WHERE)')
+  map.extraAppendedAndWhereCondition = map.extraAppendedAndWhereCondition
+    ? `(${map.extraAppendedAndWhereCondition}) AND (${sql})`
+    : sql
 }
 
 /** Makes `getQuery()` render the SQL `getMany()` runs (which adds the primary columns of joined entities). */
@@ -199,7 +215,10 @@ export function asEntityQuery(qb: SelectQueryBuilder<ObjectLiteral>): void {
  * `relationLoadStrategy: 'query'` loads after the query, or the eager-load chain (TypeORM 1.x):
  * copies those that the TypeORM has.
  */
-export function copyFindOptionsState(from: SelectQueryBuilder<ObjectLiteral>, to: SelectQueryBuilder<ObjectLiteral>): void {
+export function copyFindOptionsState(
+  from: SelectQueryBuilder<ObjectLiteral>,
+  to: SelectQueryBuilder<ObjectLiteral>,
+): void {
   const source = from as unknown as Partial<FindOptionsState>
   const target = to as unknown as Partial<FindOptionsState>
   if ('findOptions' in source) target.findOptions = source.findOptions
@@ -218,7 +237,8 @@ export function whereClauseOf(qb: SelectQueryBuilder<ObjectLiteral>): string {
 
 /** Makes the root alias read `subQuery` instead of its table (TypeORM renders such an alias as `(subQuery) "alias"`). */
 export function readRootFrom(qb: SelectQueryBuilder<ObjectLiteral>, alias: string, subQuery: string): void {
-  const aliases = (qb.expressionMap as unknown as { aliases?: { type: string; name: string; subQuery?: string }[] }).aliases
+  const aliases = (qb.expressionMap as unknown as { aliases?: { type: string; name: string; subQuery?: string }[] })
+    .aliases
   const root = aliases?.find((a) => a.type === 'from' && a.name === alias)
   if (root === undefined) throw missing(`FROM alias ${alias} in expressionMap.aliases`)
   root.subQuery = subQuery
@@ -238,7 +258,8 @@ export function hydrationSendsStatements(executed: SelectQueryBuilder<ObjectLite
   return (
     (map.relationIdAttributes?.length ?? 0) > 0 ||
     (map.relationCountAttributes?.length ?? 0) > 0 ||
-    (map.relationLoadStrategy === 'query' && ((executed as unknown as Partial<EntityExecution>).relationMetadatas?.length ?? 0) > 0)
+    (map.relationLoadStrategy === 'query' &&
+      ((executed as unknown as Partial<EntityExecution>).relationMetadatas?.length ?? 0) > 0)
   )
 }
 
@@ -251,7 +272,11 @@ export function hydrationSendsStatements(executed: SelectQueryBuilder<ObjectLite
  * per-slice `1 = 0` here made every slice's entities outlive young-generation GCs. Not async itself
  * for the same reason: the caller awaits TypeORM's promise directly.
  */
-export function hydrationOf<E extends ObjectLiteral>(execution: SelectQueryBuilder<E>, queryRunner: QueryRunner, rows: readonly unknown[]): { readonly result: Promise<{ entities: unknown[] }>; handed(): boolean } {
+export function hydrationOf<E extends ObjectLiteral>(
+  execution: SelectQueryBuilder<E>,
+  queryRunner: QueryRunner,
+  rows: readonly unknown[],
+): { readonly result: Promise<{ entities: unknown[] }>; handed(): boolean } {
   const target = execution as unknown as EntityExecution
   let handed = false
   asEntityQuery(execution)
@@ -264,7 +289,9 @@ export function hydrationOf<E extends ObjectLiteral>(execution: SelectQueryBuild
 
 /** Thrown by a hydration whose rows TypeORM did not ask for (checked at first use, so only on a TypeORM that changed under a run). */
 export function overrideIgnored(): Error {
-  return new Error("internal: TypeORM hydrated without asking loadRawResults() for the rows (checked at first use; set BATCHYIELD_TYPEORM_PATHS=public to take TypeORM's public API)")
+  return new Error(
+    "internal: TypeORM hydrated without asking loadRawResults() for the rows (checked at first use; set BATCHYIELD_TYPEORM_PATHS=public to take TypeORM's public API)",
+  )
 }
 
 /**
@@ -273,7 +300,10 @@ export function overrideIgnored(): Error {
  * unhydrated. `handed`: the override was honoured; when it was not, TypeORM ran the (bounded) query
  * itself and `rows` are its raw rows.
  */
-export async function rawRowsOf(query: SelectQueryBuilder<ObjectLiteral>, load: (queryRunner: QueryRunner) => Promise<Record<string, unknown>[]>): Promise<{ rows: Record<string, unknown>[]; handed: boolean }> {
+export async function rawRowsOf(
+  query: SelectQueryBuilder<ObjectLiteral>,
+  load: (queryRunner: QueryRunner) => Promise<Record<string, unknown>[]>,
+): Promise<{ rows: Record<string, unknown>[]; handed: boolean }> {
   let handed = false
   ;(query as unknown as EntityExecution).executeEntitiesAndRawResults = async (queryRunner) => {
     handed = true
@@ -284,7 +314,10 @@ export async function rawRowsOf(query: SelectQueryBuilder<ObjectLiteral>, load: 
 }
 
 /** TypeORM's own raw read of `query` on `queryRunner` (protected `loadRawResults()`: result cache, `queryRunner.query()`). */
-export function typeormRawRows(query: SelectQueryBuilder<ObjectLiteral>, queryRunner: QueryRunner): Promise<Record<string, unknown>[]> {
+export function typeormRawRows(
+  query: SelectQueryBuilder<ObjectLiteral>,
+  queryRunner: QueryRunner,
+): Promise<Record<string, unknown>[]> {
   return (query as unknown as EntityExecution).loadRawResults(queryRunner) as Promise<Record<string, unknown>[]>
 }
 
@@ -296,7 +329,8 @@ export function typeormRawRows(query: SelectQueryBuilder<ObjectLiteral>, queryRu
  * `releasePostgresConnection(error)` (internal). False when the runner has none (then release it).
  */
 export async function releaseDestroyed(runner: QueryRunner, reason: Error): Promise<boolean> {
-  const release = (runner as unknown as { releasePostgresConnection?: (error?: unknown) => Promise<void> }).releasePostgresConnection
+  const release = (runner as unknown as { releasePostgresConnection?: (error?: unknown) => Promise<void> })
+    .releasePostgresConnection
   if (typeof release !== 'function') return false
   await release.call(runner, reason)
   return true
@@ -327,7 +361,12 @@ export function nodePostgresClient(client: unknown): NodePostgresClient | undefi
   const candidate = client as Partial<NodePostgresClient> | undefined
   const connection = candidate?.connection as Partial<NodePostgresClient['connection']> | undefined
   if (typeof candidate?.query !== 'function') return undefined
-  if (typeof connection?.describe !== 'function' || typeof connection.execute !== 'function' || typeof connection.sync !== 'function') return undefined
+  if (
+    typeof connection?.describe !== 'function' ||
+    typeof connection.execute !== 'function' ||
+    typeof connection.sync !== 'function'
+  )
+    return undefined
   return candidate as NodePostgresClient
 }
 
@@ -369,7 +408,14 @@ interface FindOptionsState {
 interface ExpressionMap {
   mainAlias: { hasMetadata: boolean; name: string; metadata: EntityMetadata } | undefined
   lockMode: string | undefined
-  joinAttributes: { relation?: unknown; isMany: boolean; direction: string; entityOrProperty: unknown; alias: { name: string }; condition?: string }[]
+  joinAttributes: {
+    relation?: unknown
+    isMany: boolean
+    direction: string
+    entityOrProperty: unknown
+    alias: { name: string }
+    condition?: string
+  }[]
   take: number | undefined
   skip: number | undefined
   limit: number | undefined

@@ -85,20 +85,30 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     private readonly chunkTimeoutMs?: number,
   ) {
     this.keys = ordering.keys
-    this.rangeCondition = range === undefined ? undefined : rangePredicate(this.keys.map((k) => k.key), range)
+    this.rangeCondition =
+      range === undefined
+        ? undefined
+        : rangePredicate(
+            this.keys.map((k) => k.key),
+            range,
+          )
     this.last = after
     // A resume token already accounts for skip(): it points past rows the first run yielded.
     this.skip = after === undefined ? plan.skip : 0
     this.rowKeys = new RowKeys(this.keys, prefix, readSql)
     this.columns = new Map(this.keys.map((k) => [k.key.field, compareSql(k)]))
-    this.progress = new KeysetProgress(`${plan.entityName} ordered by ${this.keys.map((k) => `${k.column.databaseName} ${k.key.direction}`).join(', ')}`)
+    this.progress = new KeysetProgress(
+      `${plan.entityName} ordered by ${this.keys.map((k) => `${k.column.databaseName} ${k.key.direction}`).join(', ')}`,
+    )
   }
 
   async next(size: number, signal?: AbortSignal): Promise<Chunk<E>> {
     this.paths ??= await pathsOf(this.plan.base)
     try {
       for (;;) {
-        const chunk = this.plan.toManyJoins ? await this.readByRootKeys(size, signal) : await this.readRows(size, signal)
+        const chunk = this.plan.toManyJoins
+          ? await this.readByRootKeys(size, signal)
+          : await this.readRows(size, signal)
         // Rows picked by the key query can vanish before the entity query (concurrent deletes);
         // an empty chunk would end the iteration, so read on.
         if (chunk.items.length > 0 || chunk.done) return chunk
@@ -116,7 +126,9 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   retryable(error: unknown): boolean {
     // on the caller's query runner (its transaction) there is no other connection to read on
     if (queryRunnerOf(this.plan.base) !== undefined) return false
-    return error instanceof ChunkTimeoutError || isConnectionLoss((error as { cause?: unknown } | undefined)?.cause ?? error)
+    return (
+      error instanceof ChunkTimeoutError || isConnectionLoss((error as { cause?: unknown } | undefined)?.cause ?? error)
+    )
   }
 
   async close(): Promise<void> {
@@ -128,7 +140,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
 
   cursorOf(item: E): string {
     const values = this.keyValuesOf(item)
-    if (values === undefined) throw new Error('internal: cursorOf() called with an entity this source did not yield lately')
+    if (values === undefined)
+      throw new Error('internal: cursorOf() called with an entity this source did not yield lately')
     return encodeResumeToken(this.shape, values)
   }
 
@@ -144,7 +157,9 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     for (const condition of this.seekConditions()) {
       signal?.throwIfAborted() // after an abort nothing new is sent
       const query = this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - count, condition))
-      const { raw, entities } = await sendUnlessAborted(query, signal, this.chunkTimeoutMs, () => query.getRawAndEntities())
+      const { raw, entities } = await sendUnlessAborted(query, signal, this.chunkTimeoutMs, () =>
+        query.getRawAndEntities(),
+      )
       this.hydrationQuiet = this.paths!.keyset === 'fast' && !hydrationSendsStatements(query)
       if (items.length === 0) items = entities
       else items.push(...entities)
@@ -172,7 +187,8 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     const done = this.rawRows.drained
     // one turn of the event loop: the pool hands out a connection and the SELECT is sent
     // before hydration starts, so the server works from the start of it
-    if (this.readAhead.enabled === true && this.rawRows.sendAhead(size, signal)) await new Promise((resolve) => setImmediate(resolve))
+    if (this.readAhead.enabled === true && this.rawRows.sendAhead(size, signal))
+      await new Promise((resolve) => setImmediate(resolve))
     // the query the rows came from, but for its seek, order and limit, which hydration does not read
     const query = (this.hydrationQuery ??= this.rowKeys.addTo(cloneQuery(this.plan.base)))
     const runner = queryRunnerOf(query) ?? (this.hydrationRunner ??= this.plan.dataSource.createQueryRunner())
@@ -188,7 +204,11 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     let rows: Record<string, unknown>[] = []
     for (const condition of this.seekConditions()) {
       signal?.throwIfAborted()
-      const { rows: raw, handed } = await loadRawRows(this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)), signal, this.chunkTimeoutMs)
+      const { rows: raw, handed } = await loadRawRows(
+        this.rowKeys.addTo(this.seek(cloneQuery(this.plan.base), size - rows.length, condition)),
+        signal,
+        this.chunkTimeoutMs,
+      )
       // TypeORM ran the chunk's query itself: its raw rows are the same, and later runs take the public path
       if (!handed) this.paths!.keyset = 'public'
       rows = joined(rows, raw)
@@ -226,7 +246,9 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
       signal?.throwIfAborted()
       const entityQuery = this.rowKeys.addTo(this.ordered(cloneQuery(this.plan.base), true))
       appendCondition(entityQuery, this.rootKeyCondition(rootKeys.slice(start, start + slice), primary, arrayParameter))
-      const { raw, entities } = await sendUnlessAborted(entityQuery, signal, this.chunkTimeoutMs, () => entityQuery.getRawAndEntities())
+      const { raw, entities } = await sendUnlessAborted(entityQuery, signal, this.chunkTimeoutMs, () =>
+        entityQuery.getRawAndEntities(),
+      )
       items.push(...entities)
       this.readKeys(raw, entities, values)
     }
@@ -239,16 +261,30 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
   }
 
   /** rootKeyCondition() of the rows' primary key values. */
-  private rootKeyCondition(rows: readonly Record<string, unknown>[], primary: readonly { key: KeyColumn; i: number }[], arrayParameter: boolean): Condition {
+  private rootKeyCondition(
+    rows: readonly Record<string, unknown>[],
+    primary: readonly { key: KeyColumn; i: number }[],
+    arrayParameter: boolean,
+  ): Condition {
     const values = rows.map((row) => {
       const keys = this.rowKeys.read(row)
       return primary.map(({ i }) => keys[i])
     })
-    return rootKeyCondition(values, primary.map(({ key }) => key), this.prefix, arrayParameter)
+    return rootKeyCondition(
+      values,
+      primary.map(({ key }) => key),
+      this.prefix,
+      arrayParameter,
+    )
   }
 
   /** Adds ORDER BY keys, a seek condition, LIMIT `size`, and the first chunk's OFFSET. */
-  private seek(query: SelectQueryBuilder<E>, size: number, condition: Condition | undefined, withRest = true): SelectQueryBuilder<E> {
+  private seek(
+    query: SelectQueryBuilder<E>,
+    size: number,
+    condition: Condition | undefined,
+    withRest = true,
+  ): SelectQueryBuilder<E> {
     const unpinned = condition?.pinsFirstKeyToNull && !this.plan.dialect.ordersByPinnedNullKey
     this.ordered(query, withRest, unpinned ? 1 : 0).limit(size)
     // the chunk that reads it sets skip to 0 once it succeeded
@@ -271,17 +307,33 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     if (last === undefined) return [undefined]
     const [first] = this.keys
     const value = last[0]
-    const render = (keys: readonly KeyColumn[], extra?: string, extraParameters: Record<string, unknown> = {}): Condition => {
+    const render = (
+      keys: readonly KeyColumn[],
+      extra?: string,
+      extraParameters: Record<string, unknown> = {},
+    ): Condition => {
       const parameters = { ...extraParameters }
-      const seek = renderSeek(seekPredicate(keys.map((k) => k.key), last), this.columns, `${this.prefix}p`, parameters)
+      const seek = renderSeek(
+        seekPredicate(
+          keys.map((k) => k.key),
+          last,
+        ),
+        this.columns,
+        `${this.prefix}p`,
+        parameters,
+      )
       return { sql: extra === undefined ? seek : `${extra} AND ${seek}`, parameters }
     }
     if (value === null) return [{ ...render(this.keys), pinsFirstKeyToNull: first!.key.nulls === 'last' }]
     const bound = `${compareSql(first!)} ${first!.key.direction === 'asc' ? '>=' : '<='} :${this.prefix}h`
     const boundParameters = { [`${this.prefix}h`]: value }
-    if (first!.key.nullable === false || first!.key.nulls === 'first') return [render(this.keys, bound, boundParameters)]
+    if (first!.key.nullable === false || first!.key.nulls === 'first')
+      return [render(this.keys, bound, boundParameters)]
     const nonNull = [{ ...first!, key: { ...first!.key, nullable: false } }, ...this.keys.slice(1)]
-    return [render(nonNull, bound, boundParameters), { sql: `${first!.sql} IS NULL`, parameters: {}, pinsFirstKeyToNull: true }]
+    return [
+      render(nonNull, bound, boundParameters),
+      { sql: `${first!.sql} IS NULL`, parameters: {}, pinsFirstKeyToNull: true },
+    ]
   }
 
   /**
@@ -296,14 +348,24 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
     const first = this.keys[0]!
     const lower = last !== undefined ? last[0] : range.from === undefined ? undefined : leadingValue(range.from)
     const upper = range.to === undefined ? undefined : leadingValue(range.to)
-    const seek = last === undefined ? undefined : seekPredicate(this.keys.map((k) => k.key), last)
+    const seek =
+      last === undefined
+        ? undefined
+        : seekPredicate(
+            this.keys.map((k) => k.key),
+            last,
+          )
     return leadingKeyRanges(first.key, lower, upper).map((stretch) => {
       const parameters: Record<string, unknown> = {}
       const terms = [this.stretchSql(first, stretch, parameters)]
       for (const predicate of [seek, this.rangeCondition]) {
         if (predicate !== undefined) terms.push(renderSeek(predicate, this.columns, `${this.prefix}p`, parameters))
       }
-      return { sql: terms.filter((t) => t !== '').join(' AND ') || '1 = 1', parameters, pinsFirstKeyToNull: stretch.kind === 'nulls' }
+      return {
+        sql: terms.filter((t) => t !== '').join(' AND ') || '1 = 1',
+        parameters,
+        pinsFirstKeyToNull: stretch.kind === 'nulls',
+      }
     })
   }
 
@@ -328,7 +390,10 @@ export class KeysetSource<E extends ObjectLiteral> implements ChunkSource<E> {
    * unless it is the DISTINCT key query, the terms that order joined rows.
    */
   private ordered(query: SelectQueryBuilder<E>, withRest: boolean, from = 0): SelectQueryBuilder<E> {
-    return query.orderBy({ ...keysetOrderBy(this.keys.slice(from), this.plan.dialect), ...(withRest ? this.ordering.rest : {}) })
+    return query.orderBy({
+      ...keysetOrderBy(this.keys.slice(from), this.plan.dialect),
+      ...(withRest ? this.ordering.rest : {}),
+    })
   }
 
   /** Appends the key values of each entity hydrated from `raw` to `values`, when they are kept. */
@@ -380,7 +445,10 @@ export function keysetOrderBy(keys: readonly KeyColumn[], dialect: Dialect): Ord
   const orderBy: OrderByCondition = {}
   for (const { sql, key } of keys) {
     const order = key.direction === 'asc' ? 'ASC' : 'DESC'
-    orderBy[sql] = dialect.orderByNulls && key.nullable !== false ? { order, nulls: key.nulls === 'first' ? 'NULLS FIRST' : 'NULLS LAST' } : order
+    orderBy[sql] =
+      dialect.orderByNulls && key.nullable !== false
+        ? { order, nulls: key.nulls === 'first' ? 'NULLS FIRST' : 'NULLS LAST' }
+        : order
   }
   return orderBy
 }
@@ -398,7 +466,12 @@ export const MAX_PARAMETERS = 10_000
  * composite keys: the rows whose primary key is one of `values` (one array per entity, in the
  * order of `primary`).
  */
-export function rootKeyCondition(values: readonly (readonly unknown[])[], primary: readonly KeyColumn[], prefix: string, arrayParameter: boolean): Condition {
+export function rootKeyCondition(
+  values: readonly (readonly unknown[])[],
+  primary: readonly KeyColumn[],
+  prefix: string,
+  arrayParameter: boolean,
+): Condition {
   const parameters: Record<string, unknown> = {}
   if (primary.length === 1) {
     parameters[`${prefix}ids`] = values.map((keys) => keys[0])
@@ -427,7 +500,10 @@ export interface Condition {
 }
 
 /** ANDs a condition and its parameters to the query, the user's own conditions kept in brackets (internals.ts). */
-export function appendCondition<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, { sql, parameters }: Condition): void {
+export function appendCondition<E extends ObjectLiteral>(
+  query: SelectQueryBuilder<E>,
+  { sql, parameters }: Condition,
+): void {
   appendSql(query, sql)
   query.setParameters(parameters)
 }
@@ -438,7 +514,12 @@ export function appendCondition<E extends ObjectLiteral>(query: SelectQueryBuild
  * and `chunkTimeoutMs` bounds it (batch-core's boundStatement). Without a signal, or on the
  * caller's own query runner (a cancel would abort the caller's transaction), it is `send()`.
  */
-async function sendUnlessAborted<E extends ObjectLiteral, T>(query: SelectQueryBuilder<E>, signal: AbortSignal | undefined, timeoutMs: number | undefined, send: () => Promise<T>): Promise<T> {
+async function sendUnlessAborted<E extends ObjectLiteral, T>(
+  query: SelectQueryBuilder<E>,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+  send: () => Promise<T>,
+): Promise<T> {
   if (signal === undefined || queryRunnerOf(query) !== undefined) return send()
   const dataSource = dataSourceOf(query)
   const runner = dataSource.createQueryRunner(dataSource.defaultReplicationModeForReads())

@@ -18,7 +18,10 @@ export function partitionQueryOf(plan: QueryPlan<ObjectLiteral>, ordering: Keyse
   const parameters = Object.entries(base.getParameters())
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => [name, jsonOf(value)])
-  return { shape: keyShapeOf(plan, ordering), conditions: JSON.stringify({ where: whereClauseOf(base), innerJoins, parameters }) }
+  return {
+    shape: keyShapeOf(plan, ordering),
+    conditions: JSON.stringify({ where: whereClauseOf(base), innerJoins, parameters }),
+  }
 }
 
 /** A parameter's value as JSON, bigints as `12n`; one that JSON cannot write (a cycle) as its String(). */

@@ -75,38 +75,60 @@ export interface PartitionOptions {
  * for await (const batch of aiterator(events(), { batchYieldSize: 500, partition: parts[3] })) await handle(batch)
  * ```
  */
-export async function partitions<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>, count: number, options: PartitionOptions = {}): Promise<PartitionDescriptor[]> {
-  if (typeof qb !== 'object' || qb === null || typeof (qb as { getRawAndEntities?: unknown }).getRawAndEntities !== 'function') {
-    throw new TypeError(`partitions(): the first argument must be a TypeORM SelectQueryBuilder; received ${describeValue(qb)}`)
+export async function partitions<E extends ObjectLiteral>(
+  qb: SelectQueryBuilder<E>,
+  count: number,
+  options: PartitionOptions = {},
+): Promise<PartitionDescriptor[]> {
+  if (
+    typeof qb !== 'object' ||
+    qb === null ||
+    typeof (qb as { getRawAndEntities?: unknown }).getRawAndEntities !== 'function'
+  ) {
+    throw new TypeError(
+      `partitions(): the first argument must be a TypeORM SelectQueryBuilder; received ${describeValue(qb)}`,
+    )
   }
   assertPositiveInteger('count', count)
   assertOptionsObject('options', options)
   for (const key of Object.keys(options)) {
-    if (key !== 'method') throw new TypeError(`partitions(): unknown option ${JSON.stringify(key)}; the accepted option is method`)
+    if (key !== 'method')
+      throw new TypeError(`partitions(): unknown option ${JSON.stringify(key)}; the accepted option is method`)
   }
   const { method: requested = 'auto' } = options
   assertOneOf('method', requested, PARTITION_METHODS)
   const plan = planQuery(qb)
   const ordering = plan.keyset
   if (ordering === undefined) {
-    throw new KeysetOrderingError(`partitions() cuts a query's keyset ordering, and this one cannot be followed: ${plan.keysetProblem}. Order by columns of ${plan.entityName} only`)
+    throw new KeysetOrderingError(
+      `partitions() cuts a query's keyset ordering, and this one cannot be followed: ${plan.keysetProblem}. Order by columns of ${plan.entityName} only`,
+    )
   }
   if (plan.take !== undefined || plan.skip > 0) {
-    throw new TypeError(`partitions() splits the whole query, and this one sets ${plan.take !== undefined ? `take(${plan.take})` : `skip(${plan.skip})`}; remove take()/skip() (limit each partition's run with the limit option instead)`)
+    throw new TypeError(
+      `partitions() splits the whole query, and this one sets ${plan.take !== undefined ? `take(${plan.take})` : `skip(${plan.skip})`}; remove take()/skip() (limit each partition's run with the limit option instead)`,
+    )
   }
   const method = chooseMethod(plan, requested)
   const query = partitionQueryOf(plan, ordering)
   if (count === 1) return describePartitions(query, [])
   const target = partitionSampleSize(count)
-  const samples = (method === 'statistics' ? await histogramBounds(plan, ordering) : undefined) ?? (await sampledKeys(plan, ordering, method === 'scan' ? 'scan' : 'sample', target))
-  return describePartitions(query, splitPoints(samples, count).map((values) => ({ at: values })))
+  const samples =
+    (method === 'statistics' ? await histogramBounds(plan, ordering) : undefined) ??
+    (await sampledKeys(plan, ordering, method === 'scan' ? 'scan' : 'sample', target))
+  return describePartitions(
+    query,
+    splitPoints(samples, count).map((values) => ({ at: values })),
+  )
 }
 
 function chooseMethod(plan: QueryPlan<ObjectLiteral>, requested: PartitionMethod): 'sample' | 'statistics' | 'scan' {
   const postgres = plan.dialect.keyDialect === 'postgresql' && plan.dialect.supportsCursor
   if (requested === 'auto') return postgres ? 'sample' : 'scan'
   if (requested !== 'scan' && !postgres) {
-    throw new StrategyUnavailableError(`partitions() method '${requested}' reads PostgreSQL's ${requested === 'sample' ? 'TABLESAMPLE' : 'pg_stats'}; this data source is ${plan.dialect.name}. Use method 'scan' (or 'auto')`)
+    throw new StrategyUnavailableError(
+      `partitions() method '${requested}' reads PostgreSQL's ${requested === 'sample' ? 'TABLESAMPLE' : 'pg_stats'}; this data source is ${plan.dialect.name}. Use method 'scan' (or 'auto')`,
+    )
   }
   return requested
 }
@@ -117,7 +139,12 @@ function chooseMethod(plan: QueryPlan<ObjectLiteral>, requested: PartitionMethod
  * `target` equal buckets by the database (`NTILE`), the first of each bucket returned. A page
  * sample that came back too thin (a low estimate, unlucky pages) is taken again ten times larger.
  */
-async function sampledKeys(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering, method: 'sample' | 'scan', target: number): Promise<unknown[][]> {
+async function sampledKeys(
+  plan: QueryPlan<ObjectLiteral>,
+  ordering: KeysetOrdering,
+  method: 'sample' | 'scan',
+  target: number,
+): Promise<unknown[][]> {
   if (method === 'scan') return bucketStarts(plan, ordering, target, undefined)
   let percent = samplePercent({ rows: await estimatedRows(plan, ordering), pages: await tablePages(plan) }, target)
   for (;;) {
@@ -131,7 +158,11 @@ async function sampledKeys(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrder
 const P = 'byp_'
 
 /** The query reduced to its keys: each key's column (to order by) and its exact value (to cut at), distinct with to-many joins. */
-function keysQuery(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering, percent: number | undefined): SelectQueryBuilder<ObjectLiteral> {
+function keysQuery(
+  plan: QueryPlan<ObjectLiteral>,
+  ordering: KeysetOrdering,
+  percent: number | undefined,
+): SelectQueryBuilder<ObjectLiteral> {
   const query = cloneQuery(plan.base)
   query.select([])
   ordering.keys.forEach((key, i) => query.addSelect(key.sql, `${P}o${i}`).addSelect(readSql(key), `${P}k${i}`))
@@ -139,7 +170,10 @@ function keysQuery(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering, per
   query.orderBy()
   if (percent !== undefined) {
     // TABLESAMPLE attaches to the table itself: the root alias reads a sampled copy of the table
-    const table = plan.metadata.tablePath.split('.').map((part) => query.escape(part)).join('.')
+    const table = plan.metadata.tablePath
+      .split('.')
+      .map((part) => query.escape(part))
+      .join('.')
     readRootFrom(query, plan.alias, `(SELECT * FROM ${table} TABLESAMPLE SYSTEM (:${P}percent))`)
     query.setParameter(`${P}percent`, percent)
   }
@@ -147,7 +181,12 @@ function keysQuery(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering, per
 }
 
 /** The first key tuple of each of `target` equal buckets of the keys query's rows, in the ordering. */
-async function bucketStarts(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering, target: number, percent: number | undefined): Promise<unknown[][]> {
+async function bucketStarts(
+  plan: QueryPlan<ObjectLiteral>,
+  ordering: KeysetOrdering,
+  target: number,
+  percent: number | undefined,
+): Promise<unknown[][]> {
   const inner = keysQuery(plan, ordering, percent)
   const [innerSql, innerParameters] = inner.getQueryAndParameters()
   const e = (name: string) => inner.escape(name)
@@ -168,7 +207,9 @@ async function bucketStarts(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrde
 /** `ASC`/`DESC` and, where the database can write it, the NULL placement of one key. */
 function orderTerm(plan: QueryPlan<ObjectLiteral>, { key }: KeyColumn): string {
   const direction = key.direction === 'asc' ? 'ASC' : 'DESC'
-  return plan.dialect.orderByNulls && key.nullable !== false ? `${direction} NULLS ${key.nulls === 'first' ? 'FIRST' : 'LAST'}` : direction
+  return plan.dialect.orderByNulls && key.nullable !== false
+    ? `${direction} NULLS ${key.nulls === 'first' ? 'FIRST' : 'LAST'}`
+    : direction
 }
 
 /** The planner's estimate of the query's rows (`EXPLAIN`, which reads statistics, not rows). */
@@ -177,15 +218,23 @@ async function estimatedRows(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrd
   const [sql, parameters] = query.getQueryAndParameters()
   const [row] = (await runQuery(query, `EXPLAIN (FORMAT JSON) ${sql}`, parameters)) as Record<string, unknown>[]
   const raw = row?.['QUERY PLAN']
-  const explained = (typeof raw === 'string' ? JSON.parse(raw) : raw) as [{ Plan?: { 'Plan Rows'?: unknown } }] | undefined
+  const explained = (typeof raw === 'string' ? JSON.parse(raw) : raw) as
+    [{ Plan?: { 'Plan Rows'?: unknown } }] | undefined
   const rows = explained?.[0]?.Plan?.['Plan Rows']
   return typeof rows === 'number' ? rows : Number.NaN
 }
 
 /** The root table's size in pages (its file size: no row is read). */
 async function tablePages(plan: QueryPlan<ObjectLiteral>): Promise<number> {
-  const table = plan.metadata.tablePath.split('.').map((part) => plan.base.escape(part)).join('.')
-  const [row] = (await runQuery(plan.base, 'SELECT pg_relation_size(to_regclass($1)) / current_setting(\'block_size\')::bigint AS pages', [table])) as { pages: string | number }[]
+  const table = plan.metadata.tablePath
+    .split('.')
+    .map((part) => plan.base.escape(part))
+    .join('.')
+  const [row] = (await runQuery(
+    plan.base,
+    "SELECT pg_relation_size(to_regclass($1)) / current_setting('block_size')::bigint AS pages",
+    [table],
+  )) as { pages: string | number }[]
   return Number(row?.pages ?? Number.NaN)
 }
 
@@ -195,18 +244,29 @@ async function tablePages(plan: QueryPlan<ObjectLiteral>): Promise<number> {
  * it back as the column's type, as it does with every key value. Undefined when there is none (never
  * analyzed, or so few distinct values that all are "most common values").
  */
-async function histogramBounds(plan: QueryPlan<ObjectLiteral>, ordering: KeysetOrdering): Promise<unknown[][] | undefined> {
+async function histogramBounds(
+  plan: QueryPlan<ObjectLiteral>,
+  ordering: KeysetOrdering,
+): Promise<unknown[][] | undefined> {
   const first = ordering.keys[0]!
   const sql =
     'SELECT b.v FROM pg_stats s, unnest(s.histogram_bounds::text::text[]) WITH ORDINALITY AS b(v, n) ' +
     'WHERE s.schemaname = COALESCE($1, current_schema()) AND s.tablename = $2 AND s.attname = $3 AND NOT s.inherited ORDER BY b.n'
-  const rows = (await runQuery(plan.base, sql, [plan.metadata.schema ?? null, plan.metadata.tableName, first.column.databaseName])) as { v: string }[]
+  const rows = (await runQuery(plan.base, sql, [
+    plan.metadata.schema ?? null,
+    plan.metadata.tableName,
+    first.column.databaseName,
+  ])) as { v: string }[]
   if (rows.length === 0) return undefined
   const values = rows.map((row) => [row.v])
   return first.key.direction === 'asc' ? values : values.reverse()
 }
 
 /** Runs SQL on the query's own query runner (its transaction) when it has one, else on the pool. */
-function runQuery(query: SelectQueryBuilder<ObjectLiteral>, sql: string, parameters: readonly unknown[]): Promise<unknown> {
+function runQuery(
+  query: SelectQueryBuilder<ObjectLiteral>,
+  sql: string,
+  parameters: readonly unknown[],
+): Promise<unknown> {
   return dataSourceOf(query).query(sql, [...parameters], queryRunnerOf(query))
 }

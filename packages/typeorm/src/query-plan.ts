@@ -57,10 +57,14 @@ export function planQuery<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>): Q
   const map = readQuery(qb)
   const mainAlias = map.mainAlias
   if (mainAlias === undefined) {
-    throw new TypeError('aiterator() needs a query builder that selects an entity (e.g. repository.createQueryBuilder("u")); this one has no entity alias')
+    throw new TypeError(
+      'aiterator() needs a query builder that selects an entity (e.g. repository.createQueryBuilder("u")); this one has no entity alias',
+    )
   }
   if (map.lockMode === 'optimistic') {
-    throw new TypeError('aiterator() cannot stream a query with setLock("optimistic"): optimistic locking applies to one entity (use getOne())')
+    throw new TypeError(
+      'aiterator() cannot stream a query with setLock("optimistic"): optimistic locking applies to one entity (use getOne())',
+    )
   }
   const metadata = mainAlias.metadata
   const alias = mainAlias.name
@@ -78,7 +82,9 @@ export function planQuery<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>): Q
       )
     }
     if (page !== undefined && raw !== undefined && page !== raw) {
-      throw new TypeError(`aiterator(): the query sets both ${pageOption}(${page}) and ${rawOption}(${raw}); set one of them`)
+      throw new TypeError(
+        `aiterator(): the query sets both ${pageOption}(${page}) and ${rawOption}(${raw}); set one of them`,
+      )
     }
     return page ?? raw
   }
@@ -88,9 +94,24 @@ export function planQuery<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>): Q
   // A cached chunk would be a stale chunk: the result cache is never used for our queries.
   const base = cloneQuery(qb).take(undefined).skip(undefined).limit(undefined).offset(undefined).cache(false)
 
-  const keyColumn = (column: ColumnMetadata, key: SortKey): KeyColumn => ({ column, key, sql: escaped(column), type: typeOf(dataSource, dialect, column) })
-  const primary = metadata.primaryColumns.map((column) => keyColumn(column, { field: column.databaseName, direction: 'asc', nulls: dialect.defaultNulls('asc'), nullable: false }))
-  const ordering = map.distinctOn.length > 0 ? resolveDistinctOn(map.distinctOn, map.orderBys, alias, metadata, dialect, keyColumn, toManyJoins) : resolveKeyset(map.orderBys, alias, metadata, dialect, keyColumn)
+  const keyColumn = (column: ColumnMetadata, key: SortKey): KeyColumn => ({
+    column,
+    key,
+    sql: escaped(column),
+    type: typeOf(dataSource, dialect, column),
+  })
+  const primary = metadata.primaryColumns.map((column) =>
+    keyColumn(column, {
+      field: column.databaseName,
+      direction: 'asc',
+      nulls: dialect.defaultNulls('asc'),
+      nullable: false,
+    }),
+  )
+  const ordering =
+    map.distinctOn.length > 0
+      ? resolveDistinctOn(map.distinctOn, map.orderBys, alias, metadata, dialect, keyColumn, toManyJoins)
+      : resolveKeyset(map.orderBys, alias, metadata, dialect, keyColumn)
   const rootOrdering = typeof ordering === 'string' ? undefined : ordering
   const keysetProblem = typeof ordering === 'string' ? ordering : unseekable(ordering, metadata)
   return {
@@ -152,7 +173,14 @@ function resolveKeyset(
   const tieDirection = keys.at(-1)?.key.direction ?? 'asc'
   for (const column of metadata.primaryColumns) {
     if (keys.some((k) => k.column === column)) continue
-    keys.push(keyColumn(column, { field: column.databaseName, direction: tieDirection, nulls: dialect.defaultNulls(tieDirection), nullable: false }))
+    keys.push(
+      keyColumn(column, {
+        field: column.databaseName,
+        direction: tieDirection,
+        nulls: dialect.defaultNulls(tieDirection),
+        nullable: false,
+      }),
+    )
   }
   return { keys, rest }
 }
@@ -178,7 +206,8 @@ function resolveDistinctOn(
   const columns: ColumnMetadata[] = []
   for (const term of distinctOn) {
     const column = rootColumn(term.replace(/"/g, ''), alias, metadata)
-    if (column === undefined || column.isVirtualProperty) return `${on}: ${term} is not a stored column of the root entity ${metadata.name}; keyset seeks on root columns only`
+    if (column === undefined || column.isVirtualProperty)
+      return `${on}: ${term} is not a stored column of the root entity ${metadata.name}; keyset seeks on root columns only`
     columns.push(column)
   }
   const terms = Object.entries(orderBys)
@@ -186,7 +215,8 @@ function resolveDistinctOn(
   const keys: KeyColumn[] = []
   for (const [term, value] of leading) {
     const column = rootColumn(term.replace(/"/g, ''), alias, metadata)
-    if (column === undefined || !columns.includes(column)) return `${on} must be the leading ORDER BY terms (PostgreSQL's rule); ORDER BY ${term} comes first`
+    if (column === undefined || !columns.includes(column))
+      return `${on} must be the leading ORDER BY terms (PostgreSQL's rule); ORDER BY ${term} comes first`
     keys.push(keyColumn(column, sortKey(column, value, dialect)))
   }
   for (const column of columns) {
@@ -199,14 +229,25 @@ function resolveDistinctOn(
 function sortKey(column: ColumnMetadata, value: OrderByCondition[string], dialect: Dialect): SortKey {
   const order = typeof value === 'string' ? value : value.order
   const direction = String(order).toUpperCase() === 'DESC' ? 'desc' : 'asc'
-  const explicit = typeof value === 'object' && value.nulls !== undefined ? (value.nulls.toUpperCase().endsWith('FIRST') ? 'first' : 'last') : undefined
-  return { field: column.databaseName, direction, nulls: explicit ?? dialect.defaultNulls(direction), nullable: column.isNullable && !column.isPrimary }
+  const explicit =
+    typeof value === 'object' && value.nulls !== undefined
+      ? value.nulls.toUpperCase().endsWith('FIRST')
+        ? 'first'
+        : 'last'
+      : undefined
+  return {
+    field: column.databaseName,
+    direction,
+    nulls: explicit ?? dialect.defaultNulls(direction),
+    nullable: column.isNullable && !column.isPrimary,
+  }
 }
 
 /** Why keyset cannot seek on one of the ordering's column types (batch-core's table), if it cannot. */
 function unseekable(ordering: KeysetOrdering, metadata: EntityMetadata): string | undefined {
   for (const { column, type } of ordering.keys) {
-    if (type.kind === 'refused') return `ORDER BY ${metadata.name}.${column.propertyPath} (${column.databaseName}, ${type.type}): ${type.reason}`
+    if (type.kind === 'refused')
+      return `ORDER BY ${metadata.name}.${column.propertyPath} (${column.databaseName}, ${type.type}): ${type.reason}`
   }
   return undefined
 }

@@ -66,7 +66,10 @@ export class RowKeys {
 
   /** Identifies the root entity of a raw row (its primary key values). */
   rootOf(raw: Record<string, unknown>): string {
-    return JSON.stringify(this.keys.flatMap((key, i) => (key.column.isPrimary ? [raw[this.aliases[i]!]] : [])), jsonSafe)
+    return JSON.stringify(
+      this.keys.flatMap((key, i) => (key.column.isPrimary ? [raw[this.aliases[i]!]] : [])),
+      jsonSafe,
+    )
   }
 
   /**
@@ -83,7 +86,9 @@ export class RowKeys {
       if (!firstRows.has(root)) firstRows.set(root, row)
     }
     if (firstRows.size !== entities.length) {
-      throw new Error(`internal: ${raw.length} rows of ${firstRows.size} root entities hydrated into ${entities.length} entities`)
+      throw new Error(
+        `internal: ${raw.length} rows of ${firstRows.size} root entities hydrated into ${entities.length} entities`,
+      )
     }
     return [...firstRows.values()]
   }

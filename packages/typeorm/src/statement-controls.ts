@@ -8,7 +8,10 @@ import { nodePostgresClient, socketOf } from './internals.js'
  * closing the socket), mysql2 (`KILL QUERY` from another pooled connection; `destroy()`). Other
  * drivers: nothing (the statement runs to its end).
  */
-export function statementControls(connection: unknown, dataSource: DataSource): Pick<StatementBound, 'cancel' | 'destroy'> {
+export function statementControls(
+  connection: unknown,
+  dataSource: DataSource,
+): Pick<StatementBound, 'cancel' | 'destroy'> {
   const client = nodePostgresClient(connection)
   if (client !== undefined) {
     return {

@@ -1,6 +1,14 @@
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import pg from 'pg'
-import { type BeforeQueryEvent, DataSource, type EntitySubscriberInterface, EventSubscriber, type ObjectLiteral, type QueryRunner, type SelectQueryBuilder } from 'typeorm'
+import {
+  type BeforeQueryEvent,
+  DataSource,
+  type EntitySubscriberInterface,
+  EventSubscriber,
+  type ObjectLiteral,
+  type QueryRunner,
+  type SelectQueryBuilder,
+} from 'typeorm'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { aiterator } from '../src/index.js'
 import { collect, expectBatches } from './support/collect.js'
@@ -16,16 +24,37 @@ import { expectCleanPool } from './support/pool.js'
 const db = useTestDatabase('postgres', { seed: true })
 
 /** Statements that go through TypeORM's queryRunner.query() (what subscribers see), from now on. */
-const statementsThroughRunner = (ds: DataSource) => vi.spyOn(Object.getPrototypeOf(ds.createQueryRunner()) as QueryRunner, 'query')
+const statementsThroughRunner = (ds: DataSource) =>
+  vi.spyOn(Object.getPrototypeOf(ds.createQueryRunner()) as QueryRunner, 'query')
 const fetches = (statements: readonly string[]) => statements.filter((sql) => sql.startsWith('FETCH FORWARD'))
 
 const shapes: { name: string; query: (ds: DataSource) => SelectQueryBuilder<ObjectLiteral> }[] = [
   // Relation ids (an extra query per chunk), a column transformer and an @AfterLoad listener.
-  { name: 'books with relation ids and listeners', query: (ds) => ds.getRepository(Book).createQueryBuilder('b').orderBy('b.publishedAt', 'DESC', 'NULLS LAST').addOrderBy('b.id', 'DESC') },
+  {
+    name: 'books with relation ids and listeners',
+    query: (ds) =>
+      ds
+        .getRepository(Book)
+        .createQueryBuilder('b')
+        .orderBy('b.publishedAt', 'DESC', 'NULLS LAST')
+        .addOrderBy('b.id', 'DESC'),
+  },
   // Embedded columns, nothing loaded by statements of its own: each read is sent ahead of hydration.
-  { name: 'authors', query: (ds) => ds.getRepository(Author).createQueryBuilder('a').orderBy('a.createdAt').addOrderBy('a.id') },
+  {
+    name: 'authors',
+    query: (ds) => ds.getRepository(Author).createQueryBuilder('a').orderBy('a.createdAt').addOrderBy('a.id'),
+  },
   // A to-many join: an entity's rows may straddle two reads.
-  { name: 'authors with their books (to-many join)', query: (ds) => ds.getRepository(Author).createQueryBuilder('a').leftJoinAndSelect('a.books', 'b').orderBy('a.id').addOrderBy('b.id') },
+  {
+    name: 'authors with their books (to-many join)',
+    query: (ds) =>
+      ds
+        .getRepository(Author)
+        .createQueryBuilder('a')
+        .leftJoinAndSelect('a.books', 'b')
+        .orderBy('a.id')
+        .addOrderBy('b.id'),
+  },
 ]
 
 afterEach(() => {
@@ -69,7 +98,14 @@ class QueryWatcher implements EntitySubscriberInterface {
 describe('with a query subscriber, chunks are FETCH statements it sees', () => {
   let ds: DataSource
   beforeAll(async () => {
-    ds = await new DataSource({ type: 'postgres', url: db.url, entities, subscribers: [QueryWatcher], poolSize: 1, logging: false }).initialize()
+    ds = await new DataSource({
+      type: 'postgres',
+      url: db.url,
+      entities,
+      subscribers: [QueryWatcher],
+      poolSize: 1,
+      logging: false,
+    }).initialize()
   })
   afterAll(async () => {
     await ds?.destroy()
@@ -90,9 +126,17 @@ describe("the client's own type parsers (pg `types`) apply to the chunks as to g
   let ds: DataSource
   beforeAll(async () => {
     const types = {
-      getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === pg.types.builtins.TEXT ? (value: string) => `text:${value}` : pg.types.getTypeParser(oid, format)),
+      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.TEXT ? (value: string) => `text:${value}` : pg.types.getTypeParser(oid, format),
     }
-    ds = await new DataSource({ type: 'postgres', url: db.url, entities, poolSize: 1, logging: false, extra: { types } }).initialize()
+    ds = await new DataSource({
+      type: 'postgres',
+      url: db.url,
+      entities,
+      poolSize: 1,
+      logging: false,
+      extra: { types },
+    }).initialize()
   })
   afterAll(async () => {
     await ds?.destroy()
@@ -146,7 +190,9 @@ describe('the next read is sent before a chunk is hydrated, with prefetch >= 1 a
   it.each([1, 3])('limit (not a multiple of chunkSize), prefetch %i: getMany() with take()', async (prefetch) => {
     for (const limit of [1, 10, 23]) {
       const expected = await authors().take(limit).getMany()
-      const batches = await collect(aiterator(authors(), { batchYieldSize: 4, chunkSize: 7, limit, prefetch, strategy: 'cursor' }))
+      const batches = await collect(
+        aiterator(authors(), { batchYieldSize: 4, chunkSize: 7, limit, prefetch, strategy: 'cursor' }),
+      )
       expectBatches(batches, expected, 4, (e) => e.id)
     }
   })
@@ -154,10 +200,17 @@ describe('the next read is sent before a chunk is hydrated, with prefetch >= 1 a
   it('a read ahead that fails after the loop has left is not reported; the transaction is rolled back, nothing left open', async () => {
     // Division by zero once the cursor reaches id 30: in the third chunk of ten.
     const failsAt30 = () => authors().where('1 / (a.id - 30) IS NOT NULL')
-    await expect(collect(aiterator(failsAt30(), { batchYieldSize: 10, chunkSize: 10, prefetch: 1, strategy: 'cursor' }))).rejects.toThrow(/division by zero/)
+    await expect(
+      collect(aiterator(failsAt30(), { batchYieldSize: 10, chunkSize: 10, prefetch: 1, strategy: 'cursor' })),
+    ).rejects.toThrow(/division by zero/)
     await expectCleanPool(ds, db.url, db.name)
     const seen: number[] = []
-    for await (const batch of aiterator(failsAt30(), { batchYieldSize: 10, chunkSize: 10, prefetch: 1, strategy: 'cursor' })) {
+    for await (const batch of aiterator(failsAt30(), {
+      batchYieldSize: 10,
+      chunkSize: 10,
+      prefetch: 1,
+      strategy: 'cursor',
+    })) {
       seen.push(...batch.map((b) => b.id))
       await new Promise((resolve) => setTimeout(resolve, 100)) // chunk 2 read and hydrated, chunk 3's read failed
       break

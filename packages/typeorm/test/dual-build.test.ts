@@ -39,20 +39,34 @@ async function loadBothInNode(first: 'esm' | 'cjs'): Promise<Record<string, unkn
       twoBuilds: a.aiterator !== b.aiterator,
     }))
   `
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: join(dist, '..') })
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: join(dist, '..'),
+  })
   return JSON.parse(stdout) as Record<string, unknown>
 }
 
 describe('ESM and CommonJS builds', () => {
-  it.each(['cjs', 'esm'] as const)('in plain Node, loading %s first: one SelectQueryBuilder, patched once', async (first) => {
-    expect(await loadBothInNode(first)).toEqual({ sameClass: true, installed: true, unchangedBySecondBuild: true, unchangedByReinstall: true, twoBuilds: true })
-  })
+  it.each(['cjs', 'esm'] as const)(
+    'in plain Node, loading %s first: one SelectQueryBuilder, patched once',
+    async (first) => {
+      expect(await loadBothInNode(first)).toEqual({
+        sameClass: true,
+        installed: true,
+        unchangedBySecondBuild: true,
+        unchangedByReinstall: true,
+        twoBuilds: true,
+      })
+    },
+  )
 
   it('patch the one SelectQueryBuilder prototype, once, whichever loads first', async () => {
     const require = createRequire(import.meta.url)
     const cjs = require(join(dist, 'index.cjs')) as typeof import('../src/index.js')
     const fromCjs = Object.getOwnPropertyDescriptor(SelectQueryBuilder.prototype, 'aiterator')
-    const finders = () => [Repository.prototype, EntityManager.prototype].map((proto) => Object.getOwnPropertyDescriptor(proto, 'aiterator')?.value as unknown)
+    const finders = () =>
+      [Repository.prototype, EntityManager.prototype].map(
+        (proto) => Object.getOwnPropertyDescriptor(proto, 'aiterator')?.value as unknown,
+      )
     const findersFromCjs = finders()
     const esm = (await import(join(dist, 'index.js'))) as typeof import('../src/index.js')
     const afterEsm = Object.getOwnPropertyDescriptor(SelectQueryBuilder.prototype, 'aiterator')
@@ -76,7 +90,11 @@ describe('ESM and CommonJS builds', () => {
     const { installAiterator } = (await import(join(dist, 'index.js'))) as typeof import('../src/index.js')
     const ours = Object.getOwnPropertyDescriptor(SelectQueryBuilder.prototype, 'aiterator')!
     const foreign = () => 'foreign'
-    Object.defineProperty(SelectQueryBuilder.prototype, 'aiterator', { value: foreign, configurable: true, writable: true })
+    Object.defineProperty(SelectQueryBuilder.prototype, 'aiterator', {
+      value: foreign,
+      configurable: true,
+      writable: true,
+    })
     try {
       expect(() => installAiterator()).toThrow(/already defined by another library/)
       expect((SelectQueryBuilder.prototype as unknown as { aiterator: unknown }).aiterator).toBe(foreign)
@@ -91,7 +109,9 @@ describe('ESM and CommonJS builds', () => {
     const foreign = () => 'foreign'
     Object.defineProperty(Repository.prototype, 'aiterator', { value: foreign, configurable: true, writable: true })
     try {
-      expect(() => installAiterator()).toThrow(/Repository\.prototype\.aiterator is already defined by another library; use aiteratorFind\(repo, findOptions, options\) instead/)
+      expect(() => installAiterator()).toThrow(
+        /Repository\.prototype\.aiterator is already defined by another library; use aiteratorFind\(repo, findOptions, options\) instead/,
+      )
       expect((Repository.prototype as unknown as { aiterator: unknown }).aiterator).toBe(foreign)
     } finally {
       Object.defineProperty(Repository.prototype, 'aiterator', ours)

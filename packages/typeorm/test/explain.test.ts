@@ -37,7 +37,9 @@ async function seekPlans(order: 'ASC' | 'DESC', nulls?: 'NULLS FIRST' | 'NULLS L
   const qb = ds.getRepository(Book).createQueryBuilder('b').orderBy('b.publishedAt', order, nulls)
   for await (const _ of aiterator(qb, { batchYieldSize: 40, chunkSize: 40, prefetch: 0, ...WHOLE_CHUNKS })) batches++
   expect(batches).toBe(10)
-  const seeks = logger.queries.map((sql, i) => ({ sql, parameters: logger.parameters[i]! })).filter(({ sql }) => /FROM "books".* WHERE /.test(sql))
+  const seeks = logger.queries
+    .map((sql, i) => ({ sql, parameters: logger.parameters[i]! }))
+    .filter(({ sql }) => /FROM "books".* WHERE /.test(sql))
   expect(seeks.length).toBeGreaterThanOrEqual(9)
   await ds.query('SET enable_seqscan = off')
   await ds.query('SET enable_bitmapscan = off')

@@ -15,7 +15,9 @@ import { tagLoadWatcher } from './support/load-watcher.js'
 
 for (const dialect of ['postgres', 'mariadb'] as const) {
   describe(dialect, () => {
-    const db = useTestDatabase(dialect, { seed: { counts: { authors: 1, books: 3, tags: 2_345, orderLines: 0, devices: 0, countries: 0 } } })
+    const db = useTestDatabase(dialect, {
+      seed: { counts: { authors: 1, books: 3, tags: 2_345, orderLines: 0, devices: 0, countries: 0 } },
+    })
     let ds: DataSource
     beforeAll(async () => {
       ds = await openDataSource(dialect, db.url)
@@ -31,12 +33,15 @@ for (const dialect of ['postgres', 'mariadb'] as const) {
         { batchYieldSize: 700, chunkSize: 1_100, prefetch: 1 },
         { batchYieldSize: 3_000, chunkSize: 2_345, prefetch: 0 },
         { batchYieldSize: 1, chunkSize: 1_001, prefetch: 2 },
-      ])(`${strategy}: batchYieldSize $batchYieldSize, chunkSize $chunkSize, prefetch $prefetch: equal getMany()`, async (options) => {
-        const expected = await tags().getMany()
-        expect(expected).toHaveLength(2_345)
-        const batches = await collect(aiterator(tags(), { ...options, strategy }))
-        expectBatches(batches, expected, options.batchYieldSize, (t) => t.id)
-      })
+      ])(
+        `${strategy}: batchYieldSize $batchYieldSize, chunkSize $chunkSize, prefetch $prefetch: equal getMany()`,
+        async (options) => {
+          const expected = await tags().getMany()
+          expect(expected).toHaveLength(2_345)
+          const batches = await collect(aiterator(tags(), { ...options, strategy }))
+          expectBatches(batches, expected, options.batchYieldSize, (t) => t.id)
+        },
+      )
 
       it(`${strategy}: the event loop turns between the slices of a chunk after the first`, async () => {
         // afterLoad runs as each slice is hydrated: note the event-loop turn it runs in.
@@ -44,7 +49,13 @@ for (const dialect of ['postgres', 'mariadb'] as const) {
         const turnOfEntity: number[] = []
         const TurnWatcher = tagLoadWatcher(() => turnOfEntity.push(turn))
         const type = dialect === 'postgres' ? 'postgres' : 'mariadb'
-        const watched = await new DataSource({ type, url: db.url, entities, subscribers: [TurnWatcher], logging: false }).initialize()
+        const watched = await new DataSource({
+          type,
+          url: db.url,
+          entities,
+          subscribers: [TurnWatcher],
+          logging: false,
+        }).initialize()
         let counting = true
         const count = () => {
           turn++

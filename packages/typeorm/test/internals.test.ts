@@ -64,18 +64,41 @@ for (const { ignored, paths } of [
 
     for (const strategy of ['keyset', 'cursor'] satisfies Strategy[]) {
       it(`${strategy}: the same entities as getMany(), and no statement reads more than a chunk`, async () => {
-        const books = () => dataSource.getRepository(Book).createQueryBuilder('b').leftJoinAndSelect('b.author', 'a').where('b.rating >= :r OR b.price < :p', { r: 3, p: 20 }).orderBy('b.publishedAt', 'DESC')
+        const books = () =>
+          dataSource
+            .getRepository(Book)
+            .createQueryBuilder('b')
+            .leftJoinAndSelect('b.author', 'a')
+            .where('b.rating >= :r OR b.price < :p', { r: 3, p: 20 })
+            .orderBy('b.publishedAt', 'DESC')
         const expected = await books().addOrderBy('b.id', 'DESC').getMany()
         expect(expected.length).toBeGreaterThan(20)
         counter.queries = []
-        expectBatches(await collect(aiterator(books(), { strategy, batchYieldSize: 7, chunkSize: 9 })), expected, 7, (b) => b.id)
+        expectBatches(
+          await collect(aiterator(books(), { strategy, batchYieldSize: 7, chunkSize: 9 })),
+          expected,
+          7,
+          (b) => b.id,
+        )
         expect(counter.queries.filter(unbounded)).toEqual([])
       })
 
       it(`${strategy}: to-many joins: the same entities as getMany()`, async () => {
-        const authors = () => dataSource.getRepository(Author).createQueryBuilder('a').leftJoinAndSelect('a.books', 'b').orderBy('a.createdAt').addOrderBy('a.id').addOrderBy('b.id')
+        const authors = () =>
+          dataSource
+            .getRepository(Author)
+            .createQueryBuilder('a')
+            .leftJoinAndSelect('a.books', 'b')
+            .orderBy('a.createdAt')
+            .addOrderBy('a.id')
+            .addOrderBy('b.id')
         const expected = await authors().getMany()
-        expectBatches(await collect(aiterator(authors(), { strategy, batchYieldSize: 4, chunkSize: 5 })), expected, 4, (a) => a.id)
+        expectBatches(
+          await collect(aiterator(authors(), { strategy, batchYieldSize: 4, chunkSize: 5 })),
+          expected,
+          4,
+          (a) => a.id,
+        )
       })
     }
   })

@@ -163,9 +163,21 @@ function keyRows(dialect: Dialect) {
   const rows: Record<string, unknown>[] = []
   const doubles = [NEIGHBOUR, nextUp(NEIGHBOUR), 0.1, 0.30000000000000004, 0.3, null]
   const singles = [0.3, 0.1, 0.30000001, 1e-7, null]
-  const amounts = ['12345678901234567890.0000000001', '12345678901234567890.0000000002', '12345678901234567890.0000000001', '-0.0000000001', null]
+  const amounts = [
+    '12345678901234567890.0000000001',
+    '12345678901234567890.0000000002',
+    '12345678901234567890.0000000001',
+    '-0.0000000001',
+    null,
+  ]
   const docs = ['{"a": 1}', '[1, 2]', '{"a": 1, "b": [true]}', '"text"', '{"a": 2}', null]
-  const stamps = ['2024-05-01 10:00:00.123456', '2024-05-01 10:00:00.123457', '2024-05-01 10:00:00.123999', '2024-05-01 10:00:00.123456', null]
+  const stamps = [
+    '2024-05-01 10:00:00.123456',
+    '2024-05-01 10:00:00.123457',
+    '2024-05-01 10:00:00.123999',
+    '2024-05-01 10:00:00.123456',
+    null,
+  ]
   for (let id = 1; id <= 42; id++) {
     const flag = id % 3 === 0 ? null : id % 2 === 0
     rows.push({
@@ -211,20 +223,43 @@ describe.each(dialects)('keyset sort keys on %s', (dialect) => {
       logging: true,
     })
     await ds.initialize()
-    await ds.getRepository(entities.KeyRow).insert(keyRows(dialect).map((row) => (dialect === 'mariadb' && row.flag !== null ? { ...row, flag: Buffer.from([row.flag as number]) } : row)))
+    await ds
+      .getRepository(entities.KeyRow)
+      .insert(
+        keyRows(dialect).map((row) =>
+          dialect === 'mariadb' && row.flag !== null ? { ...row, flag: Buffer.from([row.flag as number]) } : row,
+        ),
+      )
     const people = ds.getRepository(entities.Person)
     for (let id = 1; id <= 12; id++) {
       const Kind = id % 3 === 0 ? entities.Teacher : entities.Student
       await people.save(Object.assign(new Kind(), { id, name: `p${id % 4}` }))
     }
-    await ds.getRepository(entities.Lesson).insert(Array.from({ length: 30 }, (_, i) => ({ id: i + 1, student: i % 4 === 0 ? null : { id: (i % 12) + 1 }, teacher: { id: ((i * 5) % 12) + 1 } })))
+    await ds.getRepository(entities.Lesson).insert(
+      Array.from({ length: 30 }, (_, i) => ({
+        id: i + 1,
+        student: i % 4 === 0 ? null : { id: (i % 12) + 1 },
+        teacher: { id: ((i * 5) % 12) + 1 },
+      })),
+    )
     for (const Tree of [entities.Category, entities.Region]) {
       const repo = ds.getTreeRepository(Tree)
       const made: ObjectLiteral[] = []
-      for (let id = 1; id <= 15; id++) made.push(await repo.save(Object.assign(new Tree(), { id, name: `n${id % 5}`, parent: id === 1 ? null : made[(id * 7) % (id - 1)] })))
+      for (let id = 1; id <= 15; id++)
+        made.push(
+          await repo.save(
+            Object.assign(new Tree(), { id, name: `n${id % 5}`, parent: id === 1 ? null : made[(id * 7) % (id - 1)] }),
+          ),
+        )
     }
-    await ds.query(dialect === 'mariadb' ? 'ALTER TABLE key_drift MODIFY value DOUBLE NOT NULL' : 'ALTER TABLE key_drift ALTER COLUMN value TYPE double precision')
-    await ds.query(`INSERT INTO key_drift (id, value) VALUES ${Array.from({ length: 8 }, (_, i) => `(${i + 1}, ${i % 2 === 0 ? NEIGHBOUR : nextUp(NEIGHBOUR)})`).join(', ')}`)
+    await ds.query(
+      dialect === 'mariadb'
+        ? 'ALTER TABLE key_drift MODIFY value DOUBLE NOT NULL'
+        : 'ALTER TABLE key_drift ALTER COLUMN value TYPE double precision',
+    )
+    await ds.query(
+      `INSERT INTO key_drift (id, value) VALUES ${Array.from({ length: 8 }, (_, i) => `(${i + 1}, ${i % 2 === 0 ? NEIGHBOUR : nextUp(NEIGHBOUR)})`).join(', ')}`,
+    )
   })
   afterAll(async () => {
     await ds?.destroy()
@@ -234,10 +269,16 @@ describe.each(dialects)('keyset sort keys on %s', (dialect) => {
   })
 
   /** getMany() of the same query, and aiterator over it with each small chunk size: the same entities, in order, once each. */
-  async function expectExact<E extends ObjectLiteral>(query: () => SelectQueryBuilder<E>, batchYieldSize = 4): Promise<number> {
+  async function expectExact<E extends ObjectLiteral>(
+    query: () => SelectQueryBuilder<E>,
+    batchYieldSize = 4,
+  ): Promise<number> {
     const expected = await query().getMany()
     for (const chunkSize of [1, 2, 3, 7]) {
-      const got = await collectAtMost(aiterator(query(), { strategy: 'keyset', chunkSize, batchYieldSize }), expected.length)
+      const got = await collectAtMost(
+        aiterator(query(), { strategy: 'keyset', chunkSize, batchYieldSize }),
+        expected.length,
+      )
       expect(got, `chunkSize ${chunkSize}`).toStrictEqual(expected)
     }
     return expected.length
@@ -246,55 +287,118 @@ describe.each(dialects)('keyset sort keys on %s', (dialect) => {
   for (const column of KEY_COLUMNS) {
     for (const direction of ['ASC', 'DESC'] as const) {
       it(`${column} ${direction}`, async () => {
-        const count = await expectExact(() => ds.getRepository(entities.KeyRow).createQueryBuilder('k').orderBy(`k.${column}`, direction).addOrderBy('k.id', direction))
+        const count = await expectExact(() =>
+          ds
+            .getRepository(entities.KeyRow)
+            .createQueryBuilder('k')
+            .orderBy(`k.${column}`, direction)
+            .addOrderBy('k.id', direction),
+        )
         expect(count).toBe(42)
       })
     }
   }
 
   it('mixed directions over an enum and a decimal held as a number', async () => {
-    await expectExact(() => ds.getRepository(entities.KeyRow).createQueryBuilder('k').orderBy('k.mood', 'DESC').addOrderBy('k.amount', 'ASC').addOrderBy('k.id', 'ASC'))
+    await expectExact(() =>
+      ds
+        .getRepository(entities.KeyRow)
+        .createQueryBuilder('k')
+        .orderBy('k.mood', 'DESC')
+        .addOrderBy('k.amount', 'ASC')
+        .addOrderBy('k.id', 'ASC'),
+    )
   })
 
   it('resumes exactly after a key that a JS value could not hold (microseconds, decimal digits)', async () => {
     for (const column of ['amount', 'at', 'double'] as const) {
-      const query = () => ds.getRepository(entities.KeyRow).createQueryBuilder('k').orderBy(`k.${column}`, 'ASC').addOrderBy('k.id', 'ASC')
+      const query = () =>
+        ds
+          .getRepository(entities.KeyRow)
+          .createQueryBuilder('k')
+          .orderBy(`k.${column}`, 'ASC')
+          .addOrderBy('k.id', 'ASC')
       const expected = await query().getMany()
       const tokens: string[] = []
       const first: ObjectLiteral[] = []
-      for await (const batch of aiterator(query(), { strategy: 'keyset', chunkSize: 2, batchYieldSize: 5, onProgress: (p) => tokens.push(p.cursor!) })) {
+      for await (const batch of aiterator(query(), {
+        strategy: 'keyset',
+        chunkSize: 2,
+        batchYieldSize: 5,
+        onProgress: (p) => tokens.push(p.cursor!),
+      })) {
         first.push(...batch)
         if (first.length >= 20) break
       }
-      const rest = await collectAtMost(aiterator(query(), { strategy: 'keyset', chunkSize: 3, batchYieldSize: 5, after: tokens.at(-1) }), expected.length)
+      const rest = await collectAtMost(
+        aiterator(query(), { strategy: 'keyset', chunkSize: 3, batchYieldSize: 5, after: tokens.at(-1) }),
+        expected.length,
+      )
       expect([...first, ...rest], column).toStrictEqual(expected)
     }
   })
 
   describe('stored columns TypeORM maps to no property are keys like any other', () => {
     it('the single-table-inheritance discriminator', async () => {
-      await expectExact(() => ds.getRepository(entities.Person).createQueryBuilder('p').orderBy('p.kind', 'DESC').addOrderBy('p.name', 'ASC').addOrderBy('p.id', 'ASC'))
+      await expectExact(() =>
+        ds
+          .getRepository(entities.Person)
+          .createQueryBuilder('p')
+          .orderBy('p.kind', 'DESC')
+          .addOrderBy('p.name', 'ASC')
+          .addOrderBy('p.id', 'ASC'),
+      )
     })
 
     it('implicit join columns, by database name and by relation', async () => {
-      await expectExact(() => ds.getRepository(entities.Lesson).createQueryBuilder('l').orderBy('l.studentId', 'ASC').addOrderBy('l.id', 'ASC'))
-      await expectExact(() => ds.getRepository(entities.Lesson).createQueryBuilder('l').orderBy('l.teacher', 'DESC').addOrderBy('l.id', 'DESC'))
-      await expectExact(() => ds.getRepository(entities.Lesson).createQueryBuilder('l').leftJoinAndSelect('l.student', 's').orderBy('l.student', 'ASC').addOrderBy('l.id', 'ASC'))
+      await expectExact(() =>
+        ds
+          .getRepository(entities.Lesson)
+          .createQueryBuilder('l')
+          .orderBy('l.studentId', 'ASC')
+          .addOrderBy('l.id', 'ASC'),
+      )
+      await expectExact(() =>
+        ds
+          .getRepository(entities.Lesson)
+          .createQueryBuilder('l')
+          .orderBy('l.teacher', 'DESC')
+          .addOrderBy('l.id', 'DESC'),
+      )
+      await expectExact(() =>
+        ds
+          .getRepository(entities.Lesson)
+          .createQueryBuilder('l')
+          .leftJoinAndSelect('l.student', 's')
+          .orderBy('l.student', 'ASC')
+          .addOrderBy('l.id', 'ASC'),
+      )
     })
 
     it('tree columns (materialized path, nested set)', async () => {
-      await expectExact(() => ds.getRepository(entities.Category).createQueryBuilder('c').orderBy('c.mpath', 'ASC').addOrderBy('c.id', 'ASC'))
-      await expectExact(() => ds.getRepository(entities.Region).createQueryBuilder('r').orderBy('r.nsleft', 'DESC').addOrderBy('r.id', 'DESC'))
+      await expectExact(() =>
+        ds.getRepository(entities.Category).createQueryBuilder('c').orderBy('c.mpath', 'ASC').addOrderBy('c.id', 'ASC'),
+      )
+      await expectExact(() =>
+        ds
+          .getRepository(entities.Region)
+          .createQueryBuilder('r')
+          .orderBy('r.nsleft', 'DESC')
+          .addOrderBy('r.id', 'DESC'),
+      )
     })
   })
 
   it('a schema that drifted from its entity (int declared, DOUBLE stored) stops with KeysetProgressError instead of looping', async () => {
-    const query = () => ds.getRepository(entities.Drift).createQueryBuilder('d').orderBy('d.value', 'ASC').addOrderBy('d.id', 'ASC')
+    const query = () =>
+      ds.getRepository(entities.Drift).createQueryBuilder('d').orderBy('d.value', 'ASC').addOrderBy('d.id', 'ASC')
     const run = collectAtMost(aiterator(query(), { strategy: 'keyset', chunkSize: 3, batchYieldSize: 1 }), 8)
     if (dialect === 'mariadb') {
       // mysql2 reads a DOUBLE with its own parser, one ulp off: the seek falls back into the previous chunk
       await expect(run).rejects.toThrow(KeysetProgressError)
-      await expect(collectAtMost(aiterator(query(), { strategy: 'keyset', chunkSize: 3, batchYieldSize: 1 }), 8)).rejects.toThrow(/did not advance on Drift ordered by value asc, id asc: chunk 2 returned the row/)
+      await expect(
+        collectAtMost(aiterator(query(), { strategy: 'keyset', chunkSize: 3, batchYieldSize: 1 }), 8),
+      ).rejects.toThrow(/did not advance on Drift ordered by value asc, id asc: chunk 2 returned the row/)
     } else {
       // PostgreSQL reads every key as text, whatever the entity declares: exact
       expect(await run).toStrictEqual(await query().getMany())
@@ -305,21 +409,45 @@ describe.each(dialects)('keyset sort keys on %s', (dialect) => {
     it('plain json has no ordering: keyset refuses it before any query, naming the column', () => {
       const query = () => ds.getRepository(entities.JsonRow).createQueryBuilder('j').orderBy('j.doc', 'ASC')
       expect(() => aiterator(query(), { strategy: 'keyset' })).toThrow(KeysetOrderingError)
-      expect(() => aiterator(query(), { strategy: 'keyset' })).toThrow(/ORDER BY JsonRow\.doc \(doc, json\): json has no ordering on PostgreSQL \(jsonb has one\).*or use strategy 'cursor'/)
+      expect(() => aiterator(query(), { strategy: 'keyset' })).toThrow(
+        /ORDER BY JsonRow\.doc \(doc, json\): json has no ordering on PostgreSQL \(jsonb has one\).*or use strategy 'cursor'/,
+      )
       expect(logger.queries).toEqual([])
     })
 
     describe('distinctOn', () => {
       it('yields exactly the distinct rows of getMany(), seeking past whole groups', async () => {
-        const query = () => ds.getRepository(entities.Person).createQueryBuilder('p').distinctOn(['p.name']).orderBy('p.name', 'ASC').addOrderBy('p.id', 'DESC')
+        const query = () =>
+          ds
+            .getRepository(entities.Person)
+            .createQueryBuilder('p')
+            .distinctOn(['p.name'])
+            .orderBy('p.name', 'ASC')
+            .addOrderBy('p.id', 'DESC')
         const count = await expectExact(query, 1)
         expect(count).toBe(4)
-        await expectExact(() => ds.getRepository(entities.Lesson).createQueryBuilder('l').distinctOn(['l.teacher', 'l.studentId']).orderBy('l.studentId', 'DESC').addOrderBy('l.teacher', 'ASC').addOrderBy('l.id', 'ASC'), 2)
+        await expectExact(
+          () =>
+            ds
+              .getRepository(entities.Lesson)
+              .createQueryBuilder('l')
+              .distinctOn(['l.teacher', 'l.studentId'])
+              .orderBy('l.studentId', 'DESC')
+              .addOrderBy('l.teacher', 'ASC')
+              .addOrderBy('l.id', 'ASC'),
+          2,
+        )
       })
 
       it('with an ORDER BY that does not start with the DISTINCT ON columns, keyset refuses and says why', () => {
-        const query = ds.getRepository(entities.Person).createQueryBuilder('p').distinctOn(['p.name']).orderBy('p.id', 'ASC')
-        expect(() => aiterator(query, { strategy: 'keyset' })).toThrow(/distinctOn\(\[p\.name\]\) must be the leading ORDER BY terms/)
+        const query = ds
+          .getRepository(entities.Person)
+          .createQueryBuilder('p')
+          .distinctOn(['p.name'])
+          .orderBy('p.id', 'ASC')
+        expect(() => aiterator(query, { strategy: 'keyset' })).toThrow(
+          /distinctOn\(\[p\.name\]\) must be the leading ORDER BY terms/,
+        )
       })
     })
   }

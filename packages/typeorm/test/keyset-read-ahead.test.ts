@@ -13,7 +13,9 @@ import { WHOLE_CHUNKS } from './support/whole-chunks.js'
 // reads while this thread hydrates; on node-postgres the SELECT goes through pg's callback API,
 // with TypeORM's logging and errors.
 
-const db = useTestDatabase('postgres', { seed: { counts: { authors: 1, books: 3, tags: 345, orderLines: 0, devices: 0, countries: 0 } } })
+const db = useTestDatabase('postgres', {
+  seed: { counts: { authors: 1, books: 3, tags: 345, orderLines: 0, devices: 0, countries: 0 } },
+})
 
 /** A logger that keeps what it is told about SELECTs on tags. */
 class SelectLog implements Logger {
@@ -41,10 +43,19 @@ describe('the SELECT of the next keyset chunk is sent before this chunk is hydra
       /** For each tag loaded, how many SELECTs had been sent by then. */
       const sentAtLoad: number[] = []
       const watcher = tagLoadWatcher(() => sentAtLoad.push(log.queries.length))
-      const ds = await new DataSource({ type: 'postgres', url: db.url, entities, subscribers: [watcher], logger: log, logging: true }).initialize()
+      const ds = await new DataSource({
+        type: 'postgres',
+        url: db.url,
+        entities,
+        subscribers: [watcher],
+        logger: log,
+        logging: true,
+      }).initialize()
       try {
         const query = ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.id')
-        const batches = await collect(aiterator(query, { chunkSize: 50, batchYieldSize: 50, prefetch, ...WHOLE_CHUNKS }))
+        const batches = await collect(
+          aiterator(query, { chunkSize: 50, batchYieldSize: 50, prefetch, ...WHOLE_CHUNKS }),
+        )
         expect(batches.flat().map((t) => t.id)).toEqual(Array.from({ length: 345 }, (_, i) => i + 1))
       } finally {
         await ds.destroy()
@@ -73,38 +84,65 @@ describe('read-ahead and limits', () => {
     { limit: 250, chunkSize: 100, batchYieldSize: 30 },
     { limit: 101, chunkSize: 50, batchYieldSize: 7 },
     { limit: 345, chunkSize: 115, batchYieldSize: 115 },
-  ])('a read sent ahead with chunkSize, then a smaller last request (limit $limit, chunkSize $chunkSize, batchYieldSize $batchYieldSize): equal getMany()', async (options) => {
-    const tags = () => ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.name', 'DESC').addOrderBy('t.id')
-    const expected = (await tags().getMany()).slice(0, options.limit)
-    const batches = await collect(aiterator(tags(), { ...options, prefetch: 1, ...WHOLE_CHUNKS }))
-    expectBatches(batches, expected, options.batchYieldSize, (t) => t.id)
-  })
+  ])(
+    'a read sent ahead with chunkSize, then a smaller last request (limit $limit, chunkSize $chunkSize, batchYieldSize $batchYieldSize): equal getMany()',
+    async (options) => {
+      const tags = () => ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.name', 'DESC').addOrderBy('t.id')
+      const expected = (await tags().getMany()).slice(0, options.limit)
+      const batches = await collect(aiterator(tags(), { ...options, prefetch: 1, ...WHOLE_CHUNKS }))
+      expectBatches(batches, expected, options.batchYieldSize, (t) => t.id)
+    },
+  )
 })
 
 describe("the chunk SELECTs get TypeORM's logging and errors", () => {
   it('the logger sees every chunk SELECT with its parameters', async () => {
     const log = new SelectLog()
-    const ds = await new DataSource({ type: 'postgres', url: db.url, entities, logger: log, logging: true }).initialize()
+    const ds = await new DataSource({
+      type: 'postgres',
+      url: db.url,
+      entities,
+      logger: log,
+      logging: true,
+    }).initialize()
     try {
-      const batches = await collect(aiterator(ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.id'), { chunkSize: 100, batchYieldSize: 100, ...WHOLE_CHUNKS }))
+      const batches = await collect(
+        aiterator(ds.getRepository(Tag).createQueryBuilder('t').orderBy('t.id'), {
+          chunkSize: 100,
+          batchYieldSize: 100,
+          ...WHOLE_CHUNKS,
+        }),
+      )
       expect(batches.flat()).toHaveLength(345)
     } finally {
       await ds.destroy()
     }
     // 4 chunks, the last short; the seek parameters hold the previous chunk's last key (as text)
     expect(log.queries).toHaveLength(4)
-    expect(log.queries.slice(1).map((q) => q.parameters)).toEqual([expect.arrayContaining(['100']), expect.arrayContaining(['200']), expect.arrayContaining(['300'])])
+    expect(log.queries.slice(1).map((q) => q.parameters)).toEqual([
+      expect.arrayContaining(['100']),
+      expect.arrayContaining(['200']),
+      expect.arrayContaining(['300']),
+    ])
   })
 
   it('a chunk SELECT that fails rejects with a QueryFailedError naming the SQL, and the logger is told', async () => {
     const log = new SelectLog()
-    const ds = await new DataSource({ type: 'postgres', url: db.url, entities, logger: log, logging: true, poolSize: 2 }).initialize()
+    const ds = await new DataSource({
+      type: 'postgres',
+      url: db.url,
+      entities,
+      logger: log,
+      logging: true,
+      poolSize: 2,
+    }).initialize()
     try {
       // division by zero at tag 120, in the third chunk
       const query = ds.getRepository(Tag).createQueryBuilder('t').where('1 / (t.id - 120) > -1000').orderBy('t.id')
       const seen: number[] = []
       const error = await (async () => {
-        for await (const batch of aiterator(query, { chunkSize: 50, batchYieldSize: 50, prefetch: 1, ...WHOLE_CHUNKS })) seen.push(...batch.map((t) => t.id))
+        for await (const batch of aiterator(query, { chunkSize: 50, batchYieldSize: 50, prefetch: 1, ...WHOLE_CHUNKS }))
+          seen.push(...batch.map((t) => t.id))
       })().then(
         () => undefined,
         (e: unknown) => e,
@@ -123,10 +161,19 @@ describe("the chunk SELECTs get TypeORM's logging and errors", () => {
 
   it('a chunk SELECT slower than maxQueryExecutionTime is logged as slow', async () => {
     const log = new SelectLog()
-    const ds = await new DataSource({ type: 'postgres', url: db.url, entities, logger: log, logging: true, maxQueryExecutionTime: 20 }).initialize()
+    const ds = await new DataSource({
+      type: 'postgres',
+      url: db.url,
+      entities,
+      logger: log,
+      logging: true,
+      maxQueryExecutionTime: 20,
+    }).initialize()
     try {
       const query = ds.getRepository(Tag).createQueryBuilder('t').where('pg_sleep(0.001) IS NOT NULL').orderBy('t.id')
-      const batches = await collect(aiterator(query, { chunkSize: 40, batchYieldSize: 40, limit: 120, ...WHOLE_CHUNKS }))
+      const batches = await collect(
+        aiterator(query, { chunkSize: 40, batchYieldSize: 40, limit: 120, ...WHOLE_CHUNKS }),
+      )
       expect(batches.flat()).toHaveLength(120)
     } finally {
       await ds.destroy()
@@ -146,9 +193,13 @@ describe("on the caller's query runner", () => {
       await runner.startTransaction()
       await runner.query("UPDATE tags SET name = 'in transaction ' || id WHERE id % 40 = 0")
       const query = ds.getRepository(Tag).createQueryBuilder('t', runner).orderBy('t.id')
-      const tags = (await collect(aiterator(query, { chunkSize: 50, batchYieldSize: 25, prefetch: 1, ...WHOLE_CHUNKS }))).flat()
+      const tags = (
+        await collect(aiterator(query, { chunkSize: 50, batchYieldSize: 25, prefetch: 1, ...WHOLE_CHUNKS }))
+      ).flat()
       expect(tags.map((t) => t.id)).toEqual(Array.from({ length: 345 }, (_, i) => i + 1))
-      expect(tags.filter((t) => t.name.startsWith('in transaction ')).map((t) => t.id)).toEqual([40, 80, 120, 160, 200, 240, 280, 320])
+      expect(tags.filter((t) => t.name.startsWith('in transaction ')).map((t) => t.id)).toEqual([
+        40, 80, 120, 160, 200, 240, 280, 320,
+      ])
       expect(runner.isTransactionActive).toBe(true)
       await runner.rollbackTransaction()
       await runner.release()

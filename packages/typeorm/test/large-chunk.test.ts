@@ -13,7 +13,9 @@ import { WHOLE_CHUNKS } from './support/whole-chunks.js'
 
 for (const dialect of ['postgres', 'mariadb'] as const) {
   describe(dialect, () => {
-    const db = useTestDatabase(dialect, { seed: { counts: { authors: 1, books: 3, tags: 10_050, orderLines: 0, devices: 0, countries: 0 } } })
+    const db = useTestDatabase(dialect, {
+      seed: { counts: { authors: 1, books: 3, tags: 10_050, orderLines: 0, devices: 0, countries: 0 } },
+    })
     const counter = new QueryCounter()
     let ds: DataSource
     beforeAll(async () => {
@@ -24,11 +26,19 @@ for (const dialect of ['postgres', 'mariadb'] as const) {
     })
 
     it('a chunk of 10,050 entities with a to-many join equals getMany()', async () => {
-      const query = () => ds.getRepository(Tag).createQueryBuilder('t').leftJoinAndSelect('t.books', 'b').orderBy('t.id', 'DESC').addOrderBy('b.id')
+      const query = () =>
+        ds
+          .getRepository(Tag)
+          .createQueryBuilder('t')
+          .leftJoinAndSelect('t.books', 'b')
+          .orderBy('t.id', 'DESC')
+          .addOrderBy('b.id')
       const expected = await query().getMany()
       expect(expected).toHaveLength(10_050)
       counter.queries = []
-      const batches = await collect(aiterator(query(), { batchYieldSize: 20_000, chunkSize: 20_000, strategy: 'keyset', ...WHOLE_CHUNKS }))
+      const batches = await collect(
+        aiterator(query(), { batchYieldSize: 20_000, chunkSize: 20_000, strategy: 'keyset', ...WHOLE_CHUNKS }),
+      )
       expect(batches).toHaveLength(1)
       expect(batches[0]).toStrictEqual(expected)
       const entityQueries = counter.queries.filter((sql) => /= ANY\(|IN \(/.test(sql))

@@ -21,9 +21,17 @@ afterAll(async () => {
 })
 
 describe('keyset on MariaDB, pool of one: the loop ends while a prefetched chunk is in flight', () => {
-  it.each(['break', 'throw', 'abort'] as const)('%s: no unhandled rejection, close() ran once, the pool is idle and the next query runs', async (exit) => {
-    // SLEEP per row: the read-ahead SELECT of the next chunk is running when the loop ends.
-    const slow = one.getRepository(Book).createQueryBuilder('b').where('SLEEP(0.01) = 0').orderBy('b.id', 'ASC')
-    await leaveWhilePrefetching(slow, { exit, strategy: 'keyset', source: KeysetSource, expectCleanPool: () => expectCleanMariadbPool(one, db.url, db.name) })
-  })
+  it.each(['break', 'throw', 'abort'] as const)(
+    '%s: no unhandled rejection, close() ran once, the pool is idle and the next query runs',
+    async (exit) => {
+      // SLEEP per row: the read-ahead SELECT of the next chunk is running when the loop ends.
+      const slow = one.getRepository(Book).createQueryBuilder('b').where('SLEEP(0.01) = 0').orderBy('b.id', 'ASC')
+      await leaveWhilePrefetching(slow, {
+        exit,
+        strategy: 'keyset',
+        source: KeysetSource,
+        expectCleanPool: () => expectCleanMariadbPool(one, db.url, db.name),
+      })
+    },
+  )
 })

@@ -36,19 +36,25 @@ const books = () => ds.getRepository(Book).createQueryBuilder('b')
 describe('what MariaDB cannot do fails at the call', () => {
   it("strategy 'cursor' is a StrategyUnavailableError that points to keyset", () => {
     expect(() => aiterator(books(), { strategy: 'cursor' })).toThrow(StrategyUnavailableError)
-    expect(() => aiterator(books(), { strategy: 'cursor' })).toThrow(/strategy 'cursor' needs server-side cursors, which MariaDB\/MySQL does not offer.*use strategy 'keyset'/)
+    expect(() => aiterator(books(), { strategy: 'cursor' })).toThrow(
+      /strategy 'cursor' needs server-side cursors, which MariaDB\/MySQL does not offer.*use strategy 'keyset'/,
+    )
     expect(logger.queries).toEqual([])
   })
 
-  it("auto with an ORDER BY expression explains that there is no cursor to fall back to", () => {
+  it('auto with an ORDER BY expression explains that there is no cursor to fall back to', () => {
     const call = () => aiterator(books().orderBy('LOWER(b.title)'))
     expect(call).toThrow(KeysetOrderingError)
-    expect(call).toThrow(/on MariaDB\/MySQL: ORDER BY LOWER\(b\.title\) is not a column of the root entity Book.*has no server-side cursors/)
+    expect(call).toThrow(
+      /on MariaDB\/MySQL: ORDER BY LOWER\(b\.title\) is not a column of the root entity Book.*has no server-side cursors/,
+    )
     expect(logger.queries).toEqual([])
   })
 
   it('a NULL placement MariaDB cannot write (ASC NULLS LAST)', () => {
-    expect(() => aiterator(books().orderBy('b.publishedAt', 'ASC', 'NULLS LAST'))).toThrow(/NULLS LAST cannot be written on MariaDB\/MySQL, which puts NULLs first for ASC/)
+    expect(() => aiterator(books().orderBy('b.publishedAt', 'ASC', 'NULLS LAST'))).toThrow(
+      /NULLS LAST cannot be written on MariaDB\/MySQL, which puts NULLs first for ASC/,
+    )
     expect(logger.queries).toEqual([])
   })
 })
@@ -61,7 +67,11 @@ describe('keyset on MariaDB', () => {
     let token: string | undefined
     const handled: Country[] = []
     await expect(async () => {
-      for await (const batch of aiterator(query(), { batchYieldSize: 9, chunkSize: 4, onProgress: (p) => (reported = p.cursor) })) {
+      for await (const batch of aiterator(query(), {
+        batchYieldSize: 9,
+        chunkSize: 4,
+        onProgress: (p) => (reported = p.cursor),
+      })) {
         if (handled.length >= 27) throw new Error('crash')
         handled.push(...batch)
         token = reported
@@ -71,28 +81,56 @@ describe('keyset on MariaDB', () => {
     expect([...handled, ...rest]).toStrictEqual(everything)
   })
 
-  it.each(['ASC', 'DESC'] as const)('the seek query %s is a range on the (published_at, id) index (EXPLAIN)', async (order) => {
-    let batches = 0
-    for await (const _ of aiterator(books().orderBy('b.publishedAt', order), { batchYieldSize: 40, chunkSize: 40, prefetch: 0 })) batches++
-    expect(batches).toBe(10)
-    const seeks = logger.queries.map((sql, i) => ({ sql, parameters: logger.parameters[i]! })).filter(({ sql }) => /FROM `books`.* WHERE /.test(sql))
-    expect(seeks.length).toBeGreaterThanOrEqual(9)
-    for (const { sql, parameters } of seeks) {
-      const [plan]: { type: string; key: string | null; Extra: string }[] = await ds.query(`EXPLAIN ${sql}`, parameters)
-      expect(plan!.key).toBe('books_published_at_id_idx')
-      expect(['range', 'ref', 'ref_or_null']).toContain(plan!.type)
-      expect(plan!.Extra).not.toMatch(/filesort/)
-    }
-  })
+  it.each(['ASC', 'DESC'] as const)(
+    'the seek query %s is a range on the (published_at, id) index (EXPLAIN)',
+    async (order) => {
+      let batches = 0
+      for await (const _ of aiterator(books().orderBy('b.publishedAt', order), {
+        batchYieldSize: 40,
+        chunkSize: 40,
+        prefetch: 0,
+      }))
+        batches++
+      expect(batches).toBe(10)
+      const seeks = logger.queries
+        .map((sql, i) => ({ sql, parameters: logger.parameters[i]! }))
+        .filter(({ sql }) => /FROM `books`.* WHERE /.test(sql))
+      expect(seeks.length).toBeGreaterThanOrEqual(9)
+      for (const { sql, parameters } of seeks) {
+        const [plan]: { type: string; key: string | null; Extra: string }[] = await ds.query(
+          `EXPLAIN ${sql}`,
+          parameters,
+        )
+        expect(plan!.key).toBe('books_published_at_id_idx')
+        expect(['range', 'ref', 'ref_or_null']).toContain(plan!.type)
+        expect(plan!.Extra).not.toMatch(/filesort/)
+      }
+    },
+  )
 
   it.each([
-    { name: 'composite primary key (order_id, line_no)', table: 'order_lines', query: () => ds.getRepository(OrderLine).createQueryBuilder('l').orderBy('l.orderId').addOrderBy('l.lineNo') },
-    { name: 'string primary key, DESC', table: 'countries', query: () => ds.getRepository(Country).createQueryBuilder('c').orderBy('c.code', 'DESC') },
+    {
+      name: 'composite primary key (order_id, line_no)',
+      table: 'order_lines',
+      query: () => ds.getRepository(OrderLine).createQueryBuilder('l').orderBy('l.orderId').addOrderBy('l.lineNo'),
+    },
+    {
+      name: 'string primary key, DESC',
+      table: 'countries',
+      query: () => ds.getRepository(Country).createQueryBuilder('c').orderBy('c.code', 'DESC'),
+    },
   ])('the seek query on a $name is a range on PRIMARY (EXPLAIN)', async ({ table, query }) => {
     let batches = 0
-    for await (const _ of aiterator(query() as SelectQueryBuilder<ObjectLiteral>, { batchYieldSize: 10, chunkSize: 10, prefetch: 0 })) batches++
+    for await (const _ of aiterator(query() as SelectQueryBuilder<ObjectLiteral>, {
+      batchYieldSize: 10,
+      chunkSize: 10,
+      prefetch: 0,
+    }))
+      batches++
     expect(batches).toBeGreaterThan(3)
-    const seeks = logger.queries.map((sql, i) => ({ sql, parameters: logger.parameters[i]! })).filter(({ sql }) => new RegExp(`FROM \`${table}\`.* WHERE `).test(sql))
+    const seeks = logger.queries
+      .map((sql, i) => ({ sql, parameters: logger.parameters[i]! }))
+      .filter(({ sql }) => new RegExp(`FROM \`${table}\`.* WHERE `).test(sql))
     expect(seeks.length).toBeGreaterThanOrEqual(batches - 1)
     for (const { sql, parameters } of seeks) {
       const [plan]: { type: string; key: string | null; Extra: string }[] = await ds.query(`EXPLAIN ${sql}`, parameters)

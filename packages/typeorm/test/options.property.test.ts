@@ -10,7 +10,9 @@ import { Author, Book, Country, OrderLine } from './support/entities.js'
 // Any bad value for an option gets a TypeError/RangeError that names the option, at the call,
 // and no query runs (a logger counts every statement the data source sends).
 
-const db = useTestDatabase('postgres', { seed: { counts: { authors: 2, books: 8, tags: 2, orderLines: 6, devices: 0, countries: 6 } } })
+const db = useTestDatabase('postgres', {
+  seed: { counts: { authors: 2, books: 8, tags: 2, orderLines: 6, devices: 0, countries: 6 } },
+})
 const counter = new QueryCounter()
 let ds: DataSource
 beforeAll(async () => {
@@ -36,7 +38,11 @@ function thrown(...args: unknown[]): Error {
 }
 
 /** The property every rejection must meet: the right class, the option named, no statement sent. */
-function expectRejected(error: Error, option: RegExp, classes: (new (...a: never[]) => Error)[] = [TypeError, RangeError]): void {
+function expectRejected(
+  error: Error,
+  option: RegExp,
+  classes: (new (...a: never[]) => Error)[] = [TypeError, RangeError],
+): void {
   expect(classes.some((c) => error instanceof c)).toBe(true)
   expect(error.message).toMatch(option)
   expect(counter.queries).toEqual([])
@@ -47,7 +53,18 @@ const badSize = (allowZero: boolean) =>
   fc.oneof(
     fc.integer({ max: allowZero ? -1 : 0 }),
     fc.double().filter((n) => !Number.isInteger(n) || n < (allowZero ? 0 : 1)),
-    fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2 ** 53, 2 ** 53 + 2, 1e300, Number.MAX_VALUE, -Number.MAX_VALUE, 0.5, 1.000001),
+    fc.constantFrom(
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      2 ** 53,
+      2 ** 53 + 2,
+      1e300,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      0.5,
+      1.000001,
+    ),
     fc.string(),
     fc.integer().map(String),
     fc.boolean(),
@@ -61,11 +78,19 @@ const anyButUndefined = fc.anything().filter((v) => v !== undefined)
 
 describe('bad option values are rejected at the call, naming the option, before any query', () => {
   it.each(['batchYieldSize', 'chunkSize'])('%s (not a positive integer)', (option) => {
-    fc.assert(fc.property(badSize(false), (value) => expectRejected(thrown({ [option]: value }), new RegExp(`^${option} must be a positive integer`))))
+    fc.assert(
+      fc.property(badSize(false), (value) =>
+        expectRejected(thrown({ [option]: value }), new RegExp(`^${option} must be a positive integer`)),
+      ),
+    )
   })
 
   it.each(['prefetch', 'limit'])('%s (not an integer from 0)', (option) => {
-    fc.assert(fc.property(badSize(true), (value) => expectRejected(thrown({ [option]: value }), new RegExp(`^${option} must be an integer from 0`))))
+    fc.assert(
+      fc.property(badSize(true), (value) =>
+        expectRejected(thrown({ [option]: value }), new RegExp(`^${option} must be an integer from 0`)),
+      ),
+    )
   })
 
   it('batchYieldSize given as the first argument', () => {
@@ -78,7 +103,11 @@ describe('bad option values are rejected at the call, naming the option, before 
   })
 
   it('chunkSize after a valid positional batchYieldSize', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 10_000 }), badSize(false), (size, value) => expectRejected(thrown(size, { chunkSize: value }), /^chunkSize must be a positive integer/)))
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 }), badSize(false), (size, value) =>
+        expectRejected(thrown(size, { chunkSize: value }), /^chunkSize must be a positive integer/),
+      ),
+    )
   })
 
   it('strategy (anything but auto, keyset, cursor)', () => {
@@ -91,23 +120,38 @@ describe('bad option values are rejected at the call, naming the option, before 
   })
 
   it('signal and onProgress of the wrong type', () => {
-    fc.assert(fc.property(anyButUndefined.filter((v) => !(v instanceof AbortSignal)), (value) => expectRejected(thrown({ signal: value }), /^signal must be an AbortSignal/, [TypeError])))
-    fc.assert(fc.property(anyButUndefined.filter((v) => typeof v !== 'function'), (value) => expectRejected(thrown({ onProgress: value }), /^onProgress must be a function/, [TypeError])))
+    fc.assert(
+      fc.property(
+        anyButUndefined.filter((v) => !(v instanceof AbortSignal)),
+        (value) => expectRejected(thrown({ signal: value }), /^signal must be an AbortSignal/, [TypeError]),
+      ),
+    )
+    fc.assert(
+      fc.property(
+        anyButUndefined.filter((v) => typeof v !== 'function'),
+        (value) => expectRejected(thrown({ onProgress: value }), /^onProgress must be a function/, [TypeError]),
+      ),
+    )
   })
 
   it('one bad option among good ones is the one named', () => {
     fc.assert(
-      fc.property(fc.constantFrom('batchYieldSize', 'chunkSize', 'prefetch', 'limit'), badSize(false), fc.constantFrom<'auto' | 'keyset'>('auto', 'keyset'), (option, value, strategy) => {
-        const good = { batchYieldSize: 10, chunkSize: 100, prefetch: 1, limit: 50, strategy }
-        // 0 is a valid prefetch and limit
-        fc.pre(!((option === 'prefetch' || option === 'limit') && value === 0))
-        expectRejected(thrown({ ...good, [option]: value }), new RegExp(`^${option} must be`))
-      }),
+      fc.property(
+        fc.constantFrom('batchYieldSize', 'chunkSize', 'prefetch', 'limit'),
+        badSize(false),
+        fc.constantFrom<'auto' | 'keyset'>('auto', 'keyset'),
+        (option, value, strategy) => {
+          const good = { batchYieldSize: 10, chunkSize: 100, prefetch: 1, limit: 50, strategy }
+          // 0 is a valid prefetch and limit
+          fc.pre(!((option === 'prefetch' || option === 'limit') && value === 0))
+          expectRejected(thrown({ ...good, [option]: value }), new RegExp(`^${option} must be`))
+        },
+      ),
     )
   })
 })
 
-describe('resume tokens that are not this query\'s are rejected at the call with InvalidResumeTokenError naming `after`, before any query', () => {
+describe("resume tokens that are not this query's are rejected at the call with InvalidResumeTokenError naming `after`, before any query", () => {
   /** Tokens that runs of several query shapes reported (one per entity). */
   let tokens: { books: string[]; byRating: string[]; countries: string[]; orderLines: string[]; authors: string[] }
   const tokensOf = async (query: Parameters<typeof aiterator>[0]) => {
@@ -126,10 +170,21 @@ describe('resume tokens that are not this query\'s are rejected at the call with
     expect(tokens.books.length).toBeGreaterThan(2)
   })
 
-  const expectInvalidToken = (token: string) => expectRejected(thrown({ after: token }), /`after`/, [InvalidResumeTokenError])
+  const expectInvalidToken = (token: string) =>
+    expectRejected(thrown({ after: token }), /`after`/, [InvalidResumeTokenError])
 
   it('random strings', () => {
-    fc.assert(fc.property(fc.oneof(fc.string(), fc.base64String(), fc.stringMatching(/^[A-Za-z0-9_-]{0,60}$/), fc.string({ unit: 'grapheme' })), expectInvalidToken))
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.base64String(),
+          fc.stringMatching(/^[A-Za-z0-9_-]{0,60}$/),
+          fc.string({ unit: 'grapheme' }),
+        ),
+        expectInvalidToken,
+      ),
+    )
   })
 
   it('truncated tokens', () => {
@@ -144,15 +199,25 @@ describe('resume tokens that are not this query\'s are rejected at the call with
   it('tokens with one character changed, inserted or removed', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
     fc.assert(
-      fc.property(fc.nat(), fc.nat(), fc.nat(), fc.constantFrom('change', 'insert', 'remove'), (which, at, pick, edit) => {
-        const token = tokens.books[which % tokens.books.length]!
-        const i = at % token.length
-        const char = alphabet[pick % alphabet.length]!
-        fc.pre(edit !== 'change' || token[i] !== char)
-        const tampered =
-          edit === 'change' ? token.slice(0, i) + char + token.slice(i + 1) : edit === 'insert' ? token.slice(0, i) + char + token.slice(i) : token.slice(0, i) + token.slice(i + 1)
-        expectInvalidToken(tampered)
-      }),
+      fc.property(
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom('change', 'insert', 'remove'),
+        (which, at, pick, edit) => {
+          const token = tokens.books[which % tokens.books.length]!
+          const i = at % token.length
+          const char = alphabet[pick % alphabet.length]!
+          fc.pre(edit !== 'change' || token[i] !== char)
+          const tampered =
+            edit === 'change'
+              ? token.slice(0, i) + char + token.slice(i + 1)
+              : edit === 'insert'
+                ? token.slice(0, i) + char + token.slice(i)
+                : token.slice(0, i) + token.slice(i + 1)
+          expectInvalidToken(tampered)
+        },
+      ),
     )
   })
 
@@ -162,17 +227,32 @@ describe('resume tokens that are not this query\'s are rejected at the call with
   })
 
   it('a token that is not a string is a TypeError naming after', () => {
-    fc.assert(fc.property(anyButUndefined.filter((v) => typeof v !== 'string'), (value) => expectRejected(thrown({ after: value }), /^after must be a resume token string/, [TypeError])))
+    fc.assert(
+      fc.property(
+        anyButUndefined.filter((v) => typeof v !== 'string'),
+        (value) => expectRejected(thrown({ after: value }), /^after must be a resume token string/, [TypeError]),
+      ),
+    )
   })
 
   it("a valid token with strategy 'cursor' is a TypeError naming after", () => {
-    fc.assert(fc.property(fc.constantFrom(...tokens.books), (token) => expectRejected(thrown({ after: token, strategy: 'cursor' }), /^after \(a resume token\) works with strategy 'keyset' only/, [TypeError])))
+    fc.assert(
+      fc.property(fc.constantFrom(...tokens.books), (token) =>
+        expectRejected(
+          thrown({ after: token, strategy: 'cursor' }),
+          /^after \(a resume token\) works with strategy 'keyset' only/,
+          [TypeError],
+        ),
+      ),
+    )
   })
 
   it('(control) every token of the query itself is accepted and resumes right after its entity', async () => {
     const all = (await collect(aiterator(books(), 100))).flat()
     for (const [i, token] of tokens.books.entries()) {
-      expect((await collect(aiterator(books(), { batchYieldSize: 100, after: token }))).flat()).toStrictEqual(all.slice(i + 1))
+      expect((await collect(aiterator(books(), { batchYieldSize: 100, after: token }))).flat()).toStrictEqual(
+        all.slice(i + 1),
+      )
     }
   })
 })

@@ -8,7 +8,9 @@ import { Author, Book } from './support/entities.js'
 // Bad input fails at the call, synchronously, with a message naming the option, the value
 // received and what is accepted; and no query has run.
 
-const db = useTestDatabase('postgres', { seed: { counts: { authors: 3, books: 10, tags: 3, orderLines: 0, devices: 0, countries: 0 } } })
+const db = useTestDatabase('postgres', {
+  seed: { counts: { authors: 3, books: 10, tags: 3, orderLines: 0, devices: 0, countries: 0 } },
+})
 const counter = new QueryCounter()
 let ds: DataSource
 beforeAll(async () => {
@@ -22,7 +24,10 @@ beforeEach(() => {
 })
 
 const qb = () => ds.getRepository(Book).createQueryBuilder('b')
-const call = (...args: unknown[]) => () => (aiterator as (...a: unknown[]) => unknown)(qb(), ...args)
+const call =
+  (...args: unknown[]) =>
+  () =>
+    (aiterator as (...a: unknown[]) => unknown)(qb(), ...args)
 
 describe('invalid options throw at the call, before any query', () => {
   it.each([
@@ -36,12 +41,28 @@ describe('invalid options throw at the call, before any query', () => {
     { args: [10, { chunkSize: 2.5 }], error: RangeError, message: /chunkSize.*received 2\.5/ },
     { args: [{ prefetch: -1 }], error: RangeError, message: /prefetch.*received -1/ },
     { args: [{ limit: -1 }], error: RangeError, message: /limit.*received -1/ },
-    { args: [{ strategy: 'fast' }], error: RangeError, message: /strategy must be one of 'auto', 'keyset', 'cursor'; received "fast"/ },
+    {
+      args: [{ strategy: 'fast' }],
+      error: RangeError,
+      message: /strategy must be one of 'auto', 'keyset', 'cursor'; received "fast"/,
+    },
     { args: [{ strategy: 1 }], error: TypeError, message: /strategy must be one of/ },
     { args: [{ after: 42 }], error: TypeError, message: /after must be a resume token string.*received 42/ },
-    { args: [{ strategy: 'cursor', after: 'abc' }], error: TypeError, message: /after .* works with strategy 'keyset' only/ },
-    { args: [{ batchSize: 10 }], error: TypeError, message: /unknown option "batchSize"; accepted options are batchYieldSize, chunkSize/ },
-    { args: [null], error: TypeError, message: /batchYieldSize \(positive integer\) or an options object; received null/ },
+    {
+      args: [{ strategy: 'cursor', after: 'abc' }],
+      error: TypeError,
+      message: /after .* works with strategy 'keyset' only/,
+    },
+    {
+      args: [{ batchSize: 10 }],
+      error: TypeError,
+      message: /unknown option "batchSize"; accepted options are batchYieldSize, chunkSize/,
+    },
+    {
+      args: [null],
+      error: TypeError,
+      message: /batchYieldSize \(positive integer\) or an options object; received null/,
+    },
     { args: ['500'], error: TypeError, message: /received "500"/ },
     { args: [5, { batchYieldSize: 5 }], error: TypeError, message: /batchYieldSize once/ },
     { args: [{ onProgress: 'log' }], error: TypeError, message: /onProgress/ },
@@ -71,14 +92,17 @@ describe('queries the strategies cannot follow fail at the call', () => {
   })
 
   it('a to-many join ordered by a joined column before the primary key (no strategy keeps entities whole)', () => {
-    const query = () => ds.getRepository(Author).createQueryBuilder('a').leftJoinAndSelect('a.books', 'bk').orderBy('bk.title')
+    const query = () =>
+      ds.getRepository(Author).createQueryBuilder('a').leftJoinAndSelect('a.books', 'bk').orderBy('bk.title')
     expect(() => aiterator(query())).toThrow(KeysetOrderingError)
     expect(() => aiterator(query(), { strategy: 'cursor' })).toThrow(/an entity's rows would not be adjacent/)
     expect(counter.queries).toEqual([])
   })
 
   it('limit() with a to-many join counts SQL rows: take() is required', () => {
-    expect(() => aiterator(qb().leftJoinAndSelect('b.tags', 't').limit(10))).toThrow(/limit\(10\) counts SQL rows.*use take\(\)/)
+    expect(() => aiterator(qb().leftJoinAndSelect('b.tags', 't').limit(10))).toThrow(
+      /limit\(10\) counts SQL rows.*use take\(\)/,
+    )
   })
 
   it('a query builder without an entity', () => {

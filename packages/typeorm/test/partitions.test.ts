@@ -45,7 +45,9 @@ describe('partitions() of a TypeORM query builder (PostgreSQL)', () => {
     await expect(partitions(books().skip(10), 2)).rejects.toThrow(/sets skip\(10\)/)
     await expect(partitions(books().orderBy('LOWER(b.title)'), 2)).rejects.toThrow(KeysetOrderingError)
     await expect(partitions(books(), 0)).rejects.toThrow(RangeError)
-    await expect(partitions(books(), 2, { method: 'histogram' as never })).rejects.toThrow(/method must be one of 'auto', 'sample', 'statistics', 'scan'/)
+    await expect(partitions(books(), 2, { method: 'histogram' as never })).rejects.toThrow(
+      /method must be one of 'auto', 'sample', 'statistics', 'scan'/,
+    )
     await expect(partitions(books(), 2, { sample: 5 } as never)).rejects.toThrow(/unknown option "sample"/)
     await expect(partitions({} as never, 2)).rejects.toThrow(/must be a TypeORM SelectQueryBuilder/)
     expect(logger.queries.length).toBe(before)
@@ -53,7 +55,9 @@ describe('partitions() of a TypeORM query builder (PostgreSQL)', () => {
 
   it('a range does not combine with skip(): it starts at a position', async () => {
     const [part] = await partitions(books(), 2)
-    expect(() => aiterator(books().skip(3), { partition: part })).toThrow(/skip\(3\) cannot be combined with from, to or partition/)
+    expect(() => aiterator(books().skip(3), { partition: part })).toThrow(
+      /skip\(3\) cannot be combined with from, to or partition/,
+    )
     expect(() => aiterator(books().skip(3), { from: [10] })).toThrow(TypeError)
     expect(() => aiterator(books().take(3), { from: [10] })).not.toThrow()
   })
@@ -81,9 +85,18 @@ describe('partitions() of a TypeORM query builder (PostgreSQL)', () => {
     logger.queries = []
     logger.parameters = []
     let rows = 0
-    for await (const batch of aiterator(qb(), { batchYieldSize: 20, chunkSize: 20, prefetch: 0, partition: parts[1], ...WHOLE_CHUNKS })) rows += batch.length
+    for await (const batch of aiterator(qb(), {
+      batchYieldSize: 20,
+      chunkSize: 20,
+      prefetch: 0,
+      partition: parts[1],
+      ...WHOLE_CHUNKS,
+    }))
+      rows += batch.length
     expect(rows).toBeGreaterThan(100)
-    const seeks = logger.queries.map((sql, i) => ({ sql, parameters: logger.parameters[i]! })).filter(({ sql }) => /FROM "books".* WHERE /.test(sql))
+    const seeks = logger.queries
+      .map((sql, i) => ({ sql, parameters: logger.parameters[i]! }))
+      .filter(({ sql }) => /FROM "books".* WHERE /.test(sql))
     expect(seeks.length).toBeGreaterThanOrEqual(6)
     // the fixture table is small: without these the planner would read it all and sort
     await ds.query('SET enable_seqscan = off')
@@ -91,7 +104,9 @@ describe('partitions() of a TypeORM query builder (PostgreSQL)', () => {
     await ds.query('SET enable_sort = off')
     try {
       for (const { sql, parameters } of seeks) {
-        const plan = ((await ds.query(`EXPLAIN ${sql}`, parameters)) as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n')
+        const plan = ((await ds.query(`EXPLAIN ${sql}`, parameters)) as { 'QUERY PLAN': string }[])
+          .map((r) => r['QUERY PLAN'])
+          .join('\n')
         expect(plan).toMatch(/Index Scan using books_published_at_id_idx/)
         expect(plan).toMatch(/Index Cond: \(\(published_at >= .*\) AND \(published_at <= .*\)\)/)
         expect(plan).not.toMatch(/Sort/)

@@ -16,7 +16,12 @@ import { expectCleanPool } from './support/pool.js'
 const db = useTestDatabase('postgres', { seed: true })
 
 /** The server's view of one backend: its state, or undefined once it is gone. */
-const backendState = (pid: number) => withConnection(db.url, async (c) => (await c.query<{ state: string }>('SELECT state FROM pg_stat_activity WHERE pid = $1', [pid]))[0]?.state)
+const backendState = (pid: number) =>
+  withConnection(
+    db.url,
+    async (c) =>
+      (await c.query<{ state: string }>('SELECT state FROM pg_stat_activity WHERE pid = $1', [pid]))[0]?.state,
+  )
 
 describe.each(['transaction', 'session'] as const)('through PgBouncer, %s pooling', (poolMode) => {
   let bouncer: PgBouncer
@@ -24,7 +29,15 @@ describe.each(['transaction', 'session'] as const)('through PgBouncer, %s poolin
   const logger = new QueryCounter()
   beforeAll(async () => {
     bouncer = await startPgBouncer(db.url, { poolMode })
-    ds = await new DataSource({ type: 'postgres', url: bouncer.url, entities, synchronize: false, poolSize: 2, logger, logging: true }).initialize()
+    ds = await new DataSource({
+      type: 'postgres',
+      url: bouncer.url,
+      entities,
+      synchronize: false,
+      poolSize: 2,
+      logger,
+      logging: true,
+    }).initialize()
   })
   afterAll(async () => {
     await ds?.destroy()
@@ -33,39 +46,52 @@ describe.each(['transaction', 'session'] as const)('through PgBouncer, %s poolin
 
   for (const strategy of ['keyset', 'cursor'] as const) {
     for (const prefetch of [0, 1]) {
-      it(`${strategy}, prefetch ${prefetch}: abort while a chunk's statement runs: the loop throws the reason, the statement is cancelled on the server (its backend lives on, idle), nothing new is sent`, { timeout: 30_000 }, async () => {
-        await using gate = await openQueryGate(db.url)
-        const controller = new AbortController()
-        const reason = new Error('stop')
-        const query = ds.getRepository(Book).createQueryBuilder('b').where(gate.condition).orderBy('b.id')
-        let waiting: number[] = []
-        let sentAtThrow = 0
-        const error = await (async () => {
-          try {
-            for await (const _ of aiterator(query, { batchYieldSize: 10, chunkSize: 10, prefetch, strategy, signal: controller.signal })) {
-              if (waiting.length > 0) continue
-              await gate.shut()
-              // not awaited: with prefetch 0 the next chunk's statement goes out once this body returns
-              setTimeout(async () => {
-                waiting = await gate.waiting(5000) // the next chunk's statement, stuck at the shut gate
-                controller.abort(reason)
-              }, 0)
+      it(
+        `${strategy}, prefetch ${prefetch}: abort while a chunk's statement runs: the loop throws the reason, the statement is cancelled on the server (its backend lives on, idle), nothing new is sent`,
+        { timeout: 30_000 },
+        async () => {
+          await using gate = await openQueryGate(db.url)
+          const controller = new AbortController()
+          const reason = new Error('stop')
+          const query = ds.getRepository(Book).createQueryBuilder('b').where(gate.condition).orderBy('b.id')
+          let waiting: number[] = []
+          let sentAtThrow = 0
+          const error = await (async () => {
+            try {
+              for await (const _ of aiterator(query, {
+                batchYieldSize: 10,
+                chunkSize: 10,
+                prefetch,
+                strategy,
+                signal: controller.signal,
+              })) {
+                if (waiting.length > 0) continue
+                await gate.shut()
+                // not awaited: with prefetch 0 the next chunk's statement goes out once this body returns
+                setTimeout(async () => {
+                  waiting = await gate.waiting(5000) // the next chunk's statement, stuck at the shut gate
+                  controller.abort(reason)
+                }, 0)
+              }
+            } finally {
+              sentAtThrow = logger.queries.length
             }
-          } finally {
-            sentAtThrow = logger.queries.length
-          }
-        })().then(() => undefined, (e: unknown) => e)
-        expect(error).toBe(reason)
-        expect(waiting).toHaveLength(1)
-        const [pid] = waiting as [number]
-        // the gate is still shut: only a cancel ends that statement, and the backend stays (a closed connection would end it)
-        await expect.poll(() => backendState(pid), { timeout: 5_000 }).toBe('idle')
-        expect(await gate.waiting(0)).toEqual([])
-        await gate.open()
-        await expectCleanPool(ds, db.url, db.name)
-        const after = logger.queries.slice(sentAtThrow).filter((sql) => sql !== 'SELECT 1 AS one')
-        expect(after).toEqual(strategy === 'cursor' ? ['ROLLBACK'] : [])
-      })
+          })().then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+          expect(error).toBe(reason)
+          expect(waiting).toHaveLength(1)
+          const [pid] = waiting as [number]
+          // the gate is still shut: only a cancel ends that statement, and the backend stays (a closed connection would end it)
+          await expect.poll(() => backendState(pid), { timeout: 5_000 }).toBe('idle')
+          expect(await gate.waiting(0)).toEqual([])
+          await gate.open()
+          await expectCleanPool(ds, db.url, db.name)
+          const after = logger.queries.slice(sentAtThrow).filter((sql) => sql !== 'SELECT 1 AS one')
+          expect(after).toEqual(strategy === 'cursor' ? ['ROLLBACK'] : [])
+        },
+      )
     }
   }
 })

@@ -11,7 +11,9 @@ import { Tag } from './support/entities.js'
 // Execute) let node-postgres parse one socket read per turn of the event loop, so your timers and
 // I/O do not wait while a whole chunk's response is parsed in one go.
 
-const db = useTestDatabase('postgres', { seed: { counts: { authors: 1, books: 3, tags: 10_050, orderLines: 0, devices: 0, countries: 0 } } })
+const db = useTestDatabase('postgres', {
+  seed: { counts: { authors: 1, books: 3, tags: 10_050, orderLines: 0, devices: 0, countries: 0 } },
+})
 
 /** A read probe on every socket of the data source's pool. */
 function watchReads(ds: DataSource) {
@@ -61,7 +63,9 @@ describe('each socket read of a chunk is parsed in a turn of its own', () => {
     const reads = watchReads(ds)
     const failing = ds.getRepository(Tag).createQueryBuilder('t').where('1 / (t.id - 6000) IS NOT NULL').orderBy('t.id')
     try {
-      await expect(collect(aiterator(failing, { strategy: 'keyset', prefetch: 1, chunkSize: 8000, batchYieldSize: 1000 }))).rejects.toBeInstanceOf(QueryFailedError)
+      await expect(
+        collect(aiterator(failing, { strategy: 'keyset', prefetch: 1, chunkSize: 8000, batchYieldSize: 1000 })),
+      ).rejects.toBeInstanceOf(QueryFailedError)
     } finally {
       reads.stop()
     }

@@ -34,7 +34,11 @@ for (const dialect of ['postgres', 'mariadb'] as Dialect[]) {
       let token: string | undefined
       let batches = 0
       await expect(async () => {
-        for await (const _ of aiterator(qb() as SelectQueryBuilder<ObjectLiteral>, { batchYieldSize: 5, chunkSize: 13, onProgress: (p) => (reported = p.cursor) })) {
+        for await (const _ of aiterator(qb() as SelectQueryBuilder<ObjectLiteral>, {
+          batchYieldSize: 5,
+          chunkSize: 13,
+          onProgress: (p) => (reported = p.cursor),
+        })) {
           if (batches === 2) throw crash
           batches++
           token = reported

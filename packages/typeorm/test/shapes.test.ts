@@ -60,12 +60,20 @@ const books = (ds: DataSource) => ds.getRepository(Book).createQueryBuilder('b')
 const shapes: Shape[] = [
   {
     name: 'to-one join, ordered by a database column name',
-    query: (ds) => books(ds).leftJoinAndSelect('b.author', 'a').orderBy('b.published_at', 'DESC').addOrderBy('b.id', 'DESC'),
+    query: (ds) =>
+      books(ds).leftJoinAndSelect('b.author', 'a').orderBy('b.published_at', 'DESC').addOrderBy('b.id', 'DESC'),
     id: bookId,
   },
   {
     name: 'one-to-many join ordered by the primary key, children by a non-unique column',
-    query: (ds) => ds.getRepository(Author).createQueryBuilder('a').leftJoinAndSelect('a.books', 'bk').orderBy('a.id', 'DESC').addOrderBy('bk.rating', 'ASC').addOrderBy('bk.id', 'ASC'),
+    query: (ds) =>
+      ds
+        .getRepository(Author)
+        .createQueryBuilder('a')
+        .leftJoinAndSelect('a.books', 'bk')
+        .orderBy('a.id', 'DESC')
+        .addOrderBy('bk.rating', 'ASC')
+        .addOrderBy('bk.id', 'ASC'),
     id: (a) => a.id,
   },
   {
@@ -81,12 +89,21 @@ const shapes: Shape[] = [
   },
   {
     name: 'many-to-many and to-one joins together',
-    query: (ds) => books(ds).leftJoinAndSelect('b.tags', 't').leftJoinAndSelect('b.author', 'a').orderBy('b.id', 'ASC').addOrderBy('t.id', 'DESC'),
+    query: (ds) =>
+      books(ds)
+        .leftJoinAndSelect('b.tags', 't')
+        .leftJoinAndSelect('b.author', 'a')
+        .orderBy('b.id', 'ASC')
+        .addOrderBy('t.id', 'DESC'),
     id: bookId,
   },
   {
     name: "the user's OR stays bracketed",
-    query: (ds) => books(ds).where('b.rating = :low OR b.rating = :high', { low: 1, high: 5 }).orderBy('b.publishedAt', 'ASC').addOrderBy('b.id', 'ASC'),
+    query: (ds) =>
+      books(ds)
+        .where('b.rating = :low OR b.rating = :high', { low: 1, high: 5 })
+        .orderBy('b.publishedAt', 'ASC')
+        .addOrderBy('b.id', 'ASC'),
     id: bookId,
   },
   {
@@ -94,7 +111,9 @@ const shapes: Shape[] = [
     query: (ds) =>
       books(ds)
         .where('b.rating = :p0', { p0: 5 })
-        .orWhere(new Brackets((w) => w.where('b.rating = :by_p0', { by_p0: 1 }).andWhere('b.price < :cap', { cap: 40 })))
+        .orWhere(
+          new Brackets((w) => w.where('b.rating = :by_p0', { by_p0: 1 }).andWhere('b.price < :cap', { cap: 40 })),
+        )
         .orderBy('b.rating', 'ASC')
         .addOrderBy('b.id', 'ASC'),
     id: bookId,
@@ -102,25 +121,39 @@ const shapes: Shape[] = [
   {
     name: 'find options: where with OR, order and a many-to-many relation',
     query: (ds) =>
-      books(ds).setFindOptions({ where: [{ rating: 5 }, { rating: 2 }], order: { publishedAt: 'DESC', id: 'ASC' }, relations: { tags: true } }),
+      books(ds).setFindOptions({
+        where: [{ rating: 5 }, { rating: 2 }],
+        order: { publishedAt: 'DESC', id: 'ASC' },
+        relations: { tags: true },
+      }),
     id: bookId,
     unorderedChildren: true,
   },
   {
     name: 'eager to-one and many-to-many relations (find options)',
-    query: (ds) => ds.getRepository(EagerBook).createQueryBuilder('e').setFindOptions({ order: { id: 'DESC' } }),
+    query: (ds) =>
+      ds
+        .getRepository(EagerBook)
+        .createQueryBuilder('e')
+        .setFindOptions({ order: { id: 'DESC' } }),
     id: (e) => e.id,
     unorderedChildren: true,
   },
   {
     name: "relations loaded by relationLoadStrategy 'query'",
-    query: (ds) => books(ds).setFindOptions({ relations: { tags: true, author: true }, relationLoadStrategy: 'query', order: { id: 'ASC' } }),
+    query: (ds) =>
+      books(ds).setFindOptions({
+        relations: { tags: true, author: true },
+        relationLoadStrategy: 'query',
+        order: { id: 'ASC' },
+      }),
     id: bookId,
     unorderedChildren: true,
   },
   {
     name: 'embedded column order',
-    query: (ds) => ds.getRepository(Author).createQueryBuilder('a').orderBy('a.contact.name', 'ASC').addOrderBy('a.id', 'ASC'),
+    query: (ds) =>
+      ds.getRepository(Author).createQueryBuilder('a').orderBy('a.contact.name', 'ASC').addOrderBy('a.id', 'ASC'),
     id: (a) => a.id,
   },
   {
@@ -133,18 +166,26 @@ const shapes: Shape[] = [
     query: (ds) => books(ds).orderBy('LOWER(b.title)', 'DESC').addOrderBy('b.id', 'ASC'),
     id: bookId,
     strategies: ['cursor'],
-    mariadb: { error: /strategy 'auto' cannot stream this query on MariaDB\/MySQL: ORDER BY LOWER\(b\.title\) is not a column of the root entity Book.*no server-side cursors/ },
+    mariadb: {
+      error:
+        /strategy 'auto' cannot stream this query on MariaDB\/MySQL: ORDER BY LOWER\(b\.title\) is not a column of the root entity Book.*no server-side cursors/,
+    },
   },
   {
     name: 'ORDER BY a column of a to-one join (auto uses the cursor)',
-    query: (ds) => books(ds).innerJoinAndSelect('b.author', 'a').orderBy('a.contact.name', 'ASC').addOrderBy('b.id', 'ASC'),
+    query: (ds) =>
+      books(ds).innerJoinAndSelect('b.author', 'a').orderBy('a.contact.name', 'ASC').addOrderBy('b.id', 'ASC'),
     id: bookId,
     strategies: ['cursor'],
-    mariadb: { error: /strategy 'auto' cannot stream this query on MariaDB\/MySQL: ORDER BY a\.contact\.name is not a column of the root entity Book.*no server-side cursors/ },
+    mariadb: {
+      error:
+        /strategy 'auto' cannot stream this query on MariaDB\/MySQL: ORDER BY a\.contact\.name is not a column of the root entity Book.*no server-side cursors/,
+    },
   },
   {
     name: 'partial select of root columns (primary key not selected)',
-    query: (ds) => books(ds).select(['b.title', 'b.publishedAt']).orderBy('b.publishedAt', 'DESC').addOrderBy('b.id', 'DESC'),
+    query: (ds) =>
+      books(ds).select(['b.title', 'b.publishedAt']).orderBy('b.publishedAt', 'DESC').addOrderBy('b.id', 'DESC'),
     id: (b) => [b.title, b.publishedAt],
   },
   {
@@ -155,7 +196,13 @@ const shapes: Shape[] = [
   {
     // (No order on the joined table here: getMany()'s own take() then counts (book, tag) pairs.)
     name: 'take and skip with a to-many join count entities',
-    query: (ds) => books(ds).leftJoinAndSelect('b.tags', 't').orderBy('b.publishedAt', 'DESC').addOrderBy('b.id', 'ASC').skip(11).take(45),
+    query: (ds) =>
+      books(ds)
+        .leftJoinAndSelect('b.tags', 't')
+        .orderBy('b.publishedAt', 'DESC')
+        .addOrderBy('b.id', 'ASC')
+        .skip(11)
+        .take(45),
     id: bookId,
     unorderedChildren: true,
   },

@@ -30,14 +30,24 @@ describe.each<Strategy>(['keyset', 'cursor'])('%s', (strategy) => {
     const qb = () => ds.getRepository(Note).createQueryBuilder('n').orderBy('n.id')
     const expected = await qb().getMany()
     expect(expected).toHaveLength(67)
-    expect((await collect(aiterator(qb(), { batchYieldSize: 10, chunkSize: 7, strategy }))).flat()).toStrictEqual(expected)
+    expect((await collect(aiterator(qb(), { batchYieldSize: 10, chunkSize: 7, strategy }))).flat()).toStrictEqual(
+      expected,
+    )
   })
 
   it('includes them with withDeleted()', async () => {
-    const qb = () => ds.getRepository(Note).createQueryBuilder('n').withDeleted().orderBy('n.deletedAt', 'DESC').addOrderBy('n.id', 'DESC')
+    const qb = () =>
+      ds
+        .getRepository(Note)
+        .createQueryBuilder('n')
+        .withDeleted()
+        .orderBy('n.deletedAt', 'DESC')
+        .addOrderBy('n.id', 'DESC')
     const expected = await qb().getMany()
     expect(expected).toHaveLength(100)
     expect(expected.filter((n) => n.deletedAt !== null)).toHaveLength(33)
-    expect((await collect(aiterator(qb(), { batchYieldSize: 10, chunkSize: 7, strategy }))).flat()).toStrictEqual(expected)
+    expect((await collect(aiterator(qb(), { batchYieldSize: 10, chunkSize: 7, strategy }))).flat()).toStrictEqual(
+      expected,
+    )
   })
 })

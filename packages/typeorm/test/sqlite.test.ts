@@ -74,9 +74,21 @@ const pools: Record<string, readonly unknown[]> = {
   booleanV: [true, false],
   textV: ['a', 'A', 'a ', 'á', 'a\u0301', '', '😀', "it's", 'a\tb', 'b'],
   varcharV: ['x', 'x ', 'X', 'xx', '-- ', '/*', '%', '_'],
-  blobV: [Buffer.from([]), Buffer.from([0]), Buffer.from([0, 0]), Buffer.from([255]), Buffer.from([1, 2]), Buffer.from([1, 2, 0])],
+  blobV: [
+    Buffer.from([]),
+    Buffer.from([0]),
+    Buffer.from([0, 0]),
+    Buffer.from([255]),
+    Buffer.from([1, 2]),
+    Buffer.from([1, 2, 0]),
+  ],
   dateV: ['2024-02-29', '0001-01-01', '9999-12-31', '2024-03-01'],
-  datetimeV: [new Date('2024-01-01T00:00:00.000Z'), new Date('2024-01-01T00:00:00.001Z'), new Date('1970-01-01T00:00:00.000Z'), new Date('2099-12-31T23:59:59.999Z')],
+  datetimeV: [
+    new Date('2024-01-01T00:00:00.000Z'),
+    new Date('2024-01-01T00:00:00.001Z'),
+    new Date('1970-01-01T00:00:00.000Z'),
+    new Date('2099-12-31T23:59:59.999Z'),
+  ],
   timeV: ['00:00:00', '23:59:59', '12:00:00.5', '12:00:00'],
   enumV: ['zeta', 'alpha', 'mid'],
   jsonV: [{ a: 1 }, { a: 1, b: 2 }, [1, 2], 'text', 0, { b: 1 }],
@@ -90,7 +102,8 @@ function rows(): SqliteRow[] {
   return Array.from({ length: ROWS }, (_, i) => {
     const row = new SqliteRow()
     row.id = i + 1
-    for (const column of columns) (row as unknown as Record<string, unknown>)[column] = random.chance(0.2) ? null : random.pick(pools[column]!)
+    for (const column of columns)
+      (row as unknown as Record<string, unknown>)[column] = random.chance(0.2) ? null : random.pick(pools[column]!)
     return row
   })
 }
@@ -104,7 +117,12 @@ for (const driver of drivers) {
   describe(`SQLite (${driver.name})`, () => {
     let dataSource: DataSource
     beforeAll(async () => {
-      dataSource = await new DataSource({ ...driver.options, entities: [SqliteRow], synchronize: true, logging: false }).initialize()
+      dataSource = await new DataSource({
+        ...driver.options,
+        entities: [SqliteRow],
+        synchronize: true,
+        logging: false,
+      }).initialize()
       await dataSource.getRepository(SqliteRow).insert(rows())
     })
     afterAll(async () => {
@@ -120,9 +138,19 @@ for (const driver of drivers) {
           expect(expected).toHaveLength(ROWS)
           for (const strategy of ['keyset', 'auto'] satisfies Strategy[]) {
             for (const chunkSize of [1, 2, 3]) {
-              const run = await boundedRun(() => aiterator(query().orderBy(`m.${column}`, direction), { chunkSize, batchYieldSize: 4, strategy }), ROWS)
+              const run = await boundedRun(
+                () => aiterator(query().orderBy(`m.${column}`, direction), { chunkSize, batchYieldSize: 4, strategy }),
+                ROWS,
+              )
               const actual = run.batches.flat()
-              expect(sequenceDiagnosis(expected.map((r) => r.id), run, actual.map((r) => r.id)), `${strategy}, chunkSize ${chunkSize}`).toBe('')
+              expect(
+                sequenceDiagnosis(
+                  expected.map((r) => r.id),
+                  run,
+                  actual.map((r) => r.id),
+                ),
+                `${strategy}, chunkSize ${chunkSize}`,
+              ).toBe('')
               expect(actual.map(plain)).toEqual(expected.map(plain))
             }
           }
@@ -135,7 +163,14 @@ for (const driver of drivers) {
       const expected = await ordered().addOrderBy('m.id', 'DESC').getMany()
       for (const chunkSize of [1, 2, 3]) {
         const run = await boundedRun(() => aiterator(ordered(), { chunkSize, batchYieldSize: 5 }), ROWS)
-        expect(sequenceDiagnosis(expected.map((r) => r.id), run, run.batches.flat().map((r) => r.id)), `chunkSize ${chunkSize}`).toBe('')
+        expect(
+          sequenceDiagnosis(
+            expected.map((r) => r.id),
+            run,
+            run.batches.flat().map((r) => r.id),
+          ),
+          `chunkSize ${chunkSize}`,
+        ).toBe('')
       }
     })
 
@@ -144,18 +179,25 @@ for (const driver of drivers) {
       const expected = await ordered().addOrderBy('m.id', 'DESC').getMany()
       let token: string | undefined
       const first: SqliteRow[] = []
-      for await (const batch of aiterator(ordered(), { batchYieldSize: 7, chunkSize: 3, onProgress: (p) => (token = p.cursor) })) {
+      for await (const batch of aiterator(ordered(), {
+        batchYieldSize: 7,
+        chunkSize: 3,
+        onProgress: (p) => (token = p.cursor),
+      })) {
         first.push(...batch)
         if (first.length >= 14) break
       }
       const rest: SqliteRow[] = []
-      for await (const batch of aiterator(ordered(), { batchYieldSize: 7, chunkSize: 3, after: token })) rest.push(...batch)
+      for await (const batch of aiterator(ordered(), { batchYieldSize: 7, chunkSize: 3, after: token }))
+        rest.push(...batch)
       expect([...first, ...rest].map((r) => r.id)).toEqual(expected.map((r) => r.id))
     })
 
     it("refuses strategy 'cursor' with a StrategyUnavailableError, at the call", () => {
       expect(() => aiterator(query(), { strategy: 'cursor' })).toThrow(StrategyUnavailableError)
-      expect(() => aiterator(query(), { strategy: 'cursor' })).toThrow(/strategy 'cursor' needs server-side cursors, which SQLite does not offer/)
+      expect(() => aiterator(query(), { strategy: 'cursor' })).toThrow(
+        /strategy 'cursor' needs server-side cursors, which SQLite does not offer/,
+      )
     })
 
     it('auto refuses an ordering keyset cannot follow (no cursor to fall back on)', () => {

@@ -28,9 +28,16 @@ const projects: { project: string; compiler: keyof typeof compilers }[] = [
 
 describe.each(projects)('moduleResolution $project with $compiler', ({ project, compiler }) => {
   it('infers AsyncGenerator<User[]> with a size and AsyncGenerator<User> without', async () => {
-    const result = await promisify(execFile)(process.execPath, [compilers[compiler], '-p', join(here, 'types', project, 'tsconfig.json')], { cwd: here }).then(
+    const result = await promisify(execFile)(
+      process.execPath,
+      [compilers[compiler], '-p', join(here, 'types', project, 'tsconfig.json')],
+      { cwd: here },
+    ).then(
       () => ({ ok: true, output: '' }),
-      (error: { stdout?: string; stderr?: string }) => ({ ok: false, output: `${error.stdout ?? ''}${error.stderr ?? ''}` }),
+      (error: { stdout?: string; stderr?: string }) => ({
+        ok: false,
+        output: `${error.stdout ?? ''}${error.stderr ?? ''}`,
+      }),
     )
     expect(result.output).toBe('')
     expect(result.ok).toBe(true)

@@ -11,7 +11,9 @@ import { Author } from './support/entities.js'
 // TypeORM 1.0 removed, counts with statements of its own while hydrating, so no read goes ahead of it.
 
 /** TypeORM 0.3's query builder (the typings are TypeORM 1.1's). */
-type CountingBuilder = SelectQueryBuilder<Author> & { loadRelationCountAndMap(property: string, relation: string): SelectQueryBuilder<Author> }
+type CountingBuilder = SelectQueryBuilder<Author> & {
+  loadRelationCountAndMap(property: string, relation: string): SelectQueryBuilder<Author>
+}
 
 const db = useTestDatabase('postgres', { seed: true })
 
@@ -23,7 +25,10 @@ describe('loadRelationCountAndMap() on TypeORM 0.3', () => {
   afterAll(async () => {
     await dataSource?.destroy()
   })
-  const authors = () => (dataSource.getRepository(Author).createQueryBuilder('a') as CountingBuilder).loadRelationCountAndMap('a.bookCount', 'a.books').orderBy('a.createdAt', 'DESC')
+  const authors = () =>
+    (dataSource.getRepository(Author).createQueryBuilder('a') as CountingBuilder)
+      .loadRelationCountAndMap('a.bookCount', 'a.books')
+      .orderBy('a.createdAt', 'DESC')
 
   it('hydration is known to send statements', async () => {
     const query = authors()
@@ -35,7 +40,12 @@ describe('loadRelationCountAndMap() on TypeORM 0.3', () => {
     it(`${strategy}: the same entities and counts as getMany()`, async () => {
       const expected = await authors().addOrderBy('a.id', 'DESC').getMany()
       expect(expected.some((author) => (author as { bookCount?: number }).bookCount! > 0)).toBe(true)
-      expectBatches(await collect(aiterator(authors(), { strategy, batchYieldSize: 3, chunkSize: 4 })), expected, 3, (a) => a.id)
+      expectBatches(
+        await collect(aiterator(authors(), { strategy, batchYieldSize: 3, chunkSize: 4 })),
+        expected,
+        3,
+        (a) => a.id,
+      )
     })
   }
 })

@@ -18,13 +18,21 @@ class LineProbe {
 }
 
 it('runs on the TypeORM line its project names', async () => {
-  const { default: pkg } = (await import('typeorm/package.json', { with: { type: 'json' } })) as { default: { version: string } }
+  const { default: pkg } = (await import('typeorm/package.json', { with: { type: 'json' } })) as {
+    default: { version: string }
+  }
   expect(pkg.version.startsWith(`${process.env.TYPEORM_LINE}.`), `TypeORM ${pkg.version}`).toBe(true)
 })
 
 it('takes the paths the README states for the line, found without a statement', async () => {
   const statements: string[] = []
-  const dataSource = await new DataSource({ type: 'better-sqlite3', database: ':memory:', driver: BetterSqlite3, entities: [LineProbe], synchronize: true }).initialize()
+  const dataSource = await new DataSource({
+    type: 'better-sqlite3',
+    database: ':memory:',
+    driver: BetterSqlite3,
+    entities: [LineProbe],
+    synchronize: true,
+  }).initialize()
   try {
     dataSource.logger.logQuery = (query: string) => void statements.push(query)
     const paths = await pathsOf(dataSource.getRepository(LineProbe).createQueryBuilder('p'))

@@ -11,14 +11,20 @@ declare const manager: EntityManager
 describe('qb.aiterator() (module augmentation of typeorm)', () => {
   it('yields lists with a numeric batchYieldSize', () => {
     expectTypeOf(qb.aiterator(500)).toEqualTypeOf<AsyncGenerator<Book[], void, undefined>>()
-    expectTypeOf(qb.aiterator(500, { chunkSize: 2000, strategy: 'keyset' })).toEqualTypeOf<AsyncGenerator<Book[], void, undefined>>()
+    expectTypeOf(qb.aiterator(500, { chunkSize: 2000, strategy: 'keyset' })).toEqualTypeOf<
+      AsyncGenerator<Book[], void, undefined>
+    >()
   })
   it('yields single entities without batchYieldSize', () => {
     expectTypeOf(qb.aiterator()).toEqualTypeOf<AsyncGenerator<Book, void, undefined>>()
-    expectTypeOf(qb.aiterator({ chunkSize: 100, strategy: 'cursor' })).toEqualTypeOf<AsyncGenerator<Book, void, undefined>>()
+    expectTypeOf(qb.aiterator({ chunkSize: 100, strategy: 'cursor' })).toEqualTypeOf<
+      AsyncGenerator<Book, void, undefined>
+    >()
   })
   it('yields lists with batchYieldSize in the options object', () => {
-    expectTypeOf(qb.aiterator({ batchYieldSize: 500, chunkSize: 2000, prefetch: 2, after: 'token' })).toEqualTypeOf<AsyncGenerator<Book[], void, undefined>>()
+    expectTypeOf(qb.aiterator({ batchYieldSize: 500, chunkSize: 2000, prefetch: 2, after: 'token' })).toEqualTypeOf<
+      AsyncGenerator<Book[], void, undefined>
+    >()
   })
   it('options typed TypeormBatchOptions (size unknown statically) give entities or lists', () => {
     const options: TypeormBatchOptions = { chunkSize: 100 }
@@ -51,17 +57,29 @@ describe('aiterator(qb, …) without the prototype', () => {
 
 describe('repo.aiterator(findOptions, …), manager.aiterator(Entity, findOptions, …), aiteratorFind(repo, …)', () => {
   it('yields what find returns: lists with a batchYieldSize, single entities without', () => {
-    expectTypeOf(repo.aiterator({ where: { rating: 5 }, relations: { author: true } }, 500)).toEqualTypeOf<AsyncGenerator<Book[], void, undefined>>()
-    expectTypeOf(repo.aiterator(undefined, { batchYieldSize: 500, strategy: 'keyset' })).toEqualTypeOf<AsyncGenerator<Book[], void, undefined>>()
-    expectTypeOf(repo.aiterator({ order: { publishedAt: 'DESC' } })).toEqualTypeOf<AsyncGenerator<Book, void, undefined>>()
+    expectTypeOf(repo.aiterator({ where: { rating: 5 }, relations: { author: true } }, 500)).toEqualTypeOf<
+      AsyncGenerator<Book[], void, undefined>
+    >()
+    expectTypeOf(repo.aiterator(undefined, { batchYieldSize: 500, strategy: 'keyset' })).toEqualTypeOf<
+      AsyncGenerator<Book[], void, undefined>
+    >()
+    expectTypeOf(repo.aiterator({ order: { publishedAt: 'DESC' } })).toEqualTypeOf<
+      AsyncGenerator<Book, void, undefined>
+    >()
     expectTypeOf(repo.aiterator()).toEqualTypeOf<AsyncGenerator<Book, void, undefined>>()
-    expectTypeOf(aiteratorFind(repo, { withDeleted: true }, 10)).toEqualTypeOf<AsyncGenerator<Book[], void, undefined>>()
+    expectTypeOf(aiteratorFind(repo, { withDeleted: true }, 10)).toEqualTypeOf<
+      AsyncGenerator<Book[], void, undefined>
+    >()
     expectTypeOf(aiteratorFind(repo, { take: 10 })).toEqualTypeOf<AsyncGenerator<Book, void, undefined>>()
   })
   it('infers the entity from the class given to the manager and from getRepository', () => {
-    expectTypeOf(manager.aiterator(Author, { where: { id: 1 } }, 100)).toEqualTypeOf<AsyncGenerator<Author[], void, undefined>>()
+    expectTypeOf(manager.aiterator(Author, { where: { id: 1 } }, 100)).toEqualTypeOf<
+      AsyncGenerator<Author[], void, undefined>
+    >()
     expectTypeOf(manager.aiterator(Author)).toEqualTypeOf<AsyncGenerator<Author, void, undefined>>()
-    expectTypeOf(dataSource.getRepository(Author).aiterator({}, { batchYieldSize: 2 })).toEqualTypeOf<AsyncGenerator<Author[], void, undefined>>()
+    expectTypeOf(dataSource.getRepository(Author).aiterator({}, { batchYieldSize: 2 })).toEqualTypeOf<
+      AsyncGenerator<Author[], void, undefined>
+    >()
   })
   it('options of unknown batchYieldSize give entities or lists', () => {
     const options: TypeormBatchOptions = { chunkSize: 100 }

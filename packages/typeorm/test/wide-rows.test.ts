@@ -26,11 +26,21 @@ describe.each(dialects)('wide rows on %s', (dialect) => {
   const logger = new QueryCounter()
   let ds: DataSource
   beforeAll(async () => {
-    ds = new DataSource({ type: dialect === 'postgres' ? 'postgres' : 'mariadb', url: db.url, entities: [WideRow], synchronize: true, logger, logging: true })
+    ds = new DataSource({
+      type: dialect === 'postgres' ? 'postgres' : 'mariadb',
+      url: db.url,
+      entities: [WideRow],
+      synchronize: true,
+      logger,
+      logging: true,
+    })
     await ds.initialize()
     if (dialect === 'mariadb') await ds.query('ALTER TABLE wide_rows MODIFY payload LONGTEXT NOT NULL')
     for (let id = 1; id <= ROWS; id += 20) {
-      const values = Array.from({ length: 20 }, (_, i) => `(${id + i}, REPEAT('${String.fromCharCode(97 + ((id + i) % 26))}', ${WIDTH}))`)
+      const values = Array.from(
+        { length: 20 },
+        (_, i) => `(${id + i}, REPEAT('${String.fromCharCode(97 + ((id + i) % 26))}', ${WIDTH}))`,
+      )
       await ds.query(`INSERT INTO wide_rows (id, payload) VALUES ${values.join(', ')}`)
     }
   })
@@ -56,7 +66,14 @@ describe.each(dialects)('wide rows on %s', (dialect) => {
         const expected = await query().getMany()
         logger.queries = []
         const got: WideRow[] = []
-        for await (const batch of aiterator(query(), { strategy, prefetch, batchYieldSize: 25, chunkSize: 2000, maxChunkBytes: 2_000_000 })) got.push(...batch)
+        for await (const batch of aiterator(query(), {
+          strategy,
+          prefetch,
+          batchYieldSize: 25,
+          chunkSize: 2000,
+          maxChunkBytes: 2_000_000,
+        }))
+          got.push(...batch)
         expect(got).toStrictEqual(expected)
         const sizes = requested()
         expect(sizes[0]).toBe(25) // the first batch
@@ -70,7 +87,8 @@ describe.each(dialects)('wide rows on %s', (dialect) => {
   it('the default bound (16 MiB) reads 200 kB rows well below chunkSize at a time; Infinity turns it off', async () => {
     const query = () => ds.getRepository(WideRow).createQueryBuilder('w').orderBy('w.id', 'DESC')
     let rows = 0
-    for await (const batch of aiterator(query(), { strategy: 'keyset', batchYieldSize: 10, chunkSize: 2000 })) rows += batch.length
+    for await (const batch of aiterator(query(), { strategy: 'keyset', batchYieldSize: 10, chunkSize: 2000 }))
+      rows += batch.length
     expect(rows).toBe(ROWS)
     const [first, ...rest] = requested()
     expect(first).toBe(10) // the first batch, read before any width is known
@@ -78,7 +96,13 @@ describe.each(dialects)('wide rows on %s', (dialect) => {
     expect(Math.max(...rest)).toBeLessThanOrEqual(Math.floor((16 * 1024 * 1024) / WIDTH))
     expect(Math.max(...rest)).toBeGreaterThan(60)
     logger.queries = []
-    for await (const batch of aiterator(query(), { strategy: 'keyset', batchYieldSize: 500, chunkSize: 2000, maxChunkBytes: Number.POSITIVE_INFINITY })) rows += batch.length
+    for await (const batch of aiterator(query(), {
+      strategy: 'keyset',
+      batchYieldSize: 500,
+      chunkSize: 2000,
+      maxChunkBytes: Number.POSITIVE_INFINITY,
+    }))
+      rows += batch.length
     expect(requested()).toEqual([500])
   })
 })

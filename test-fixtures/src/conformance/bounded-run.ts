@@ -20,7 +20,10 @@ export interface BoundedRun<Entity> {
  * Calls `start()` (which may throw at the call) and drains it, stopping once more than `bound`
  * entities have been yielded.
  */
-export async function boundedRun<Entity>(start: () => AsyncIterable<readonly Entity[]>, bound: number): Promise<BoundedRun<Entity>> {
+export async function boundedRun<Entity>(
+  start: () => AsyncIterable<readonly Entity[]>,
+  bound: number,
+): Promise<BoundedRun<Entity>> {
   const batches: (readonly Entity[])[] = []
   let count = 0
   try {
@@ -40,9 +43,16 @@ export async function boundedRun<Entity>(start: () => AsyncIterable<readonly Ent
  * equal): whether it was stopped or threw, ids seen twice, ids missing, ids that are not in the
  * reference, and the first position where the two differ.
  */
-export function sequenceDiagnosis(expected: readonly unknown[], run: BoundedRun<unknown>, actual: readonly unknown[]): string {
+export function sequenceDiagnosis(
+  expected: readonly unknown[],
+  run: BoundedRun<unknown>,
+  actual: readonly unknown[],
+): string {
   const problems: string[] = []
-  if (run.overran) problems.push(`stopped after ${actual.length} entities, more than the reference's ${expected.length} (a loop or duplicates)`)
+  if (run.overran)
+    problems.push(
+      `stopped after ${actual.length} entities, more than the reference's ${expected.length} (a loop or duplicates)`,
+    )
   if (run.threw) problems.push(`threw after ${actual.length} entities: ${describeError(run.error)}`)
   const seen = new Map<string, number>()
   for (const id of actual) seen.set(key(id), (seen.get(key(id)) ?? 0) + 1)
@@ -50,12 +60,15 @@ export function sequenceDiagnosis(expected: readonly unknown[], run: BoundedRun<
   if (twice.length > 0) problems.push(`${twice.length} ids yielded more than once: ${preview(twice)}`)
   const expectedKeys = new Set(expected.map(key))
   const missing = expected.map(key).filter((id) => !seen.has(id))
-  if (missing.length > 0 && !run.overran && !run.threw) problems.push(`${missing.length} of ${expected.length} ids missing: ${preview(missing)}`)
+  if (missing.length > 0 && !run.overran && !run.threw)
+    problems.push(`${missing.length} of ${expected.length} ids missing: ${preview(missing)}`)
   const foreign = [...seen.keys()].filter((id) => !expectedKeys.has(id))
   if (foreign.length > 0) problems.push(`ids not in the reference: ${preview(foreign)}`)
   const at = actual.findIndex((id, i) => key(id) !== key(expected[i]))
-  if (at >= 0) problems.push(`first difference at position ${at}: expected id ${key(expected[at])}, got ${key(actual[at])}`)
-  else if (actual.length !== expected.length) problems.push(`the reference's order as far as it went: ${actual.length} of ${expected.length} entities`)
+  if (at >= 0)
+    problems.push(`first difference at position ${at}: expected id ${key(expected[at])}, got ${key(actual[at])}`)
+  else if (actual.length !== expected.length)
+    problems.push(`the reference's order as far as it went: ${actual.length} of ${expected.length} entities`)
   return problems.join('; ')
 }
 
@@ -66,6 +79,7 @@ export function describeError(error: unknown): string {
   return line.length > 600 ? `${line.slice(0, 600)}…` : line
 }
 
-const key = (id: unknown): string => (typeof id === 'string' ? id : JSON.stringify(id) ?? 'undefined')
+const key = (id: unknown): string => (typeof id === 'string' ? id : (JSON.stringify(id) ?? 'undefined'))
 
-const preview = (items: readonly string[]): string => (items.length > 8 ? `${items.slice(0, 8).join(', ')}, …` : items.join(', '))
+const preview = (items: readonly string[]): string =>
+  items.length > 8 ? `${items.slice(0, 8).join(', ')}, …` : items.join(', ')

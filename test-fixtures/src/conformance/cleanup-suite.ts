@@ -11,7 +11,10 @@ import { expectSettled } from '#src/conformance/settled'
 import { useTestDatabase } from '#src/vitest'
 
 const queries: readonly { readonly name: string; readonly query: FixtureQuery }[] = [
-  { name: 'books with their tags (many-to-many)', query: { table: 'books', include: 'tags', orderBy: [{ column: 'id', direction: 'asc' }] } },
+  {
+    name: 'books with their tags (many-to-many)',
+    query: { table: 'books', include: 'tags', orderBy: [{ column: 'id', direction: 'asc' }] },
+  },
   { name: 'books with their author (to-one)', query: { table: 'books', include: 'author' } },
 ]
 
@@ -50,7 +53,8 @@ export function defineCleanupSuite(driver: FixtureDriver): void {
         let batches = 0
         await expect(
           (async () => {
-            for await (const _ of orm.aiterator(query, { strategy, chunkSize: 25, batchYieldSize: 10 })) if (++batches === 3) throw failure
+            for await (const _ of orm.aiterator(query, { strategy, chunkSize: 25, batchYieldSize: 10 }))
+              if (++batches === 3) throw failure
           })(),
         ).rejects.toBe(failure)
         expect(batches).toBe(3)
@@ -76,7 +80,12 @@ export function defineCleanupSuite(driver: FixtureDriver): void {
         let batches = 0
         await expect(
           (async () => {
-            for await (const batch of orm.aiterator(query, { strategy, chunkSize: 10, batchYieldSize: 10, signal: controller.signal })) {
+            for await (const batch of orm.aiterator(query, {
+              strategy,
+              chunkSize: 10,
+              batchYieldSize: 10,
+              signal: controller.signal,
+            })) {
               seen += (batch as object[]).length
               if (++batches === 3) controller.abort(reason)
             }
@@ -86,13 +95,18 @@ export function defineCleanupSuite(driver: FixtureDriver): void {
       })
 
       it('completion', async () => {
-        const batches = (await collect(orm.aiterator(query, { strategy, chunkSize: 50, batchYieldSize: 64 }))) as object[][]
+        const batches = (await collect(
+          orm.aiterator(query, { strategy, chunkSize: 50, batchYieldSize: 64 }),
+        )) as object[][]
         expect(batches.flat()).toHaveLength(db.dataset.books.length)
       })
     })
 
     it('a database error at the first query (an unknown column) rejects the loop with the ORM’s database error', async () => {
-      const failing = orm.aiterator({ table: 'books', whereExpression: { sql: 'no_such_column', op: '=', value: 1 } }, { strategy, chunkSize: 30, batchYieldSize: 10 })
+      const failing = orm.aiterator(
+        { table: 'books', whereExpression: { sql: 'no_such_column', op: '=', value: 1 } },
+        { strategy, chunkSize: 30, batchYieldSize: 10 },
+      )
       const error = await collect(failing).then(
         () => undefined,
         (thrown: unknown) => thrown,
@@ -103,9 +117,14 @@ export function defineCleanupSuite(driver: FixtureDriver): void {
 
     if (dialect === 'postgres') {
       it('a database error in the middle of the scan (division by zero on the rows with rating 3) rejects the loop', async () => {
-        const query: FixtureQuery = { table: 'books', whereExpression: { sql: '100 / (rating - 3)', op: '<>', value: 0 }, orderBy: [{ column: 'id', direction: 'asc' }] }
+        const query: FixtureQuery = {
+          table: 'books',
+          whereExpression: { sql: '100 / (rating - 3)', op: '<>', value: 0 },
+          orderBy: [{ column: 'id', direction: 'asc' }],
+        }
         const run = async () => {
-          for await (const batch of orm.aiterator(query, { strategy, chunkSize: 10, batchYieldSize: 10 })) expect((batch as object[]).length).toBeGreaterThan(0)
+          for await (const batch of orm.aiterator(query, { strategy, chunkSize: 10, batchYieldSize: 10 }))
+            expect((batch as object[]).length).toBeGreaterThan(0)
         }
         await expect(run()).rejects.toThrow(/division by zero/)
       })

@@ -15,7 +15,8 @@
  */
 export function comparable(value: unknown): unknown {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()
-  if (value instanceof Uint8Array) return `hex:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`
+  if (value instanceof Uint8Array)
+    return `hex:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`
   if (typeof value === 'bigint') return `${value}n`
   if (Array.isArray(value)) return value.map(comparable)
   if (value !== null && typeof value === 'object') {

@@ -17,7 +17,13 @@ import { expectSettled } from '#src/conformance/settled'
 import { useTestDatabase } from '#src/vitest'
 
 /** Books by publication, newest first: on PostgreSQL NULLs come first, on MariaDB last. */
-const byPublished: FixtureQuery = { table: 'books', orderBy: [{ column: 'published_at', direction: 'desc' }, { column: 'id', direction: 'desc' }] }
+const byPublished: FixtureQuery = {
+  table: 'books',
+  orderBy: [
+    { column: 'published_at', direction: 'desc' },
+    { column: 'id', direction: 'desc' },
+  ],
+}
 
 /** Registers the concurrency scenario for `driver` on a seeded database. */
 export function defineConcurrencySuite(driver: FixtureDriver): void {
@@ -27,7 +33,10 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
   /** Another session writes (autocommit) while the iteration runs. */
   const write = (sql: string, params: unknown[] = []) => withConnection(db.url, (c) => c.query(sql, params))
   const insertBook = async (title: string, publishedAt: string, rating = 1): Promise<number> => {
-    await write(`INSERT INTO books (author_id, title, published_at, price, rating) VALUES (1, ${p(1)}, ${p(2)}, 1, ${p(3)})`, [title, publishedAt, rating])
+    await write(
+      `INSERT INTO books (author_id, title, published_at, price, rating) VALUES (1, ${p(1)}, ${p(2)}, 1, ${p(3)})`,
+      [title, publishedAt, rating],
+    )
     const [row] = await write(`SELECT id FROM books WHERE title = ${p(1)}`, [title])
     return Number((row as { id: number | string }).id)
   }
@@ -54,7 +63,12 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
       const titles = new Map<number, string>()
       const published = new Map<number, unknown[]>()
       const changed: Record<string, number> = {}
-      for await (const batch of orm.aiterator(byPublished, { batchYieldSize: 20, chunkSize: 20, prefetch: 0, strategy: 'keyset' })) {
+      for await (const batch of orm.aiterator(byPublished, {
+        batchYieldSize: 20,
+        chunkSize: 20,
+        prefetch: 0,
+        strategy: 'keyset',
+      })) {
         for (const book of batch as object[]) {
           seen.push(idOf(book))
           titles.set(idOf(book), orm.valueOf(book, 'title') as string)
@@ -64,10 +78,16 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
         // DESC order: an earlier published_at is ahead of the position, a later one behind
         changed.insertedAhead = await insertBook('inserted ahead', '1900-06-01 12:00:00')
         changed.insertedBehind = await insertBook('inserted behind', '2100-06-01 12:00:00')
-        ;[changed.deletedBehind, changed.deletedBehind2, changed.deletedAhead, changed.deletedAhead2] = [before[20]!, before[95]!, before[250]!, before[330]!]
+        ;[changed.deletedBehind, changed.deletedBehind2, changed.deletedAhead, changed.deletedAhead2] = [
+          before[20]!,
+          before[95]!,
+          before[250]!,
+          before[330]!,
+        ]
         await deleteBooks([changed.deletedBehind, changed.deletedBehind2, changed.deletedAhead, changed.deletedAhead2])
         ;[changed.updatedBehind, changed.updatedAhead] = [before[50]!, before[300]!]
-        for (const id of [changed.updatedBehind, changed.updatedAhead]) await write(`UPDATE books SET title = 'updated during the run' WHERE id = ${p(1)}`, [id])
+        for (const id of [changed.updatedBehind, changed.updatedAhead])
+          await write(`UPDATE books SET title = 'updated during the run' WHERE id = ${p(1)}`, [id])
         changed.movedBehind = before[200]! // not reached yet: moves behind the position
         changed.movedAhead = before[10]! // already seen: moves ahead of the position
         changed.movedFurther = before[150]! // not reached yet: moves further ahead
@@ -76,7 +96,8 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
         await write(`UPDATE books SET published_at = '1850-06-01 12:00:00' WHERE id = ${p(1)}`, [changed.movedFurther])
       }
       const count = (id: number) => seen.filter((s) => s === id).length
-      const year = (value: unknown) => (value instanceof Date ? value.getUTCFullYear() : Number(String(value).slice(0, 4)))
+      const year = (value: unknown) =>
+        value instanceof Date ? value.getUTCFullYear() : Number(String(value).slice(0, 4))
       expect(count(changed.insertedAhead!)).toBe(1)
       expect(count(changed.insertedBehind!)).toBe(0)
       expect(count(changed.deletedAhead!) + count(changed.deletedAhead2!)).toBe(0)
@@ -88,9 +109,20 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
       expect(year(published.get(changed.movedAhead!)![1])).toBe(1800) // yielded again, with its new value
       expect(count(changed.movedFurther!)).toBe(1)
       expect(year(published.get(changed.movedFurther!)![0])).toBe(1850)
-      expect(seen.filter((id) => id !== changed.movedAhead)).toEqual([...new Set(seen.filter((id) => id !== changed.movedAhead))]) // nothing else twice
+      expect(seen.filter((id) => id !== changed.movedAhead)).toEqual([
+        ...new Set(seen.filter((id) => id !== changed.movedAhead)),
+      ]) // nothing else twice
       const moved = [changed.movedAhead, changed.movedBehind, changed.movedFurther]
-      const throughout = before.filter((id) => ![changed.deletedAhead, changed.deletedAhead2, changed.deletedBehind, changed.deletedBehind2, ...moved].includes(id))
+      const throughout = before.filter(
+        (id) =>
+          ![
+            changed.deletedAhead,
+            changed.deletedAhead2,
+            changed.deletedBehind,
+            changed.deletedBehind2,
+            ...moved,
+          ].includes(id),
+      )
       expect(seen.filter((id) => throughout.includes(id))).toEqual(throughout) // every row there for the whole run, once, in order
       await expectSettled(orm, db.url)
     })
@@ -98,7 +130,10 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
     it('with the primary key descending, a new row (the highest id) is behind the position and is not yielded', async () => {
       const ids: number[] = []
       let inserted: number | undefined
-      for await (const batch of orm.aiterator({ table: 'books', orderBy: [{ column: 'id', direction: 'desc' }] }, { chunkSize: 25, batchYieldSize: 25, prefetch: 0, strategy: 'keyset' })) {
+      for await (const batch of orm.aiterator(
+        { table: 'books', orderBy: [{ column: 'id', direction: 'desc' }] },
+        { chunkSize: 25, batchYieldSize: 25, prefetch: 0, strategy: 'keyset' },
+      )) {
         ids.push(...(batch as object[]).map(idOf))
         inserted ??= await insertBook('inserted behind the primary key', '2000-06-01 12:00:00', 3)
       }
@@ -129,9 +164,17 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
 
   describe('many runs at once', () => {
     it('fifty keyset runs at once on a pool of five all finish with the reference', async () => {
-      const query: FixtureQuery = { table: 'books', include: 'author', orderBy: [{ column: 'rating', direction: 'desc' }] }
+      const query: FixtureQuery = {
+        table: 'books',
+        include: 'author',
+        orderBy: [{ column: 'rating', direction: 'desc' }],
+      }
       const expected = (await orm.find(withPrimaryKey(query))).slice(0, 60)
-      const runs = Array.from({ length: 50 }, (_, i) => collect(orm.aiterator(query, { batchYieldSize: 5 + (i % 7), chunkSize: 9 + (i % 5), limit: 60, strategy: 'keyset' })))
+      const runs = Array.from({ length: 50 }, (_, i) =>
+        collect(
+          orm.aiterator(query, { batchYieldSize: 5 + (i % 7), chunkSize: 9 + (i % 5), limit: 60, strategy: 'keyset' }),
+        ),
+      )
       for (const batches of await Promise.all(runs)) expectSameEntities(orm, (batches as object[][]).flat(), expected)
       await expectSettled(orm, db.url)
     })
@@ -140,14 +183,32 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
       const queries: readonly FixtureQuery[] = [
         { table: 'books', include: 'tags', orderBy: [{ column: 'id', direction: 'asc' }] },
         { table: 'authors', include: 'books', orderBy: [{ column: 'id', direction: 'asc' }] },
-        { table: 'order_lines', orderBy: [{ column: 'order_id', direction: 'asc' }, { column: 'line_no', direction: 'asc' }] },
-        { table: 'books', orderBy: [{ column: 'rating', direction: 'asc' }, { column: 'id', direction: 'asc' }] },
+        {
+          table: 'order_lines',
+          orderBy: [
+            { column: 'order_id', direction: 'asc' },
+            { column: 'line_no', direction: 'asc' },
+          ],
+        },
+        {
+          table: 'books',
+          orderBy: [
+            { column: 'rating', direction: 'asc' },
+            { column: 'id', direction: 'asc' },
+          ],
+        },
         { table: 'countries', orderBy: [{ column: 'code', direction: 'desc' }] },
       ]
       const strategies = dialect === 'postgres' ? (['keyset', 'cursor'] as const) : (['keyset'] as const)
       const runs = [...queries, ...queries].map(async (query, i) => {
         const expected = await orm.find(withPrimaryKey(query))
-        const batches = await collect(orm.aiterator(query, { batchYieldSize: 7 + i, chunkSize: 11 + i, strategy: strategies[i % strategies.length] }))
+        const batches = await collect(
+          orm.aiterator(query, {
+            batchYieldSize: 7 + i,
+            chunkSize: 11 + i,
+            strategy: strategies[i % strategies.length],
+          }),
+        )
         expectSameEntities(orm, (batches as object[][]).flat(), expected)
       })
       await Promise.all(runs)
@@ -158,10 +219,24 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
       it('four cursor runs at once on a pool of two: the later ones wait for a connection, none deadlocks, all read every row', async () => {
         const two = await driver.open(db.url, { poolSize: 2 })
         try {
-          const query: FixtureQuery = { table: 'books', include: 'author', orderBy: [{ column: 'id', direction: 'asc' }] }
+          const query: FixtureQuery = {
+            table: 'books',
+            include: 'author',
+            orderBy: [{ column: 'id', direction: 'asc' }],
+          }
           const expected = await two.find(query)
-          const run = async () => ((await collect(two.aiterator(query, { strategy: 'cursor', chunkSize: 25, batchYieldSize: 25 }))) as object[][]).flat()
-          for (const rows of await within(30_000, Promise.all([run(), run(), run(), run()]), 'four cursor runs on a pool of two')) expectSameEntities(two, rows, expected)
+          const run = async () =>
+            (
+              (await collect(
+                two.aiterator(query, { strategy: 'cursor', chunkSize: 25, batchYieldSize: 25 }),
+              )) as object[][]
+            ).flat()
+          for (const rows of await within(
+            30_000,
+            Promise.all([run(), run(), run(), run()]),
+            'four cursor runs on a pool of two',
+          ))
+            expectSameEntities(two, rows, expected)
           await expectSettled(two, db.url)
         } finally {
           await two.close()
@@ -180,7 +255,11 @@ export function defineConcurrencySuite(driver: FixtureDriver): void {
             for await (const batch of one.aiterator({ table: 'books' }, { batchYieldSize: 100, strategy: 'keyset' })) {
               seen.push(...(batch as object[]))
               expect((await one.find({ table: 'countries' })).length).toBeGreaterThan(0)
-              const inner = ((await collect(one.aiterator({ table: 'books' }, { batchYieldSize: 3, limit: 6, strategy: 'keyset' }))) as object[][]).flat()
+              const inner = (
+                (await collect(
+                  one.aiterator({ table: 'books' }, { batchYieldSize: 3, limit: 6, strategy: 'keyset' }),
+                )) as object[][]
+              ).flat()
               expectSameEntities(one, inner, expected.slice(0, 6))
             }
           })(),

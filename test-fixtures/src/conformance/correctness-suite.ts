@@ -10,7 +10,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect, expectBatches, expectSameEntities } from '#src/conformance/expect-entities'
-import { type FixtureDriver, type FixtureOrm, type FixtureQuery, fixturePrimaryKeys, withPrimaryKey } from '#src/conformance/fixture-driver'
+import {
+  type FixtureDriver,
+  type FixtureOrm,
+  type FixtureQuery,
+  fixturePrimaryKeys,
+  withPrimaryKey,
+} from '#src/conformance/fixture-driver'
 import { useTestDatabase } from '#src/vitest'
 
 const asc = 'asc' as const
@@ -19,53 +25,187 @@ const desc = 'desc' as const
 /** The shapes. Each one's reference must be non-empty but the last. */
 export const correctnessCases: readonly { readonly name: string; readonly query: FixtureQuery }[] = [
   { name: 'books, no order (the primary key)', query: { table: 'books' } },
-  { name: 'books by a nullable timestamp ASC, database NULL placement', query: { table: 'books', orderBy: [{ column: 'published_at', direction: asc }, { column: 'id', direction: asc }] } },
-  { name: 'books by a nullable timestamp DESC, database NULL placement', query: { table: 'books', orderBy: [{ column: 'published_at', direction: desc }, { column: 'id', direction: desc }] } },
-  { name: 'books by a nullable timestamp ASC alone', query: { table: 'books', orderBy: [{ column: 'published_at', direction: asc }] } },
-  { name: 'books by a nullable timestamp DESC alone', query: { table: 'books', orderBy: [{ column: 'published_at', direction: desc }] } },
-  { name: 'books by a nullable timestamp ASC NULLS FIRST alone', query: { table: 'books', orderBy: [{ column: 'published_at', direction: asc, nulls: 'first' }] } },
-  { name: 'books by a nullable timestamp DESC NULLS LAST alone', query: { table: 'books', orderBy: [{ column: 'published_at', direction: desc, nulls: 'last' }] } },
+  {
+    name: 'books by a nullable timestamp ASC, database NULL placement',
+    query: {
+      table: 'books',
+      orderBy: [
+        { column: 'published_at', direction: asc },
+        { column: 'id', direction: asc },
+      ],
+    },
+  },
+  {
+    name: 'books by a nullable timestamp DESC, database NULL placement',
+    query: {
+      table: 'books',
+      orderBy: [
+        { column: 'published_at', direction: desc },
+        { column: 'id', direction: desc },
+      ],
+    },
+  },
+  {
+    name: 'books by a nullable timestamp ASC alone',
+    query: { table: 'books', orderBy: [{ column: 'published_at', direction: asc }] },
+  },
+  {
+    name: 'books by a nullable timestamp DESC alone',
+    query: { table: 'books', orderBy: [{ column: 'published_at', direction: desc }] },
+  },
+  {
+    name: 'books by a nullable timestamp ASC NULLS FIRST alone',
+    query: { table: 'books', orderBy: [{ column: 'published_at', direction: asc, nulls: 'first' }] },
+  },
+  {
+    name: 'books by a nullable timestamp DESC NULLS LAST alone',
+    query: { table: 'books', orderBy: [{ column: 'published_at', direction: desc, nulls: 'last' }] },
+  },
   {
     name: 'books by a nullable timestamp ASC NULLS FIRST, id DESC',
-    query: { table: 'books', orderBy: [{ column: 'published_at', direction: asc, nulls: 'first' }, { column: 'id', direction: desc }] },
+    query: {
+      table: 'books',
+      orderBy: [
+        { column: 'published_at', direction: asc, nulls: 'first' },
+        { column: 'id', direction: desc },
+      ],
+    },
   },
   {
     name: 'books by a nullable timestamp DESC NULLS LAST, id ASC',
-    query: { table: 'books', orderBy: [{ column: 'published_at', direction: desc, nulls: 'last' }, { column: 'id', direction: asc }] },
+    query: {
+      table: 'books',
+      orderBy: [
+        { column: 'published_at', direction: desc, nulls: 'last' },
+        { column: 'id', direction: asc },
+      ],
+    },
   },
-  { name: 'books by a non-unique column DESC (the primary key appended DESC)', query: { table: 'books', orderBy: [{ column: 'rating', direction: desc }] } },
+  {
+    name: 'books by a non-unique column DESC (the primary key appended DESC)',
+    query: { table: 'books', orderBy: [{ column: 'rating', direction: desc }] },
+  },
   {
     name: 'books by mixed directions over non-unique and nullable columns, then id',
-    query: { table: 'books', orderBy: [{ column: 'rating', direction: desc }, { column: 'published_at', direction: asc }, { column: 'id', direction: asc }] },
+    query: {
+      table: 'books',
+      orderBy: [
+        { column: 'rating', direction: desc },
+        { column: 'published_at', direction: asc },
+        { column: 'id', direction: asc },
+      ],
+    },
   },
   {
     name: 'books by mixed directions over non-unique, nullable and decimal columns',
-    query: { table: 'books', orderBy: [{ column: 'rating', direction: asc }, { column: 'published_at', direction: desc }, { column: 'price', direction: desc }] },
+    query: {
+      table: 'books',
+      orderBy: [
+        { column: 'rating', direction: asc },
+        { column: 'published_at', direction: desc },
+        { column: 'price', direction: desc },
+      ],
+    },
   },
   { name: 'books by the primary key DESC', query: { table: 'books', orderBy: [{ column: 'id', direction: desc }] } },
   {
     name: 'books with their author (to-one), by a nullable timestamp',
-    query: { table: 'books', include: 'author', orderBy: [{ column: 'published_at', direction: desc }, { column: 'id', direction: desc }] },
+    query: {
+      table: 'books',
+      include: 'author',
+      orderBy: [
+        { column: 'published_at', direction: desc },
+        { column: 'id', direction: desc },
+      ],
+    },
   },
-  { name: 'books with their author (to-one), by a non-unique text column', query: { table: 'books', include: 'author', orderBy: [{ column: 'title', direction: asc }] } },
-  { name: 'books with their tags (many-to-many), by a non-unique column', query: { table: 'books', include: 'tags', orderBy: [{ column: 'rating', direction: desc }, { column: 'id', direction: desc }] } },
-  { name: 'books with their tags (many-to-many), by the primary key', query: { table: 'books', include: 'tags', orderBy: [{ column: 'id', direction: asc }] } },
+  {
+    name: 'books with their author (to-one), by a non-unique text column',
+    query: { table: 'books', include: 'author', orderBy: [{ column: 'title', direction: asc }] },
+  },
+  {
+    name: 'books with their tags (many-to-many), by a non-unique column',
+    query: {
+      table: 'books',
+      include: 'tags',
+      orderBy: [
+        { column: 'rating', direction: desc },
+        { column: 'id', direction: desc },
+      ],
+    },
+  },
+  {
+    name: 'books with their tags (many-to-many), by the primary key',
+    query: { table: 'books', include: 'tags', orderBy: [{ column: 'id', direction: asc }] },
+  },
   {
     name: 'authors with their books (one-to-many: entities never split)',
-    query: { table: 'authors', include: 'books', orderBy: [{ column: 'created_at', direction: desc }, { column: 'id', direction: asc }] },
+    query: {
+      table: 'authors',
+      include: 'books',
+      orderBy: [
+        { column: 'created_at', direction: desc },
+        { column: 'id', direction: asc },
+      ],
+    },
   },
-  { name: 'authors with their books, no order', query: { table: 'authors', include: 'books', orderBy: [{ column: 'id', direction: asc }] } },
+  {
+    name: 'authors with their books, no order',
+    query: { table: 'authors', include: 'books', orderBy: [{ column: 'id', direction: asc }] },
+  },
   { name: 'composite primary key, no order', query: { table: 'order_lines' } },
-  { name: 'composite primary key, after a non-unique column', query: { table: 'order_lines', orderBy: [{ column: 'quantity', direction: desc }] } },
-  { name: 'composite primary key, by its second part', query: { table: 'order_lines', orderBy: [{ column: 'line_no', direction: desc }] } },
-  { name: 'composite primary key, mixed directions', query: { table: 'order_lines', orderBy: [{ column: 'order_id', direction: desc }, { column: 'line_no', direction: asc }] } },
+  {
+    name: 'composite primary key, after a non-unique column',
+    query: { table: 'order_lines', orderBy: [{ column: 'quantity', direction: desc }] },
+  },
+  {
+    name: 'composite primary key, by its second part',
+    query: { table: 'order_lines', orderBy: [{ column: 'line_no', direction: desc }] },
+  },
+  {
+    name: 'composite primary key, mixed directions',
+    query: {
+      table: 'order_lines',
+      orderBy: [
+        { column: 'order_id', direction: desc },
+        { column: 'line_no', direction: asc },
+      ],
+    },
+  },
   { name: 'UUID primary key, no order', query: { table: 'devices' } },
-  { name: 'UUID primary key, after a nullable timestamp DESC', query: { table: 'devices', orderBy: [{ column: 'registered_at', direction: desc }] } },
-  { name: 'UUID primary key, after a nullable timestamp ASC', query: { table: 'devices', orderBy: [{ column: 'registered_at', direction: asc }, { column: 'id', direction: asc }] } },
+  {
+    name: 'UUID primary key, after a nullable timestamp DESC',
+    query: { table: 'devices', orderBy: [{ column: 'registered_at', direction: desc }] },
+  },
+  {
+    name: 'UUID primary key, after a nullable timestamp ASC',
+    query: {
+      table: 'devices',
+      orderBy: [
+        { column: 'registered_at', direction: asc },
+        { column: 'id', direction: asc },
+      ],
+    },
+  },
   { name: 'string primary key with hostile values, no order', query: { table: 'countries' } },
-  { name: 'string primary key with hostile values, DESC', query: { table: 'countries', orderBy: [{ column: 'code', direction: desc }] } },
-  { name: 'a bigint column, then the string primary key', query: { table: 'countries', orderBy: [{ column: 'population', direction: desc }] } },
-  { name: 'a bigint column, then the string primary key ASC', query: { table: 'countries', orderBy: [{ column: 'population', direction: desc }, { column: 'code', direction: asc }] } },
+  {
+    name: 'string primary key with hostile values, DESC',
+    query: { table: 'countries', orderBy: [{ column: 'code', direction: desc }] },
+  },
+  {
+    name: 'a bigint column, then the string primary key',
+    query: { table: 'countries', orderBy: [{ column: 'population', direction: desc }] },
+  },
+  {
+    name: 'a bigint column, then the string primary key ASC',
+    query: {
+      table: 'countries',
+      orderBy: [
+        { column: 'population', direction: desc },
+        { column: 'code', direction: asc },
+      ],
+    },
+  },
   { name: 'empty result', query: { table: 'books', whereIn: { column: 'rating', values: [99] } } },
 ]
 
@@ -114,13 +254,17 @@ export function defineCorrectnessSuite(driver: FixtureDriver): void {
         expected = await orm.find(withPrimaryKey(query))
         if (name !== 'empty result') expect(expected.length).toBeGreaterThan(0)
       })
-      const strategies = dialect === 'postgres' && isTotalOrder(query) ? (['keyset', 'cursor'] as const) : (['keyset'] as const)
+      const strategies =
+        dialect === 'postgres' && isTotalOrder(query) ? (['keyset', 'cursor'] as const) : (['keyset'] as const)
       for (const strategy of strategies) {
-        it.each(correctnessSizes)(`${strategy}: batchYieldSize $batchYieldSize, chunkSize $chunkSize`, async (sizes) => {
-          const batches = (await collect(orm.aiterator(query, { ...sizes, strategy }))) as object[][]
-          expectBatches(orm, batches, expected, sizes.batchYieldSize)
-          orm.checkAfterRun?.()
-        })
+        it.each(correctnessSizes)(
+          `${strategy}: batchYieldSize $batchYieldSize, chunkSize $chunkSize`,
+          async (sizes) => {
+            const batches = (await collect(orm.aiterator(query, { ...sizes, strategy }))) as object[][]
+            expectBatches(orm, batches, expected, sizes.batchYieldSize)
+            orm.checkAfterRun?.()
+          },
+        )
       }
       it('auto, one entity at a time (no batchYieldSize)', async () => {
         const items = await collect(orm.aiterator(query, { chunkSize: 64 }))

@@ -47,7 +47,11 @@ export interface TypeMatrixOrm {
    * `aiterator` over every row of `type_matrix`, ordered by `property` in `direction` (the adapter
    * appends the primary key), with these options. It may throw at the call.
    */
-  aiterator(property: string, direction: Direction, options: { chunkSize: number; batchYieldSize: number; strategy: ConformanceStrategy }): AsyncIterable<readonly object[]>
+  aiterator(
+    property: string,
+    direction: Direction,
+    options: { chunkSize: number; batchYieldSize: number; strategy: ConformanceStrategy },
+  ): AsyncIterable<readonly object[]>
   /** The entity's `id`. */
   idOf(entity: object): number
   /** The entity's mapped properties (`id` and every matrix property) as the ORM hydrated them. */

@@ -18,11 +18,18 @@ export function expectSameEntities(orm: FixtureOrm, actual: readonly object[], e
   const keys = actual.map((entity) => orm.keyOf(entity))
   expect(keys).toEqual(expected.map((entity) => orm.keyOf(entity)))
   expect(new Set(keys).size).toBe(keys.length)
-  expect(actual.map((entity) => comparable(orm.plain(entity)))).toEqual(expected.map((entity) => comparable(orm.plain(entity))))
+  expect(actual.map((entity) => comparable(orm.plain(entity)))).toEqual(
+    expected.map((entity) => comparable(orm.plain(entity))),
+  )
 }
 
 /** {@link expectSameEntities} over the concatenated batches, and every batch holds `batchYieldSize` entities but the last (1 or more). */
-export function expectBatches(orm: FixtureOrm, batches: readonly (readonly object[])[], expected: readonly object[], batchYieldSize: number): void {
+export function expectBatches(
+  orm: FixtureOrm,
+  batches: readonly (readonly object[])[],
+  expected: readonly object[],
+  batchYieldSize: number,
+): void {
   expectSameEntities(orm, batches.flat(), expected)
   batches.forEach((batch, i) => {
     if (i < batches.length - 1) expect(batch.length).toBe(batchYieldSize)

@@ -6,8 +6,19 @@ export { type BoundedRun, boundedRun, describeError, sequenceDiagnosis } from '#
 export { defineCleanupSuite } from '#src/conformance/cleanup-suite'
 export { comparable } from '#src/conformance/comparable'
 export { defineConcurrencySuite } from '#src/conformance/concurrency-suite'
-export { correctnessCases, correctnessSizes, defineCorrectnessSuite, isTotalOrder } from '#src/conformance/correctness-suite'
-export type { ConformanceStrategy, Direction, ErrorClass, TypeMatrixDriver, TypeMatrixOrm } from '#src/conformance/driver'
+export {
+  correctnessCases,
+  correctnessSizes,
+  defineCorrectnessSuite,
+  isTotalOrder,
+} from '#src/conformance/correctness-suite'
+export type {
+  ConformanceStrategy,
+  Direction,
+  ErrorClass,
+  TypeMatrixDriver,
+  TypeMatrixOrm,
+} from '#src/conformance/driver'
 export { collect, expectBatches, expectSameEntities } from '#src/conformance/expect-entities'
 export {
   type FixtureDriver,
@@ -28,6 +39,16 @@ export { mariadbPools, postgresPools, type ValuePool } from '#src/conformance/ma
 export { definePartitionSuite, partitionShapes } from '#src/conformance/partition-suite'
 export { defineResumeSuite } from '#src/conformance/resume-suite'
 export { expectSettled } from '#src/conformance/settled'
-export { type KeysetOutcome, type MatrixColumn, matrixColumns, typeMatrix, typeMatrixTable } from '#src/conformance/type-matrix'
-export { defineTypeMatrixSuite, matrixChunkSizes, type TypeMatrixSuiteOptions } from '#src/conformance/type-matrix-suite'
+export {
+  type KeysetOutcome,
+  type MatrixColumn,
+  matrixColumns,
+  typeMatrix,
+  typeMatrixTable,
+} from '#src/conformance/type-matrix'
+export {
+  defineTypeMatrixSuite,
+  matrixChunkSizes,
+  type TypeMatrixSuiteOptions,
+} from '#src/conformance/type-matrix-suite'
 export { doubleNeighbourhood, float32Neighbourhood, nextDouble, nextFloat32 } from '#src/conformance/ulp'

@@ -43,7 +43,9 @@ export function matrixRows(dialect: Dialect, options: MatrixRowsOptions = {}): M
   const byColumn = columns.map((column, stream) => {
     const needed = column.values.length + minimumNulls + 1
     if (!Number.isSafeInteger(count) || count < needed) {
-      throw new RangeError(`rows must be an integer of at least ${needed} for ${dialect}.${column.column}, received ${String(count)}`)
+      throw new RangeError(
+        `rows must be an integer of at least ${needed} for ${dialect}.${column.column}, received ${String(count)}`,
+      )
     }
     return columnValues(column.values, count, createRandom(seed, stream + 1))
   })

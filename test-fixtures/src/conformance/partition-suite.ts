@@ -10,7 +10,13 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect, expectSameEntities } from '#src/conformance/expect-entities'
-import { type FixtureDriver, type FixtureOrm, type FixtureQuery, type PartitionMethodName, withPrimaryKey } from '#src/conformance/fixture-driver'
+import {
+  type FixtureDriver,
+  type FixtureOrm,
+  type FixtureQuery,
+  type PartitionMethodName,
+  withPrimaryKey,
+} from '#src/conformance/fixture-driver'
 import type { Dialect } from '#src/dialect'
 import { seed } from '#src/seed'
 import { useTestDatabase } from '#src/vitest'
@@ -22,29 +28,72 @@ import { useTestDatabase } from '#src/vitest'
  */
 export function partitionShapes(dialect: Dialect): readonly { readonly name: string; readonly query: FixtureQuery }[] {
   return [
-    { name: 'books by a nullable timestamp ASC', query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'asc' }] } },
-    { name: 'books by a nullable timestamp DESC', query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'desc' }] } },
+    {
+      name: 'books by a nullable timestamp ASC',
+      query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'asc' }] },
+    },
+    {
+      name: 'books by a nullable timestamp DESC',
+      query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'desc' }] },
+    },
     ...(dialect === 'postgres'
       ? [
-          { name: 'books by a nullable timestamp ASC NULLS FIRST', query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'asc', nulls: 'first' }] } } as const,
-          { name: 'books by a nullable timestamp DESC NULLS LAST', query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'desc', nulls: 'last' }] } } as const,
+          {
+            name: 'books by a nullable timestamp ASC NULLS FIRST',
+            query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'asc', nulls: 'first' }] },
+          } as const,
+          {
+            name: 'books by a nullable timestamp DESC NULLS LAST',
+            query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'desc', nulls: 'last' }] },
+          } as const,
         ]
       : []),
     {
       name: 'books by rating DESC, then a nullable timestamp ASC',
-      query: { table: 'books', orderBy: [{ column: 'rating', direction: 'desc' }, { column: 'published_at', direction: 'asc' }] },
+      query: {
+        table: 'books',
+        orderBy: [
+          { column: 'rating', direction: 'desc' },
+          { column: 'published_at', direction: 'asc' },
+        ],
+      },
     },
-    { name: 'books by primary key, with a condition', query: { table: 'books', whereIn: { column: 'rating', values: [1, 3, 4] } } },
-    { name: 'books with their author (to-one), by a nullable timestamp DESC', query: { table: 'books', include: 'author', orderBy: [{ column: 'published_at', direction: 'desc' }] } },
+    {
+      name: 'books by primary key, with a condition',
+      query: { table: 'books', whereIn: { column: 'rating', values: [1, 3, 4] } },
+    },
+    {
+      name: 'books with their author (to-one), by a nullable timestamp DESC',
+      query: { table: 'books', include: 'author', orderBy: [{ column: 'published_at', direction: 'desc' }] },
+    },
     {
       name: 'authors with their books (to-many)',
-      query: { table: 'authors', include: 'books', orderBy: [{ column: 'created_at', direction: 'desc' }, { column: 'id', direction: 'desc' }] },
+      query: {
+        table: 'authors',
+        include: 'books',
+        orderBy: [
+          { column: 'created_at', direction: 'desc' },
+          { column: 'id', direction: 'desc' },
+        ],
+      },
     },
-    { name: 'order lines by quantity (composite primary key)', query: { table: 'order_lines', orderBy: [{ column: 'quantity', direction: 'asc' }] } },
-    { name: 'devices by a nullable timestamp DESC (UUID primary key)', query: { table: 'devices', orderBy: [{ column: 'registered_at', direction: 'desc' }] } },
+    {
+      name: 'order lines by quantity (composite primary key)',
+      query: { table: 'order_lines', orderBy: [{ column: 'quantity', direction: 'asc' }] },
+    },
+    {
+      name: 'devices by a nullable timestamp DESC (UUID primary key)',
+      query: { table: 'devices', orderBy: [{ column: 'registered_at', direction: 'desc' }] },
+    },
     { name: 'devices by UUID primary key', query: { table: 'devices' } },
-    { name: 'countries by hostile string primary key DESC', query: { table: 'countries', orderBy: [{ column: 'code', direction: 'desc' }] } },
-    { name: 'countries by a bigint DESC', query: { table: 'countries', orderBy: [{ column: 'population', direction: 'desc' }] } },
+    {
+      name: 'countries by hostile string primary key DESC',
+      query: { table: 'countries', orderBy: [{ column: 'code', direction: 'desc' }] },
+    },
+    {
+      name: 'countries by a bigint DESC',
+      query: { table: 'countries', orderBy: [{ column: 'population', direction: 'desc' }] },
+    },
   ]
 }
 
@@ -60,7 +109,17 @@ const randomData = fc.record({
 type RandomData = typeof randomData extends fc.Arbitrary<infer T> ? T : never
 
 const reseed = (url: string, data: RandomData) =>
-  seed(url, { seed: data.seed, counts: { books: data.books, authors: data.authors, orderLines: data.orderLines, devices: data.devices, countries: data.countries, tags: 3 } })
+  seed(url, {
+    seed: data.seed,
+    counts: {
+      books: data.books,
+      authors: data.authors,
+      orderLines: data.orderLines,
+      devices: data.devices,
+      countries: data.countries,
+      tags: 3,
+    },
+  })
 
 /** Registers the partition scenario for `driver` (which must offer `partitions()`, `partitionMethods` and `InvalidPartitionError`). */
 export function definePartitionSuite(driver: FixtureDriver): void {
@@ -83,10 +142,16 @@ export function definePartitionSuite(driver: FixtureDriver): void {
     return orm.partitions(query, count, method === undefined ? {} : { method })
   }
   /** Each partition read to the end in the worker, after a JSON round trip, concatenated in partition order. */
-  const readAll = async (query: FixtureQuery, parts: readonly unknown[], sizes: { chunkSize: number; batchYieldSize: number }) => {
+  const readAll = async (
+    query: FixtureQuery,
+    parts: readonly unknown[],
+    sizes: { chunkSize: number; batchYieldSize: number },
+  ) => {
     const seen: object[] = []
     for (const part of parts) {
-      const batches = (await collect(worker.aiterator(query, { ...sizes, partition: JSON.parse(JSON.stringify(part)) as unknown }))) as object[][]
+      const batches = (await collect(
+        worker.aiterator(query, { ...sizes, partition: JSON.parse(JSON.stringify(part)) as unknown }),
+      )) as object[][]
       seen.push(...batches.flat())
     }
     return seen
@@ -100,16 +165,22 @@ export function definePartitionSuite(driver: FixtureDriver): void {
   describe.each(partitionShapes(dialect))('every row in exactly one partition: $name', ({ query }) => {
     it(`random data, random N, every method (${methods.join(', ')}): the partitions in order are the reference query, each row once`, async () => {
       await fc.assert(
-        fc.asyncProperty(randomData, fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 5 }), async (data, count, chunkSize, batchYieldSize) => {
-          await reseed(db.url, data)
-          const expected = await orm.find(withPrimaryKey(query))
-          for (const method of methods) {
-            const parts = await partitionsOf(query, count, method)
-            expect(parts.length, `method ${method}`).toBeGreaterThanOrEqual(1)
-            expect(parts.length, `method ${method}`).toBeLessThanOrEqual(count)
-            expectSameEntities(orm, await readAll(query, parts, { chunkSize, batchYieldSize }), expected)
-          }
-        }),
+        fc.asyncProperty(
+          randomData,
+          fc.integer({ min: 1, max: 9 }),
+          fc.integer({ min: 1, max: 7 }),
+          fc.integer({ min: 1, max: 5 }),
+          async (data, count, chunkSize, batchYieldSize) => {
+            await reseed(db.url, data)
+            const expected = await orm.find(withPrimaryKey(query))
+            for (const method of methods) {
+              const parts = await partitionsOf(query, count, method)
+              expect(parts.length, `method ${method}`).toBeGreaterThanOrEqual(1)
+              expect(parts.length, `method ${method}`).toBeLessThanOrEqual(count)
+              expectSameEntities(orm, await readAll(query, parts, { chunkSize, batchYieldSize }), expected)
+            }
+          },
+        ),
         {
           numRuns: 4,
           // first: more partitions than rows; then a single partition; then an empty table
@@ -129,22 +200,34 @@ export function definePartitionSuite(driver: FixtureDriver): void {
     })
     const byDate: FixtureQuery = { table: 'books', orderBy: [{ column: 'published_at', direction: 'desc' }] }
 
-    it.each(methods)('%s: four partitions of 400 books are about equal (statistics decide only the balance)', async (method) => {
-      const byId: FixtureQuery = { table: 'books' }
-      const parts = await partitionsOf(byId, 4, method)
-      expect(parts).toHaveLength(4)
-      const sizes = await Promise.all(parts.map(async (part) => ((await collect(worker.aiterator(byId, { batchYieldSize: 1000, partition: part }))) as object[][]).flat().length))
-      expect(sizes.reduce((a, b) => a + b)).toBe(400)
-      expect(Math.min(...sizes)).toBeGreaterThanOrEqual(60)
-      expect(Math.max(...sizes)).toBeLessThanOrEqual(140)
-    })
+    it.each(methods)(
+      '%s: four partitions of 400 books are about equal (statistics decide only the balance)',
+      async (method) => {
+        const byId: FixtureQuery = { table: 'books' }
+        const parts = await partitionsOf(byId, 4, method)
+        expect(parts).toHaveLength(4)
+        const sizes = await Promise.all(
+          parts.map(
+            async (part) =>
+              ((await collect(worker.aiterator(byId, { batchYieldSize: 1000, partition: part }))) as object[][]).flat()
+                .length,
+          ),
+        )
+        expect(sizes.reduce((a, b) => a + b)).toBe(400)
+        expect(Math.min(...sizes)).toBeGreaterThanOrEqual(60)
+        expect(Math.max(...sizes)).toBeLessThanOrEqual(140)
+      },
+    )
 
     it('a descriptor is refused at the call, before any statement, for another ordering, table or condition', async () => {
       const parts = await partitionsOf(byDate, 3)
       expect(parts).toHaveLength(3)
       const part = JSON.parse(JSON.stringify(parts[1])) as unknown
       const before = orm.statements()
-      const refused = (query: FixtureQuery) => expect(() => orm.aiterator(query, { partition: part }), JSON.stringify(query)).toThrow(errors.InvalidPartitionError!)
+      const refused = (query: FixtureQuery) =>
+        expect(() => orm.aiterator(query, { partition: part }), JSON.stringify(query)).toThrow(
+          errors.InvalidPartitionError!,
+        )
       refused({ table: 'books', orderBy: [{ column: 'published_at', direction: 'asc' }] })
       refused({ table: 'books', orderBy: [{ column: 'rating', direction: 'desc' }] })
       refused({ table: 'devices', orderBy: [{ column: 'registered_at', direction: 'desc' }] })
@@ -176,17 +259,33 @@ export function definePartitionSuite(driver: FixtureDriver): void {
     it('a partition resumed with `after` in a new process ends where the partition ends', async () => {
       const parts = await partitionsOf(byDate, 3)
       const part = parts[1]
-      const whole = ((await collect(orm.aiterator(byDate, { batchYieldSize: 1000, partition: part }))) as object[][]).flat()
+      const whole = (
+        (await collect(orm.aiterator(byDate, { batchYieldSize: 1000, partition: part }))) as object[][]
+      ).flat()
       expect(whole.length).toBeGreaterThan(30)
       let reported: string | undefined
       let saved: string | undefined
       const handled: object[] = []
-      for await (const batch of orm.aiterator(byDate, { partition: part, batchYieldSize: 7, chunkSize: 5, onProgress: (p) => (reported = p.cursor) })) {
+      for await (const batch of orm.aiterator(byDate, {
+        partition: part,
+        batchYieldSize: 7,
+        chunkSize: 5,
+        onProgress: (p) => (reported = p.cursor),
+      })) {
         handled.push(...(batch as object[]))
         saved = reported
         if (handled.length >= 21) break
       }
-      const rest = ((await collect(worker.aiterator(byDate, { partition: JSON.parse(JSON.stringify(part)) as unknown, after: saved!, batchYieldSize: 4, chunkSize: 3 }))) as object[][]).flat()
+      const rest = (
+        (await collect(
+          worker.aiterator(byDate, {
+            partition: JSON.parse(JSON.stringify(part)) as unknown,
+            after: saved!,
+            batchYieldSize: 4,
+            chunkSize: 3,
+          }),
+        )) as object[][]
+      ).flat()
       expectSameEntities(orm, [...handled, ...rest], whole)
     })
 
@@ -194,7 +293,9 @@ export function definePartitionSuite(driver: FixtureDriver): void {
       const expected = await orm.find(withPrimaryKey(byDate))
       const tokens: string[] = []
       await collect(orm.aiterator(byDate, { batchYieldSize: 10, onProgress: (p) => void tokens.push(p.cursor!) }))
-      const rows = ((await collect(orm.aiterator(byDate, { batchYieldSize: 10, from: tokens[3]!, to: tokens[9]! }))) as object[][]).flat()
+      const rows = (
+        (await collect(orm.aiterator(byDate, { batchYieldSize: 10, from: tokens[3]!, to: tokens[9]! }))) as object[][]
+      ).flat()
       expectSameEntities(orm, rows, expected.slice(40, 100))
     })
 
@@ -207,15 +308,34 @@ export function definePartitionSuite(driver: FixtureDriver): void {
         const value = orm.valueOf(book, 'published_at')
         return value === null ? null : new Date(value as string | Date).getTime()
       }
-      const [early, late] = direction === 'asc' ? [new Date('2024-02-01T00:00:00Z'), new Date('2024-04-01T00:00:00Z')] : [new Date('2024-04-01T00:00:00Z'), new Date('2024-02-01T00:00:00Z')]
-      const between = ((await collect(orm.aiterator(query, { batchYieldSize: 50, from: [early], to: [late] }))) as object[][]).flat()
-      const inWindow = (t: number | null) => t !== null && (direction === 'asc' ? t >= early.getTime() && t < late.getTime() : t <= early.getTime() && t > late.getTime())
-      expectSameEntities(orm, between, expected.filter((book) => inWindow(timeOf(book))))
+      const [early, late] =
+        direction === 'asc'
+          ? [new Date('2024-02-01T00:00:00Z'), new Date('2024-04-01T00:00:00Z')]
+          : [new Date('2024-04-01T00:00:00Z'), new Date('2024-02-01T00:00:00Z')]
+      const between = (
+        (await collect(orm.aiterator(query, { batchYieldSize: 50, from: [early], to: [late] }))) as object[][]
+      ).flat()
+      const inWindow = (t: number | null) =>
+        t !== null &&
+        (direction === 'asc' ? t >= early.getTime() && t < late.getTime() : t <= early.getTime() && t > late.getTime())
+      expectSameEntities(
+        orm,
+        between,
+        expected.filter((book) => inWindow(timeOf(book))),
+      )
       expect(between.length).toBeGreaterThan(10)
       const nonNull = ((await collect(orm.aiterator(query, { batchYieldSize: 50, to: [null] }))) as object[][]).flat()
-      expectSameEntities(orm, nonNull, expected.filter((book) => timeOf(book) !== null))
+      expectSameEntities(
+        orm,
+        nonNull,
+        expected.filter((book) => timeOf(book) !== null),
+      )
       const nulls = ((await collect(orm.aiterator(query, { batchYieldSize: 50, from: [null] }))) as object[][]).flat()
-      expectSameEntities(orm, nulls, expected.filter((book) => timeOf(book) === null))
+      expectSameEntities(
+        orm,
+        nulls,
+        expected.filter((book) => timeOf(book) === null),
+      )
       expect(nulls.length).toBeGreaterThan(10)
     })
   })

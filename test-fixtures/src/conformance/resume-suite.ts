@@ -7,21 +7,46 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect, expectSameEntities } from '#src/conformance/expect-entities'
-import { type FixtureDriver, type FixtureOrm, type FixtureQuery, type FixtureRunOptions, withPrimaryKey } from '#src/conformance/fixture-driver'
+import {
+  type FixtureDriver,
+  type FixtureOrm,
+  type FixtureQuery,
+  type FixtureRunOptions,
+  withPrimaryKey,
+} from '#src/conformance/fixture-driver'
 import { useTestDatabase } from '#src/vitest'
 
 const crash = new Error('simulated crash')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const cases: readonly { readonly name: string; readonly query: FixtureQuery }[] = [
-  { name: 'books by a nullable timestamp DESC', query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'desc' }] } },
-  { name: 'books by a nullable timestamp ASC, crossing the NULLs', query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'asc' }] } },
-  { name: 'books with their author (to-one)', query: { table: 'books', include: 'author', orderBy: [{ column: 'published_at', direction: 'desc' }] } },
+  {
+    name: 'books by a nullable timestamp DESC',
+    query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'desc' }] },
+  },
+  {
+    name: 'books by a nullable timestamp ASC, crossing the NULLs',
+    query: { table: 'books', orderBy: [{ column: 'published_at', direction: 'asc' }] },
+  },
+  {
+    name: 'books with their author (to-one)',
+    query: { table: 'books', include: 'author', orderBy: [{ column: 'published_at', direction: 'desc' }] },
+  },
   {
     name: 'authors with their books (to-many)',
-    query: { table: 'authors', include: 'books', orderBy: [{ column: 'created_at', direction: 'asc' }, { column: 'id', direction: 'asc' }] },
+    query: {
+      table: 'authors',
+      include: 'books',
+      orderBy: [
+        { column: 'created_at', direction: 'asc' },
+        { column: 'id', direction: 'asc' },
+      ],
+    },
   },
-  { name: 'composite primary key, by a non-unique column', query: { table: 'order_lines', orderBy: [{ column: 'quantity', direction: 'asc' }] } },
+  {
+    name: 'composite primary key, by a non-unique column',
+    query: { table: 'order_lines', orderBy: [{ column: 'quantity', direction: 'asc' }] },
+  },
   { name: 'UUID primary key, no order', query: { table: 'devices' } },
   { name: 'hostile string keys', query: { table: 'countries', orderBy: [{ column: 'code', direction: 'asc' }] } },
 ]
@@ -36,11 +61,31 @@ const exits = [
 ] as const
 
 /** Read-ahead states a token may be asked for in. */
-const progressSettings: readonly { readonly name: string; readonly options: FixtureRunOptions; readonly delayMs: number }[] = [
-  { name: 'batches ending mid-chunk, prefetch 2, slow consumer', options: { batchYieldSize: 5, chunkSize: 13, prefetch: 2 }, delayMs: 2 },
-  { name: 'batches spanning chunks, prefetch 1', options: { batchYieldSize: 31, chunkSize: 13, prefetch: 1 }, delayMs: 0 },
-  { name: 'batches spanning chunks, prefetch 0, slow consumer', options: { batchYieldSize: 20, chunkSize: 7, prefetch: 0 }, delayMs: 2 },
-  { name: 'one entity at a time, prefetch 3, slow consumer', options: { chunkSize: 11, prefetch: 3, limit: 60 }, delayMs: 1 },
+const progressSettings: readonly {
+  readonly name: string
+  readonly options: FixtureRunOptions
+  readonly delayMs: number
+}[] = [
+  {
+    name: 'batches ending mid-chunk, prefetch 2, slow consumer',
+    options: { batchYieldSize: 5, chunkSize: 13, prefetch: 2 },
+    delayMs: 2,
+  },
+  {
+    name: 'batches spanning chunks, prefetch 1',
+    options: { batchYieldSize: 31, chunkSize: 13, prefetch: 1 },
+    delayMs: 0,
+  },
+  {
+    name: 'batches spanning chunks, prefetch 0, slow consumer',
+    options: { batchYieldSize: 20, chunkSize: 7, prefetch: 0 },
+    delayMs: 2,
+  },
+  {
+    name: 'one entity at a time, prefetch 3, slow consumer',
+    options: { chunkSize: 11, prefetch: 3, limit: 60 },
+    delayMs: 1,
+  },
 ]
 
 /** Registers the resume scenario for `driver` on a seeded database. */
@@ -56,13 +101,20 @@ export function defineResumeSuite(driver: FixtureDriver): void {
   })
 
   /** Runs `query` until it ends as `exit` says; returns the handled entities and the progress saved after the last handled batch. */
-  async function firstRun(query: FixtureQuery, run: { batchYieldSize: number; chunkSize: number; exitAfter: number; exit: 'crash' | 'break' }) {
+  async function firstRun(
+    query: FixtureQuery,
+    run: { batchYieldSize: number; chunkSize: number; exitAfter: number; exit: 'crash' | 'break' },
+  ) {
     const handled: object[] = []
     let reported: { cursor?: string | undefined; rows: number } | undefined // onProgress runs just before the batch is yielded
     let saved: typeof reported // saved once the batch is handled
     const loop = async () => {
       let batches = 0
-      for await (const batch of orm.aiterator(query, { batchYieldSize: run.batchYieldSize, chunkSize: run.chunkSize, onProgress: (p) => (reported = p) })) {
+      for await (const batch of orm.aiterator(query, {
+        batchYieldSize: run.batchYieldSize,
+        chunkSize: run.chunkSize,
+        onProgress: (p) => (reported = p),
+      })) {
         if (run.exit === 'crash' && batches === run.exitAfter) throw crash
         handled.push(...(batch as object[]))
         saved = reported
@@ -76,31 +128,47 @@ export function defineResumeSuite(driver: FixtureDriver): void {
   }
 
   describe.each(cases)('resume after the first run ends: $name', ({ query }) => {
-    it.each(exits)('batchYieldSize $batchYieldSize, chunkSize $chunkSize, $exit after $exitAfter batches: both runs together are the reference, each entity once', async (run) => {
-      const expected = await orm.find(withPrimaryKey(query))
-      const { handled, saved } = await firstRun(query, run)
-      expect(handled).toHaveLength(run.batchYieldSize * run.exitAfter)
-      expect(typeof saved?.cursor).toBe('string')
-      expect(saved?.rows).toBe(handled.length)
-      const fresh = await driver.open(db.url) // "a new process"
-      try {
-        const rest = ((await collect(fresh.aiterator(query, { batchYieldSize: run.batchYieldSize, chunkSize: run.chunkSize, after: saved!.cursor! }))) as object[][]).flat()
-        expectSameEntities(orm, [...handled, ...rest], expected)
-      } finally {
-        await fresh.close()
-      }
-    })
+    it.each(exits)(
+      'batchYieldSize $batchYieldSize, chunkSize $chunkSize, $exit after $exitAfter batches: both runs together are the reference, each entity once',
+      async (run) => {
+        const expected = await orm.find(withPrimaryKey(query))
+        const { handled, saved } = await firstRun(query, run)
+        expect(handled).toHaveLength(run.batchYieldSize * run.exitAfter)
+        expect(typeof saved?.cursor).toBe('string')
+        expect(saved?.rows).toBe(handled.length)
+        const fresh = await driver.open(db.url) // "a new process"
+        try {
+          const rest = (
+            (await collect(
+              fresh.aiterator(query, {
+                batchYieldSize: run.batchYieldSize,
+                chunkSize: run.chunkSize,
+                after: saved!.cursor!,
+              }),
+            )) as object[][]
+          ).flat()
+          expectSameEntities(orm, [...handled, ...rest], expected)
+        } finally {
+          await fresh.close()
+        }
+      },
+    )
   })
 
   it('a token taken inside the NULL region of a nullable sort key resumes exactly', async () => {
     // NULLs come first: DESC on PostgreSQL, ASC on MariaDB
-    const query: FixtureQuery = { table: 'books', orderBy: [{ column: 'published_at', direction: dialect === 'postgres' ? 'desc' : 'asc' }] }
+    const query: FixtureQuery = {
+      table: 'books',
+      orderBy: [{ column: 'published_at', direction: dialect === 'postgres' ? 'desc' : 'asc' }],
+    }
     const nulls = db.dataset.books.filter((book) => book.published_at === null).length
     expect(nulls).toBeGreaterThan(10)
     const expected = await orm.find(withPrimaryKey(query))
     const { handled, saved } = await firstRun(query, { batchYieldSize: 10, chunkSize: 17, exitAfter: 1, exit: 'crash' })
     expect(handled.map((book) => orm.valueOf(book, 'published_at'))).toEqual(Array.from({ length: 10 }, () => null))
-    const rest = ((await collect(orm.aiterator(query, { batchYieldSize: 10, chunkSize: 17, after: saved!.cursor! }))) as object[][]).flat()
+    const rest = (
+      (await collect(orm.aiterator(query, { batchYieldSize: 10, chunkSize: 17, after: saved!.cursor! }))) as object[][]
+    ).flat()
     expectSameEntities(orm, [...handled, ...rest], expected)
   })
 
@@ -111,7 +179,10 @@ export function defineResumeSuite(driver: FixtureDriver): void {
         const everything = await orm.find(withPrimaryKey(query))
         const reports: { cursor: string | undefined; rows: number }[] = []
         const seen: object[] = []
-        for await (const yielded of orm.aiterator(query, { ...options, onProgress: ({ cursor, rows }) => void reports.push({ cursor, rows }) })) {
+        for await (const yielded of orm.aiterator(query, {
+          ...options,
+          onProgress: ({ cursor, rows }) => void reports.push({ cursor, rows }),
+        })) {
           seen.push(...(Array.isArray(yielded) ? (yielded as object[]) : [yielded as object]))
           if (delayMs > 0) await sleep(delayMs)
         }
@@ -120,7 +191,9 @@ export function defineResumeSuite(driver: FixtureDriver): void {
         expect(reports.length).toBe(Math.ceil(total / (options.batchYieldSize ?? 1)))
         for (const { cursor, rows } of reports) {
           expect(typeof cursor).toBe('string')
-          const next = ((await collect(orm.aiterator(query, { batchYieldSize: 1, limit: 1, after: cursor! }))) as object[][]).flat()
+          const next = (
+            (await collect(orm.aiterator(query, { batchYieldSize: 1, limit: 1, after: cursor! }))) as object[][]
+          ).flat()
           expectSameEntities(orm, next, everything.slice(rows, rows + 1))
         }
       })
@@ -142,10 +215,19 @@ export function defineResumeSuite(driver: FixtureDriver): void {
       const byRating: FixtureQuery = { table: 'books', orderBy: [{ column: 'rating', direction: 'asc' }] }
       await collect(orm.aiterator(byRating, { batchYieldSize: 50, limit: 50, onProgress: (p) => (token = p.cursor) }))
       let deviceToken: string | undefined
-      await collect(orm.aiterator({ table: 'devices' }, { batchYieldSize: 5, limit: 5, onProgress: (p) => (deviceToken = p.cursor) }))
+      await collect(
+        orm.aiterator(
+          { table: 'devices' },
+          { batchYieldSize: 5, limit: 5, onProgress: (p) => (deviceToken = p.cursor) },
+        ),
+      )
       const before = orm.statements()
-      expect(() => orm.aiterator({ table: 'books', orderBy: [{ column: 'published_at', direction: 'asc' }] }, { after: token! })).toThrow(errors.InvalidResumeTokenError)
-      expect(() => orm.aiterator({ table: 'books', orderBy: [{ column: 'rating', direction: 'desc' }] }, { after: token! })).toThrow(errors.InvalidResumeTokenError)
+      expect(() =>
+        orm.aiterator({ table: 'books', orderBy: [{ column: 'published_at', direction: 'asc' }] }, { after: token! }),
+      ).toThrow(errors.InvalidResumeTokenError)
+      expect(() =>
+        orm.aiterator({ table: 'books', orderBy: [{ column: 'rating', direction: 'desc' }] }, { after: token! }),
+      ).toThrow(errors.InvalidResumeTokenError)
       expect(() => orm.aiterator({ table: 'countries' }, { after: token! })).toThrow(errors.InvalidResumeTokenError)
       expect(() => orm.aiterator(byRating, { after: deviceToken! })).toThrow(errors.InvalidResumeTokenError)
       expect(orm.statements()).toBe(before)
@@ -165,13 +247,21 @@ export function defineResumeSuite(driver: FixtureDriver): void {
     if (dialect === 'postgres') {
       it('the cursor strategy reports no resume token', async () => {
         const cursors: (string | undefined)[] = []
-        await collect(orm.aiterator(books, { strategy: 'cursor', batchYieldSize: 100, onProgress: (p) => void cursors.push(p.cursor) }))
+        await collect(
+          orm.aiterator(books, {
+            strategy: 'cursor',
+            batchYieldSize: 100,
+            onProgress: (p) => void cursors.push(p.cursor),
+          }),
+        )
         expect(cursors).toEqual(Array.from({ length: Math.ceil(db.dataset.books.length / 100) }, () => undefined))
       })
 
-      it("the cursor strategy refuses after at the call, naming after and the keyset strategy, before any statement", () => {
+      it('the cursor strategy refuses after at the call, naming after and the keyset strategy, before any statement', () => {
         const before = orm.statements()
-        expect(() => orm.aiterator(books, { strategy: 'cursor', after: 'AQ', batchYieldSize: 5 })).toThrow(/after \(a resume token\) works with .*keyset/)
+        expect(() => orm.aiterator(books, { strategy: 'cursor', after: 'AQ', batchYieldSize: 5 })).toThrow(
+          /after \(a resume token\) works with .*keyset/,
+        )
         expect(orm.statements()).toBe(before)
       })
     }

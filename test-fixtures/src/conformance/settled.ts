@@ -14,10 +14,12 @@ export async function expectSettled(orm: FixtureOrm, url: string, waitMs = 3_000
   for (;;) {
     const pool = await orm.poolState()
     const inTransaction = (await listSessions(url)).filter((session) => session.inTransaction)
-    const settled = inTransaction.length === 0 && (pool === undefined || (pool.waiting === 0 && pool.idle === pool.total))
+    const settled =
+      inTransaction.length === 0 && (pool === undefined || (pool.waiting === 0 && pool.idle === pool.total))
     if (settled || Date.now() > deadline) {
       expect(inTransaction).toEqual([])
-      if (pool !== undefined) expect({ idle: pool.idle, waiting: pool.waiting }).toEqual({ idle: pool.total, waiting: 0 })
+      if (pool !== undefined)
+        expect({ idle: pool.idle, waiting: pool.waiting }).toEqual({ idle: pool.total, waiting: 0 })
       break
     }
     await new Promise((resolve) => setTimeout(resolve, 25))

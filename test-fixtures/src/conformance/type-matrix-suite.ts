@@ -62,10 +62,17 @@ export function defineTypeMatrixSuite(driver: TypeMatrixDriver, options: TypeMat
     expect(entities.map((entity) => orm.idOf(entity))).toEqual(rows.map((row) => row.id))
     for (const column of columns) {
       const values = entities.map((entity) => orm.plain(entity)[column.property])
-      expect(values.filter((value) => value === undefined), `${column.property} is mapped`).toEqual([])
-      const hydratesNull = (input: string | null): boolean => input === null || (column.sqlType.startsWith('json') && input === 'null')
+      expect(
+        values.filter((value) => value === undefined),
+        `${column.property} is mapped`,
+      ).toEqual([])
+      const hydratesNull = (input: string | null): boolean =>
+        input === null || (column.sqlType.startsWith('json') && input === 'null')
       const nullIds = rows.filter((row) => hydratesNull(row.values[column.column]!)).map((row) => row.id)
-      expect(entities.filter((_, i) => values[i] === null).map((entity) => orm.idOf(entity)), column.column).toEqual(nullIds)
+      expect(
+        entities.filter((_, i) => values[i] === null).map((entity) => orm.idOf(entity)),
+        column.column,
+      ).toEqual(nullIds)
     }
   })
 
@@ -87,14 +94,24 @@ export function defineTypeMatrixSuite(driver: TypeMatrixDriver, options: TypeMat
               fc.integer({ min: 1, max: 12 }),
               fc.constantFrom<ConformanceStrategy>('keyset', 'auto'),
               async (chunkSize, batchYieldSize, strategy) => {
-                const run = await boundedRun(() => orm.aiterator(column.property, direction, { chunkSize, batchYieldSize, strategy }), rows.length)
+                const run = await boundedRun(
+                  () => orm.aiterator(column.property, direction, { chunkSize, batchYieldSize, strategy }),
+                  rows.length,
+                )
                 const behaviour = expectedBehaviour(column, strategy, dialect)
                 if (behaviour === 'sequence') expectSequence(orm, expected, run, batchYieldSize)
                 else if (behaviour === 'refusal') expectRefusal(driver, column, run)
                 else expectReferenceError(driver, run)
               },
             ),
-            { numRuns, endOnFailure: true, examples: [[1, 4, 'keyset'], [7, 3, 'auto']] },
+            {
+              numRuns,
+              endOnFailure: true,
+              examples: [
+                [1, 4, 'keyset'],
+                [7, 3, 'auto'],
+              ],
+            },
           )
         })
       }
@@ -122,11 +139,18 @@ function expectedBehaviour(column: MatrixColumn, strategy: ConformanceStrategy, 
 const hasCursor = (dialect: Dialect): boolean => dialect === 'postgres'
 
 /** Same ids in the same order, each once, nothing thrown, same hydrated values, batches full except the last. */
-function expectSequence(orm: TypeMatrixOrm, expected: readonly object[], run: BoundedRun<object>, batchYieldSize: number): void {
+function expectSequence(
+  orm: TypeMatrixOrm,
+  expected: readonly object[],
+  run: BoundedRun<object>,
+  batchYieldSize: number,
+): void {
   const actual = run.batches.flat()
   const idOf = (entity: object): number => orm.idOf(entity)
   expect(sequenceDiagnosis(expected.map(idOf), run, actual.map(idOf)), 'aiterator against the reference query').toBe('')
-  expect(actual.map((entity) => comparable(orm.plain(entity)))).toEqual(expected.map((entity) => comparable(orm.plain(entity))))
+  expect(actual.map((entity) => comparable(orm.plain(entity)))).toEqual(
+    expected.map((entity) => comparable(orm.plain(entity))),
+  )
   run.batches.forEach((batch, i) => {
     if (i < run.batches.length - 1) expect(batch.length).toBe(batchYieldSize)
     else expect(batch.length).toBeGreaterThanOrEqual(1)
@@ -136,7 +160,10 @@ function expectSequence(orm: TypeMatrixOrm, expected: readonly object[], run: Bo
 /** A `KeysetOrderingError` naming the column (its SQL name or its property), before any row. */
 function expectRefusal(driver: TypeMatrixDriver, column: MatrixColumn, run: BoundedRun<object>): void {
   const yielded = run.batches.flat().length
-  expect(run.threw, `expected a KeysetOrderingError, but the run ${run.overran ? 'was stopped after' : 'ended with'} ${yielded} entities`).toBe(true)
+  expect(
+    run.threw,
+    `expected a KeysetOrderingError, but the run ${run.overran ? 'was stopped after' : 'ended with'} ${yielded} entities`,
+  ).toBe(true)
   expect(yielded, 'entities yielded before the refusal').toBe(0)
   expect(run.error, describeError(run.error)).toBeInstanceOf(driver.KeysetOrderingError)
   expect((run.error as Error).message).toMatch(new RegExp(`\\b(${column.column}|${column.property})\\b`))
@@ -144,13 +171,17 @@ function expectRefusal(driver: TypeMatrixDriver, column: MatrixColumn, run: Boun
 
 /** The database's own error for an ORDER BY it cannot run, as the reference query got, before any row. */
 function expectReferenceError(driver: TypeMatrixDriver, run: BoundedRun<object>): void {
-  expect(run.threw, `expected the database's error, but the run yielded ${run.batches.flat().length} entities`).toBe(true)
+  expect(run.threw, `expected the database's error, but the run yielded ${run.batches.flat().length} entities`).toBe(
+    true,
+  )
   expect(run.batches).toEqual([])
   expect(run.error).not.toBeInstanceOf(driver.KeysetOrderingError)
   expect(describeError(run.error)).toMatch(noOrderingOperator)
 }
 
-async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T; error?: undefined } | { ok: false; error: unknown; value?: undefined }> {
+async function settle<T>(
+  promise: Promise<T>,
+): Promise<{ ok: true; value: T; error?: undefined } | { ok: false; error: unknown; value?: undefined }> {
   try {
     return { ok: true, value: await promise }
   } catch (error) {

@@ -50,7 +50,8 @@ const relation = (kind: string) => (target: unknown) => build({ entity: () => ta
 export const p = {
   ...Object.fromEntries(Object.entries(types).map(([name, type]) => [name, () => build({ type })])),
   bigint: (mode?: 'bigint' | 'number' | 'string') => build({ type: new types.bigint(mode) }),
-  array: (toJsValue = (i: string) => i, toDbValue = (i: string) => i) => build({ type: new types.array(toJsValue, toDbValue) }),
+  array: (toJsValue = (i: string) => i, toDbValue = (i: string) => i) =>
+    build({ type: new types.array(toJsValue, toDbValue) }),
   decimal: (mode?: 'number' | 'string') => build({ type: new types.decimal(mode) }),
   json: () => build({ type: types.json }),
   datetime: (length?: number) => build({ type: types.datetime, length }),
@@ -63,7 +64,8 @@ export const p = {
   oneToOne: relation('1:1'),
 } as Record<string, (...args: never[]) => PropertyBuilder>
 
-const optionsOf = (builder: unknown): Options => (builder instanceof PropertyBuilder ? builder['~options'] : (builder as Options))
+const optionsOf = (builder: unknown): Options =>
+  builder instanceof PropertyBuilder ? builder['~options'] : (builder as Options)
 
 /** 6.5's `defineEntity`: an EntitySchema whose function-valued properties are built at first read. */
 export function defineEntity(meta: { properties: Record<string, unknown> } & Record<string, unknown>): EntitySchema {

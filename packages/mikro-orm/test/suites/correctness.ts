@@ -32,55 +32,156 @@ interface Case {
 const cases: readonly Case[] = [
   // The conformance scenario runs these orderings with keyset (and cursor where the order is total);
   // here the cursor runs them as written: MikroORM appends the primary key to the cursor's order too.
-  { name: 'non-unique order (rating desc)', entity: Book, options: { orderBy: { rating: 'desc' }, chunkSize: 23, batchYieldSize: 9 }, strategies: ['cursor'] },
-  { name: 'nullable order, asc (database NULL placement)', entity: Book, options: { orderBy: { publishedAt: 'asc' }, chunkSize: 19, batchYieldSize: 19 }, strategies: ['cursor'] },
-  { name: 'nullable order, desc (database NULL placement)', entity: Book, options: { orderBy: { publishedAt: 'desc' }, chunkSize: 19, batchYieldSize: 7 }, strategies: ['cursor'] },
-  { name: "nullable order, 'asc nulls first'", entity: Book, options: { orderBy: { publishedAt: 'asc nulls first' }, chunkSize: 11, batchYieldSize: 30 }, strategies: ['cursor'] },
-  { name: "nullable order, 'desc nulls last'", entity: Book, options: { orderBy: { publishedAt: 'desc nulls last' }, chunkSize: 11, batchYieldSize: 4 }, strategies: ['cursor'] },
+  {
+    name: 'non-unique order (rating desc)',
+    entity: Book,
+    options: { orderBy: { rating: 'desc' }, chunkSize: 23, batchYieldSize: 9 },
+    strategies: ['cursor'],
+  },
+  {
+    name: 'nullable order, asc (database NULL placement)',
+    entity: Book,
+    options: { orderBy: { publishedAt: 'asc' }, chunkSize: 19, batchYieldSize: 19 },
+    strategies: ['cursor'],
+  },
+  {
+    name: 'nullable order, desc (database NULL placement)',
+    entity: Book,
+    options: { orderBy: { publishedAt: 'desc' }, chunkSize: 19, batchYieldSize: 7 },
+    strategies: ['cursor'],
+  },
+  {
+    name: "nullable order, 'asc nulls first'",
+    entity: Book,
+    options: { orderBy: { publishedAt: 'asc nulls first' }, chunkSize: 11, batchYieldSize: 30 },
+    strategies: ['cursor'],
+  },
+  {
+    name: "nullable order, 'desc nulls last'",
+    entity: Book,
+    options: { orderBy: { publishedAt: 'desc nulls last' }, chunkSize: 11, batchYieldSize: 4 },
+    strategies: ['cursor'],
+  },
   {
     name: 'mixed directions over non-unique and nullable columns',
     entity: Book,
-    options: { orderBy: [{ rating: 'asc' }, { publishedAt: 'desc' }, { price: 'desc' }], chunkSize: 13, batchYieldSize: 6 },
+    options: {
+      orderBy: [{ rating: 'asc' }, { publishedAt: 'desc' }, { price: 'desc' }],
+      chunkSize: 13,
+      batchYieldSize: 6,
+    },
     strategies: ['cursor'],
   },
-  { name: 'populate to-one (author)', entity: Book, options: { orderBy: { title: 'asc' }, populate: ['author'], chunkSize: 29, batchYieldSize: 10 }, strategies: ['cursor'] },
-  { name: 'composite primary key, ordered by a non-unique column', entity: OrderLine, options: { orderBy: { quantity: 'desc' }, chunkSize: 21, batchYieldSize: 5 }, strategies: ['cursor'] },
-  { name: 'composite primary key, ordered by its second part', entity: OrderLine, options: { orderBy: { lineNo: 'desc' }, chunkSize: 16, batchYieldSize: 16 }, strategies: ['cursor'] },
-  { name: 'UUID primary key, ordered by a nullable timestamp', entity: Device, options: { orderBy: { registeredAt: 'desc' }, chunkSize: 15, batchYieldSize: 4 }, strategies: ['cursor'] },
-  { name: 'string primary key, ordered by bigint', entity: Country, options: { orderBy: { population: 'desc' }, chunkSize: 9, batchYieldSize: 9 }, strategies: ['cursor'] },
+  {
+    name: 'populate to-one (author)',
+    entity: Book,
+    options: { orderBy: { title: 'asc' }, populate: ['author'], chunkSize: 29, batchYieldSize: 10 },
+    strategies: ['cursor'],
+  },
+  {
+    name: 'composite primary key, ordered by a non-unique column',
+    entity: OrderLine,
+    options: { orderBy: { quantity: 'desc' }, chunkSize: 21, batchYieldSize: 5 },
+    strategies: ['cursor'],
+  },
+  {
+    name: 'composite primary key, ordered by its second part',
+    entity: OrderLine,
+    options: { orderBy: { lineNo: 'desc' }, chunkSize: 16, batchYieldSize: 16 },
+    strategies: ['cursor'],
+  },
+  {
+    name: 'UUID primary key, ordered by a nullable timestamp',
+    entity: Device,
+    options: { orderBy: { registeredAt: 'desc' }, chunkSize: 15, batchYieldSize: 4 },
+    strategies: ['cursor'],
+  },
+  {
+    name: 'string primary key, ordered by bigint',
+    entity: Country,
+    options: { orderBy: { population: 'desc' }, chunkSize: 9, batchYieldSize: 9 },
+    strategies: ['cursor'],
+  },
   // MikroORM's own query options
-  { name: 'populate many-to-many (tags), primary key appended', entity: Book, options: { orderBy: { rating: 'desc' }, populate: ['tags'], chunkSize: 31, batchYieldSize: 12 } },
-  { name: 'populate one-to-many (author.books), no order', entity: Author, options: { populate: ['books'], chunkSize: 7, batchYieldSize: 3 } },
+  {
+    name: 'populate many-to-many (tags), primary key appended',
+    entity: Book,
+    options: { orderBy: { rating: 'desc' }, populate: ['tags'], chunkSize: 31, batchYieldSize: 12 },
+  },
+  {
+    name: 'populate one-to-many (author.books), no order',
+    entity: Author,
+    options: { populate: ['books'], chunkSize: 7, batchYieldSize: 3 },
+  },
   {
     name: 'populate to-one and many-to-many with the joined load strategy',
     entity: Book,
-    options: { orderBy: { publishedAt: 'desc' }, populate: ['author', 'tags'], loadStrategy: 'joined', chunkSize: 17, batchYieldSize: 8 },
+    options: {
+      orderBy: { publishedAt: 'desc' },
+      populate: ['author', 'tags'],
+      loadStrategy: 'joined',
+      chunkSize: 17,
+      batchYieldSize: 8,
+    },
   },
   { name: "the entity's default orderBy", entity: Tag, options: { chunkSize: 4, batchYieldSize: 3 } },
-  { name: "an explicit orderBy, then the entity's default orderBy", entity: Tag, options: { orderBy: { id: 'desc' }, chunkSize: 4, batchYieldSize: 3 } },
+  {
+    name: "an explicit orderBy, then the entity's default orderBy",
+    entity: Tag,
+    options: { orderBy: { id: 'desc' }, chunkSize: 4, batchYieldSize: 3 },
+  },
   {
     name: '$or condition',
     entity: Book,
-    options: { where: { $or: [{ rating: 5 }, { price: { $lt: '20' } }] }, orderBy: { publishedAt: 'asc' }, chunkSize: 12, batchYieldSize: 5 },
+    options: {
+      where: { $or: [{ rating: 5 }, { price: { $lt: '20' } }] },
+      orderBy: { publishedAt: 'asc' },
+      chunkSize: 12,
+      batchYieldSize: 5,
+    },
   },
   {
     name: 'condition on a relation, with populate',
     entity: Book,
-    options: { where: { author: { name: { $like: 'A%' } } }, populate: ['author'], orderBy: { rating: 'asc' }, chunkSize: 8, batchYieldSize: 3 },
+    options: {
+      where: { author: { name: { $like: 'A%' } } },
+      populate: ['author'],
+      orderBy: { rating: 'asc' },
+      chunkSize: 8,
+      batchYieldSize: 3,
+    },
   },
   {
     name: 'condition on a to-many relation (rows multiplied by the join)',
     entity: Book,
-    options: { where: { tags: { id: { $lte: 10 } } }, orderBy: { rating: 'desc' }, populate: ['tags'], chunkSize: 9, batchYieldSize: 4 },
+    options: {
+      where: { tags: { id: { $lte: 10 } } },
+      orderBy: { rating: 'desc' },
+      populate: ['tags'],
+      chunkSize: 9,
+      batchYieldSize: 4,
+    },
   },
   {
     name: 'condition on a to-many relation, nothing populated (rows multiplied by the join)',
     entity: Book,
     options: { where: { tags: { id: { $lte: 10 } } }, orderBy: { rating: 'desc' }, chunkSize: 9, batchYieldSize: 4 },
   },
-  { name: 'limit and offset', entity: Book, options: { orderBy: { rating: 'desc' }, limit: 55, offset: 13, chunkSize: 10, batchYieldSize: 7 } },
-  { name: 'limit and offset with a to-many populate', entity: Author, options: { populate: ['books'], limit: 11, offset: 3, chunkSize: 4, batchYieldSize: 5 } },
-  { name: 'batch size 1, a condition on a relation', entity: Book, options: { where: { author: { id: { $lte: 4 } } }, chunkSize: 3, batchYieldSize: 1 } },
+  {
+    name: 'limit and offset',
+    entity: Book,
+    options: { orderBy: { rating: 'desc' }, limit: 55, offset: 13, chunkSize: 10, batchYieldSize: 7 },
+  },
+  {
+    name: 'limit and offset with a to-many populate',
+    entity: Author,
+    options: { populate: ['books'], limit: 11, offset: 3, chunkSize: 4, batchYieldSize: 5 },
+  },
+  {
+    name: 'batch size 1, a condition on a relation',
+    entity: Book,
+    options: { where: { author: { id: { $lte: 4 } } }, chunkSize: 3, batchYieldSize: 1 },
+  },
   // aiterator loads the sort property too (it needs its value to seek): em.find with it added is the reference.
   {
     name: 'partial fields without the sort column',
@@ -88,7 +189,12 @@ const cases: readonly Case[] = [
     options: { fields: ['title'], orderBy: { rating: 'desc' }, chunkSize: 40, batchYieldSize: 25 },
     referenceFields: ['title', 'rating'],
   },
-  { name: 'ordering by a relation path (keyset cannot)', entity: Book, options: { orderBy: { author: { name: 'asc' } }, populate: ['author'], chunkSize: 33, batchYieldSize: 10 }, keysetable: false },
+  {
+    name: 'ordering by a relation path (keyset cannot)',
+    entity: Book,
+    options: { orderBy: { author: { name: 'asc' } }, populate: ['author'], chunkSize: 33, batchYieldSize: 10 },
+    keysetable: false,
+  },
 ]
 
 export function defineMikroOrmCorrectnessSuite(dialect: Dialect): void {
@@ -108,15 +214,23 @@ export function defineMikroOrmCorrectnessSuite(dialect: Dialect): void {
           // not skipped: keyset must refuse this ordering, at the call, before any query
           it(`${c.name}: strategy 'keyset' refuses it with a KeysetOrderingError naming the cause, before any query`, () => {
             const before = t.queries.length
-            expect(() => t.em.aiterator(c.entity, { ...c.options, strategy: 'keyset' } as never)).toThrow(KeysetOrderingError)
-            expect(() => t.em.aiterator(c.entity, { ...c.options, strategy: 'keyset' } as never)).toThrow(/cannot follow this ordering: it orders by properties of the relation/)
+            expect(() => t.em.aiterator(c.entity, { ...c.options, strategy: 'keyset' } as never)).toThrow(
+              KeysetOrderingError,
+            )
+            expect(() => t.em.aiterator(c.entity, { ...c.options, strategy: 'keyset' } as never)).toThrow(
+              /cannot follow this ordering: it orders by properties of the relation/,
+            )
             expect(t.queries.length).toBe(before)
           })
           continue
         }
         it(`${c.name}: batches concatenate to em.find's result, each entity once, batches full except the last`, async () => {
           const options = { ...c.options, strategy: c.keysetable === false ? 'auto' : strategy }
-          const expected = await reference(t.em, c.entity, c.referenceFields && strategy === 'keyset' ? { ...c.options, fields: c.referenceFields } : c.options)
+          const expected = await reference(
+            t.em,
+            c.entity,
+            c.referenceFields && strategy === 'keyset' ? { ...c.options, fields: c.referenceFields } : c.options,
+          )
           const batches = await collectBatches(t.em.aiterator(c.entity, options as never) as AsyncIterable<object[]>)
           const size = c.options.batchYieldSize!
           batches.slice(0, -1).forEach((b) => expect(b).toHaveLength(size))

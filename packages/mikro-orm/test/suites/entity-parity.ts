@@ -68,9 +68,17 @@ export function defineEntityParitySuite(dialect: Dialect): void {
           for (const c of cases) {
             const load = async () => {
               const { em } = orm()
-              const expected = await em.fork({ clear: true }).find(c.entity, {}, { ...c.options, orderBy: { id: 'asc' } } as never)
+              const expected = await em
+                .fork({ clear: true })
+                .find(c.entity, {}, { ...c.options, orderBy: { id: 'asc' } } as never)
               const actual: object[] = []
-              for await (const entity of aiterator(em, c.entity, { ...c.options, strategy, prefetch, chunkSize: 3 } as never)) actual.push(entity as object)
+              for await (const entity of aiterator(em, c.entity, {
+                ...c.options,
+                strategy,
+                prefetch,
+                chunkSize: 3,
+              } as never))
+                actual.push(entity as object)
               expect(actual.length).toBeGreaterThan(3)
               expect(actual.map(pkOf)).toEqual(expected.map(pkOf))
               // the path this describe block names is the one that created them
@@ -86,7 +94,10 @@ export function defineEntityParitySuite(dialect: Dialect): void {
             it(`${c.name}, strategy '${strategy}', prefetch ${prefetch}: a later partial load (fields) in the entity's own EntityManager keeps toObject() as em.find's`, async () => {
               const { expected, actual } = await load()
               const reloaded = async (entities: object[], emOf: (entity: object) => EntityManager) => {
-                for (const entity of entities) await emOf(entity).find(c.entity, { id: (entity as { id: number }).id }, { fields: ['name'] } as never)
+                for (const entity of entities)
+                  await emOf(entity).find(c.entity, { id: (entity as { id: number }).id }, {
+                    fields: ['name'],
+                  } as never)
                 return entities.map((entity) => wrap(entity).toObject())
               }
               const expectedAfter = await reloaded(expected, (entity) => helper(entity).__em as EntityManager)
@@ -99,7 +110,7 @@ export function defineEntityParitySuite(dialect: Dialect): void {
     })
   }
 
-  it("the fixture has what the cases rely on: inverse one-to-ones with and without an owner, in every chunk of 3", async () => {
+  it('the fixture has what the cases rely on: inverse one-to-ones with and without an owner, in every chunk of 3', async () => {
     const bazes = await fast.em.fork().find(FooBaz, {}, { orderBy: { id: 'asc' } })
     const owned = bazes.map((baz) => baz.bar != null)
     for (let start = 0; start < owned.length; start += 3) expect(new Set(owned.slice(start, start + 2)).size).toBe(2)
@@ -112,7 +123,9 @@ function portrait(entity: object) {
   const toOne = meta.relations.filter((prop) => prop.kind === 'm:1' || prop.kind === '1:1')
   return {
     ...describeEntity(entity),
-    relations: Object.fromEntries(toOne.map((prop) => [prop.name, reference(entity, (entity as Record<string, unknown>)[prop.name])])),
+    relations: Object.fromEntries(
+      toOne.map((prop) => [prop.name, reference(entity, (entity as Record<string, unknown>)[prop.name])]),
+    ),
     serialization: serialization(entity),
   }
 }
@@ -120,12 +133,21 @@ function portrait(entity: object) {
 function reference(owner: object, value: unknown) {
   if (value === null || value === undefined) return value
   const related = helper(value as object)
-  return { class: (value as object).constructor.name, key: related.getPrimaryKey(), initialized: related.isInitialized(), sameEntityManager: related.__em === helper(owner).__em }
+  return {
+    class: (value as object).constructor.name,
+    key: related.getPrimaryKey(),
+    initialized: related.isInitialized(),
+    sameEntityManager: related.__em === helper(owner).__em,
+  }
 }
 
 function serialization(entity: object) {
   const context = helper(entity).__serializationContext
-  return { populate: context.populate, fields: context.fields === undefined ? undefined : [...context.fields], exclude: context.exclude }
+  return {
+    populate: context.populate,
+    fields: context.fields === undefined ? undefined : [...context.fields],
+    exclude: context.exclude,
+  }
 }
 
 function pkOf(entity: object): unknown {

@@ -40,7 +40,10 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
 
   describe('keyset over a timestamp column with microseconds', () => {
     it('the fixture rows share milliseconds and differ in microseconds', async () => {
-      const sql = dialect === 'postgres' ? `select count(distinct published_at)::int as n from books where id <= 60` : `select count(distinct published_at) as n from books where id <= 60`
+      const sql =
+        dialect === 'postgres'
+          ? `select count(distinct published_at)::int as n from books where id <= 60`
+          : `select count(distinct published_at) as n from books where id <= 60`
       const [row] = await withConnection(db.url, (c) => c.query<{ n: number }>(sql))
       expect(Number(row!.n)).toBeGreaterThan(30)
       const books = await t.em.fork().find(Book, { id: { $lte: 60 } })
@@ -52,7 +55,14 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
         it(`orderBy ${JSON.stringify(orderBy)}, chunkSize ${chunkSize}: every row once, in em.find's order`, async () => {
           const expected = await t.em.fork().find(Book, {}, { orderBy: withTieBreaker(orderBy, ['id']) as never })
           // limit guards against the endless loop a chunk inside one millisecond used to cause
-          const batches = await collectBatches(t.em.aiterator(Book, { orderBy: orderBy as never, chunkSize, batchYieldSize: 10, limit: expected.length + 50 }))
+          const batches = await collectBatches(
+            t.em.aiterator(Book, {
+              orderBy: orderBy as never,
+              chunkSize,
+              batchYieldSize: 10,
+              limit: expected.length + 50,
+            }),
+          )
           expect(batches.flat().map(pkOf)).toEqual(expected.map(pkOf))
         })
       }
@@ -60,7 +70,14 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
 
     it('a UUID-keyed table whose rows all share one microsecond: ties broken by the key', async () => {
       const expected = await t.em.fork().find(Device, {}, { orderBy: [{ registeredAt: 'desc' }, { id: 'desc' }] })
-      const batches = await collectBatches(t.em.aiterator(Device, { orderBy: { registeredAt: 'desc' }, chunkSize: 3, batchYieldSize: 4, limit: expected.length + 10 }))
+      const batches = await collectBatches(
+        t.em.aiterator(Device, {
+          orderBy: { registeredAt: 'desc' },
+          chunkSize: 3,
+          batchYieldSize: 4,
+          limit: expected.length + 10,
+        }),
+      )
       expect(batches.flat().map(pkOf)).toEqual(expected.map(pkOf))
     })
 
@@ -68,13 +85,15 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
       const options = { orderBy: { publishedAt: 'desc' }, chunkSize: 8 } as const
       const full: string[] = []
       const tokens: string[] = []
-      for await (const book of t.em.aiterator(Book, { ...options, onProgress: (p) => tokens.push(p.cursor!) })) full.push(pkOf(book))
+      for await (const book of t.em.aiterator(Book, { ...options, onProgress: (p) => tokens.push(p.cursor!) }))
+        full.push(pkOf(book))
       expect(tokens).toHaveLength(full.length)
       // resume after rows inside millisecond .000 (ids 1..60), and after the row before the first of them
       const first = full.findIndex((pk) => Number(JSON.parse(pk)) <= 60)
       for (const at of [first - 1, first, first + 7, first + 30]) {
         const rest: string[] = []
-        for await (const book of t.em.aiterator(Book, { ...options, after: tokens[at], limit: full.length })) rest.push(pkOf(book))
+        for await (const book of t.em.aiterator(Book, { ...options, after: tokens[at], limit: full.length }))
+          rest.push(pkOf(book))
         expect([...full.slice(0, at + 1), ...rest]).toEqual(full)
       }
     })
@@ -85,7 +104,12 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
         const expected = await one.em.fork().find(Book, {}, { orderBy: [{ publishedAt: 'asc' }, { id: 'asc' }] })
         const ids = await one.em.transactional(async (em) => {
           const seen: string[] = []
-          for await (const books of em.aiterator(Book, { orderBy: { publishedAt: 'asc' }, chunkSize: 6, batchYieldSize: 4, limit: expected.length + 10 })) {
+          for await (const books of em.aiterator(Book, {
+            orderBy: { publishedAt: 'asc' },
+            chunkSize: 6,
+            batchYieldSize: 4,
+            limit: expected.length + 10,
+          })) {
             seen.push(...books.map(pkOf))
             await em.count(Book) // the loop body can use the same connection
           }
@@ -99,7 +123,9 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
 
     it("a chunk's last row deleted by another session between the chunk query and the exact-text read: the chunk is read again, every other row once", async () => {
       const where = { id: { $gte: 61, $lte: 120 } }
-      const expected = (await t.em.fork().find(Book, where, { orderBy: [{ publishedAt: 'asc' }, { id: 'asc' }] })).map((b) => b.id)
+      const expected = (await t.em.fork().find(Book, where, { orderBy: [{ publishedAt: 'asc' }, { id: 'asc' }] })).map(
+        (b) => b.id,
+      )
       const target = expected[6]! // the last row of the first chunk
       let deleted = false
       // onLoad runs (awaited) inside the chunk's em.find, after its rows were read
@@ -116,7 +142,19 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
       }
       const watched = openOrm(dialect, db.url, { subscribers: [subscriber] })
       try {
-        const ids = (await collectBatches(watched.em.aiterator(Book, { where, orderBy: { publishedAt: 'asc' }, chunkSize: 7, batchYieldSize: 7, limit: expected.length + 10 }))).flat().map((b) => b.id)
+        const ids = (
+          await collectBatches(
+            watched.em.aiterator(Book, {
+              where,
+              orderBy: { publishedAt: 'asc' },
+              chunkSize: 7,
+              batchYieldSize: 7,
+              limit: expected.length + 10,
+            }),
+          )
+        )
+          .flat()
+          .map((b) => b.id)
         expect(deleted).toBe(true)
         expect(ids).toEqual(expected.filter((id) => id !== target))
       } finally {
@@ -130,9 +168,16 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
         const full = (await collectBatches(t.em.aiterator(Book, options))).flat().map(pkOf)
         // crash right after a batch that ends inside millisecond .000, with more of it still to come
         const sameMillisecond = (pk: string | undefined): boolean => pk !== undefined && Number(JSON.parse(pk)) <= 60
-        const crashPoints = full.map((_, i) => i).filter((i) => (i + 1) % 5 === 0 && sameMillisecond(full[i]) && sameMillisecond(full[i + 1])).map((i) => (i + 1) / 5)
+        const crashPoints = full
+          .map((_, i) => i)
+          .filter((i) => (i + 1) % 5 === 0 && sameMillisecond(full[i]) && sameMillisecond(full[i + 1]))
+          .map((i) => (i + 1) / 5)
         expect(crashPoints.length).toBeGreaterThan(3)
-        for (const crashAfter of [crashPoints[0]!, crashPoints[Math.floor(crashPoints.length / 2)]!, crashPoints.at(-1)!]) {
+        for (const crashAfter of [
+          crashPoints[0]!,
+          crashPoints[Math.floor(crashPoints.length / 2)]!,
+          crashPoints.at(-1)!,
+        ]) {
           const done: string[] = []
           let token: string | undefined
           await expect(
@@ -144,7 +189,9 @@ export function defineMicrosecondSuite(dialect: Dialect): void {
               }
             })(),
           ).rejects.toThrow('worker crashed')
-          const rest = (await collectBatches(t.em.aiterator(Book, { ...options, after: token, limit: full.length }))).flat().map(pkOf)
+          const rest = (await collectBatches(t.em.aiterator(Book, { ...options, after: token, limit: full.length })))
+            .flat()
+            .map(pkOf)
           expect([...done, ...rest]).toEqual(full)
         }
       })

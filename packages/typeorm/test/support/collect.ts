@@ -12,7 +12,12 @@ export async function collect<T>(iterator: AsyncIterable<T>): Promise<T[]> {
  * (what getMany() returned), in the same order; no entity twice; every batch holds
  * `batchYieldSize` entities except the last, which holds at least one.
  */
-export function expectBatches<T>(batches: T[][], expected: T[], batchYieldSize: number, idOf: (entity: T) => unknown): void {
+export function expectBatches<T>(
+  batches: T[][],
+  expected: T[],
+  batchYieldSize: number,
+  idOf: (entity: T) => unknown,
+): void {
   const flat = batches.flat()
   expect(flat).toStrictEqual(expected)
   const ids = flat.map((e) => JSON.stringify(idOf(e)))

@@ -1,7 +1,15 @@
 import type { Dialect } from '@batchyield/test-fixtures'
 import type { Direction, FixtureDriver, FixtureQuery, TypeMatrixDriver } from '@batchyield/test-fixtures/conformance'
 import { DataSource, type ObjectLiteral, QueryFailedError, type SelectQueryBuilder } from 'typeorm'
-import { aiterator, InvalidPartitionError, InvalidResumeTokenError, KeysetOrderingError, partitions, StrategyUnavailableError, type TypeormBatchOptions } from '../../src/index.js'
+import {
+  aiterator,
+  InvalidPartitionError,
+  InvalidResumeTokenError,
+  KeysetOrderingError,
+  partitions,
+  StrategyUnavailableError,
+  type TypeormBatchOptions,
+} from '../../src/index.js'
 import { openDataSource, QueryCounter } from './data-source.js'
 import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
@@ -31,8 +39,10 @@ export function typeormMatrixDriver(dialect: Dialect): TypeMatrixDriver {
       }).initialize()
       const rows = () => dataSource.getRepository<object>(entity).createQueryBuilder('m')
       return {
-        reference: (property, direction) => rows().orderBy(`m.${property}`, order(direction)).addOrderBy('m.id', order(direction)).getMany(),
-        aiterator: (property, direction, options) => aiterator(rows().orderBy(`m.${property}`, order(direction)), options),
+        reference: (property, direction) =>
+          rows().orderBy(`m.${property}`, order(direction)).addOrderBy('m.id', order(direction)).getMany(),
+        aiterator: (property, direction, options) =>
+          aiterator(rows().orderBy(`m.${property}`, order(direction)), options),
         idOf: (entity) => (entity as { id: number }).id,
         plain: (entity) => ({ ...entity }),
         close: () => dataSource.destroy(),
@@ -41,18 +51,33 @@ export function typeormMatrixDriver(dialect: Dialect): TypeMatrixDriver {
   }
 }
 
-const fixtureEntities = { books: Book, authors: Author, countries: Country, devices: Device, order_lines: OrderLine } as const
+const fixtureEntities = {
+  books: Book,
+  authors: Author,
+  countries: Country,
+  devices: Device,
+  order_lines: OrderLine,
+} as const
 
 /** The fixture driver: the test entities of ./entities.ts, queries as query builders over the root alias `r`. */
 export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
   return {
     adapter: 'TypeORM',
     dialect,
-    errors: { KeysetOrderingError, InvalidResumeTokenError, StrategyUnavailableError, DatabaseError: QueryFailedError, InvalidPartitionError },
+    errors: {
+      KeysetOrderingError,
+      InvalidResumeTokenError,
+      StrategyUnavailableError,
+      DatabaseError: QueryFailedError,
+      InvalidPartitionError,
+    },
     partitionMethods: dialect === 'postgres' ? ['sample', 'statistics', 'scan'] : ['scan'],
     async open(url, options = {}) {
       const counter = new QueryCounter()
-      const dataSource = await openDataSource(dialect, url, { logger: counter, ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }) })
+      const dataSource = await openDataSource(dialect, url, {
+        logger: counter,
+        ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+      })
       /** `forGetMany`: MariaDB cannot parse NULLS FIRST/LAST, so getMany() gets the placement MariaDB has anyway (NULLs first for ASC, last for DESC) unwritten. */
       const build = (query: FixtureQuery, forGetMany = false): SelectQueryBuilder<ObjectLiteral> => {
         const entity = fixtureEntities[query.table]
@@ -64,8 +89,12 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
         }
         const qb = dataSource.getRepository<ObjectLiteral>(entity).createQueryBuilder('r')
         if (query.include) qb.leftJoinAndSelect(`r.${query.include}`, 'c')
-        if (query.whereExpression) qb.andWhere(`${query.whereExpression.sql} ${query.whereExpression.op} :value`, { value: query.whereExpression.value })
-        if (query.whereIn) qb.andWhere(`${property(query.whereIn.column)} IN (:...values)`, { values: query.whereIn.values })
+        if (query.whereExpression)
+          qb.andWhere(`${query.whereExpression.sql} ${query.whereExpression.op} :value`, {
+            value: query.whereExpression.value,
+          })
+        if (query.whereIn)
+          qb.andWhere(`${property(query.whereIn.column)} IN (:...values)`, { values: query.whereIn.values })
         for (const term of query.orderBy ?? []) {
           const natural = (term.direction === 'asc') === (term.nulls === 'first')
           const written = term.nulls !== undefined && !(forGetMany && dialect === 'mariadb' && natural)
@@ -77,9 +106,13 @@ export function typeormFixtureDriver(dialect: Dialect): FixtureDriver {
       }
       return {
         find: (query) => build(query, true).getMany(),
-        aiterator: (query, runOptions) => aiterator(build(query), runOptions as TypeormBatchOptions) as AsyncIterableIterator<unknown>,
+        aiterator: (query, runOptions) =>
+          aiterator(build(query), runOptions as TypeormBatchOptions) as AsyncIterableIterator<unknown>,
         partitions: (query, count, partitionOptions) => partitions(build(query), count, partitionOptions),
-        keyOf: (entity) => JSON.stringify(dataSource.getMetadata(entity.constructor).primaryColumns.map((column) => column.getEntityValue(entity))),
+        keyOf: (entity) =>
+          JSON.stringify(
+            dataSource.getMetadata(entity.constructor).primaryColumns.map((column) => column.getEntityValue(entity)),
+          ),
         valueOf: (entity, column) => {
           const found = dataSource.getMetadata(entity.constructor).findColumnWithDatabaseName(column)
           if (!found) throw new Error(`no property of ${entity.constructor.name} maps the column ${column}`)

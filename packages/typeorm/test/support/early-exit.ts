@@ -21,7 +21,13 @@ export async function leaveWhilePrefetching(
   const close = vi.spyOn(source.prototype as { close(): unknown }, 'close')
   try {
     const run = async () => {
-      for await (const batch of aiterator(slow, { batchYieldSize: 5, chunkSize: 5, prefetch: 1, strategy, signal: controller.signal })) {
+      for await (const batch of aiterator(slow, {
+        batchYieldSize: 5,
+        chunkSize: 5,
+        prefetch: 1,
+        strategy,
+        signal: controller.signal,
+      })) {
         expect(batch).toHaveLength(5)
         await new Promise((resolve) => setTimeout(resolve, 10)) // let the prefetch start
         if (exit === 'break') break

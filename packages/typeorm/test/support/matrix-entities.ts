@@ -28,7 +28,14 @@ export class PgTypeRow {
   @Column({ name: 'numeric_text', type: 'numeric', precision: 30, scale: 10, nullable: true })
   numericText!: string | null
 
-  @Column({ name: 'numeric_number', type: 'numeric', precision: 30, scale: 10, nullable: true, transformer: decimalAsNumber })
+  @Column({
+    name: 'numeric_number',
+    type: 'numeric',
+    precision: 30,
+    scale: 10,
+    nullable: true,
+    transformer: decimalAsNumber,
+  })
   numericNumber!: number | null
 
   @Column({ name: 'real_v', type: 'real', nullable: true })
@@ -124,7 +131,14 @@ export class MariaDbTypeRow {
   @Column({ name: 'decimal_text', type: 'decimal', precision: 30, scale: 10, nullable: true })
   decimalText!: string | null
 
-  @Column({ name: 'decimal_number', type: 'decimal', precision: 30, scale: 10, nullable: true, transformer: decimalAsNumber })
+  @Column({
+    name: 'decimal_number',
+    type: 'decimal',
+    precision: 30,
+    scale: 10,
+    nullable: true,
+    transformer: decimalAsNumber,
+  })
   decimalNumber!: number | null
 
   @Column({ name: 'bit1', type: 'bit', nullable: true })
@@ -167,7 +181,14 @@ export class MariaDbTypeRow {
   @Column({ name: 'varbinary_v', type: 'varbinary', length: 16, nullable: true })
   varbinaryV!: Buffer | null
 
-  @Column({ name: 'varchar_ci', type: 'varchar', length: 40, charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci', nullable: true })
+  @Column({
+    name: 'varchar_ci',
+    type: 'varchar',
+    length: 40,
+    charset: 'utf8mb4',
+    collation: 'utf8mb4_unicode_ci',
+    nullable: true,
+  })
   varcharCi!: string | null
 
   @Column({ name: 'text_v', type: 'text', charset: 'utf8mb4', collation: 'utf8mb4_general_ci', nullable: true })

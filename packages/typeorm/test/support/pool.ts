@@ -46,7 +46,9 @@ export async function expectCleanPool(ds: DataSource, url: string, database: str
   }
   const next = await Promise.race([
     ds.query('SELECT 1 AS one'),
-    new Promise((_, reject) => setTimeout(() => reject(new Error('the pool did not hand out a connection within 5 s')), 5000)),
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('the pool did not hand out a connection within 5 s')), 5000),
+    ),
   ])
   expect(next).toEqual([{ one: 1 }])
 }
@@ -60,7 +62,11 @@ interface MysqlPool {
 /** Connection counts of the mysql2 pool behind a MariaDB data source. */
 export function mysqlPoolCounts(ds: DataSource): { total: number; idle: number; waiting: number } {
   const pool = (ds.driver as unknown as { pool: MysqlPool }).pool
-  return { total: pool._allConnections.length, idle: pool._freeConnections.length, waiting: pool._connectionQueue.length }
+  return {
+    total: pool._allConnections.length,
+    idle: pool._freeConnections.length,
+    waiting: pool._connectionQueue.length,
+  }
 }
 
 /** MariaDB sessions of `database` with an open InnoDB transaction, seen from another connection. */
@@ -94,7 +100,9 @@ export async function expectCleanMariadbPool(ds: DataSource, url: string, databa
   }
   const next = await Promise.race([
     ds.query('SELECT 1 AS one'),
-    new Promise((_, reject) => setTimeout(() => reject(new Error('the pool did not hand out a connection within 5 s')), 5000)),
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('the pool did not hand out a connection within 5 s')), 5000),
+    ),
   ])
   expect(next).toEqual([{ one: 1 }])
 }

@@ -19,8 +19,14 @@ type IsAny<T> = 0 extends 1 & T ? true : false
 const orm = await MikroORM.init({ clientUrl: process.env.DATABASE_URL, entities: [Item] })
 const em = orm.em.fork()
 try {
-  await em.getConnection().execute(`CREATE TABLE "${table}" (id integer PRIMARY KEY, name text NOT NULL, done boolean NOT NULL DEFAULT false)`)
-  await em.getConnection().execute(`INSERT INTO "${table}" (id, name) SELECT g, 'item ' || g FROM generate_series(1, ${ROWS}) g`)
+  await em
+    .getConnection()
+    .execute(
+      `CREATE TABLE "${table}" (id integer PRIMARY KEY, name text NOT NULL, done boolean NOT NULL DEFAULT false)`,
+    )
+  await em
+    .getConnection()
+    .execute(`INSERT INTO "${table}" (id, name) SELECT g, 'item ' || g FROM generate_series(1, ${ROWS}) g`)
   const runs: string[] = []
   for (const strategy of ['keyset', 'cursor'] as const) {
     const ids: number[] = []
@@ -28,14 +34,19 @@ try {
       const notAny: IsAny<typeof batch> = false
       void notAny
       for (const item of batch) {
-        if (!(item instanceof Item) || item.name !== `item ${item.id}`) throw new Error(`not a hydrated Item: ${JSON.stringify(item)}`)
+        if (!(item instanceof Item) || item.name !== `item ${item.id}`)
+          throw new Error(`not a hydrated Item: ${JSON.stringify(item)}`)
         ids.push(item.id)
       }
     }
     runs.push(everyRowOnce(`em.aiterator ${strategy}`, ids))
     // the query builder form
     const viaQb: number[] = []
-    const qb = em.createQueryBuilder(Item, 'i').select('*').where({ name: { $like: 'item %' } }).orderBy({ id: 'desc' })
+    const qb = em
+      .createQueryBuilder(Item, 'i')
+      .select('*')
+      .where({ name: { $like: 'item %' } })
+      .orderBy({ id: 'desc' })
     for await (const batch of qb.aiterator(4, { chunkSize: 3, strategy })) {
       const notAnyQb: IsAny<typeof batch> = false
       void notAnyQb
@@ -48,7 +59,9 @@ try {
     for (const item of batch) item.done = true
     await flushBatch(batch)
   }
-  const [{ done }] = await em.getConnection().execute<{ done: string }[]>(`SELECT count(*) AS done FROM "${table}" WHERE done`)
+  const [{ done }] = await em
+    .getConnection()
+    .execute<{ done: string }[]>(`SELECT count(*) AS done FROM "${table}" WHERE done`)
   if (Number(done) !== ROWS) throw new Error(`flushBatch: expected ${ROWS} rows done, found ${done}`)
   runs.push(`flushBatch ${done} rows saved`)
   console.log(`consumer mikro-orm-esm ok: ${runs.join('; ')}`)

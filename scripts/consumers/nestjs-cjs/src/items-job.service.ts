@@ -11,7 +11,10 @@ export class ItemsJob {
 
   async run(strategy: 'keyset' | 'cursor', handle: (batch: Item[]) => Promise<void> | void): Promise<number> {
     let batches = 0
-    for await (const batch of this.items.aiterator({ order: { id: 'ASC' } }, { batchYieldSize: 4, chunkSize: 3, strategy })) {
+    for await (const batch of this.items.aiterator(
+      { order: { id: 'ASC' } },
+      { batchYieldSize: 4, chunkSize: 3, strategy },
+    )) {
       await handle(batch)
       batches += 1
     }

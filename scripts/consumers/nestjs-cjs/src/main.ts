@@ -23,8 +23,10 @@ async function main(): Promise<void> {
         }
       })
       const expected = Array.from({ length: ROWS }, (_, i) => i + 1)
-      if (ids.join() !== expected.join()) throw new Error(`${strategy}: expected ids ${expected.join()}, received ${ids.join()}`)
-      if (batches !== Math.ceil(ROWS / 4)) throw new Error(`${strategy}: expected ${Math.ceil(ROWS / 4)} batches, received ${batches}`)
+      if (ids.join() !== expected.join())
+        throw new Error(`${strategy}: expected ids ${expected.join()}, received ${ids.join()}`)
+      if (batches !== Math.ceil(ROWS / 4))
+        throw new Error(`${strategy}: expected ${Math.ceil(ROWS / 4)} batches, received ${batches}`)
       runs.push(`ItemsJob ${strategy} ${ids.length} rows once in ${batches} batches`)
     }
     console.log(`consumer nestjs-cjs ok: ${runs.join('; ')}`)

@@ -23,12 +23,16 @@ async function main(): Promise<void> {
     const runs: string[] = []
     for (const strategy of ['keyset', 'cursor'] as const) {
       const ids: number[] = []
-      for await (const batch of dataSource.getRepository(Item).createQueryBuilder('i').aiterator({ batchYieldSize: 4, chunkSize: 3, strategy })) {
+      for await (const batch of dataSource
+        .getRepository(Item)
+        .createQueryBuilder('i')
+        .aiterator({ batchYieldSize: 4, chunkSize: 3, strategy })) {
         const typed: Item[] = batch
         const notAny: IsAny<typeof batch> = false
         void notAny
         for (const item of typed) {
-          if (!(item instanceof Item) || item.name !== `item ${item.id}`) throw new Error(`not a hydrated Item: ${JSON.stringify(item)}`)
+          if (!(item instanceof Item) || item.name !== `item ${item.id}`)
+            throw new Error(`not a hydrated Item: ${JSON.stringify(item)}`)
           ids.push(item.id)
         }
       }
@@ -36,13 +40,19 @@ async function main(): Promise<void> {
     }
     // find options, through the repository and the entity manager
     const viaRepository: number[] = []
-    for await (const batch of dataSource.getRepository(Item).aiterator({ order: { id: 'DESC' } }, 4, { chunkSize: 3 })) {
+    for await (const batch of dataSource
+      .getRepository(Item)
+      .aiterator({ order: { id: 'DESC' } }, 4, { chunkSize: 3 })) {
       const typed: Item[] = batch
       viaRepository.push(...typed.map((item) => item.id))
     }
     runs.push(everyRowOnce('repo.aiterator(findOptions)', viaRepository.reverse()))
     const viaManager: number[] = []
-    for await (const item of dataSource.manager.aiterator(Item, { where: { name: Like('item %') } }, { chunkSize: 5 })) {
+    for await (const item of dataSource.manager.aiterator(
+      Item,
+      { where: { name: Like('item %') } },
+      { chunkSize: 5 },
+    )) {
       const typed: Item = item
       viaManager.push(typed.id)
     }

@@ -42,11 +42,20 @@ try {
   }
   runs.push(everyRowOnce('qb.aiterator() one at a time', ids))
   const found: number[] = []
-  for await (const batch of aiteratorFind(dataSource.getRepository(ItemSchema), { order: { name: 'ASC', id: 'ASC' } }, { batchYieldSize: 6, chunkSize: 4 })) {
+  for await (const batch of aiteratorFind(
+    dataSource.getRepository(ItemSchema),
+    { order: { name: 'ASC', id: 'ASC' } },
+    { batchYieldSize: 6, chunkSize: 4 },
+  )) {
     const typed: Item[] = batch
     found.push(...typed.map((item) => item.id))
   }
-  runs.push(everyRowOnce('aiteratorFind(repo, findOptions)', found.sort((a, b) => a - b)))
+  runs.push(
+    everyRowOnce(
+      'aiteratorFind(repo, findOptions)',
+      found.sort((a, b) => a - b),
+    ),
+  )
   console.log(`consumer typeorm-esm ok: ${runs.join('; ')}`)
 } finally {
   await dataSource.query(`DROP TABLE IF EXISTS "${table}"`)

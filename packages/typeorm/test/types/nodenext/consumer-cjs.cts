@@ -10,7 +10,10 @@ interface User {
 declare const qb: SelectQueryBuilder<User>
 
 export const cjs_lists: AsyncGenerator<User[], void, undefined> = qb.aiterator(500)
-export const cjs_listsFromOptions: AsyncGenerator<User[], void, undefined> = qb.aiterator({ batchYieldSize: 500, chunkSize: 2000 })
+export const cjs_listsFromOptions: AsyncGenerator<User[], void, undefined> = qb.aiterator({
+  batchYieldSize: 500,
+  chunkSize: 2000,
+})
 export const cjs_singles: AsyncGenerator<User, void, undefined> = qb.aiterator()
 export const cjs_explicit: AsyncGenerator<User[], void, undefined> = aiterator(qb, 10)
 export const cjs_options: TypeormBatchOptions = { strategy: 'keyset' }

@@ -10,7 +10,10 @@ interface User {
 declare const qb: SelectQueryBuilder<User>
 
 export const lists: AsyncGenerator<User[], void, undefined> = qb.aiterator(500)
-export const listsFromOptions: AsyncGenerator<User[], void, undefined> = qb.aiterator({ batchYieldSize: 500, chunkSize: 2000 })
+export const listsFromOptions: AsyncGenerator<User[], void, undefined> = qb.aiterator({
+  batchYieldSize: 500,
+  chunkSize: 2000,
+})
 export const singles: AsyncGenerator<User, void, undefined> = qb.aiterator()
 export const explicit: AsyncGenerator<User[], void, undefined> = aiterator(qb, 10)
 export const options: TypeormBatchOptions = { strategy: 'keyset' }
