@@ -88,7 +88,8 @@ export async function terminateSessions(url: string, ids?: readonly number[]): P
   const ended: number[] = []
   for (const id of targets) {
     if (dialectOf(url) === 'postgres') {
-      const [row] = await connection.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [id])
+      // with a timeout it waits until the backend has exited, so a listing right after no longer shows it
+      const [row] = await connection.query<{ ok: boolean }>('SELECT pg_terminate_backend($1, 10000) AS ok', [id])
       if (row?.ok) ended.push(id)
     } else {
       // It may have disconnected on its own since it was listed.
