@@ -2,7 +2,7 @@
  * Tests the published artefact, not the workspace: packs @batchyield/batch-core, @batchyield/typeorm and
  * @batchyield/mikro-orm as `npm publish` would (their `prepack` builds them), checks each tarball, then installs
  * the tarballs into fresh projects in a temporary directory (scripts/consumers/*: TypeORM CommonJS with
- * decorators, TypeORM ESM, MikroORM ESM, NestJS CommonJS with @nestjs/typeorm, TypeORM 0.3 CommonJS with decorators:
+ * decorators, TypeORM ESM, MikroORM 7 ESM, MikroORM 6.6 ESM, NestJS CommonJS with @nestjs/typeorm, TypeORM 0.3 CommonJS with decorators:
  * a plain `npm install`, so the peer range must accept it), compiles each with its own `tsc`
  * and runs it against PostgreSQL (`DATABASE_URL`): each program streams a small table with `aiterator` and
  * checks that every row comes exactly once. Everything else comes from the npm registry.
@@ -25,7 +25,14 @@ import { parseArgs, promisify } from 'node:util'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const PACKAGES = ['batch-core', 'typeorm', 'mikro-orm'] as const
-const CONSUMERS = ['typeorm-cjs', 'typeorm-esm', 'mikro-orm-esm', 'nestjs-cjs', 'typeorm-0.3-cjs'] as const
+const CONSUMERS = [
+  'typeorm-cjs',
+  'typeorm-esm',
+  'mikro-orm-esm',
+  'mikro-orm-6-esm',
+  'nestjs-cjs',
+  'typeorm-0.3-cjs',
+] as const
 const started = performance.now()
 
 const { values: args } = parseArgs({

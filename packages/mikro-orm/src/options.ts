@@ -46,9 +46,10 @@ export const PASSTHROUGH_FIND_OPTIONS = [
   'indexHint',
 ] as const satisfies readonly (keyof FindOptions<object>)[]
 
+// Only the names the running MikroORM's FindOptions has (6.x lacks some of 7's), so none becomes required.
 type PassthroughFindOptions<Entity, Hint extends string, Fields extends string, Excludes extends string> = Pick<
   FindOptions<Entity, Hint, Fields, Excludes>,
-  (typeof PASSTHROUGH_FIND_OPTIONS)[number]
+  Extract<(typeof PASSTHROUGH_FIND_OPTIONS)[number], keyof FindOptions<Entity, Hint, Fields, Excludes>>
 >
 
 /**
