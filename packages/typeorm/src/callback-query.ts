@@ -40,8 +40,8 @@ export async function loadRawResults(
   const { logger } = dataSource
   logger.logQuery(sql, parameters, queryRunner)
   const started = Date.now()
+  const controls = statementControls(client, dataSource)
   try {
-    const controls = statementControls(client, dataSource)
     // an abort while the query runs cancels it on the server, which ends it with an error
     const onAbort = (): void => void controls.cancel()
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -64,5 +64,7 @@ export async function loadRawResults(
     logger.logQueryError(driverError as Error, sql, parameters, queryRunner)
     if (driverError instanceof ChunkTimeoutError) throw driverError
     throw new QueryFailedError(sql, parameters, driverError as Error)
+  } finally {
+    await controls.cancelSettled()
   }
 }

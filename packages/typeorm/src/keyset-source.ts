@@ -534,6 +534,7 @@ async function sendUnlessAborted<E extends ObjectLiteral, T>(
       return await boundStatement(send(), { timeoutMs, ...controls, what: "The keyset chunk's SELECT" })
     } finally {
       signal.removeEventListener('abort', onAbort)
+      await controls.cancelSettled()
     }
   } finally {
     await runner.release()

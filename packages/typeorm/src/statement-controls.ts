@@ -8,10 +8,30 @@ import { nodePostgresClient, socketOf } from './internals.js'
  * closing the socket), mysql2 (`KILL QUERY` from another pooled connection; `destroy()`). Other
  * drivers: nothing (the statement runs to its end).
  */
-export function statementControls(
-  connection: unknown,
-  dataSource: DataSource,
-): Pick<StatementBound, 'cancel' | 'destroy'> {
+export function statementControls(connection: unknown, dataSource: DataSource): StatementControls {
+  const { cancel, destroy } = driverControls(connection, dataSource)
+  let cancelling: Promise<unknown> | undefined
+  return {
+    cancel: () =>
+      (cancelling ??= Promise.resolve()
+        .then(cancel)
+        .catch(() => {})),
+    destroy,
+    cancelSettled: async () => void (await cancelling),
+  }
+}
+
+/** {@link statementControls}' result: the cancel is sent at most once. */
+export interface StatementControls extends Pick<StatementBound, 'cancel' | 'destroy'> {
+  /**
+   * Resolves once a cancel request sent for this statement is through. A request sent as the statement
+   * ends could reach the server after the connection went back to the pool and cancel whatever it runs
+   * next: await this before the connection goes back.
+   */
+  cancelSettled(): Promise<void>
+}
+
+function driverControls(connection: unknown, dataSource: DataSource): Pick<StatementBound, 'cancel' | 'destroy'> {
   const client = nodePostgresClient(connection)
   if (client !== undefined) {
     return {
