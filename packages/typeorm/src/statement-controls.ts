@@ -10,6 +10,8 @@ import { nodePostgresClient, socketOf } from './internals.js'
  */
 export function statementControls(connection: unknown, dataSource: DataSource): StatementControls {
   const { cancel, destroy } = driverControls(connection, dataSource)
+  // MariaDB's KILL QUERY takes another pooled connection, which a pool of one only has once this one is back
+  const awaitsCancel = nodePostgresClient(connection) !== undefined
   let cancelling: Promise<unknown> | undefined
   return {
     cancel: () =>
@@ -17,14 +19,14 @@ export function statementControls(connection: unknown, dataSource: DataSource): 
         .then(cancel)
         .catch(() => {})),
     destroy,
-    cancelSettled: async () => void (await cancelling),
+    cancelSettled: async () => void (awaitsCancel ? await cancelling : undefined),
   }
 }
 
 /** {@link statementControls}' result: the cancel is sent at most once. */
 export interface StatementControls extends Pick<StatementBound, 'cancel' | 'destroy'> {
   /**
-   * Resolves once a cancel request sent for this statement is through. A request sent as the statement
+   * Resolves once a PostgreSQL cancel request sent for this statement is through. A request sent as the statement
    * ends could reach the server after the connection went back to the pool and cancel whatever it runs
    * next: await this before the connection goes back.
    */
