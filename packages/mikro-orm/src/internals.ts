@@ -39,7 +39,11 @@ export interface Paths {
   readonly find: 'fast' | 'public'
   /** Entities of the fast find: the adapter's creator, or `EntityFactory.create`. */
   readonly creator: 'fast' | 'public'
-  /** Plain chunk reads on MikroORM's own pg pool through pg's callback API, or MikroORM's own execution. */
+  /**
+   * Chunk reads on MikroORM's own pg pool through pg's callback API, read in turns of the event loop;
+   * public, through pg's promise API as Kysely sends them, still on a client the adapter takes from
+   * that pool where MikroORM hands the pool out (`getNativeClient()`, 7.2), so that an abort can cancel them.
+   */
   readonly pgCallback: 'fast' | 'public'
 }
 
@@ -339,6 +343,11 @@ function notRetargetable(): UnsupportedMikroOrmError {
     `qb.aiterator(): this MikroORM release's (${Utils.getORMVersion()}) QueryBuilder does not keep its EntityManager in the field 'em' (and transaction in 'context'), which @batchyield/mikro-orm needs to load each chunk into a fresh fork; ` +
       `use em.aiterator(Entity, { where, orderBy, populate }) instead. Supported and tested: ${TESTED_LINES}`,
   )
+}
+
+/** The transaction a query builder runs in (the field `context`, checked by {@link assertRetargetable}); undefined outside one. */
+export function queryBuilderTransaction(qb: object): unknown {
+  return (qb as { context?: unknown }).context
 }
 
 /** Makes a clone of the caller's query builder load into `fork` and, when given, run in `ctx` (checked by {@link assertRetargetable}). */

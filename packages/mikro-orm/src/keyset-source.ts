@@ -22,9 +22,8 @@ import {
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
-import { transactionSessionContext } from './internals.js'
 import type { KeysetOrdering } from './keyset-ordering.js'
-import { pgCallbackContext, type QueryContext } from './pg-callback-context.js'
+import { chunkStatements } from './chunk-statements.js'
 import { andWhere, type QuerySpec } from './query-spec.js'
 import { createInSlices, findInSlices, nextTurn, type PlainFind, planPlainFind } from './find-in-slices.js'
 import { type CompareKey, regionsFor, type SeekRegion } from './seek-filter.js'
@@ -79,8 +78,8 @@ export function openKeysetSource(
   let lastValues = after
   let first = true
   let read = 0
-  /** Outside a transaction, plain chunk queries run through pg's callback API where that changes nothing else (see pgCallbackContext). */
-  let callbackContext: Promise<QueryContext | undefined> | undefined
+  // outside a transaction an abort cancels the statement in flight (see chunkStatements)
+  const statements = chunkStatements(base, spec.chunkTimeoutMs)
   /** Plain reads: the rows and their entities' create options; undefined until the first chunk decides, null for em.find per chunk. */
   let plain: PlainRows | null | undefined = exact === undefined ? undefined : null
   /** The chunk's last row (the next seek) and the rows that end a batch (resume tokens). */
@@ -124,19 +123,13 @@ export function openKeysetSource(
     const regions = regionsAfter(lastValues)
     if (regions.length === 0) return undefined
     const fork = chunkEntityManager(base)
-    // Outside a transaction em.find's queries run on the plain reads' context, so that an abort
-    // cancels the statement in flight (see pgCallbackContext); the fork is handed over without it.
-    const ctx =
-      fork.getTransactionContext() === undefined && transactionSessionContext(fork) === undefined
-        ? await (callbackContext ??= pgCallbackContext(base))
-        : undefined
-    if (ctx !== undefined) fork.setTransactionContext(ctx as never)
     const items: object[] = []
-    try {
+    // em.find's queries (populate included) on the chunk statements' context: an abort cancels the one in flight
+    await statements.on(fork, async () => {
       for (const region of regions) {
         if (items.length === size) break
         signal.throwIfAborted() // after an abort nothing new is sent
-        const statement = boundedSignal(signal, spec.chunkTimeoutMs)
+        const statement = statements.bounded(signal)
         items.push(
           ...(await statement.run(() =>
             findInSlices(
@@ -148,9 +141,7 @@ export function openKeysetSource(
           )),
         )
       }
-    } finally {
-      if (ctx !== undefined) fork.resetTransactionContext()
-    }
+    })
     return { items, fork }
   }
 
@@ -159,13 +150,11 @@ export function openKeysetSource(
     const regions = regionsAfter(lastValues)
     const rows: object[] = []
     const fork = chunkEntityManager(base) // plans and queries; the entities are created in another
-    const ctx =
-      fork.getTransactionContext() ??
-      (transactionSessionContext(fork) === undefined ? await (callbackContext ??= pgCallbackContext(base)) : undefined)
+    const ctx = fork.getTransactionContext() ?? (await statements.context(fork))
     for (const region of regions) {
       if (rows.length === size) break
       signal?.throwIfAborted() // after an abort nothing new is sent
-      const statement = boundedSignal(signal, spec.chunkTimeoutMs)
+      const statement = statements.bounded(signal)
       const find = await planPlainFind(
         fork,
         spec.entityName,
@@ -238,7 +227,7 @@ export function openKeysetSource(
       // A row whose key changed between the two reads (a concurrent write) makes the chunk be
       // read again; after a few tries the values read last are used.
       for (let attempt = 1; ; attempt++) {
-        const read = await exact.read(chunk.fork, chunk.items, positions, values, signal)
+        const read = await statements.readExact(exact, chunk.fork, chunk.items, positions, values, signal)
         values = read.values
         if (read.current || attempt === 3) break
         chunk = (await readChunk(size, signal))!
@@ -471,32 +460,4 @@ function withSortFieldsLoaded(
     options.populate = [...populate, ...ordering.lazyFields.filter((f) => !populate.includes(f))]
   }
   return options
-}
-
-/**
- * The signal one keyset statement runs under: the run's, plus `chunkTimeoutMs` (MikroORM cancels a
- * query whose signal aborts). `run()` turns the failure of a statement the timeout ended into a
- * `ChunkTimeoutError`, which the source calls retryable: the chunk is read again.
- */
-function boundedSignal(
-  signal: AbortSignal | undefined,
-  timeoutMs: number | undefined,
-): { signal: AbortSignal | undefined; run<T>(send: () => Promise<T>): Promise<T> } {
-  if (timeoutMs === undefined) return { signal, run: (send) => send() }
-  const timeout = AbortSignal.timeout(timeoutMs)
-  const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
-  return {
-    signal: combined,
-    async run(send) {
-      try {
-        return await send()
-      } catch (error) {
-        if (!timeout.aborted || signal?.aborted === true) throw error
-        throw new ChunkTimeoutError(
-          `The keyset chunk's query did not finish within chunkTimeoutMs (${timeoutMs} ms) and was cancelled; the keyset strategy reads the chunk again (retries), as nothing is held between chunks`,
-          { cause: error },
-        )
-      }
-    },
-  }
 }

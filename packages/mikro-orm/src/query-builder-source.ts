@@ -1,4 +1,5 @@
 import {
+  ChunkTimeoutError,
   type ChunkSource,
   encodeResumeToken,
   type KeysetRange,
@@ -17,11 +18,18 @@ import {
   Utils,
 } from '@mikro-orm/core'
 import { chunkEntityManager, contextEntityManager } from './chunk-entity-manager.js'
+import { chunkStatements } from './chunk-statements.js'
 import { connectionLostError, isConnectionLost } from './connection-lost.js'
 import { exactSortValues } from './exact-sort-values.js'
 import type { KeysetOrdering, OrderEntry } from './keyset-ordering.js'
 import { boundValues, compareKeys, entityIdentity, keyValues } from './keyset-source.js'
-import { cloneWithout, placeholderQuery, queryBuilderState, retargetQueryBuilder } from './internals.js'
+import {
+  cloneWithout,
+  placeholderQuery,
+  queryBuilderState,
+  queryBuilderTransaction,
+  retargetQueryBuilder,
+} from './internals.js'
 import { regionsFor, type SeekRegion } from './seek-filter.js'
 import { openServerSideCursor, type ServerSideCursor } from './server-side-cursor.js'
 
@@ -46,6 +54,8 @@ export interface QueryBuilderSpec {
   readonly offset: number | undefined
   /** See `QuerySpec.progressEvery`: the items whose resume token onProgress will ask for. */
   readonly progressEvery: number | undefined
+  /** The engine's resolved `chunkTimeoutMs`: the longest one statement of a chunk may take. */
+  readonly chunkTimeoutMs: number | undefined
 }
 
 /**
@@ -99,18 +109,32 @@ export function openQueryBuilderKeysetSource(
   const valuesAt = (items: readonly object[], positions: readonly number[]): unknown[][] =>
     positions.map((position) => keyValues(items[position]!, fields, meta.className))
 
-  /** One region's entities: the query builder's own query, seeking, ordered by the keys, limited. */
-  const loadRegion = async (fork: EntityManager, region: SeekRegion | undefined, limit: number): Promise<object[]> => {
+  // outside a transaction an abort cancels the statement in flight (see chunkStatements)
+  const statements = chunkStatements(base, spec.chunkTimeoutMs)
+
+  /**
+   * One region's entities: the query builder's own query, seeking, ordered by the keys, limited. Its
+   * statements run on `ctx` (see chunkStatements) and end when `signal` aborts.
+   */
+  const loadRegion = async (
+    fork: EntityManager,
+    ctx: Transaction | undefined,
+    region: SeekRegion | undefined,
+    limit: number,
+    signal: AbortSignal | undefined,
+  ): Promise<object[]> => {
     // MariaDB/MySQL sort a `k IS NULL` range again (filesort) while k is in the ORDER BY; it is constant there
     const orderBy = region?.firstKeyIsNull && !keepNullKeyInOrder ? ordering.orderBy.slice(1) : ordering.orderBy
     const offset = first ? spec.offset : undefined
     if (!spec.toMany) {
-      const chunk = chunkQuery(spec, fork, undefined)
+      const chunk = chunkQuery(spec, fork, ctx, signal)
       if (region !== undefined) chunk.andWhere(region.filter)
       chunk.orderBy([...orderBy, ...trailingOrder]).limit(limit, offset ?? 0)
       return chunk.getResultList()
     }
     const keys = cloneWithout(spec.qb, ['limit', 'offset', 'orderBy'])
+    if (ctx !== undefined) retargetQueryBuilder(keys, fork, ctx)
+    abortOn(keys, signal)
     keys
       .select(
         fields.map((field) => `${alias}.${field}`),
@@ -121,7 +145,8 @@ export function openQueryBuilderKeysetSource(
     keys.orderBy([...orderBy]).limit(limit, offset ?? 0)
     const rows = await keys.execute<Record<string, unknown>[]>('all', true)
     if (rows.length === 0) return []
-    const chunk = chunkQuery(spec, fork, undefined)
+    signal?.throwIfAborted() // after an abort nothing new is sent
+    const chunk = chunkQuery(spec, fork, ctx, signal)
     chunk.andWhere(
       keyCondition(
         pkFields,
@@ -132,30 +157,45 @@ export function openQueryBuilderKeysetSource(
     return chunk.getResultList()
   }
 
-  const readChunk = async (size: number): Promise<{ items: object[]; fork: EntityManager } | undefined> => {
+  const readChunk = async (
+    size: number,
+    signal: AbortSignal,
+  ): Promise<{ items: object[]; fork: EntityManager } | undefined> => {
     const regions = regionsFor(ordering.keys, lastValues, range, toBound, compareKey)
     if (regions.length === 0) return undefined
     const fork = chunkEntityManager(base)
+    // a query builder made inside a transaction runs in it
+    const ctx =
+      queryBuilderTransaction(spec.qb) === undefined
+        ? ((await statements.context(fork)) as Transaction | undefined)
+        : undefined
     const items: object[] = []
-    for (const region of regions) {
-      if (items.length === size) break
-      items.push(...(await loadRegion(fork, region, size - items.length)))
+    const load = async () => {
+      for (const region of regions) {
+        if (items.length === size) break
+        signal.throwIfAborted() // after an abort nothing new is sent
+        const statement = statements.bounded(signal)
+        const limit = size - items.length
+        items.push(...(await statement.run(() => loadRegion(fork, ctx, region, limit, statement.signal))))
+      }
     }
+    // populate's queries through the fork run on the same context
+    await (ctx === undefined ? load() : statements.on(fork, load))
     return { items, fork }
   }
 
   const nextChunk = async (size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> => {
-    let chunk = await readChunk(size)
+    let chunk = await readChunk(size, signal)
     if (chunk === undefined) return { items: [], done: true }
     let positions = exactPositions(chunk.items.length)
     let values = valuesAt(chunk.items, positions)
     if (exact !== undefined) {
       // A row whose key changed between the two reads (a concurrent write) makes the chunk be read again.
       for (let attempt = 1; ; attempt++) {
-        const exactRead = await exact.read(chunk.fork, chunk.items, positions, values, signal)
+        const exactRead = await statements.readExact(exact, chunk.fork, chunk.items, positions, values, signal)
         values = exactRead.values
         if (exactRead.current || attempt === 3) break
-        chunk = (await readChunk(size))!
+        chunk = (await readChunk(size, signal))!
         positions = exactPositions(chunk.items.length)
         values = valuesAt(chunk.items, positions)
       }
@@ -173,7 +213,7 @@ export function openQueryBuilderKeysetSource(
       try {
         return await nextChunk(size, signal)
       } catch (error) {
-        if (!isConnectionLost(error) || signal.aborted) throw error
+        if (error instanceof ChunkTimeoutError || !isConnectionLost(error) || signal.aborted) throw error
         throw connectionLostError(
           error,
           `The keyset strategy lost its database connection while reading the chunk after ${read} rows (the session was terminated or the connection dropped): ${error.message}. ` +
@@ -189,7 +229,11 @@ export function openQueryBuilderKeysetSource(
     retryable(error) {
       // inside the caller's transaction its connection is the only one: reading again cannot help
       if (base.getTransactionContext() !== undefined) return false
-      return isConnectionLost(error) || isConnectionLost((error as { cause?: unknown } | undefined)?.cause)
+      return (
+        error instanceof ChunkTimeoutError ||
+        isConnectionLost(error) ||
+        isConnectionLost((error as { cause?: unknown } | undefined)?.cause)
+      )
     },
   }
 }
@@ -215,8 +259,8 @@ export function openQueryBuilderCursorSource(
   let lastHash: string | undefined
   let rows = 0
 
-  const fetchKeys = async (size: number): Promise<RowLoad<unknown[]>> => {
-    const fetched = await cursor!.fetch(size)
+  const fetchKeys = async (size: number, signal: AbortSignal | undefined): Promise<RowLoad<unknown[]>> => {
+    const fetched = await cursor!.fetch(size, signal)
     const keys: unknown[][] = []
     for (const row of fetched) {
       const key = pkColumns.map((column) => row[column])
@@ -230,17 +274,21 @@ export function openQueryBuilderCursorSource(
   }
   const reader = new ReadAheadRows(fetchKeys)
 
-  const open = async (): Promise<ServerSideCursor> => {
+  const open = async (signal: AbortSignal): Promise<ServerSideCursor> => {
     const keys = cloneWithout(spec.qb, ['limit', 'offset', 'orderBy'])
     keys.select(pkFields.map((pk) => `${alias}.${pk}`)).orderBy([...orderBy])
-    return openServerSideCursor(base, placeholderQuery(keys), spec.qb.connectionType ?? 'read')
+    return openServerSideCursor(base, placeholderQuery(keys), spec.qb.connectionType ?? 'read', {
+      chunkTimeoutMs: spec.chunkTimeoutMs,
+      signal,
+    })
   }
 
   const readChunk = async (size: number, signal: AbortSignal): Promise<{ items: object[]; done: boolean }> => {
-    cursor ??= await open()
+    cursor ??= await open(signal)
     const keys = await reader.take(size, signal)
     if (keys.length === 0) return { items: [], done: true }
     const done = reader.drained
+    signal.throwIfAborted() // once the run is over (abort, early exit), no chunk query is sent
     const fork = chunkEntityManager(base)
     // the chunk's query runs on the cursor's connection and snapshot
     const chunk = chunkQuery(spec, fork, cursor.ownsTransaction ? cursor.ctx : undefined)
@@ -293,12 +341,26 @@ export function openQueryBuilderCursorSource(
  * each chunk's clone gets the chunk's fork. Checked when `qb.aiterator()` is called
  * (`assertRetargetable` in internals.ts): a release without those fields gets an error, never unbounded memory.
  */
-function chunkQuery(spec: QueryBuilderSpec, fork: EntityManager, ctx: Transaction | undefined): SqlQueryBuilder {
+function chunkQuery(
+  spec: QueryBuilderSpec,
+  fork: EntityManager,
+  ctx: Transaction | undefined,
+  signal?: AbortSignal,
+): SqlQueryBuilder {
   const chunk = cloneWithout(spec.qb, ['limit', 'offset'])
   retargetQueryBuilder(chunk, fork, ctx)
   chunk.cache(false)
   if (spec.extraFields.length > 0) chunk.addSelect([...spec.extraFields])
+  abortOn(chunk, signal)
   return chunk
+}
+
+/**
+ * Ends `qb`'s query when `signal` aborts (`setAbortOptions`, MikroORM 7.2; before it the query runs to
+ * its end, and the run's abort is seen when it does).
+ */
+function abortOn(qb: SqlQueryBuilder, signal: AbortSignal | undefined): void {
+  if (signal !== undefined && typeof qb.setAbortOptions === 'function') qb.setAbortOptions({ signal })
 }
 
 /** `{ id: { $in: [...] } }`, or for a composite key the tuple form MikroORM understands. */
@@ -322,6 +384,8 @@ export interface SqlQueryBuilder {
   setFlag(flag: QueryFlag): SqlQueryBuilder
   cache(config: boolean): SqlQueryBuilder
   execute<T>(method: 'all', mapResults: boolean): Promise<T>
+  /** MikroORM 7.2: the signal (and strategy) the query's execution takes. */
+  setAbortOptions?(options: { signal?: AbortSignal }): SqlQueryBuilder
   getResultList(): Promise<object[]>
   toQuery(): { sql: string; params: readonly unknown[] }
 }

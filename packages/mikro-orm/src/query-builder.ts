@@ -137,6 +137,7 @@ export function aiteratorQueryBuilder(
     after,
     options.onProgress === undefined ? undefined : (options.batchYieldSize ?? 1),
     range,
+    engine.chunkTimeoutMs,
   )
   return iterateChunks(open, { ...engine, limit }) as AsyncGenerator<unknown, void, undefined>
 }
@@ -181,6 +182,7 @@ function plan(
   after: string | undefined,
   progressEvery: number | undefined,
   range: RangeOptions | undefined,
+  chunkTimeoutMs: number | undefined,
 ): OpenChunkSource<object> {
   const { qb, em, meta, alias, toMany, order, ordering, keysetProblem } = read
   const state = queryBuilderState(qb)
@@ -204,6 +206,7 @@ function plan(
     toMany,
     offset: state.offset,
     progressEvery,
+    chunkTimeoutMs,
     extraFields: missingFields(state.fields, alias, keyFields),
   })
 

@@ -161,7 +161,7 @@ export async function openServerSideCursor(
 
 /**
  * Holds one connection for the cursor's own transaction: a client of MikroORM's own `pg` pool
- * (its statements through pg's callback API, see `pgCallbackContext`), or where MikroORM must
+ * (on the fast path its statements through pg's callback API, see `pgCallbackContext`), or where MikroORM must
  * acquire connections itself (hooks, replicas), one held through Kysely until `release`, its pg
  * client looked up so that it can be cancelled and destroyed.
  */
@@ -184,11 +184,11 @@ async function holdConnection(em: EntityManager, driver: SqlDriver, connectionTy
       },
     }
   }
-  const pool = await mikroOrmPgPool(em)
-  if (pool !== undefined) {
-    const client = await pool.connect()
+  const pg = await mikroOrmPgPool(em)
+  if (pg !== undefined) {
+    const client = await pg.pool.connect()
     return {
-      ctx: heldClientContext(client) as unknown as Transaction,
+      ctx: heldClientContext(client, pg.fast) as unknown as Transaction,
       client,
       release: async (destroy) => (destroy ? destroyPgClient(client) : client.release()),
     }

@@ -3,9 +3,9 @@
  * chunk is being read ahead (`prefetch: 1`), on a pool of one connection. Past the first chunk,
  * every row waits at a shut gate (test-fixtures' query gate), and the loop body waits until the
  * read-ahead query has been sent before it leaves, so the exit always happens with a query in
- * flight (or, for the kill, with the session ended in the middle of it). For `keyset` the gate
- * opens 50 ms after the exit has begun (its query in flight is left to finish); for `cursor` it
- * stays shut: the FETCH in flight is cancelled on the server, or nothing would ever settle.
+ * flight (or, for the kill, with the session ended in the middle of it). The gate stays shut: the
+ * statement in flight (keyset's chunk query, the cursor's FETCH) is cancelled on the server, or
+ * nothing would ever settle. On the fast and on the public paths (`BATCHYIELD_MIKRO_PATHS=public`).
  *
  * Afterwards: no unhandled rejection, the pool's connections are all back and idle, no session
  * is left `idle in transaction`, nothing more is queried, and the source was closed once (for
@@ -16,7 +16,9 @@ import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { raw } from '@mikro-orm/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import '../src/index.js'
+import { pathsOf } from '../src/internals.js'
 import { Book } from './entities.js'
+import { usePaths } from './paths.js'
 import { expectSettled, openOrm, type TestOrm, trackUnhandledRejections, within } from './support.js'
 
 const db = useTestDatabase('postgres', { seed: true })
@@ -35,11 +37,17 @@ const exits: readonly Exit[] = [
   'break, then the in-flight query fails (session killed)',
 ]
 
-describe.each(['keyset', 'cursor'] as const)(
-  "strategy '%s': the consumer leaves while a prefetch is in flight (pool of one)",
-  (strategy) => {
+describe.each([
+  ['keyset', 'fast'],
+  ['cursor', 'fast'],
+  ['keyset', 'public'],
+  ['cursor', 'public'],
+] as const)(
+  "strategy '%s', %s paths: the consumer leaves while a prefetch is in flight (pool of one)",
+  (strategy, paths) => {
     let t: TestOrm
     let unhandled: ReturnType<typeof trackUnhandledRejections>
+    usePaths(paths)
     beforeEach(() => {
       t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 } })
       unhandled = trackUnhandledRejections()
@@ -80,14 +88,14 @@ describe.each(['keyset', 'cursor'] as const)(
           signal: controller.signal,
         })
         let batches = 0
+        let readsAtExit = 0
         const run = async (): Promise<void> => {
           for await (const books of iterator) {
             expect(books).toHaveLength(CHUNK)
             batches++
             // the read-ahead of the second chunk has been sent (and sleeps in the database)
             await waitUntil(() => chunkReads() >= 2, 'the read-ahead query')
-            // keyset leaves its query in flight to finish: the gate opens shortly after the exit has begun
-            if (strategy === 'keyset' && !exit.startsWith('break, then')) setTimeout(() => void gate.open(), 50)
+            readsAtExit = chunkReads()
             if (exit === 'throw') throw new Error('consumer failed')
             if (exit === 'abort') controller.abort(new Error('stop requested'))
             if (exit === 'return()') {
@@ -95,6 +103,7 @@ describe.each(['keyset', 'cursor'] as const)(
               return
             }
             if (exit.startsWith('break, then')) expect(await gate.killWaiting()).toHaveLength(1)
+            readsAtExit = chunkReads()
             if (exit !== 'abort') break
           }
         }
@@ -102,20 +111,25 @@ describe.each(['keyset', 'cursor'] as const)(
           () => undefined,
           (e: unknown) => e,
         )
-        await gate.open() // after the kill
+        // the gate is still shut: only a cancel (or the kill) ends the statement that waited there
+        await expect.poll(() => gate.waiting(0), { timeout: 5_000 }).toEqual([])
+        await gate.open()
         if (exit === 'throw') expect((outcome as Error).message).toBe('consumer failed')
         else if (exit === 'abort') expect((outcome as Error).message).toBe('stop requested')
         // after a kill, the cursor's connection is destroyed unasked: a read nobody waits for is no news
         else expect(outcome).toBeUndefined()
         expect(batches).toBe(1)
+        expect(pathsOf(t.em).find).toBe(paths)
 
         await expectSettled(t.orm, db.url, db.name)
         const queriesAfterExit = t.queries.length
         expect(await unhandled.stop()).toEqual([])
         expect(t.queries.length).toBe(queriesAfterExit) // nothing more is read once everything settled
         // the first chunk and the one read ahead (the cursor's plain read sends it while creating the
-        // first chunk's entities, and the engine's prefetch takes it); none once the loop has left
-        expect(chunkReads()).toBe(2)
+        // first chunk's entities, and the engine's prefetch takes it), and after a kill keyset's retry of
+        // it when it went out before the loop left; none once the loop has left
+        expect(chunkReads()).toBe(readsAtExit)
+        if (!exit.startsWith('break, then') || strategy === 'cursor') expect(readsAtExit).toBe(2)
         if (strategy === 'cursor') {
           // close() ran once: the FETCH in flight was cancelled, so its own transaction ended with one
           // rollback (after a kill, with nothing: the connection is gone and was destroyed)

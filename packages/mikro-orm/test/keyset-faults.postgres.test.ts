@@ -4,12 +4,15 @@
  * nothing new is sent.
  */
 import { ChunkTimeoutError } from '@batchyield/batch-core'
-import { openQueryGate } from '@batchyield/test-fixtures'
+import { listSessions, openQueryGate, openTcpProxy } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { raw } from '@mikro-orm/core'
+import type { SqlEntityManager } from '@mikro-orm/sql'
 import { afterEach, describe, expect, it } from 'vitest'
 import '../src/index.js'
+import { pathsOf } from '../src/internals.js'
 import { Book } from './entities.js'
+import { usePaths } from './paths.js'
 import { openOrm, type TestOrm } from './support.js'
 
 const db = useTestDatabase('postgres', { seed: true })
@@ -21,6 +24,11 @@ afterEach(async () => {
 
 const allIds = () => db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
 const idsOf = (batch: object[]) => batch.map((b) => (b as { id: number }).id)
+const failureOf = (run: Promise<unknown>) =>
+  run.then(
+    () => undefined,
+    (error: unknown) => error,
+  )
 const chunkSelects = () =>
   (t?.queries ?? []).filter((sql) => sql.startsWith('select') && sql.includes('"books"') && sql.includes('limit'))
 
@@ -71,7 +79,9 @@ describe('keyset rides out a lost connection', () => {
         prefetch: 0,
         retries: 0,
       })) {
-        killed ??= gate.killWaiting(5000).finally(() => gate.open())
+        if (killed !== undefined) continue
+        await gate.shut() // before the next read goes out (prefetch 0: once this body returns)
+        killed = gate.killWaiting(5000).finally(() => gate.open())
       }
     })().then(
       () => undefined,
@@ -173,6 +183,78 @@ describe('chunkTimeoutMs', () => {
         (e: unknown) => e,
       )
       await gate.open()
+      expect(error).toBeInstanceOf(ChunkTimeoutError)
+      expect((error as Error).message).toMatch(
+        /^The keyset chunk's query did not finish within chunkTimeoutMs \(300 ms\) and was cancelled/,
+      )
+      expect(batches).toBe(1)
+    },
+  )
+})
+
+describe.each(['fast', 'public'] as const)('chunkTimeoutMs on a black-holed connection, %s paths', (paths) => {
+  usePaths(paths)
+
+  it(
+    'the stuck query is cancelled, its connection closed, the chunk read again once the network heals: every row once',
+    { timeout: 30_000 },
+    async () => {
+      await using proxy = await openTcpProxy(db.url)
+      t = openOrm('postgres', proxy.url, { pool: { min: 0, max: 1 } })
+      const ids: number[] = []
+      let healed = false
+      let stuckPid = 0
+      for await (const batch of t.em.aiterator(Book, {
+        strategy: 'keyset',
+        chunkSize: 10,
+        batchYieldSize: 10,
+        prefetch: 0,
+        chunkTimeoutMs: 300,
+      })) {
+        ids.push(...idsOf(batch))
+        if (ids.length === 20 && !healed) {
+          // the pool's only connection, about to be black-holed mid-query
+          stuckPid = (
+            await (t.em.fork() as SqlEntityManager).execute<{ pid: number }[]>('select pg_backend_pid() as pid')
+          )[0]!.pid
+          proxy.blackhole()
+          // heals while the run is between retries: before that, the chunk's query and the reconnects hang
+          setTimeout(() => {
+            healed = true
+            proxy.heal()
+          }, 1500)
+        }
+      }
+      expect(pathsOf(t.em).find).toBe(paths)
+      expect(healed).toBe(true)
+      expect(ids).toEqual(allIds())
+      // the stuck query's connection was closed (not waited for): its backend is gone
+      const sessionIds = async () => (await listSessions(db.url)).map((session) => session.id)
+      await expect.poll(sessionIds, { timeout: 5_000 }).not.toContain(stuckPid)
+    },
+  )
+
+  it(
+    'with retries: 0 the run ends (it does not wait for the network) with a ChunkTimeoutError naming the option',
+    { timeout: 30_000 },
+    async () => {
+      await using proxy = await openTcpProxy(db.url)
+      t = openOrm('postgres', proxy.url, { pool: { min: 0, max: 1 } })
+      let batches = 0
+      const options = {
+        strategy: 'keyset',
+        chunkSize: 10,
+        batchYieldSize: 10,
+        prefetch: 0,
+        chunkTimeoutMs: 300,
+        retries: 0,
+      } as const
+      const error = await failureOf(
+        (async () => {
+          for await (const _ of t!.em.aiterator(Book, options)) if (++batches === 1) proxy.blackhole()
+        })(),
+      )
+      proxy.heal()
       expect(error).toBeInstanceOf(ChunkTimeoutError)
       expect((error as Error).message).toMatch(
         /^The keyset chunk's query did not finish within chunkTimeoutMs \(300 ms\) and was cancelled/,
