@@ -141,6 +141,59 @@ describe('after an abort nothing new is sent', () => {
   }
 })
 
+describe.each(['keyset', 'cursor'] as const)(
+  '%s: leaving the loop while a chunk is read ahead cancels its statement on the server',
+  (strategy) => {
+    /** Statements that read a chunk: keyset's SELECT, the cursor's FETCH. */
+    const chunkReads = () =>
+      strategy === 'keyset' ? chunkSelects() : logger.queries.filter((sql) => sql.startsWith('FETCH FORWARD'))
+    for (const exit of ['break', 'throw', 'return()'] as const) {
+      it(
+        `${exit}: the statement read ahead, stuck at a shut gate, is cancelled, not left to finish; no chunk is read after the exit`,
+        { timeout: 20_000 },
+        async () => {
+          await using gate = await openQueryGate(db.url)
+          // the first chunk's rows pass the gate; the next chunk's wait at it
+          const firstChunkEnd = allIds()[9]!
+          const query = ds
+            .getRepository(Book)
+            .createQueryBuilder('b')
+            .where(`(b.id <= :end OR ${gate.condition})`, { end: firstChunkEnd })
+            .orderBy('b.id')
+          await gate.shut()
+          const iterator = aiterator(query, { batchYieldSize: 10, chunkSize: 10, prefetch: 1, strategy })
+          let waiting: number[] = []
+          let readAtExit = 0
+          const failure = new Error('consumer failed')
+          const outcome = await (async () => {
+            for await (const batch of iterator) {
+              expect(batch).toHaveLength(10)
+              waiting = await gate.waiting(5000) // the chunk read ahead, stuck at the shut gate
+              readAtExit = chunkReads().length
+              if (exit === 'throw') throw failure
+              if (exit === 'return()') {
+                await iterator.return(undefined)
+                return
+              }
+              break
+            }
+          })().then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+          expect(outcome).toBe(exit === 'throw' ? failure : undefined)
+          expect(waiting).toHaveLength(1)
+          // the gate is still shut: only a cancel ends that statement
+          await expect.poll(() => gate.waiting(0), { timeout: 5_000 }).toEqual([])
+          await gate.open()
+          await expectCleanPool(ds, db.url, db.name)
+          expect(chunkReads().length).toBe(readAtExit)
+        },
+      )
+    }
+  },
+)
+
 describe('MariaDB: a chunk SELECT running when the signal aborts is ended with KILL QUERY', () => {
   const maria = useTestDatabase('mariadb', { seed: true })
   it(
