@@ -4,7 +4,9 @@ import { defineConfig, type Plugin, type TestProjectInlineConfiguration } from '
 // The MikroORM version matrix. The newest line (the @mikro-orm/* devDependencies) runs every test; each
 // older supported line is a private workspace under orm-lines/ (npm nests its @mikro-orm/* packages
 // there, since their exact peer versions cannot share the root), and runs the conformance subset below
-// with every `@mikro-orm/*` import of the tests and the adapter's source resolved from that workspace.
+// with every `@mikro-orm/*` import of the tests and the adapter's source resolved from that workspace,
+// plus test/sqlite.test.ts where the line has a SQLite driver. A driver MikroORM publishes only at an
+// older patch of a line runs in a workspace of its own at that patch (orm-lines/mikro-orm-7.1-sqlite).
 // The drivers' own imports of @mikro-orm/core resolve there too (Node looks beside them), so each
 // project sees one MikroORM, as a user's project does.
 
@@ -14,11 +16,19 @@ const conformance = ['conformance', 'correctness', 'resume', 'query-builder']
 interface Line {
   /** The minor line, as in orm-lines/mikro-orm-<line>. */
   readonly line: string
-  /** Databases this line is tested on: 7.1's MySQL/MariaDB driver is not published at 7.1's newest patch. */
-  readonly dialects: readonly ('postgres' | 'mariadb')[]
+  /**
+   * A workspace of the line other than its newest patch (orm-lines/mikro-orm-<line>-<variant>), for a driver
+   * MikroORM publishes only at older patches of the line; the project is named after `patch`.
+   */
+  readonly variant?: { readonly name: string; readonly patch: string }
+  /**
+   * Databases this line is tested on. 7.1's and 7.0's newest patches publish no SQLite driver, and 7.1's none
+   * for MySQL/MariaDB: those run in variants at the newest patch that does.
+   */
+  readonly dialects: readonly ('postgres' | 'mariadb' | 'sqlite')[]
   /** The package this line's SQL layer is (6.x: @mikro-orm/knex; 7.x: @mikro-orm/sql). */
   readonly sqlPackage: '@mikro-orm/knex' | '@mikro-orm/sql'
-  /** The package serving MariaDB on this line (7.0: @mikro-orm/mysql, whose driver speaks to MariaDB too). */
+  /** The package serving MariaDB on this line (7.0, 7.1: @mikro-orm/mysql, whose driver speaks to MariaDB too). */
   readonly mariadbPackage?: '@mikro-orm/mariadb' | '@mikro-orm/mysql'
   /** Before 6.5: the tests' `@mikro-orm/core` is test/lines/define-entity.ts, the line's core with `defineEntity` and `p` added. */
   readonly withoutDefineEntity?: boolean
@@ -29,20 +39,20 @@ interface Line {
 const lines: Line[] = [
   {
     line: '6.4',
-    dialects: ['postgres', 'mariadb'],
+    dialects: ['postgres', 'mariadb', 'sqlite'],
     sqlPackage: '@mikro-orm/knex',
     mariadbPackage: '@mikro-orm/mariadb',
     withoutDefineEntity: true,
   },
   {
     line: '6.5',
-    dialects: ['postgres', 'mariadb'],
+    dialects: ['postgres', 'mariadb', 'sqlite'],
     sqlPackage: '@mikro-orm/knex',
     mariadbPackage: '@mikro-orm/mariadb',
   },
   {
     line: '6.6',
-    dialects: ['postgres', 'mariadb'],
+    dialects: ['postgres', 'mariadb', 'sqlite'],
     sqlPackage: '@mikro-orm/knex',
     mariadbPackage: '@mikro-orm/mariadb',
   },
@@ -55,7 +65,16 @@ const lines: Line[] = [
     mariadbPackage: '@mikro-orm/mysql',
     without: ['test/conformance.mariadb.test.ts'],
   },
+  { line: '7.0', variant: { name: 'sqlite', patch: '7.0.5' }, dialects: ['sqlite'], sqlPackage: '@mikro-orm/sql' },
   { line: '7.1', dialects: ['postgres'], sqlPackage: '@mikro-orm/sql' },
+  { line: '7.1', variant: { name: 'sqlite', patch: '7.1.14' }, dialects: ['sqlite'], sqlPackage: '@mikro-orm/sql' },
+  {
+    line: '7.1',
+    variant: { name: 'mariadb', patch: '7.1.13' },
+    dialects: ['mariadb'],
+    sqlPackage: '@mikro-orm/sql',
+    mariadbPackage: '@mikro-orm/mysql',
+  },
 ]
 
 const testDir = fileURLToPath(new URL('test/', import.meta.url))
@@ -68,11 +87,12 @@ const srcDir = fileURLToPath(new URL('src/', import.meta.url))
  * On 6.x the adapter's source must not import @mikro-orm/sql (a MikroORM 6 project has none): such an
  * import fails the run.
  */
-function mikroOrmLine({ line, sqlPackage, mariadbPackage, withoutDefineEntity }: Line): Plugin {
-  const importer = fileURLToPath(new URL(`../../orm-lines/mikro-orm-${line}/package.json`, import.meta.url))
+function mikroOrmLine({ line, variant, sqlPackage, mariadbPackage, withoutDefineEntity }: Line): Plugin {
+  const workspace = variant === undefined ? line : `${line}-${variant.name}`
+  const importer = fileURLToPath(new URL(`../../orm-lines/mikro-orm-${workspace}/package.json`, import.meta.url))
   const defineEntityShim = `${testDir}lines/define-entity.ts`
   return {
-    name: `mikro-orm-${line}`,
+    name: `mikro-orm-${workspace}`,
     enforce: 'pre',
     async resolveId(source, from, options) {
       if (!source.startsWith('@mikro-orm/')) return null
@@ -85,26 +105,34 @@ function mikroOrmLine({ line, sqlPackage, mariadbPackage, withoutDefineEntity }:
         return `${testDir}lines/mariadb-as-mysql.ts`
       if (source === '@mikro-orm/core' && withoutDefineEntity && from?.startsWith(testDir) && from !== defineEntityShim)
         return defineEntityShim
-      return this.resolve(target, importer, { ...options, skipSelf: true })
+      const resolved = await this.resolve(target, importer, { ...options, skipSelf: true })
+      // without this, vite would resolve the import from the root: the newest MikroORM mixed into the line's run
+      if (resolved === null)
+        this.error(`${target} (imported by ${from}) is not installed in orm-lines/mikro-orm-${workspace}`)
+      return resolved
     },
     transform(code, id) {
       if (id !== `${srcDir}sql-package.ts`) return null
       const from = 'createRequire(import.meta.url)'
-      if (!code.includes(from)) this.error(`${id} no longer calls ${from}; update the mikro-orm-${line} plugin`)
+      if (!code.includes(from)) this.error(`${id} no longer calls ${from}; update the mikro-orm-${workspace} plugin`)
       return code.replace(from, `createRequire(${JSON.stringify(importer)})`)
     },
   }
 }
 
 function lineProject(line: Line): TestProjectInlineConfiguration {
-  const include = conformance
-    .flatMap((name) => line.dialects.map((dialect) => `test/${name}.${dialect}.test.ts`))
-    .filter((file) => !line.without?.includes(file))
+  const include = [
+    ...conformance.flatMap((name) =>
+      line.dialects.filter((dialect) => dialect !== 'sqlite').map((dialect) => `test/${name}.${dialect}.test.ts`),
+    ),
+    ...(line.dialects.includes('sqlite') ? ['test/sqlite.test.ts'] : []),
+  ].filter((file) => !line.without?.includes(file))
   return {
     extends: true,
     plugins: [mikroOrmLine(line)],
     test: {
-      name: `mikro-orm ${line.line}`,
+      name:
+        line.variant === undefined ? `mikro-orm ${line.line}` : `mikro-orm ${line.variant.patch} ${line.variant.name}`,
       include,
       env: { MIKRO_ORM_LINE: line.line },
       typecheck: { enabled: false },

@@ -53,7 +53,8 @@ export class UnsupportedMikroOrmError extends Error {
 }
 
 /** The MikroORM lines this adapter is tested on, as error messages name them. */
-export const TESTED_LINES = 'MikroORM 7.2 (7.2.1), 7.1 (7.1.15), 7.0 (7.0.17), 6.6 (6.6.16), 6.5 (6.5.9), 6.4 (6.4.16)'
+export const TESTED_LINES =
+  'MikroORM 7.2 (7.2.1), 7.1 (7.1.15; SQLite 7.1.14, MariaDB 7.1.13), 7.0 (7.0.17; SQLite 7.0.5), 6.6 (6.6.16), 6.5 (6.5.9), 6.4 (6.4.16)'
 
 function missing(what: string): UnsupportedMikroOrmError {
   return new UnsupportedMikroOrmError(
@@ -232,6 +233,16 @@ export function objectQueryKeys(value: object): (string | symbol)[] {
       Object.prototype.propertyIsEnumerable.call(value, key) &&
       (typeof key === 'string' || typeof isRaw !== 'function' || isRaw.call(RawQueryFragment, key)),
   )
+}
+
+/**
+ * Whether an order or filter object's key is a `raw()` fragment: a symbol from MikroORM 7; MikroORM 6 keys
+ * it by its string form (`[raw]: … (#n)`), which its public `RawQueryFragment.isKnownFragment` knows.
+ */
+export function isRawKey(key: string | symbol): boolean {
+  if (typeof key === 'symbol') return true
+  const isKnown = (RawQueryFragment as unknown as { isKnownFragment?: (key: string) => boolean }).isKnownFragment
+  return typeof isKnown === 'function' && isKnown.call(RawQueryFragment, key)
 }
 
 /** The raw SQL fragment behind a `raw()` value or key, or undefined (`RawQueryFragment.getKnownFragment`, `@internal`). */

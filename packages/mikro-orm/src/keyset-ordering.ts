@@ -7,7 +7,7 @@ import {
   ReferenceKind,
   Utils,
 } from '@mikro-orm/core'
-import { objectQueryKeys } from './internals.js'
+import { isRawKey, objectQueryKeys } from './internals.js'
 import { type KeyColumn, keyColumn } from './key-columns.js'
 
 /** One entry of an ordering, as `em.find` takes it: `{ [property]: direction }`. */
@@ -70,7 +70,7 @@ export function resolveOrdering(
   for (const entry of merged) {
     const key = objectQueryKeys(entry)[0]!
     const direction = entry[key]
-    if (typeof key === 'symbol') {
+    if (typeof key === 'symbol' || isRawKey(key)) {
       reason ??= 'it orders by a raw SQL expression'
       continue
     }

@@ -158,7 +158,7 @@ export async function partitions<Entity extends object>(
       if (options.schema !== undefined) qb.withSchema(options.schema)
       // em.find's filters (soft deletes, tenants) decide which rows come: the sample reads the same ones
       await qb.applyFilters(options.filters as never)
-      return qb
+      return { qb }
     },
   }
   return describePartitions(
@@ -218,7 +218,9 @@ export async function partitionsQueryBuilder(
     alias: plan.alias,
     schema: state.schema,
     distinct: plan.toMany,
-    rows: async () => cloneWithout(plan.qb, ['limit', 'offset', 'orderBy']) as unknown as QueryBuilder<object>,
+    rows: async () => ({
+      qb: cloneWithout(plan.qb, ['limit', 'offset', 'orderBy']) as unknown as QueryBuilder<object>,
+    }),
   }
   return describePartitions(
     query,
@@ -282,8 +284,11 @@ interface Sampler {
   readonly schema: string | undefined
   /** Select distinct keys (to-many joins repeat a root row). */
   readonly distinct: boolean
-  /** A fresh query builder of the query's rows (conditions and joins; its select is replaced). */
-  rows(): Promise<QueryBuilder<object>>
+  /**
+   * A fresh query builder of the query's rows (conditions and joins; its select is replaced), in an object:
+   * MikroORM 6's query builder is thenable, so a promise of it would run its query.
+   */
+  rows(): Promise<{ readonly qb: QueryBuilder<object> }>
 }
 
 /** The cut points for `count` partitions, as key values in the form resume tokens hold them. */
@@ -319,7 +324,7 @@ const P = 'byp_'
 async function keysQuery(sampler: Sampler, percent: number | undefined): Promise<{ sql: string; params: unknown[] }> {
   const { em, meta, ordering, alias } = sampler
   const q = (identifier: string) => em.getPlatform().quoteIdentifier(identifier)
-  const qb = await sampler.rows()
+  const { qb } = await sampler.rows()
   const selects = ordering.keys.flatMap((key, i) => {
     const column = `${q(alias)}.${q((meta.properties[key.field] as EntityProperty).fieldNames[0]!)}`
     const rule = ordering.columns[i]!

@@ -21,6 +21,7 @@ import { keyShape, queryBuilderPartitionQuery } from './partitions.js'
 import { ITERATION_STRATEGIES, type IterationStrategy } from './options.js'
 import {
   assertRetargetable,
+  isRawKey,
   objectQueryKeys,
   queryBuilderEntityManager,
   queryBuilderMeta,
@@ -294,10 +295,9 @@ function splitOrder(entries: readonly OrderEntry[], meta: EntityMetadata, alias:
             ? key
             : undefined
       if (property === undefined || !(property in meta.properties) || Utils.isPlainObject(value)) {
-        problem ??=
-          typeof key === 'symbol'
-            ? 'it orders by a raw SQL expression'
-            : `it orders by ${describeValue(key)}, which is not a root property of ${meta.className}, before the primary key`
+        problem ??= isRawKey(key)
+          ? 'it orders by a raw SQL expression'
+          : `it orders by ${describeValue(key)}, which is not a root property of ${meta.className}, before the primary key`
         continue
       }
       root.push({ [property]: value })
@@ -348,9 +348,11 @@ function assertQueryBuilder(qb: unknown): SqlQueryBuilder {
   assertRetargetable(builder)
   // Read first: a MikroORM without it (6.x) gets the UnsupportedMikroOrmError naming it, not a TypeError below.
   const state = queryBuilderState(builder)
-  if (builder.type !== 'SELECT')
+  // MikroORM 6 leaves the type unset until select() or another verb, and runs such a query builder as a select
+  const type = builder.type ?? 'SELECT'
+  if (type !== 'SELECT')
     throw new TypeError(
-      `qb.aiterator() streams the entities of a select query; this query builder is ${describeValue(builder.type)}`,
+      `qb.aiterator() streams the entities of a select query; this query builder is ${describeValue(type)}`,
     )
   if (queryBuilderMeta(builder) === undefined)
     throw new TypeError(

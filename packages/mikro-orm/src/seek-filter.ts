@@ -158,12 +158,14 @@ export function rangeRegions(
   const seek = lastValues === undefined ? undefined : seekPredicate(keys, lastValues)
   const within = rangePredicate(keys, range)
   if (seek?.kind === 'false' || within?.kind === 'false') return []
-  const conditions = [seek, within].flatMap((p) => (p === undefined ? [] : [toSeekFilter(p, compareKey)]))
   const lower =
     lastValues !== undefined ? lastValues[0] : range.from === undefined ? undefined : leadingValue(range.from)
   const upper = range.to === undefined ? undefined : leadingValue(range.to)
   return leadingKeyRanges(first, lower, upper).map((stretch) => {
     const hint = stretchFilter(first, stretch, compareKey)
+    // the conditions' raw() keys are made per region: each region is a query of its own, and MikroORM 6
+    // forgets a raw() key once a query has read it
+    const conditions = [seek, within].flatMap((p) => (p === undefined ? [] : [toSeekFilter(p, compareKey)]))
     const terms = hint === undefined ? conditions : [hint, ...conditions]
     return {
       filter: terms.length === 0 ? {} : terms.length === 1 ? terms[0]! : { $and: terms },

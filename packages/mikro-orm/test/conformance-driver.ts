@@ -24,9 +24,10 @@ import {
   partitions,
   StrategyUnavailableError,
 } from '../src/index.js'
+import { createOrm } from './create-orm.js'
 import { Author, Book, Country, Device, OrderLine } from './entities.js'
 import { MariaDbTypeRow, PgTypeRow } from './matrix-entities.js'
-import { createOrm, identityMapSize, openOrm, pkOf, poolState } from './support.js'
+import { identityMapSize, openOrm, pkOf, poolState } from './support.js'
 
 /** The type matrix driver: `em.find` (in a fresh fork) is the reference, `em.aiterator` the subject. */
 export function mikroOrmMatrixDriver(dialect: Dialect): TypeMatrixDriver {

@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRandom } from '@batchyield/test-fixtures'
 import { boundedRun, comparable, sequenceDiagnosis } from '@batchyield/test-fixtures/conformance'
-import { defineEntity, MikroORM, p, raw } from '@mikro-orm/core'
+import { defineEntity, type MikroORM, p, raw, Utils } from '@mikro-orm/core'
 import type { SqlEntityManager } from '@mikro-orm/sql'
 import { SqliteDriver } from '@mikro-orm/sqlite'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KeysetOrderingError, partitions, StrategyUnavailableError } from '../src/index.js'
+import { createOrm, createSchema } from './create-orm.js'
+import { classOf } from './entities.js'
 
 // SQLite through @mikro-orm/sqlite (better-sqlite3), a database file in a temporary directory:
 // keyset (and auto) ordered by each property type MikroORM maps on SQLite yields exactly em.find's
@@ -40,7 +42,7 @@ const SqliteRowSchema = defineEntity({
     arrayV: p.array().nullable(),
   },
 })
-class SqliteRow extends SqliteRowSchema.class {}
+class SqliteRow extends classOf(SqliteRowSchema) {}
 SqliteRowSchema.setClass(SqliteRow)
 
 /** Each property's values: neighbours that differ in the last place, ties, both ends. */
@@ -80,6 +82,15 @@ const pools: Record<string, readonly unknown[]> = {
   arrayV: [['a'], ['a', 'b'], ['b'], ['a', '']],
 }
 const properties = Object.keys(pools)
+
+/**
+ * MikroORM before 6.6 reads a time with fractional seconds but its TimeType refuses to write one (em.flush)
+ * and to map one from a query builder's rows (`qb.getResultList()`).
+ */
+const refusesTimeFractions = (() => {
+  const [major = 0, minor = 0] = Utils.getORMVersion().split('.').map(Number)
+  return major < 6 || (major === 6 && minor < 6)
+})()
 const ROWS = 48
 const chunkSizes = [1, 2, 3, 7] as const
 
@@ -90,7 +101,7 @@ describe('SQLite (@mikro-orm/sqlite)', () => {
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'batchyield-mikro-sqlite-'))
     queries = []
-    orm = new MikroORM({
+    orm = createOrm({
       driver: SqliteDriver,
       dbName: join(directory, 'test.sqlite'),
       entities: [SqliteRow],
@@ -100,15 +111,23 @@ describe('SQLite (@mikro-orm/sqlite)', () => {
         return sql
       },
     })
-    await orm.schema.create()
+    await createSchema(orm)
     const random = createRandom(17)
     const em = orm.em.fork()
+    // where MikroORM refuses to write a time with fractional seconds, SQL writes it: every line holds the same rows
+    const timesBySql: [id: number, time: string][] = []
     for (let id = 1; id <= ROWS; id++) {
       const values: Record<string, unknown> = { id }
       for (const property of properties) values[property] = random.chance(0.2) ? null : random.pick(pools[property]!)
+      if (refusesTimeFractions && typeof values.timeV === 'string' && values.timeV.includes('.')) {
+        timesBySql.push([id, values.timeV])
+        values.timeV = null
+      }
       em.create(SqliteRow, values as never)
     }
     await em.flush()
+    for (const [id, time] of timesBySql)
+      await (em as SqlEntityManager).execute('update key_matrix set time_v = ? where id = ?', [time, id])
   })
   afterAll(async () => {
     await orm?.close(true)
@@ -228,20 +247,22 @@ describe('SQLite (@mikro-orm/sqlite)', () => {
     expect([...first, ...rest].map(idOf)).toEqual(expected.map(idOf))
   })
 
-  it('qb.aiterator: exactly qb.getResultList(), chunk sizes 1, 2, 3 and 7', async () => {
-    const qb = () =>
-      em()
-        .createQueryBuilder(SqliteRow, 'r')
-        .where({ textV: { $ne: null } })
-        .orderBy({ textV: 'asc', decimalNumber: 'desc' })
-    const expected = await qb().orderBy({ textV: 'asc', decimalNumber: 'desc', id: 'desc' }).getResultList()
-    for (const chunkSize of chunkSizes) {
-      const run = await boundedRun<SqliteRow>(() => qb().aiterator({ chunkSize, batchYieldSize: 4 }), ROWS)
-      expect(sequenceDiagnosis(expected.map(idOf), run, run.batches.flat().map(idOf)), `chunkSize ${chunkSize}`).toBe(
-        '',
-      )
-    }
-  })
+  // left out before 6.6: MikroORM's own getResultList() throws on the rows with a fractional time (see above)
+  if (!refusesTimeFractions)
+    it('qb.aiterator: exactly qb.getResultList(), chunk sizes 1, 2, 3 and 7', async () => {
+      const qb = () =>
+        em()
+          .createQueryBuilder(SqliteRow, 'r')
+          .where({ textV: { $ne: null } })
+          .orderBy({ textV: 'asc', decimalNumber: 'desc' })
+      const expected = await qb().orderBy({ textV: 'asc', decimalNumber: 'desc', id: 'desc' }).getResultList()
+      for (const chunkSize of chunkSizes) {
+        const run = await boundedRun<SqliteRow>(() => qb().aiterator({ chunkSize, batchYieldSize: 4 }), ROWS)
+        expect(sequenceDiagnosis(expected.map(idOf), run, run.batches.flat().map(idOf)), `chunkSize ${chunkSize}`).toBe(
+          '',
+        )
+      }
+    })
 
   it("partitions (method 'scan'): the partitions' runs together yield every row once, each in em.find's order", async () => {
     const orderBy = { floatV: 'asc' } as const

@@ -1,8 +1,9 @@
 import { type Dialect, withConnection } from '@batchyield/test-fixtures'
-import { type EntityManager, helper, MikroORM, type Options, wrap } from '@mikro-orm/core'
+import { type EntityManager, helper, type MikroORM, type Options, wrap } from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { expect } from 'vitest'
+import { createOrm } from './create-orm.js'
 import { entities } from './entities.js'
 
 export interface TestOrm {
@@ -11,12 +12,6 @@ export interface TestOrm {
   /** Every SQL statement MikroORM sent, in order (via the `onQuery` hook). */
   readonly queries: string[]
   close(): Promise<void>
-}
-
-/** A MikroORM instance, initialised synchronously: `new MikroORM` from 7.0, `MikroORM.initSync` on 6 (the version matrix). */
-export function createOrm(options: Options): MikroORM {
-  const sync = (MikroORM as { initSync?: (options: Options) => MikroORM }).initSync
-  return sync === undefined ? new MikroORM(options) : sync.call(MikroORM, options)
 }
 
 /** A MikroORM instance over the fixture schema on `url` (no schema generation: the fixtures made it). */
