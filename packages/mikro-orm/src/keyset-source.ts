@@ -125,7 +125,7 @@ export function openKeysetSource(
     const fork = chunkEntityManager(base)
     const items: object[] = []
     // em.find's queries (populate included) on the chunk statements' context: an abort cancels the one in flight
-    await statements.on(fork, async () => {
+    await statements.on(fork, signal, async () => {
       for (const region of regions) {
         if (items.length === size) break
         signal.throwIfAborted() // after an abort nothing new is sent
@@ -150,7 +150,7 @@ export function openKeysetSource(
     const regions = regionsAfter(lastValues)
     const rows: object[] = []
     const fork = chunkEntityManager(base) // plans and queries; the entities are created in another
-    const ctx = fork.getTransactionContext() ?? (await statements.context(fork))
+    const ctx = fork.getTransactionContext() ?? (await statements.context(fork, signal))
     for (const region of regions) {
       if (rows.length === size) break
       signal?.throwIfAborted() // after an abort nothing new is sent

@@ -167,7 +167,7 @@ export function openQueryBuilderKeysetSource(
     // a query builder made inside a transaction runs in it
     const ctx =
       queryBuilderTransaction(spec.qb) === undefined
-        ? ((await statements.context(fork)) as Transaction | undefined)
+        ? ((await statements.context(fork, signal)) as Transaction | undefined)
         : undefined
     const items: object[] = []
     const load = async () => {
@@ -180,7 +180,7 @@ export function openQueryBuilderKeysetSource(
       }
     }
     // populate's queries through the fork run on the same context
-    await (ctx === undefined ? load() : statements.on(fork, load))
+    await (ctx === undefined ? load() : statements.on(fork, signal, load))
     return { items, fork }
   }
 

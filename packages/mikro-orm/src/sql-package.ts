@@ -51,7 +51,8 @@ export function executeAll(
   return sqlEm.execute(sql, params, takesExecuteOptions() ? { method: 'all', signal } : 'all')
 }
 
-function takesExecuteOptions(): boolean {
+/** MikroORM 7.2 and later: `em.execute` takes `{ method, signal }`, and em.find's queries check the signal before they are sent. */
+export function takesExecuteOptions(): boolean {
   const [major = 0, minor = 0] = Utils.getORMVersion().split('.').map(Number)
   return major > 7 || (major === 7 && minor >= 2)
 }
