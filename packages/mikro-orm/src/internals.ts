@@ -93,7 +93,9 @@ export function pathsOf(em: EntityManager): Paths {
   const key = em.constructor
   let paths = detected.get(key)
   if (paths === undefined) {
-    paths = detect(em)
+    // on a fork: a global EntityManager with allowGlobalContext off (NestJS's injected one) throws on
+    // its context-bound state (unit of work, entity factory)
+    paths = detect(em.fork())
     detected.set(key, paths)
   }
   return paths
