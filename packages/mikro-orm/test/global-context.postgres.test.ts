@@ -1,4 +1,5 @@
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
+import type { SqlEntityManager } from '@mikro-orm/sql'
 import { expect, it } from 'vitest'
 import '../src/index.js'
 import { Book, Tag } from './entities.js'
@@ -18,7 +19,7 @@ it('qb.aiterator and em.aiterator run on the strict global orm.em, first run of 
     const expected = (await strict.em.fork().find(Book, {}, { orderBy: { id: 'asc' } })).map((b) => b.id)
     for (const strategy of ['keyset', 'cursor'] as const) {
       const viaQueryBuilder = await collect(
-        strict.em
+        (strict.em as SqlEntityManager)
           .createQueryBuilder(Book, 'b')
           .select('*')
           .orderBy({ id: 'asc' })
