@@ -1,6 +1,12 @@
 export type { Chunk, ChunkSource, OpenChunkSource } from './chunk-source.js'
 export type { BatchOptions, Progress } from './options.js'
-export { DEFAULT_CHUNK_SIZE, DEFAULT_MAX_CHUNK_BYTES, DEFAULT_PREFETCH, DEFAULT_RETRIES } from './options.js'
+export {
+  BATCH_OPTION_NAMES,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MAX_CHUNK_BYTES,
+  DEFAULT_PREFETCH,
+  DEFAULT_RETRIES,
+} from './options.js'
 export type { ResolvedBatchOptions } from './options.js'
 export { validateBatchOptions } from './options.js'
 export { iterateChunks } from './iterate-chunks.js'

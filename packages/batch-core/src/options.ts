@@ -83,6 +83,24 @@ export interface BatchOptions {
 }
 
 /**
+ * Every option name of {@link BatchOptions}, for adapters that reject unknown options by name.
+ *
+ * @example
+ * const known = new Set([...BATCH_OPTION_NAMES, 'strategy', 'after'])
+ */
+export const BATCH_OPTION_NAMES = [
+  'batchYieldSize',
+  'chunkSize',
+  'prefetch',
+  'maxChunkBytes',
+  'retries',
+  'chunkTimeoutMs',
+  'limit',
+  'signal',
+  'onProgress',
+] as const satisfies readonly (keyof BatchOptions)[]
+
+/**
  * Rows per database round trip when `chunkSize` is not given: large enough that round trips
  * cost little, small enough that a chunk of wide rows stays a few megabytes.
  *

@@ -1,4 +1,5 @@
 import {
+  BATCH_OPTION_NAMES,
   assertNonNegativeInteger,
   assertOneOf,
   type BatchOptions,
@@ -103,17 +104,6 @@ export interface AiteratorOptions<
   readonly after?: string
 }
 
-const ENGINE_OPTIONS = [
-  'batchYieldSize',
-  'chunkSize',
-  'prefetch',
-  'maxChunkBytes',
-  'retries',
-  'chunkTimeoutMs',
-  'limit',
-  'signal',
-  'onProgress',
-] as const
 const ADAPTER_OPTIONS = [
   'where',
   'orderBy',
@@ -125,7 +115,11 @@ const ADAPTER_OPTIONS = [
   'to',
   'partition',
 ] as const
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...ENGINE_OPTIONS, ...ADAPTER_OPTIONS, ...PASSTHROUGH_FIND_OPTIONS])
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  ...BATCH_OPTION_NAMES,
+  ...ADAPTER_OPTIONS,
+  ...PASSTHROUGH_FIND_OPTIONS,
+])
 const LOAD_STRATEGIES = Object.values(LoadStrategy)
 
 /**

@@ -1,4 +1,5 @@
 import {
+  BATCH_OPTION_NAMES,
   type RangeOptions,
   resolveRangeOptions,
   assertOneOf,
@@ -53,15 +54,7 @@ export interface QueryBuilderAiteratorOptions extends BatchOptions, RangeOptions
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
-  'batchYieldSize',
-  'chunkSize',
-  'prefetch',
-  'maxChunkBytes',
-  'retries',
-  'chunkTimeoutMs',
-  'limit',
-  'signal',
-  'onProgress',
+  ...BATCH_OPTION_NAMES,
   'strategy',
   'after',
   'from',

@@ -1,4 +1,5 @@
 import {
+  BATCH_OPTION_NAMES,
   assertOneOf,
   assertOptionsObject,
   decodeResumeToken,
@@ -21,19 +22,7 @@ import { keyShapeOf, planQuery, type QueryPlan } from './query-plan.js'
 
 /** Where a keyset run starts and stops (see RangeOptions). */
 const RANGE_OPTIONS = ['from', 'to', 'partition'] as const
-const KNOWN_OPTIONS = new Set([
-  'batchYieldSize',
-  'chunkSize',
-  'prefetch',
-  'maxChunkBytes',
-  'retries',
-  'chunkTimeoutMs',
-  'limit',
-  'signal',
-  'onProgress',
-  'strategy',
-  'after',
-])
+const KNOWN_OPTIONS = new Set<string>([...BATCH_OPTION_NAMES, 'strategy', 'after'])
 
 /**
  * Streams the entities of a TypeORM select query in chunks of `chunkSize` rows, yielding lists
