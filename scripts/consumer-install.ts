@@ -1,11 +1,19 @@
 /**
  * Tests the published artefact, not the workspace: packs @batchyield/batch-core, @batchyield/typeorm and
  * @batchyield/mikro-orm as `npm publish` would (their `prepack` builds them), checks each tarball, then installs
- * the tarballs into fresh projects in a temporary directory (scripts/consumers/*: TypeORM CommonJS with
- * decorators, TypeORM ESM, MikroORM 7 ESM, MikroORM 6.6 ESM, NestJS CommonJS with @nestjs/typeorm, TypeORM 0.3 CommonJS with decorators:
- * a plain `npm install`, so the peer range must accept it), compiles each with its own `tsc`
- * and runs it against PostgreSQL (`DATABASE_URL`): each program streams a small table with `aiterator` and
- * checks that every row comes exactly once. Everything else comes from the npm registry.
+ * the tarballs into fresh projects in a temporary directory with a plain `npm install` (so the peer ranges must
+ * accept each ORM line), compiles each with its own `tsc` and runs it against PostgreSQL (`DATABASE_URL`): each
+ * program streams a small table with `aiterator` and checks that every row comes exactly once. Everything else
+ * comes from the npm registry. The projects (scripts/consumers/*, newest ORM line first):
+ *
+ *   typeorm-cjs        TypeORM 1.x, CommonJS with decorators
+ *   typeorm-esm        TypeORM 1.x, ESM with EntitySchema
+ *   nestjs-cjs         NestJS, CommonJS with @nestjs/typeorm
+ *   typeorm-0.3-cjs    TypeORM 0.3, CommonJS with decorators
+ *   mikro-orm-esm      MikroORM 7.2, ESM with defineEntity; mikro-orm-7.1-esm and mikro-orm-7.0-esm are its variants
+ *   mikro-orm-6-esm    MikroORM 6.6, ESM with EntitySchema; mikro-orm-6.5-esm and mikro-orm-6.4-esm are its variants
+ *
+ * A variant (VARIANTS) is another project with other ORM versions pinned: the same program on another line.
  *
  *   npm run consumer-install                        # what CI runs after `npm test`
  *   npm run consumer-install -- --only nestjs-cjs   # some consumers (comma-separated)
@@ -28,11 +36,25 @@ const PACKAGES = ['batch-core', 'typeorm', 'mikro-orm'] as const
 const CONSUMERS = [
   'typeorm-cjs',
   'typeorm-esm',
-  'mikro-orm-esm',
-  'mikro-orm-6-esm',
   'nestjs-cjs',
   'typeorm-0.3-cjs',
+  'mikro-orm-esm',
+  'mikro-orm-7.1-esm',
+  'mikro-orm-7.0-esm',
+  'mikro-orm-6-esm',
+  'mikro-orm-6.5-esm',
+  'mikro-orm-6.4-esm',
 ] as const
+/**
+ * Consumers that copy another project and pin other versions of its dependencies: each supported ORM line gets a
+ * plain `npm install` without a directory of its own. The newest patch of each line that the registry serves.
+ */
+const VARIANTS: Partial<Record<(typeof CONSUMERS)[number], { from: string; pin: Record<string, string> }>> = {
+  'mikro-orm-7.1-esm': { from: 'mikro-orm-esm', pin: mikroOrm('7.1.15') },
+  'mikro-orm-7.0-esm': { from: 'mikro-orm-esm', pin: mikroOrm('7.0.17') },
+  'mikro-orm-6.5-esm': { from: 'mikro-orm-6-esm', pin: mikroOrm('6.5.9') },
+  'mikro-orm-6.4-esm': { from: 'mikro-orm-6-esm', pin: mikroOrm('6.4.16') },
+}
 const started = performance.now()
 
 const { values: args } = parseArgs({
@@ -154,9 +176,16 @@ async function consumer(
   nodes: readonly { path: string; version: string }[],
 ): Promise<void> {
   const dir = join(work, 'consumers', name)
-  await cp(join(root, 'scripts', 'consumers', name), dir, { recursive: true })
+  const variant = VARIANTS[name as (typeof CONSUMERS)[number]]
+  const project = variant?.from ?? name
+  await cp(join(root, 'scripts', 'consumers', project), dir, { recursive: true })
   const pkgFile = join(dir, 'package.json')
-  const pkg = JSON.parse(await readFile(pkgFile, 'utf8')) as { dependencies: Record<string, string> }
+  const pkg = JSON.parse(await readFile(pkgFile, 'utf8')) as { name: string; dependencies: Record<string, string> }
+  for (const [dep, version] of Object.entries(variant?.pin ?? {})) {
+    if (pkg.dependencies[dep] === undefined) throw new Error(`${name}: ${project} has no dependency ${dep} to pin`)
+    pkg.dependencies[dep] = version
+  }
+  if (variant !== undefined) pkg.name = `consumer-${name}`
   const ours = Object.keys(pkg.dependencies).filter((dep) => dep.startsWith('@batchyield/'))
   for (const dep of ours) {
     const tarball = tarballs.get(dep)
@@ -172,6 +201,13 @@ async function consumer(
     throw new Error(
       `${name}: node_modules/@batchyield holds ${installed.join(', ')}; expected exactly ${ours.join(', ')}`,
     )
+  for (const [dep, spec] of Object.entries(pkg.dependencies)) {
+    if (!/^\d+\.\d+\.\d+$/.test(spec)) continue
+    const { version } = JSON.parse(await readFile(join(dir, 'node_modules', dep, 'package.json'), 'utf8')) as {
+      version: string
+    }
+    if (version !== spec) throw new Error(`${name}: npm installed ${dep} ${version}; package.json pins ${spec}`)
+  }
 
   step(`${name}: tsc`)
   await run(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], dir)
@@ -179,7 +215,7 @@ async function consumer(
   for (const node of nodes) {
     step(`${name}: run on Node ${node.version}`)
     const output = await run(node.path, ['dist/main.js'], dir, { DATABASE_URL: databaseUrl })
-    if (!output.includes(`consumer ${name} ok:`))
+    if (!output.includes(`consumer ${project} ok:`))
       throw new Error(`${name} on Node ${node.version} ended without its ok line:\n${output}`)
   }
 }
@@ -226,6 +262,11 @@ async function publishableNames(): Promise<string[]> {
     if (pkg.private !== true) names.push(pkg.name)
   }
   return names
+}
+
+/** The packages a MikroORM consumer names, at one version (each driver pins its own SQL layer, knex or sql). */
+function mikroOrm(version: string): Record<string, string> {
+  return { '@mikro-orm/core': version, '@mikro-orm/postgresql': version }
 }
 
 function collectTargets(exports: unknown, into: Set<string>): void {
