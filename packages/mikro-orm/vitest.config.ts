@@ -56,14 +56,11 @@ const lines: Line[] = [
     sqlPackage: '@mikro-orm/knex',
     mariadbPackage: '@mikro-orm/mariadb',
   },
-  // MikroORM 7.0's MySQL driver hands MariaDB's JSON (LONGTEXT) columns over unparsed, so the type matrix's
-  // check of the driver's own mapping (JSON null hydrates null) fails there whatever the adapter does.
   {
     line: '7.0',
     dialects: ['postgres', 'mariadb'],
     sqlPackage: '@mikro-orm/sql',
     mariadbPackage: '@mikro-orm/mysql',
-    without: ['test/conformance.mariadb.test.ts'],
   },
   { line: '7.0', variant: { name: 'sqlite', patch: '7.0.5' }, dialects: ['sqlite'], sqlPackage: '@mikro-orm/sql' },
   { line: '7.1', dialects: ['postgres'], sqlPackage: '@mikro-orm/sql' },

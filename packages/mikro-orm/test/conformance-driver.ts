@@ -36,6 +36,8 @@ export function mikroOrmMatrixDriver(dialect: Dialect): TypeMatrixDriver {
     adapter: 'MikroORM',
     dialect,
     KeysetOrderingError,
+    // MikroORM 7.0's MySQL platform leaves JSON to mysql2, whose pinned version does not parse MariaDB's (a LONGTEXT)
+    jsonHydration: dialect === 'mariadb' && process.env.MIKRO_ORM_LINE === '7.0' ? 'text' : 'parsed',
     async open(url) {
       const options: Partial<Options> = {
         driver: dialect === 'postgres' ? PostgreSqlDriver : MariaDbDriver,

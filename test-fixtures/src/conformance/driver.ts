@@ -30,6 +30,12 @@ export interface TypeMatrixDriver {
   /** The adapter's `KeysetOrderingError` (re-exported from `@batchyield/batch-core`). */
   readonly KeysetOrderingError: ErrorClass
   /**
+   * How the ORM hydrates a JSON column: `'parsed'` (the default) the parsed value, so the JSON `null` hydrates
+   * null; `'text'` the text the database sent, unparsed (MikroORM 7.0's MySQL driver on MariaDB, where JSON
+   * is a LONGTEXT). The suite asserts it row by row.
+   */
+  readonly jsonHydration?: 'parsed' | 'text'
+  /**
    * Opens the ORM on `url`, whose `type_matrix` table the suite created, with an entity that maps
    * `id` and every {@link MatrixColumn} of the dialect to its `property` (hydrated as its `hydrate` says).
    */

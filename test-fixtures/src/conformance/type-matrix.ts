@@ -95,7 +95,7 @@ export const typeMatrix: readonly MatrixColumn[] = [
   { dialect: 'mariadb', column: 'bit8', property: 'bit8', sqlType: 'bit(8)', keyset: 'exact', values: my.bit8, note: 'arrives as a Buffer, compares as a number' },
   { dialect: 'mariadb', column: 'enum_v', property: 'enumV', sqlType: "enum('zeta','alpha','mid')", keyset: 'exact', values: my.enum, note: 'ORDER BY follows the declaration (index), a string comparison would not' },
   { dialect: 'mariadb', column: 'set_v', property: 'setV', sqlType: "set('red','green','blue')", keyset: 'exact', values: my.set, note: 'ORDER BY follows the bit value, a string comparison would not' },
-  { dialect: 'mariadb', column: 'json_v', property: 'jsonV', sqlType: 'json', keyset: 'exact', values: my.json, note: 'stored and ordered as text; hydrated as a parsed value' },
+  { dialect: 'mariadb', column: 'json_v', property: 'jsonV', sqlType: 'json', keyset: 'exact', values: my.json, note: 'stored and ordered as text, however the driver hydrates it' },
   { dialect: 'mariadb', column: 'datetime0', property: 'datetime0', sqlType: 'datetime', keyset: 'exact', values: my.datetime0, note: 'seconds' },
   { dialect: 'mariadb', column: 'datetime3', property: 'datetime3', sqlType: 'datetime(3)', keyset: 'exact', values: my.datetime3, note: 'milliseconds' },
   { dialect: 'mariadb', column: 'datetime6', property: 'datetime6', sqlType: 'datetime(6)', keyset: 'exact', values: my.datetime6, note: 'microseconds inside one millisecond' },
