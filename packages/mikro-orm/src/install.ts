@@ -1,4 +1,6 @@
 import { type AnyEntity, EntityManager, type EntityName, type IDatabaseDriver, type Loaded } from '@mikro-orm/core'
+// brings @mikro-orm/knex (MikroORM 6) into the program, which its augmentation below needs; no run-time import
+import type {} from '@mikro-orm/knex'
 import type { QueryBuilder } from '@mikro-orm/sql'
 import { aiterator } from './aiterator.js'
 import type { AiteratorOptions } from './options.js'
@@ -117,6 +119,47 @@ declare module '@mikro-orm/sql' {
     aiterator(
       options?: QueryBuilderAiteratorOptions,
     ): AsyncGenerator<Loaded<Entity, Hint, Fields> | Loaded<Entity, Hint, Fields>[], void, undefined>
+  }
+}
+
+// MikroORM 6's SQL layer is @mikro-orm/knex: the same method on its QueryBuilder (four type parameters there,
+// and `Loaded` without fields). In a project with one of the two packages the other augmentation names a module
+// that is not installed, which TypeScript reports in this file only without `skipLibCheck`.
+declare module '@mikro-orm/knex' {
+  interface QueryBuilder<
+    Entity extends object = AnyEntity,
+    RootAlias extends string = never,
+    Hint extends string = never,
+    Context extends object = never,
+  > {
+    /**
+     * Streams what `qb.getResultList()` returns in lists of `batchYieldSize` (MikroORM 6); see the
+     * `@mikro-orm/sql` QueryBuilder's `aiterator` and `aiteratorQueryBuilder(qb, …)`.
+     *
+     * @example
+     * ```ts
+     * import '@batchyield/mikro-orm'
+     *
+     * const qb = em.createQueryBuilder(Book, 'b').select('*').where({ rating: { $gte: 4 } })
+     * for await (const books of qb.aiterator(500)) await sendToApi(books) // Loaded<Book, never>[]
+     * ```
+     */
+    aiterator(
+      batchYieldSize: number,
+      options?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>,
+    ): AsyncGenerator<Loaded<Entity, Hint>[], void, undefined>
+    /** Streams what `qb.getResultList()` returns in lists of `options.batchYieldSize` (MikroORM 6). */
+    aiterator(
+      options: QueryBuilderAiteratorOptions & { readonly batchYieldSize: number },
+    ): AsyncGenerator<Loaded<Entity, Hint>[], void, undefined>
+    /** Streams what `qb.getResultList()` returns, one entity at a time (MikroORM 6). */
+    aiterator(
+      options?: QueryBuilderAiteratorOptions & { readonly batchYieldSize?: undefined },
+    ): AsyncGenerator<Loaded<Entity, Hint>, void, undefined>
+    /** Options whose `batchYieldSize` is not known statically: lists when it is set, else entities (MikroORM 6). */
+    aiterator(
+      options?: QueryBuilderAiteratorOptions,
+    ): AsyncGenerator<Loaded<Entity, Hint> | Loaded<Entity, Hint>[], void, undefined>
   }
 }
 

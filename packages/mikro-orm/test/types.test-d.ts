@@ -1,4 +1,5 @@
 import type { EntityManager, Loaded } from '@mikro-orm/core'
+import type { QueryBuilder as KnexQueryBuilder } from '@mikro-orm/knex'
 import type { SqlEntityManager } from '@mikro-orm/sql'
 import { describe, expectTypeOf, it } from 'vitest'
 import {
@@ -97,6 +98,34 @@ describe('qb.aiterator types (module augmentation of @mikro-orm/sql)', () => {
     const qb = sqlEm.createQueryBuilder(Book, 'b')
     // @ts-expect-error: the query builder's own where, not an option
     qb.aiterator({ where: { rating: 5 } })
+    // @ts-expect-error: not a strategy
+    qb.aiterator({ strategy: 'offset' })
+    // @ts-expect-error: batchYieldSize given twice
+    qb.aiterator(5, { batchYieldSize: 5 })
+  })
+})
+
+// MikroORM 6's query builder (@mikro-orm/knex, from the 6.6 line's workspace: see tsconfig.json's paths). Its
+// `Loaded` here is the root's MikroORM 7 one, as the declaration names `@mikro-orm/core`; in a MikroORM 6 project
+// both are 6's. A MikroORM 6 project compiles and runs `qb.aiterator()` in `npm run consumer-install`.
+describe('qb.aiterator types on MikroORM 6 (module augmentation of @mikro-orm/knex)', () => {
+  it('yields the entity narrowed by the joined relations, as getResultList() there', () => {
+    const qb = {} as KnexQueryBuilder<Book, 'b', 'author'>
+    expectTypeOf(qb.aiterator(500)).toEqualTypeOf<AsyncGenerator<Loaded<Book, 'author'>[], void, undefined>>()
+    expectTypeOf(qb.aiterator({ batchYieldSize: 10, strategy: 'keyset' })).toEqualTypeOf<
+      AsyncGenerator<Loaded<Book, 'author'>[], void, undefined>
+    >()
+    expectTypeOf(qb.aiterator()).toEqualTypeOf<AsyncGenerator<Loaded<Book, 'author'>, void, undefined>>()
+    const options: QueryBuilderAiteratorOptions = { chunkSize: 10 }
+    expectTypeOf(qb.aiterator(options)).toEqualTypeOf<
+      AsyncGenerator<Loaded<Book, 'author'> | Loaded<Book, 'author'>[], void, undefined>
+    >()
+  })
+
+  it('rejects what the query builder decides and unknown strategies', () => {
+    const qb = {} as KnexQueryBuilder<Author>
+    // @ts-expect-error: the query builder's own where, not an option
+    qb.aiterator({ where: { name: 'A' } })
     // @ts-expect-error: not a strategy
     qb.aiterator({ strategy: 'offset' })
     // @ts-expect-error: batchYieldSize given twice

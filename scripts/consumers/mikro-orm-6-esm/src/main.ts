@@ -1,7 +1,7 @@
-// An ESM MikroORM 6 project (no @mikro-orm/sql installed): em.aiterator() from the side-effect import, a knex
-// QueryBuilder through aiteratorQueryBuilder() (qb.aiterator() is typed for MikroORM 7's QueryBuilder only), flushBatch().
+// An ESM MikroORM 6 project (no @mikro-orm/sql installed): em.aiterator() from the side-effect import, qb.aiterator()
+// on MikroORM 6's QueryBuilder (@mikro-orm/knex) and aiteratorQueryBuilder(), typed as getResultList(), flushBatch().
 import { aiteratorQueryBuilder, flushBatch } from '@batchyield/mikro-orm'
-import { EntitySchema } from '@mikro-orm/core'
+import { EntitySchema, type Loaded } from '@mikro-orm/core'
 import { MikroORM } from '@mikro-orm/postgresql'
 
 const ROWS = 23
@@ -19,6 +19,7 @@ const ItemSchema = new EntitySchema<Item>({
 })
 
 type IsAny<T> = 0 extends 1 & T ? true : false
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
 
 const orm = await MikroORM.init({ clientUrl: process.env.DATABASE_URL, entities: [ItemSchema] })
 const em = orm.em.fork()
@@ -44,18 +45,24 @@ try {
       }
     }
     runs.push(everyRowOnce(`em.aiterator ${strategy}`, ids))
-    // the query builder form (MikroORM 6's, from @mikro-orm/knex); qb.aiterator() is there at run time too
+    // the query builder forms (MikroORM 6's, from @mikro-orm/knex): typed as qb.getResultList() returns
     const viaQb: number[] = []
+    const viaFunction: number[] = []
     const qb = em
       .createQueryBuilder(Item, 'i')
       .select('*')
       .where({ name: { $like: 'item %' } })
       .orderBy({ id: 'desc' })
-    for await (const batch of aiteratorQueryBuilder(qb, 4, { chunkSize: 3, strategy })) {
-      for (const item of batch as Item[]) viaQb.push(item.id)
-    }
-    if (typeof (qb as unknown as { aiterator?: unknown }).aiterator !== 'function') throw new Error('no qb.aiterator')
-    runs.push(everyRowOnce(`aiteratorQueryBuilder ${strategy}`, viaQb.reverse()))
+    const batches = qb.aiterator(4, { chunkSize: 3, strategy })
+    const typed: Equal<typeof batches, AsyncGenerator<Loaded<Item, never>[], void, undefined>> = true
+    void typed
+    for await (const batch of batches) for (const item of batch) viaQb.push(item.id)
+    const viaFunctionBatches = aiteratorQueryBuilder(qb, 4, { chunkSize: 3, strategy })
+    const typedFunction: Equal<typeof viaFunctionBatches, typeof batches> = true
+    void typedFunction
+    for await (const batch of viaFunctionBatches) for (const item of batch) viaFunction.push(item.id)
+    runs.push(everyRowOnce(`qb.aiterator ${strategy}`, viaQb.reverse()))
+    runs.push(everyRowOnce(`aiteratorQueryBuilder ${strategy}`, viaFunction.reverse()))
   }
   // A backfill: change each batch and save it through the fork that loaded it.
   for await (const batch of em.aiterator(Item, { where: { done: false }, batchYieldSize: 5, chunkSize: 4 })) {
