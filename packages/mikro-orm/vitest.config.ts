@@ -6,7 +6,9 @@ import { defineConfig, type Plugin, type TestProjectInlineConfiguration } from '
 // there, since their exact peer versions cannot share the root), and runs the conformance subset below
 // with every `@mikro-orm/*` import of the tests and the adapter's source resolved from that workspace,
 // plus test/sqlite.test.ts where the line has a SQLite driver. A driver MikroORM publishes only at an
-// older patch of a line runs in a workspace of its own at that patch (orm-lines/mikro-orm-7.1-sqlite).
+// older patch of a line runs in a workspace of its own at that patch (orm-lines/mikro-orm-7.1-sqlite); on
+// the newest line, whose root patch is the newest that serves every driver, a driver served at a newer patch
+// runs the same way at that patch (orm-lines/mikro-orm-7.2-postgres).
 // The drivers' own imports of @mikro-orm/core resolve there too (Node looks beside them), so each
 // project sees one MikroORM, as a user's project does.
 
@@ -17,13 +19,16 @@ interface Line {
   /** The minor line, as in orm-lines/mikro-orm-<line>. */
   readonly line: string
   /**
-   * A workspace of the line other than its newest patch (orm-lines/mikro-orm-<line>-<variant>), for a driver
-   * MikroORM publishes only at older patches of the line; the project is named after `patch`.
+   * A workspace of the line at another patch than its usual one (orm-lines/mikro-orm-<line>-<variant>): the
+   * newest patch that serves a driver MikroORM publishes only at older patches of the line, or, on 7.2, the
+   * newest patch of a driver served past the root's; the project is named after `patch`.
    */
   readonly variant?: { readonly name: string; readonly patch: string }
   /**
    * Databases this line is tested on. 7.1's and 7.0's newest patches publish no SQLite driver, and 7.1's none
-   * for MySQL/MariaDB: those run in variants at the newest patch that does.
+   * for MySQL/MariaDB: those run in variants at the newest patch that does. 7.2 runs every test at the root's
+   * patch (the newest with @mikro-orm/mariadb); its PostgreSQL and SQLite drivers, served at newer patches
+   * that each publish only one of them, run in a variant each.
    */
   readonly dialects: readonly ('postgres' | 'mariadb' | 'sqlite')[]
   /** The package this line's SQL layer is (6.x: @mikro-orm/knex; 7.x: @mikro-orm/sql). */
@@ -72,6 +77,8 @@ const lines: Line[] = [
     sqlPackage: '@mikro-orm/sql',
     mariadbPackage: '@mikro-orm/mysql',
   },
+  { line: '7.2', variant: { name: 'postgres', patch: '7.2.5' }, dialects: ['postgres'], sqlPackage: '@mikro-orm/sql' },
+  { line: '7.2', variant: { name: 'sqlite', patch: '7.2.2' }, dialects: ['sqlite'], sqlPackage: '@mikro-orm/sql' },
 ]
 
 const testDir = fileURLToPath(new URL('test/', import.meta.url))

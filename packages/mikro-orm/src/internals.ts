@@ -54,7 +54,7 @@ export class UnsupportedMikroOrmError extends Error {
 
 /** The MikroORM lines this adapter is tested on, as error messages name them. */
 export const TESTED_LINES =
-  'MikroORM 7.2 (7.2.1), 7.1 (7.1.15; SQLite 7.1.14, MariaDB 7.1.13), 7.0 (7.0.17; SQLite 7.0.5), 6.6 (6.6.16), 6.5 (6.5.9), 6.4 (6.4.16)'
+  'MikroORM 7.2 (7.2.1; PostgreSQL 7.2.5, SQLite 7.2.2), 7.1 (7.1.15; SQLite 7.1.14, MariaDB 7.1.13), 7.0 (7.0.17; SQLite 7.0.5), 6.6 (6.6.16), 6.5 (6.5.9), 6.4 (6.4.16)'
 
 function missing(what: string): UnsupportedMikroOrmError {
   return new UnsupportedMikroOrmError(
