@@ -28,7 +28,7 @@ import type { QueryBuilder } from '@mikro-orm/sql'
 import { cloneWithout, knownRawFragment, placeholderQuery, queryBuilderState } from './internals.js'
 import { keyDialect } from './key-columns.js'
 import { type KeysetOrdering, resolveOrdering } from './keyset-ordering.js'
-import { queryBuilderPlan } from './query-builder.js'
+import { type AnyQueryBuilder, queryBuilderPlan } from './query-builder.js'
 
 /** The SQL EntityManager's methods used here (`@mikro-orm/sql`'s SqlEntityManager, typed structurally: `em` is typed as core's). */
 interface SqlEntityManager {
@@ -183,7 +183,7 @@ export async function partitions<Entity extends object>(
  * ```
  */
 export async function partitionsQueryBuilder(
-  qb: QueryBuilder<any, any, any, any, any, any, any>,
+  qb: AnyQueryBuilder,
   count: number,
   options: QueryBuilderPartitionOptions = {},
 ): Promise<PartitionDescriptor[]> {

@@ -62,6 +62,16 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'partition',
 ])
 
+/**
+ * A MikroORM query builder, as the function forms take it: `@mikro-orm/sql`'s (MikroORM 7) or
+ * `@mikro-orm/knex`'s (MikroORM 6). Spelled by shape, so that the declarations need neither package
+ * (a project has one of them); what else the run needs is checked at the call.
+ */
+export interface AnyQueryBuilder {
+  getResultList(...args: any[]): Promise<readonly object[]>
+  getFormattedQuery(): string
+}
+
 /** The entities `qb.getResultList()` returns, as `aiterator` yields them. */
 type ResultOf<QB> = QB extends { getResultList(...args: any[]): Promise<readonly (infer Result)[]> } ? Result : never
 
@@ -90,20 +100,20 @@ type ResultOf<QB> = QB extends { getResultList(...args: any[]): Promise<readonly
  * for await (const books of aiteratorQueryBuilder(qb, 500)) await sendToApi(books) // books: Loaded<Book, 'author'>[]
  * ```
  */
-export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(
+export function aiteratorQueryBuilder<QB extends AnyQueryBuilder>(
   qb: QB,
   batchYieldSize: number,
   options?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>,
 ): AsyncGenerator<ResultOf<QB>[], void, undefined>
-export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(
+export function aiteratorQueryBuilder<QB extends AnyQueryBuilder>(
   qb: QB,
   options: QueryBuilderAiteratorOptions & { readonly batchYieldSize: number },
 ): AsyncGenerator<ResultOf<QB>[], void, undefined>
-export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(
+export function aiteratorQueryBuilder<QB extends AnyQueryBuilder>(
   qb: QB,
   options?: QueryBuilderAiteratorOptions & { readonly batchYieldSize?: undefined },
 ): AsyncGenerator<ResultOf<QB>, void, undefined>
-export function aiteratorQueryBuilder<QB extends QueryBuilder<any, any, any, any, any, any, any>>(
+export function aiteratorQueryBuilder<QB extends AnyQueryBuilder>(
   qb: QB,
   options?: number | QueryBuilderAiteratorOptions,
   more?: Omit<QueryBuilderAiteratorOptions, 'batchYieldSize'>,

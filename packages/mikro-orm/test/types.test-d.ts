@@ -6,6 +6,7 @@ import {
   aiterator,
   type AiteratorOptions,
   aiteratorQueryBuilder,
+  partitionsQueryBuilder,
   type QueryBuilderAiteratorOptions,
 } from '../src/index.js'
 import { Author, Book } from './entities.js'
@@ -120,6 +121,16 @@ describe('qb.aiterator types on MikroORM 6 (module augmentation of @mikro-orm/kn
     expectTypeOf(qb.aiterator(options)).toEqualTypeOf<
       AsyncGenerator<Loaded<Book, 'author'> | Loaded<Book, 'author'>[], void, undefined>
     >()
+  })
+
+  it('the function forms take it too (AnyQueryBuilder) and infer the same', () => {
+    const qb = {} as KnexQueryBuilder<Book, 'b', 'author'>
+    expectTypeOf(aiteratorQueryBuilder(qb, 5)).toEqualTypeOf<
+      AsyncGenerator<Awaited<ReturnType<typeof qb.getResultList>>[number][], void, undefined>
+    >()
+    expectTypeOf(partitionsQueryBuilder).toBeCallableWith(qb, 4)
+    // @ts-expect-error: an EntityManager is not a query builder
+    aiteratorQueryBuilder(em, 5)
   })
 
   it('rejects what the query builder decides and unknown strategies', () => {
