@@ -15,7 +15,6 @@ import {
   validateBatchOptions,
 } from '@batchyield/batch-core'
 import { type EntityManager, type EntityMetadata, ReferenceKind, Utils } from '@mikro-orm/core'
-import type { QueryBuilder } from '@mikro-orm/sql'
 import { keyDialect } from './key-columns.js'
 import { type KeysetOrdering, type OrderEntry, resolveOrdering } from './keyset-ordering.js'
 import { keyShape, queryBuilderPartitionQuery } from './partitions.js'
