@@ -12,6 +12,7 @@ import {
 } from '@batchyield/batch-core'
 import type { EntityManager, EntityMetadata, EntityName, Loaded } from '@mikro-orm/core'
 import { openCursorSource } from './cursor-source.js'
+import { reusableFilter } from './internals.js'
 import { keyDialect } from './key-columns.js'
 import { openKeysetSource } from './keyset-source.js'
 import { resolveOrdering } from './keyset-ordering.js'
@@ -109,7 +110,7 @@ function planIteration(
     em,
     entityName,
     meta,
-    where,
+    where: reusableFilter(where),
     findOptions,
     offset,
     chunkSize: engine.chunkSize,
@@ -129,8 +130,11 @@ function planIteration(
           { from, to, partition },
           shape,
           () =>
-            entityPartitionQuery(meta, ordering, { where, filters: findOptions.filters, schema: findOptions.schema })
-              .conditions,
+            entityPartitionQuery(meta, ordering, {
+              where: spec.where(),
+              filters: findOptions.filters,
+              schema: findOptions.schema,
+            }).conditions,
         )
       : undefined
     return () => openKeysetSource(spec, ordering, shape, resumeAfter, range)

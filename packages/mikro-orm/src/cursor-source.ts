@@ -88,7 +88,7 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
     const connectionType = (spec.findOptions.connectionType as 'read' | 'write' | undefined) ?? 'read'
     const cursorOptions = { chunkTimeoutMs: spec.chunkTimeoutMs, signal }
     const planner = chunkEntityManager(base)
-    const find = await planPlainFind(planner, spec.entityName, andWhere(spec.where), findOptions)
+    const find = await planPlainFind(planner, spec.entityName, andWhere(spec.where()), findOptions)
     if (find === undefined)
       return openServerSideCursor(base, await keyQuery(spec, orderBy), connectionType, cursorOptions)
     // The rows are mapped as qb.execute maps them, with the query builder's populate: em.find's, plus
@@ -126,7 +126,7 @@ export function openCursorSource(spec: QuerySpec, orderBy: readonly OrderEntry[]
       }
       const keys = taken.map((row) => pkColumns.map((column) => row[column]))
       const byKey = new Map<string, object>()
-      const loaded = await findInSlices(fork, spec.entityName, andWhere(spec.where, keyCondition(pkFields, keys)), {
+      const loaded = await findInSlices(fork, spec.entityName, andWhere(spec.where(), keyCondition(pkFields, keys)), {
         ...findOptions,
         signal,
       })
@@ -162,12 +162,13 @@ async function keyQuery(
   }
   const { meta } = spec
   // em.find also takes a bare primary key value as its condition
+  const filter = spec.where()
   const where =
-    spec.where === undefined
+    filter === undefined
       ? {}
-      : Utils.isPrimaryKey(spec.where, meta.compositePK)
-        ? { [Utils.getPrimaryKeyHash(meta.primaryKeys)]: spec.where }
-        : spec.where
+      : Utils.isPrimaryKey(filter, meta.compositePK)
+        ? { [Utils.getPrimaryKeyHash(meta.primaryKeys)]: filter }
+        : filter
   const qb = em
     .createQueryBuilder(spec.entityName)
     .select([...meta.primaryKeys])

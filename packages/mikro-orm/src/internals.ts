@@ -247,6 +247,67 @@ export function isRawKey(key: string | symbol): boolean {
   return typeof isKnown === 'function' && isKnown.call(RawQueryFragment, key)
 }
 
+/**
+ * The user's filter, handed out for one statement per call. MikroORM 6 keys a `raw()` condition by a
+ * string registered in `RawQueryFragment`'s cache, which the first query reading it removes: a later
+ * chunk's query would take the key for a property name. There each call copies the filter with a new
+ * fragment per raw key (the user's own registration is consumed here, once, as one `em.find` would).
+ * From 7.0 the keys are symbols, readable by every statement: the filter is handed out as it is.
+ */
+export function reusableFilter(where: unknown): () => unknown {
+  const fragments = new Map<string, RawFragment>()
+  collectRawKeys(where, fragments)
+  if (fragments.size === 0) return () => where
+  const get = (RawQueryFragment as unknown as { getKnownFragment?: (key: string) => unknown }).getKnownFragment
+  if (typeof get !== 'function') throw missing('RawQueryFragment.getKnownFragment() (how a raw() condition is read)')
+  for (const key of fragments.keys()) get.call(RawQueryFragment, key)
+  return () => withFreshRawKeys(where, fragments)
+}
+
+/** What a MikroORM 6 raw fragment is made of (`RawQueryFragment`'s public fields). */
+interface RawFragment {
+  readonly sql: string
+  readonly params: unknown[]
+}
+
+/** The fragments behind the string raw keys (MikroORM 6) of a filter, in plain objects and arrays at any depth. */
+function collectRawKeys(value: unknown, into: Map<string, RawFragment>): void {
+  if (Array.isArray(value)) for (const item of value) collectRawKeys(item, into)
+  if (!isPlainObject(value)) return
+  const get = (RawQueryFragment as unknown as { getKnownFragment?: (key: string, cleanup: boolean) => unknown })
+    .getKnownFragment
+  for (const [key, item] of Object.entries(value)) {
+    if (isRawKey(key) && typeof get === 'function') {
+      const fragment = get.call(RawQueryFragment, key, false) as RawFragment | undefined
+      if (fragment !== undefined) into.set(key, fragment)
+    }
+    collectRawKeys(item, into)
+  }
+}
+
+/** A copy of a filter with each raw key of `fragments` registered afresh (a new key, read by one statement). */
+function withFreshRawKeys(value: unknown, fragments: ReadonlyMap<string, RawFragment>): unknown {
+  if (Array.isArray(value)) return value.map((item) => withFreshRawKeys(item, fragments))
+  if (!isPlainObject(value)) return value
+  const Fragment = RawQueryFragment as unknown as new (sql: string, params: unknown[]) => object
+  const copy: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) {
+    const fragment = fragments.get(key)
+    // String() registers the new fragment in MikroORM 6's cache and returns its key
+    copy[fragment === undefined ? key : String(new Fragment(fragment.sql, fragment.params))] = withFreshRawKeys(
+      item,
+      fragments,
+    )
+  }
+  return copy
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false
+  const proto = Object.getPrototypeOf(value) as unknown
+  return proto === Object.prototype || proto === null
+}
+
 /** The raw SQL fragment behind a `raw()` value or key, or undefined (`RawQueryFragment.getKnownFragment`, `@internal`). */
 export function knownRawFragment(value: unknown): { readonly sql: string; readonly params: unknown } | undefined {
   const get = (

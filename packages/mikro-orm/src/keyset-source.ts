@@ -135,7 +135,7 @@ export function openKeysetSource(
             findInSlices(
               fork,
               spec.entityName,
-              andWhere(spec.where, region?.filter),
+              andWhere(spec.where(), region?.filter),
               regionOptions(region, size - items.length, statement.signal),
             ),
           )),
@@ -158,7 +158,7 @@ export function openKeysetSource(
       const find = await planPlainFind(
         fork,
         spec.entityName,
-        andWhere(spec.where, region?.filter),
+        andWhere(spec.where(), region?.filter),
         regionOptions(region, size - rows.length, statement.signal),
       )
       if (find === undefined) throw new Error('@batchyield/mikro-orm: a keyset chunk stopped being a plain read')
@@ -245,7 +245,7 @@ export function openKeysetSource(
     const find = await planPlainFind(
       chunkEntityManager(base),
       spec.entityName,
-      andWhere(spec.where),
+      andWhere(spec.where()),
       regionOptions(undefined, spec.chunkSize, signal),
     )
     return find === undefined ? null : { reader: new ReadAheadRows(loadRows), create: find, rowsSeek: false }

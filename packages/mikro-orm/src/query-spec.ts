@@ -5,8 +5,11 @@ export interface QuerySpec {
   readonly em: EntityManager
   readonly entityName: EntityName<object>
   readonly meta: EntityMetadata
-  /** The user's `where`, or undefined for every row. */
-  readonly where: unknown
+  /**
+   * The user's `where` (undefined for every row), for one statement: call it once per statement that
+   * sends it (see `reusableFilter` in internals.ts).
+   */
+  readonly where: () => unknown
   /** `em.find` options passed through to each chunk query (populate, fields, filters, …). */
   readonly findOptions: Readonly<Record<string, unknown>>
   /** Rows to skip before the first one. */

@@ -17,6 +17,7 @@ export interface TestOrm {
 /** A MikroORM instance over the fixture schema on `url` (no schema generation: the fixtures made it). */
 export function openOrm(dialect: Dialect, url: string, options: Partial<Options> = {}): TestOrm {
   const queries: string[] = []
+  const pgPool: { pool?: PgPool } = {}
   const orm = createOrm({
     driver: dialect === 'postgres' ? PostgreSqlDriver : MariaDbDriver,
     entities,
@@ -28,8 +29,32 @@ export function openOrm(dialect: Dialect, url: string, options: Partial<Options>
       return sql
     },
     ...options,
+    ...(dialect === 'postgres' && poolUnreachable()
+      ? {
+          driverOptions: {
+            ...(options.driverOptions as object),
+            onPoolCreated: (pool: PgPool) => (pgPool.pool = pool),
+          },
+        }
+      : {}),
   } as Options)
+  pgPools.set(orm, pgPool)
   return { orm, em: orm.em, queries, close: () => orm.close(true) }
+}
+
+/** What the tests read of node-postgres' pool. */
+interface PgPool {
+  readonly totalCount: number
+  readonly idleCount: number
+  readonly waitingCount: number
+}
+
+/** The pg pool of each PostgreSQL MikroORM 7.0/7.1 instance openOrm made, once created. */
+const pgPools = new WeakMap<MikroORM, { pool?: PgPool }>()
+
+/** MikroORM 7.0 and 7.1 do not hand out their pg pool (getNativeClient() is 7.2's): openOrm keeps it as MikroORM creates it. */
+function poolUnreachable(): boolean {
+  return process.env.MIKRO_ORM_LINE === '7.0' || process.env.MIKRO_ORM_LINE === '7.1'
 }
 
 /** Drains an iterator of batches, keeping the batches. */
@@ -131,15 +156,35 @@ export interface PoolState {
 }
 
 /**
- * The state of the `pg.Pool` behind a PostgreSQL MikroORM instance. MikroORM 7 runs on Kysely over
- * that pool; `PostgreSqlConnection.getNativeClient()` hands it out.
+ * The state of the connection pool behind a PostgreSQL MikroORM instance. MikroORM 7 runs on Kysely
+ * over a `pg.Pool`: 7.2's `PostgreSqlConnection.getNativeClient()` hands it out, on 7.0 and 7.1 it is
+ * the one openOrm kept (none yet: nothing connected). MikroORM 6 runs on Knex, whose pool is tarn's.
  */
 export async function poolState(orm: MikroORM): Promise<PoolState> {
   const connection = orm.em.getConnection() as unknown as {
-    getNativeClient(): Promise<{ totalCount: number; idleCount: number; waitingCount: number }>
+    getNativeClient?(): Promise<PgPool>
+    getKnex?(): { client: { pool?: KnexPool } }
   }
-  const pool = await connection.getNativeClient()
+  if (typeof connection.getKnex === 'function') {
+    const pool = connection.getKnex().client.pool
+    if (pool === undefined) return { total: 0, idle: 0, waiting: 0 }
+    const idle = pool.numFree()
+    return { total: pool.numUsed() + idle, idle, waiting: pool.numPendingAcquires() }
+  }
+  const pool =
+    typeof connection.getNativeClient === 'function' ? await connection.getNativeClient() : pgPools.get(orm)?.pool
+  if (pool === undefined) {
+    if (!pgPools.has(orm)) throw new Error('poolState on MikroORM 7.0/7.1 needs an instance made by openOrm')
+    return { total: 0, idle: 0, waiting: 0 }
+  }
   return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }
+}
+
+/** What the tests read of Knex's pool (tarn.js). */
+interface KnexPool {
+  numUsed(): number
+  numFree(): number
+  numPendingAcquires(): number
 }
 
 /**
