@@ -515,7 +515,7 @@ export async function plainCursorQuery(
 
 /** The parts of MikroORM's SQL connection consulted here (`@mikro-orm/sql`'s AbstractSqlConnection, 7.x). */
 interface SqlConnection {
-  readonly options?: { onCreateConnection?: unknown; onReserveConnection?: unknown }
+  readonly options?: { onCreateConnection?: unknown; onReserveConnection?: unknown; driverOptions?: unknown }
   getNativeClient?(): Promise<unknown>
   getClient?(): unknown
 }
@@ -529,6 +529,39 @@ function connectionOf(em: EntityManager, type: 'read' | 'write'): SqlConnection 
 export function connectionHooks(em: EntityManager): boolean {
   const options = connectionOf(em, 'write').options
   return options?.onCreateConnection !== undefined || options?.onReserveConnection !== undefined
+}
+
+/** What the adapter uses of a node-postgres pool made for one statement. */
+export interface ControlPgPool {
+  query(sql: string, params: unknown[]): Promise<unknown>
+  end(): Promise<void>
+}
+
+/**
+ * A node-postgres pool of one, apart from MikroORM's, with the connection's own options and `timeoutMs`
+ * to connect and to run: `createKyselyDialect()` (not documented) with its `onPoolCreated`, which MikroORM
+ * 7.0 and 7.1 call with the pool they make (they hand out none of their own). Undefined where that is
+ * missing (6.x, another driver): the caller goes on without it.
+ */
+export function controlPgPool(em: EntityManager, type: 'read' | 'write', timeoutMs: number): ControlPgPool | undefined {
+  const connection = connectionOf(em, type) as SqlConnection & { createKyselyDialect?(overrides: object): unknown }
+  if (typeof connection.createKyselyDialect !== 'function') return undefined
+  // a Kysely instance or dialect of the user's may reach another server than MikroORM's own options
+  const given = (connection.options?.driverOptions ?? em.config.get('driverOptions')) as unknown
+  if (typeof given === 'function' || (typeof given === 'object' && given !== null && !isPlainObject(given)))
+    return undefined
+  let pool: ControlPgPool | undefined
+  try {
+    connection.createKyselyDialect({
+      max: 1,
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+      onPoolCreated: (created: ControlPgPool) => (pool = created),
+    })
+  } catch {
+    return undefined
+  }
+  return typeof pool?.query === 'function' && typeof pool.end === 'function' ? pool : undefined
 }
 
 /** node-postgres's pool behind the connection (`getNativeClient()`), or undefined (a Kysely instance or dialect given, another driver). */

@@ -2,6 +2,7 @@ import { cancelNodePostgresStatement, type CursorConnection, CursorSession } fro
 import type { EntityManager, Transaction } from '@mikro-orm/core'
 import {
   applySessionContext,
+  controlPgPool,
   knexClientOf,
   knexHeldContext,
   knexTransactionConnection,
@@ -207,16 +208,66 @@ async function holdConnection(em: EntityManager, driver: SqlDriver, connectionTy
       .catch(reject)
   })
   const client = await pgClientOf(em, ctx, connectionType).catch(() => undefined)
+  // without its client (MikroORM 7.0, 7.1: no pool handed out), the session's backend, to end it from outside
+  const pid = client === undefined ? await backendPid(em, ctx).catch(() => undefined) : undefined
   return {
     ctx,
     client,
     release: async (destroy) => {
-      // ended first, the client is dropped by pg's pool when Kysely hands it back; unfound, it can only be handed back
+      // ended first, the client is dropped by pg's pool when Kysely hands it back; unfound, its session is
+      // terminated, or else it can only be handed back
       if (destroy && client !== undefined) endPgClient(client)
+      else if (destroy && pid !== undefined) await terminateSession(em, connectionType, ctx, pid)
       hold()
       await handedBack.catch(() => {})
     },
   }
+}
+
+/** The server process of the session `ctx` runs on. */
+async function backendPid(em: EntityManager, ctx: Transaction): Promise<number | undefined> {
+  const [row] = await execute(em, 'select pg_backend_pid() as pid', [], ctx)
+  const pid = Number((row as { pid?: unknown } | undefined)?.pid)
+  return Number.isSafeInteger(pid) ? pid : undefined
+}
+
+/**
+ * Ends a held session whose transaction end is not confirmed and whose pg client is out of reach:
+ * `pg_terminate_backend` from a connection of its own (on a pool of one, MikroORM's only connection is
+ * the held one), then waits (bounded) until the held connection has seen it, so that pg's pool drops
+ * the client when Kysely hands it back instead of giving the next user a session still in the
+ * cursor's read-only transaction. Unreachable (a black-holed network), the session is handed back as it is.
+ */
+async function terminateSession(
+  em: EntityManager,
+  type: 'read' | 'write',
+  ctx: Transaction,
+  pid: number,
+): Promise<void> {
+  const pool = controlPgPool(em, type, TERMINATE_TIMEOUT_MS)
+  if (pool === undefined) return
+  try {
+    await pool.query('select pg_terminate_backend($1)', [pid])
+  } catch {
+    return
+  } finally {
+    void pool.end().catch(() => {})
+  }
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    execute(em, 'select 1', [], ctx).catch(() => {}),
+    new Promise((resolve) => (timer = setTimeout(resolve, TERMINATE_TIMEOUT_MS))),
+  ])
+  clearTimeout(timer)
+}
+
+const TERMINATE_TIMEOUT_MS = 2_000
+
+function execute(em: EntityManager, sql: string, params: unknown[], ctx: Transaction): Promise<unknown[]> {
+  const driver = em.getDriver() as unknown as {
+    execute(sql: string, params: unknown[], method: 'all', ctx: unknown): Promise<unknown[]>
+  }
+  return driver.execute(sql, params, 'all', ctx)
 }
 
 /** The pg client the caller's transaction runs on: MikroORM 6.x's Knex transaction holds it, 7.x's is looked up in the pool. */
