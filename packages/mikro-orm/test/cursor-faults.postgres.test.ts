@@ -12,7 +12,17 @@ import { ConnectionException, DriverException, type Options, raw } from '@mikro-
 import { afterEach, describe, expect, it } from 'vitest'
 import '../src/index.js'
 import { Book } from './entities.js'
-import { expectSettled, idleInTransaction, openOrm, pkOf, poolState, type TestOrm, within } from './support.js'
+import {
+  expectSettled,
+  idleInTransaction,
+  onKnex,
+  openOrm,
+  pgClientOptions,
+  pkOf,
+  poolState,
+  type TestOrm,
+  within,
+} from './support.js'
 
 const db = useTestDatabase('postgres', { seed: true })
 let t: TestOrm | undefined
@@ -28,7 +38,8 @@ const failureOf = (run: Promise<unknown>) =>
     (error: unknown) => error,
   )
 // 50 ms per row evaluated: a FETCH of 20 rows takes about a second
-const slow = { [raw('pg_sleep(0.05) is not null')]: true }
+// a function: MikroORM 6 reads a raw() key for one run only (its keys are strings used up by the query)
+const slow = () => ({ [raw('pg_sleep(0.05) is not null')]: true })
 
 /** Waits (bounded) until no session of the test database runs a statement. */
 async function untilNoneActive(): Promise<void> {
@@ -55,13 +66,17 @@ describe("pg's query_timeout shorter than a FETCH (issue 16)", () => {
   for (const [name, config] of configurations) {
     for (const populate of [[], ['author']] as const) {
       it(`${name}, ${populate.length === 0 ? 'a plain read' : 'with populate (key cursor)'}: the loop throws "Query read timeout"; the connection, still in the cursor's read-only transaction, is destroyed: the next user writes and reads fresh data, nothing is left in a transaction`, async () => {
-        t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 }, driverOptions: { query_timeout: 300 }, ...config })
+        t = openOrm('postgres', db.url, {
+          pool: { min: 0, max: 1 },
+          driverOptions: pgClientOptions({ query_timeout: 300 }),
+          ...config,
+        })
         const error = await within(
           10_000,
           failureOf(
             (async () => {
               for await (const _ of t!.em.aiterator(Book, {
-                where: slow,
+                where: slow(),
                 strategy: 'cursor',
                 chunkSize: 20,
                 batchYieldSize: 20,
@@ -84,7 +99,10 @@ describe("pg's query_timeout shorter than a FETCH (issue 16)", () => {
 
   it('a network cut that heals after the timeout: the same, once the old FETCH has come back', async () => {
     await using proxy = await openTcpProxy(db.url)
-    t = openOrm('postgres', proxy.url, { pool: { min: 0, max: 1 }, driverOptions: { query_timeout: 500 } })
+    t = openOrm('postgres', proxy.url, {
+      pool: { min: 0, max: 1 },
+      driverOptions: pgClientOptions({ query_timeout: 500 }),
+    })
     let batches = 0
     const error = await within(
       10_000,
@@ -142,9 +160,11 @@ describe('the connection is reset (TCP RST through a proxy)', () => {
       await gate.open()
       expect(error).toBeInstanceOf(ConnectionException)
       expect((error as Error).message).toMatch(
-        /^The cursor strategy lost its database connection after reading 10 rows \(the session was terminated or the connection dropped\): read ECONNRESET\. A server-side cursor cannot continue/,
+        // before 7.2 MikroORM runs the statement: 6.x names it, 7.0/7.1 report a reset seen between two statements as pg's "not queryable"
+        /^The cursor strategy lost its database connection after reading 10 rows \(the session was terminated or the connection dropped\): (fetch forward \d+ from "\w+" - )?(read ECONNRESET|Client has encountered a connection error and is not queryable)\. A server-side cursor cannot continue/,
       )
-      expect(((error as Error).cause as { code?: unknown }).code).toBe('ECONNRESET')
+      if (process.env.MIKRO_ORM_LINE === '7.2')
+        expect(((error as Error).cause as { code?: unknown }).code).toBe('ECONNRESET')
       await untilNoneActive()
       const ids: string[] = []
       for await (const books of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 50, batchYieldSize: 50 }))
@@ -184,8 +204,8 @@ describe('chunkTimeoutMs bounds a cursor run on a black-holed connection', () =>
         /^The cursor's FETCH of 10 rows did not finish within chunkTimeoutMs \(500 ms\): it was cancelled on the server and the run ended/,
       )
       expect(batches).toBe(1)
-      // destroyed, not pooled
-      await expect.poll(async () => (await poolState(t!.orm)).total, { timeout: 5_000 }).toBe(0)
+      // destroyed, not pooled (Knex's pool, MikroORM 6, counts the ended connection until its next acquire drops it)
+      if (!onKnex()) await expect.poll(async () => (await poolState(t!.orm)).total, { timeout: 5_000 }).toBe(0)
       proxy.heal()
       await untilNoneActive()
       const ids: string[] = []

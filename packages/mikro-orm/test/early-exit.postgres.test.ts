@@ -25,7 +25,8 @@ const db = useTestDatabase('postgres', { seed: true })
 
 // 10 ms per row evaluated, among the first 40 books: each chunk query runs for 100-400 ms, long
 // enough to still be in flight when the loop body leaves
-const slow = { id: { $lte: 40 }, [raw('pg_sleep(0.01) is not null')]: true }
+// a function: MikroORM 6 reads a raw() key for one run only (its keys are strings used up by the query)
+const slow = () => ({ id: { $lte: 40 }, [raw('pg_sleep(0.01) is not null')]: true })
 const CHUNK = 10
 
 type Exit = 'break' | 'throw' | 'return()' | 'abort' | 'break, then the in-flight query fails (session killed)'
@@ -77,7 +78,7 @@ describe.each([
         const controller = new AbortController()
         await using gate = await openQueryGate(db.url)
         const firstChunkEnd = db.dataset.books.map((b) => b.id).sort((a, b) => a - b)[CHUNK - 1]!
-        const where = { ...slow, [raw(`(id <= ${firstChunkEnd} or ${gate.condition})`)]: true }
+        const where = { ...slow(), [raw(`(id <= ${firstChunkEnd} or ${gate.condition})`)]: true }
         await gate.shut()
         const iterator = t.em.aiterator(Book, {
           where,
@@ -119,7 +120,8 @@ describe.each([
         // after a kill, the cursor's connection is destroyed unasked: a read nobody waits for is no news
         else expect(outcome).toBeUndefined()
         expect(batches).toBe(1)
-        expect(pathsOf(t.em).find).toBe(paths)
+        // the fast paths are 7.2's: older lines take the public ones (README, Supported versions)
+        expect(pathsOf(t.em).find).toBe(process.env.MIKRO_ORM_LINE === '7.2' ? paths : 'public')
 
         await expectSettled(t.orm, db.url, db.name)
         const queriesAfterExit = t.queries.length

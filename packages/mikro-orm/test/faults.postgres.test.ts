@@ -10,7 +10,16 @@ import { ConnectionException, DriverException, raw } from '@mikro-orm/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import '../src/index.js'
 import { Book } from './entities.js'
-import { expectSettled, idleInTransaction, openOrm, poolState, pkOf, type TestOrm, within } from './support.js'
+import {
+  expectSettled,
+  idleInTransaction,
+  openOrm,
+  pgClientOptions,
+  poolState,
+  pkOf,
+  type TestOrm,
+  within,
+} from './support.js'
 
 const db = useTestDatabase('postgres', { seed: true })
 
@@ -56,13 +65,13 @@ describe('keyset: the session is killed while a chunk query runs', () => {
     try {
       // Once shut, the gate holds the next chunk query at its first row: the kill provably lands mid-statement.
       await using gate = await openQueryGate(db.url)
-      const gated = { [raw(gate.condition)]: true }
       const ids: string[] = []
       let token: string | undefined
       const run = async (after?: string, kill = false): Promise<void> => {
         let killed = false
         for await (const books of t.em.aiterator(Book, {
-          where: gated,
+          // a fresh raw() per run: MikroORM 6 reads a raw() key for one run only
+          where: { [raw(gate.condition)]: true },
           chunkSize: 20,
           batchYieldSize: 20,
           prefetch: 1,
@@ -287,7 +296,10 @@ describe("keyset: pg's query_timeout shorter than a chunk query, pool of one", (
     'the loop throws a DriverException "Query read timeout" (not retried); once the query has ended on the server the pool serves the next query',
     { timeout: 20_000 },
     async () => {
-      const t = openOrm('postgres', db.url, { pool: { min: 0, max: 1 }, driverOptions: { query_timeout: 300 } })
+      const t = openOrm('postgres', db.url, {
+        pool: { min: 0, max: 1 },
+        driverOptions: pgClientOptions({ query_timeout: 300 }),
+      })
       try {
         // 50 ms per row: a chunk of 20 takes about a second
         const slow = { [raw('pg_sleep(0.05) is not null')]: true }

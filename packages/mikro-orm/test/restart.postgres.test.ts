@@ -137,7 +137,7 @@ describe('cursor across a server restart', () => {
         expect(batches).toBe(2)
         expect(error).toBeInstanceOf(ConnectionException)
         expect((error as Error).message).toMatch(
-          /^The cursor strategy lost its database connection after reading 40 rows \(the session was terminated or the connection dropped\): (read ECONNRESET|Connection terminated unexpectedly)\. A server-side cursor cannot continue/,
+          /^The cursor strategy lost its database connection after reading 40 rows \(the session was terminated or the connection dropped\): (fetch forward \d+ from "\w+" - )?(read ECONNRESET|Connection terminated unexpectedly|Client has encountered a connection error and is not queryable)\. A server-side cursor cannot continue/,
         )
         await expect.poll(() => idleInTransaction(db.url, db.name), { timeout: 5_000 }).toBe(0)
         await expectSettled(t.orm, db.url, db.name)

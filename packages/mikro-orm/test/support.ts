@@ -148,6 +148,16 @@ export async function within<T>(ms: number, promise: Promise<T>, what = 'operati
   }
 }
 
+/** MikroORM 6 runs on Knex (and its pool); 7.x on Kysely over node-postgres' pool. */
+export function onKnex(): boolean {
+  return process.env.MIKRO_ORM_LINE?.startsWith('6.') === true
+}
+
+/** node-postgres client options (`query_timeout`, …) as the line's `driverOptions` take them: MikroORM 6 hands them to Knex, whose `connection` reaches pg. */
+export function pgClientOptions(options: Record<string, unknown>): Record<string, unknown> {
+  return onKnex() ? { connection: options } : options
+}
+
 /** What node-postgres' pool reports: connections open, idle in the pool, and callers waiting for one. */
 export interface PoolState {
   readonly total: number
