@@ -113,6 +113,7 @@ describe('after an abort nothing new is sent', () => {
         const controller = new AbortController()
         const query = ds.getRepository(Book).createQueryBuilder('b').where(gate.condition).orderBy('b.id')
         let waiting: number[] = []
+        let armed = false
         await expect(async () => {
           for await (const _ of aiterator(query, {
             batchYieldSize: 10,
@@ -121,7 +122,10 @@ describe('after an abort nothing new is sent', () => {
             strategy: 'keyset',
             signal: controller.signal,
           })) {
-            if (waiting.length > 0) continue
+            // armed once, synchronously: a batch read ahead can reach this body again before the timer below
+            // has run, and a second timer would query the gate after the test closed it
+            if (armed) continue
+            armed = true
             await gate.shut()
             setTimeout(async () => {
               waiting = await gate.waiting(5000) // the next chunk's read, stuck at the shut gate

@@ -55,6 +55,7 @@ describe.each(['transaction', 'session'] as const)('through PgBouncer, %s poolin
           const reason = new Error('stop')
           const query = ds.getRepository(Book).createQueryBuilder('b').where(gate.condition).orderBy('b.id')
           let waiting: number[] = []
+          let armed = false
           let sentAtThrow = 0
           const error = await (async () => {
             try {
@@ -65,7 +66,10 @@ describe.each(['transaction', 'session'] as const)('through PgBouncer, %s poolin
                 strategy,
                 signal: controller.signal,
               })) {
-                if (waiting.length > 0) continue
+                // armed once, synchronously: a batch read ahead can reach this body again before the timer below
+                // has run, and a second timer would query the gate after the test closed it
+                if (armed) continue
+                armed = true
                 await gate.shut()
                 // not awaited: with prefetch 0 the next chunk's statement goes out once this body returns
                 setTimeout(async () => {
