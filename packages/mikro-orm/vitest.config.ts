@@ -27,6 +27,13 @@ const leftBehind = [
   'test/raw-filter.postgres.test.ts',
 ]
 
+/**
+ * What 7.1 runs besides: a cursor session whose end is not confirmed after pg's query_timeout is ended
+ * there without a pg client (MikroORM hands out no pool before 7.2; see src/server-side-cursor.ts). Not
+ * yet 7.0: there the terminated session's pg client raises an 'error' event nothing listens to.
+ */
+const heldWithoutClient = ['test/cursor-query-timeout.postgres.test.ts']
+
 interface Line {
   /** The minor line, as in orm-lines/mikro-orm-<line>. */
   readonly line: string
@@ -137,13 +144,13 @@ function mikroOrmLine({ line, variant, sqlPackage, mariadbPackage, withoutDefine
 }
 
 function lineProject(line: Line): TestProjectInlineConfiguration {
+  const onLineDialects = (file: string) => line.dialects.some((dialect) => file.endsWith(`.${dialect}.test.ts`))
   const include = [
     ...conformance.flatMap((name) =>
       line.dialects.filter((dialect) => dialect !== 'sqlite').map((dialect) => `test/${name}.${dialect}.test.ts`),
     ),
-    ...(line.line === '7.2'
-      ? []
-      : leftBehind.filter((file) => line.dialects.some((dialect) => file.endsWith(`.${dialect}.test.ts`)))),
+    ...(line.line === '7.2' ? [] : leftBehind).filter(onLineDialects),
+    ...(line.line === '7.1' ? heldWithoutClient : []).filter(onLineDialects),
     ...(line.dialects.includes('sqlite') ? ['test/sqlite.test.ts'] : []),
   ].filter((file) => !line.without?.includes(file))
   return {

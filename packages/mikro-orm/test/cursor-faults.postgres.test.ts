@@ -1,26 +1,28 @@
 /**
- * The cursor strategy's faults beyond a killed session (faults.postgres.test.ts): pg's
- * `query_timeout`, a network that resets or black-holes the connection (a TCP proxy on loopback
+ * The cursor strategy's faults beyond a killed session (faults.postgres.test.ts) and a FETCH outlasting
+ * pg's `query_timeout` on a reachable server (cursor-query-timeout.postgres.test.ts): `query_timeout`
+ * across a network cut, a network that resets or black-holes the connection (a TCP proxy on loopback
  * between the pool and the server), `chunkTimeoutMs` inside the caller's transaction. Each on a
  * pool of one connection, through batch-core's CursorSession (shared with the TypeORM adapter):
  * a connection whose transaction end is not confirmed is destroyed, never pooled.
  */
 import { ChunkTimeoutError } from '@batchyield/batch-core'
-import { listSessions, openQueryGate, openTcpProxy } from '@batchyield/test-fixtures'
+import { openQueryGate, openTcpProxy } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
-import { ConnectionException, DriverException, type Options, raw } from '@mikro-orm/core'
+import { ConnectionException, raw } from '@mikro-orm/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import '../src/index.js'
 import { Book } from './entities.js'
 import {
   expectSettled,
-  idleInTransaction,
+  nextUserWritesAndReads,
   onKnex,
   openOrm,
   pgClientOptions,
   pkOf,
   poolState,
   type TestOrm,
+  untilNoneActive,
   within,
 } from './support.js'
 
@@ -37,67 +39,9 @@ const failureOf = (run: Promise<unknown>) =>
     () => undefined,
     (error: unknown) => error,
   )
-// 50 ms per row evaluated: a FETCH of 20 rows takes about a second
-// a function: MikroORM 6 reads a raw() key for one run only (its keys are strings used up by the query)
-const slow = () => ({ [raw('pg_sleep(0.05) is not null')]: true })
-
-/** Waits (bounded) until no session of the test database runs a statement. */
-async function untilNoneActive(): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while ((await listSessions(db.url)).some((s) => s.state === 'active') && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-}
-
-/** The pool's next user, on the pool of one: a write and a read of what it wrote, in a fresh snapshot. */
-async function nextUserWritesAndReads(orm: TestOrm): Promise<void> {
-  const id = allIds()[0]!
-  const title = `written at ${Date.now()}`
-  const write = () => orm.em.fork().nativeUpdate(Book, { id }, { title })
-  expect(await within(10_000, write(), 'a write after the fault')).toBe(1)
-  expect((await orm.em.fork().findOneOrFail(Book, id)).title).toBe(title)
-}
-
-const configurations: readonly [string, Partial<Options>][] = [
-  ["MikroORM's own pg pool", {}],
-  ['a connection held through MikroORM (onReserveConnection)', { onReserveConnection: async () => {} }],
-]
-
+// a FETCH outlasting query_timeout on a reachable server: cursor-query-timeout.postgres.test.ts
 describe("pg's query_timeout shorter than a FETCH (issue 16)", () => {
-  for (const [name, config] of configurations) {
-    for (const populate of [[], ['author']] as const) {
-      it(`${name}, ${populate.length === 0 ? 'a plain read' : 'with populate (key cursor)'}: the loop throws "Query read timeout"; the connection, still in the cursor's read-only transaction, is destroyed: the next user writes and reads fresh data, nothing is left in a transaction`, async () => {
-        t = openOrm('postgres', db.url, {
-          pool: { min: 0, max: 1 },
-          driverOptions: pgClientOptions({ query_timeout: 300 }),
-          ...config,
-        })
-        const error = await within(
-          10_000,
-          failureOf(
-            (async () => {
-              for await (const _ of t!.em.aiterator(Book, {
-                where: slow(),
-                strategy: 'cursor',
-                chunkSize: 20,
-                batchYieldSize: 20,
-                prefetch: 0,
-                populate: [...populate] as never,
-              }));
-            })(),
-          ),
-          'a cursor run across a query timeout',
-        )
-        expect(error).toBeInstanceOf(DriverException)
-        expect((error as Error).message).toMatch(/Query read timeout/)
-        await untilNoneActive() // the FETCH the driver gave up on has ended on the server
-        await nextUserWritesAndReads(t)
-        expect(await idleInTransaction(db.url, db.name)).toBe(0)
-        await expectSettled(t.orm, db.url, db.name)
-      })
-    }
-  }
-
-  it('a network cut that heals after the timeout: the same, once the old FETCH has come back', async () => {
+  it('a network cut that heals after the timeout: the loop throws "Query read timeout"; once the old FETCH has come back the next user writes and reads fresh data', async () => {
     await using proxy = await openTcpProxy(db.url)
     t = openOrm('postgres', proxy.url, {
       pool: { min: 0, max: 1 },
@@ -122,8 +66,8 @@ describe("pg's query_timeout shorter than a FETCH (issue 16)", () => {
     )
     expect((error as Error).message).toMatch(/Query read timeout/)
     proxy.heal()
-    await untilNoneActive()
-    await nextUserWritesAndReads(t)
+    await untilNoneActive(db.url)
+    await nextUserWritesAndReads(t, allIds()[0]!)
     await expectSettled(t.orm, db.url, db.name)
   })
 })
@@ -165,7 +109,7 @@ describe('the connection is reset (TCP RST through a proxy)', () => {
       )
       if (process.env.MIKRO_ORM_LINE === '7.2')
         expect(((error as Error).cause as { code?: unknown }).code).toBe('ECONNRESET')
-      await untilNoneActive()
+      await untilNoneActive(db.url)
       const ids: string[] = []
       for await (const books of t.em.aiterator(Book, { strategy: 'cursor', chunkSize: 50, batchYieldSize: 50 }))
         ids.push(...books.map(pkOf))
@@ -207,7 +151,7 @@ describe('chunkTimeoutMs bounds a cursor run on a black-holed connection', () =>
       // destroyed, not pooled (Knex's pool, MikroORM 6, counts the ended connection until its next acquire drops it)
       if (!onKnex()) await expect.poll(async () => (await poolState(t!.orm)).total, { timeout: 5_000 }).toBe(0)
       proxy.heal()
-      await untilNoneActive()
+      await untilNoneActive(db.url)
       const ids: string[] = []
       for await (const books of t.em.aiterator(Book, {
         strategy: 'cursor',
@@ -245,7 +189,7 @@ describe('chunkTimeoutMs bounds a cursor run on a black-holed connection', () =>
     expect(error).toBeInstanceOf(ChunkTimeoutError)
     // cancelled, not left waiting at the (still shut) gate
     await expectSettled(t.orm, db.url, db.name)
-    await nextUserWritesAndReads(t)
+    await nextUserWritesAndReads(t, allIds()[0]!)
   })
 })
 

@@ -1,10 +1,10 @@
-import { type Dialect, withConnection } from '@batchyield/test-fixtures'
+import { type Dialect, listSessions, withConnection } from '@batchyield/test-fixtures'
 import { type EntityManager, helper, type MikroORM, type Options, wrap } from '@mikro-orm/core'
 import { MariaDbDriver } from '@mikro-orm/mariadb'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { expect } from 'vitest'
 import { createOrm } from './create-orm.js'
-import { entities } from './entities.js'
+import { Book, entities } from './entities.js'
 
 export interface TestOrm {
   readonly orm: MikroORM
@@ -146,6 +146,21 @@ export async function within<T>(ms: number, promise: Promise<T>, what = 'operati
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** Waits (bounded) until no session of the database at `url` runs a statement. PostgreSQL only. */
+export async function untilNoneActive(url: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while ((await listSessions(url)).some((s) => s.state === 'active') && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+}
+
+/** The pool's next user, on a pool of one: a write to book `id` and a read of what it wrote, in a fresh snapshot. */
+export async function nextUserWritesAndReads(orm: TestOrm, id: number): Promise<void> {
+  const title = `written at ${Date.now()}`
+  const write = () => orm.em.fork().nativeUpdate(Book, { id }, { title })
+  expect(await within(10_000, write(), 'a write after the fault')).toBe(1)
+  expect((await orm.em.fork().findOneOrFail(Book, id)).title).toBe(title)
 }
 
 /** MikroORM 6 runs on Knex (and its pool); 7.x on Kysely over node-postgres' pool. */
