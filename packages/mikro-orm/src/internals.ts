@@ -531,6 +531,16 @@ export function connectionHooks(em: EntityManager): boolean {
   return options?.onCreateConnection !== undefined || options?.onReserveConnection !== undefined
 }
 
+/**
+ * Whether a pg client MikroORM has handed out survives its session being ended from outside: from 7.1
+ * MikroORM puts an `'error'` listener on each client of its pool; 7.0 does not, and a checked-out client
+ * whose backend is terminated then raises an `'error'` event nothing listens to (an uncaught exception).
+ */
+export function pgClientsSurviveTermination(): boolean {
+  const [major = 0, minor = 0] = Utils.getORMVersion().split('.').map(Number)
+  return major > 7 || (major === 7 && minor >= 1)
+}
+
 /** What the adapter uses of a node-postgres pool made for one statement. */
 export interface ControlPgPool {
   query(sql: string, params: unknown[]): Promise<unknown>

@@ -3,6 +3,7 @@ import type { EntityManager, Transaction } from '@mikro-orm/core'
 import {
   applySessionContext,
   controlPgPool,
+  pgClientsSurviveTermination,
   knexClientOf,
   knexHeldContext,
   knexTransactionConnection,
@@ -208,8 +209,10 @@ async function holdConnection(em: EntityManager, driver: SqlDriver, connectionTy
       .catch(reject)
   })
   const client = await pgClientOf(em, ctx, connectionType).catch(() => undefined)
-  // without its client (MikroORM 7.0, 7.1: no pool handed out), the session's backend, to end it from outside
-  const pid = client === undefined ? await backendPid(em, ctx).catch(() => undefined) : undefined
+  // without its client (MikroORM 7.1: no pool handed out), the session's backend, to end it from outside;
+  // not on 7.0, where ending it would crash the process (see pgClientsSurviveTermination)
+  const pid =
+    client === undefined && pgClientsSurviveTermination() ? await backendPid(em, ctx).catch(() => undefined) : undefined
   return {
     ctx,
     client,
