@@ -6,6 +6,7 @@
  * pool of one connection, through batch-core's CursorSession (shared with the TypeORM adapter):
  * a connection whose transaction end is not confirmed is destroyed, never pooled.
  */
+import { failureOf } from '@batchyield/test-fixtures/conformance'
 import { ChunkTimeoutError } from '@batchyield/batch-core'
 import { openQueryGate, openTcpProxy } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
@@ -34,11 +35,6 @@ afterEach(async () => {
 })
 
 const allIds = () => db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
-const failureOf = (run: Promise<unknown>) =>
-  run.then(
-    () => undefined,
-    (error: unknown) => error,
-  )
 // a FETCH outlasting query_timeout on a reachable server: cursor-query-timeout.postgres.test.ts
 describe("pg's query_timeout shorter than a FETCH (issue 16)", () => {
   it('a network cut that heals after the timeout: the loop throws "Query read timeout"; once the old FETCH has come back the next user writes and reads fresh data', async () => {

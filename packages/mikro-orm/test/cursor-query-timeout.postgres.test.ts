@@ -5,6 +5,7 @@
  * is terminated from a connection of its own (src/server-side-cursor.ts), so these run on 7.0 and 7.1 too.
  * The same across a network cut: cursor-faults.postgres.test.ts.
  */
+import { failureOf } from '@batchyield/test-fixtures/conformance'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { DriverException, type Options, raw } from '@mikro-orm/core'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -28,11 +29,6 @@ afterEach(async () => {
   t = undefined
 })
 
-const failureOf = (run: Promise<unknown>) =>
-  run.then(
-    () => undefined,
-    (error: unknown) => error,
-  )
 // 50 ms per row evaluated: a FETCH of 20 rows takes about a second
 // a function: MikroORM 6 reads a raw() key for one run only (its keys are strings used up by the query)
 const slow = () => ({ [raw('pg_sleep(0.05) is not null')]: true })

@@ -3,6 +3,7 @@
  * is read again with back-off, up to `retries`, so a run rides out killed sessions; after an abort
  * nothing new is sent.
  */
+import { failureOf } from '@batchyield/test-fixtures/conformance'
 import { ChunkTimeoutError } from '@batchyield/batch-core'
 import { listSessions, openQueryGate, openTcpProxy } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
@@ -24,11 +25,6 @@ afterEach(async () => {
 
 const allIds = () => db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
 const idsOf = (batch: object[]) => batch.map((b) => (b as { id: number }).id)
-const failureOf = (run: Promise<unknown>) =>
-  run.then(
-    () => undefined,
-    (error: unknown) => error,
-  )
 const chunkSelects = () =>
   (t?.queries ?? []).filter((sql) => sql.startsWith('select') && sql.includes('"books"') && sql.includes('limit'))
 

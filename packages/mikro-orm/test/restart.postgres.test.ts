@@ -4,6 +4,7 @@
  * then accepts them again (to the same server). A keyset run rides it out with the default retries;
  * a cursor run fails with its documented ConnectionException and leaves no session in a transaction.
  */
+import { failureOf } from '@batchyield/test-fixtures/conformance'
 import { openQueryGate, openTcpProxy, restartUnderGate } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
 import { ConnectionException, raw } from '@mikro-orm/core'
@@ -21,11 +22,6 @@ afterEach(async () => {
 
 const allIds = () => db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
 const idsOf = (batch: object[]) => batch.map((b) => (b as { id: number }).id)
-const failureOf = (run: Promise<unknown>) =>
-  run.then(
-    () => undefined,
-    (error: unknown) => error,
-  )
 
 describe('keyset across a server restart (default retries)', () => {
   for (const when of ['between chunks', 'while a chunk is read'] as const) {

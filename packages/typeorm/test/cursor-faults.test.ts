@@ -1,3 +1,4 @@
+import { failureOf } from '@batchyield/test-fixtures/conformance'
 import 'reflect-metadata'
 import { ChunkTimeoutError } from '@batchyield/batch-core'
 import { listSessions, openQueryGate, openTcpProxy } from '@batchyield/test-fixtures'
@@ -37,11 +38,6 @@ async function openPool(url: string, extra: Record<string, unknown> = {}, logger
 
 const byId = (ds: DataSource) => ds.getRepository(Book).createQueryBuilder('b').orderBy('b.id')
 const allIds = () => db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
-const failureOf = (run: Promise<unknown>) =>
-  run.then(
-    () => undefined,
-    (error: unknown) => error,
-  )
 
 /** Waits (bounded) until no session of the test database runs a statement other than our probe. */
 async function untilNoneActive(): Promise<void> {

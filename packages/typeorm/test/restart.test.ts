@@ -1,3 +1,4 @@
+import { failureOf } from '@batchyield/test-fixtures/conformance'
 import 'reflect-metadata'
 import { openQueryGate, openTcpProxy, restartUnderGate } from '@batchyield/test-fixtures'
 import { useTestDatabase } from '@batchyield/test-fixtures/vitest'
@@ -27,11 +28,6 @@ async function openPool(url: string): Promise<DataSource> {
 }
 
 const allIds = () => db.dataset.books.map((b) => b.id).sort((a, b) => a - b)
-const failureOf = (run: Promise<unknown>) =>
-  run.then(
-    () => undefined,
-    (error: unknown) => error,
-  )
 
 describe('keyset across a server restart (default retries)', () => {
   for (const when of ['between chunks', 'while a chunk is read'] as const) {

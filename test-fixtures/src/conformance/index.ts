@@ -39,6 +39,7 @@ export { mariadbPools, postgresPools, type ValuePool } from '#src/conformance/ma
 export { definePartitionSuite, partitionShapes } from '#src/conformance/partition-suite'
 export { defineResumeSuite } from '#src/conformance/resume-suite'
 export { expectSettled } from '#src/conformance/settled'
+export { failureOf } from '#src/conformance/failure-of'
 export {
   type KeysetOutcome,
   type MatrixColumn,
